@@ -1,0 +1,85 @@
+// Backend choice: auto = tensorflow (tfjs-node-gpu with a GPU, else tfjs-node), then wasm, then cpu.
+// `--backend NAME` / TFEW_BACKEND override. Optional packages are imported dynamically: their absence
+// never breaks install or startup. Also sets the per-backend fast paths (per-head attention on wasm/cpu).
+import { TfewError } from "../errors.js";
+import { setAttentionImpl } from "../model/attention.js";
+import { tf } from "./tf.js";
+
+export const BACKEND_NAMES = ["auto", "tensorflow", "wasm", "cpu", "webgpu"] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+export interface BackendChoice {
+  name: Exclude<BackendName, "auto">;
+  reason: string;
+  /** linear layers keep W beside Wᵀ so every backward matMul is a plain 2-D one (wasm/cpu) */
+  keepUntransposed: boolean;
+}
+
+async function tryTensorflow(): Promise<string | null> {
+  for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
+    try {
+      await import(pkg);
+      if (await tf.setBackend("tensorflow")) return pkg;
+    } catch {
+      // not installed or libtensorflow missing: try the next one
+    }
+  }
+  return null;
+}
+
+async function tryWasm(): Promise<boolean> {
+  try {
+    await import("@tensorflow/tfjs-backend-wasm");
+    return await tf.setBackend("wasm");
+  } catch {
+    return false;
+  }
+}
+
+async function tryWebgpu(): Promise<string | null> {
+  const { registerWebgpuBackend } = await import("./webgpu.js");
+  const result = await registerWebgpuBackend();
+  if (!result.ok) return result.reason;
+  return (await tf.setBackend("webgpu")) ? null : "tf.setBackend('webgpu') failed";
+}
+
+function finish(name: BackendChoice["name"], reason: string): BackendChoice {
+  const perHead = name === "wasm" || name === "cpu";
+  setAttentionImpl(perHead ? "per-head" : "reference");
+  return { name, reason, keepUntransposed: perHead };
+}
+
+/** Picks and initializes a backend. `requested` wins over TFEW_BACKEND, which wins over auto. */
+export async function selectBackend(requested: BackendName | undefined, env: NodeJS.ProcessEnv = process.env): Promise<BackendChoice> {
+  const fromEnv = env.TFEW_BACKEND as BackendName | undefined;
+  if (fromEnv !== undefined && !BACKEND_NAMES.includes(fromEnv)) {
+    throw new TfewError(`backend: TFEW_BACKEND="${fromEnv}" is not a backend; use one of ${BACKEND_NAMES.join(", ")}`);
+  }
+  const wanted = requested !== undefined && requested !== "auto" ? requested : (fromEnv ?? "auto");
+  const via = requested !== undefined && requested !== "auto" ? "--backend" : fromEnv !== undefined ? "TFEW_BACKEND" : "auto";
+  switch (wanted) {
+    case "tensorflow": {
+      const pkg = await tryTensorflow();
+      if (pkg === null) throw new TfewError(`backend: "tensorflow" asked by ${via} but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node loads here; install one (see the Dockerfile) or use --backend wasm`);
+      return finish("tensorflow", `${via}: ${pkg}`);
+    }
+    case "webgpu": {
+      const failure = await tryWebgpu();
+      if (failure !== null) throw new TfewError(`backend: "webgpu" asked by ${via} but unavailable: ${failure}; use --backend wasm`);
+      return finish("webgpu", `${via}: Dawn WebGPU adapter`);
+    }
+    case "wasm":
+      if (!(await tryWasm())) throw new TfewError(`backend: "wasm" asked by ${via} but @tensorflow/tfjs-backend-wasm failed to start; use --backend cpu`);
+      return finish("wasm", `${via}: WebAssembly SIMD, 1 thread per worker`);
+    case "cpu":
+      await tf.setBackend("cpu");
+      return finish("cpu", `${via}: pure-JS reference backend (slow)`);
+    case "auto": {
+      const pkg = await tryTensorflow();
+      if (pkg !== null) return finish("tensorflow", `auto: ${pkg} loaded`);
+      if (await tryWasm()) return finish("wasm", "auto: tfjs-node not installed, WebAssembly SIMD available");
+      await tf.setBackend("cpu");
+      return finish("cpu", "auto: neither tfjs-node nor wasm available");
+    }
+  }
+}

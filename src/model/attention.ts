@@ -1,0 +1,46 @@
+// Multi-head attention core of T5Attention (no 1/√d scaling; additive position bias and mask).
+// `attentionReference` is plain autograd (batched matMuls: fine on native/GPU backends, slow on wasm);
+// `attention` dispatches to the per-head 2-D version in fast-attention.ts when enabled.
+import { tf } from "../backend/tf.js";
+import { attentionPerHead } from "./fast-attention.js";
+
+export interface AttentionInputs {
+  q: tf.Tensor3D; // [batch, queries, heads·dKv]
+  k: tf.Tensor3D; // [batch, keys, heads·dKv]
+  v: tf.Tensor3D; // [batch, keys, heads·dKv]
+  bias: tf.Tensor3D | null; // [heads, queries, keys] position bias (+ causal mask); frozen, no gradient
+  keyMask: tf.Tensor2D | null; // [batch, keys] additive (0 or MASK_VALUE); no gradient
+  numHeads: number;
+}
+
+export type AttentionImpl = "reference" | "per-head";
+
+let defaultImpl: AttentionImpl = "reference";
+
+/** Chooses the attention kernel for the process (per backend: per-head 2-D matMuls on wasm). */
+export function setAttentionImpl(impl: AttentionImpl): void {
+  defaultImpl = impl;
+}
+
+export function getAttentionImpl(): AttentionImpl {
+  return defaultImpl;
+}
+
+/** softmax(q·kᵀ + bias + mask)·v per head → [batch, queries, heads·dKv]. */
+export function attention(inputs: AttentionInputs, impl: AttentionImpl = defaultImpl): tf.Tensor3D {
+  return impl === "per-head" ? attentionPerHead(inputs) : attentionReference(inputs);
+}
+
+export function attentionReference({ q, k, v, bias, keyMask, numHeads }: AttentionInputs): tf.Tensor3D {
+  const [batch, queries, inner] = q.shape;
+  const keys = k.shape[1];
+  const dKv = inner / numHeads;
+  const heads = (x: tf.Tensor3D, length: number) =>
+    tf.transpose(tf.reshape(x, [batch, length, numHeads, dKv]), [0, 2, 1, 3]) as tf.Tensor4D; // [batch, heads, length, dKv]
+  let scores = tf.matMul(heads(q, queries), heads(k, keys), false, true) as tf.Tensor4D; // [batch, heads, queries, keys]
+  if (bias !== null) scores = tf.add(scores, tf.expandDims(bias, 0)); // + [1, heads, queries, keys]
+  if (keyMask !== null) scores = tf.add(scores, tf.reshape(keyMask, [batch, 1, 1, keys])); // + [batch, 1, 1, keys]
+  const probs = tf.softmax(scores, -1);
+  const context = tf.matMul(probs, heads(v, keys)); // [batch, heads, queries, dKv]
+  return tf.reshape(tf.transpose(context, [0, 2, 1, 3]), [batch, queries, inner]) as tf.Tensor3D; // [batch, queries, heads·dKv]
+}

@@ -1,0 +1,37 @@
+// Frozen linear layers whose forward AND backward are plain 2-D matMuls — the only fast matMul layout on
+// the wasm backend (transposed/batched matMul there is 10-30× slower; see PERF-NOTES). Weight gradients
+// are never computed: base weights are frozen.
+import { tf } from "../backend/tf.js";
+import type { Linear } from "./weights.js";
+
+/** x [rows, in] → [rows, out]. With `lin.w` cached, dx = dy·W (plain); else autograd's dy·(Wᵀ)ᵀ. */
+export function frozenMatMul(x: tf.Tensor2D, lin: Linear): tf.Tensor2D {
+  const w = lin.w;
+  if (w === null) return tf.matMul(x, lin.wt);
+  const op = tf.customGrad((input: tf.Tensor) => ({
+    value: tf.matMul(input as tf.Tensor2D, lin.wt), // [rows, out]
+    gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, w), // [rows, in]
+  }));
+  return op(x) as tf.Tensor2D;
+}
+
+/**
+ * y [rows, n] · vector [n] (an (IA)³ scale). Its gradient is ones[1, rows]·(dy ⊙ y): a plain matMul
+ * instead of a column reduction (measured faster on wasm), and dy ⊙ vector for y.
+ */
+export function scaleFeatures(y: tf.Tensor2D, vector: tf.Tensor1D): tf.Tensor2D {
+  const op = tf.customGrad((input: tf.Tensor, scale: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([input, scale]);
+    return {
+      value: tf.mul(input, scale),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [savedInput, savedScale] = saved as [tf.Tensor2D, tf.Tensor1D];
+        const rows = savedInput.shape[0];
+        const ones = tf.ones([1, rows]); // [1, rows]
+        const dScale = tf.reshape(tf.matMul(ones, tf.mul(dy, savedInput) as tf.Tensor2D), [savedScale.shape[0]]); // [n]
+        return [tf.mul(dy, savedScale), dScale];
+      },
+    };
+  });
+  return op(y, vector) as tf.Tensor2D;
+}

@@ -1,0 +1,27 @@
+// Loads a T5 from a local Hugging Face folder: config.json + weights (safetensors, sharded, or a
+// safely-read pytorch_model.bin), every key and shape asserted, into frozen tensors.
+import { readCheckpointDir } from "../io/checkpoint-dir.js";
+import { readT5Config } from "./config.js";
+import type { T5Model } from "./t5.js";
+import { buildWeights, weightTensors } from "./weights.js";
+
+export interface LoadModelOptions {
+  /** keep W and Wᵀ (fast backward on wasm/cpu); false halves weight memory on native/GPU backends */
+  keepUntransposed: boolean;
+}
+
+export interface LoadedModel extends T5Model {
+  dir: string;
+  files: string[]; // weight files read (for the run manifest)
+}
+
+export async function loadT5(modelDir: string, options: LoadModelOptions): Promise<LoadedModel> {
+  const config = await readT5Config(modelDir);
+  const { tensors, files } = await readCheckpointDir(modelDir);
+  const weights = buildWeights(config, tensors, { keepUntransposed: options.keepUntransposed, source: modelDir });
+  return { config, weights, dir: modelDir, files };
+}
+
+export function disposeModel(model: T5Model): void {
+  for (const t of weightTensors(model.weights)) t.dispose();
+}

@@ -1,0 +1,137 @@
+// T5 encoder-decoder forward pass (transformers modeling_t5.py, eval mode) as pure functions over frozen
+// weights and optional (IA)³ scales. The decoder takes C answer choices per example; cross-attention
+// keys/values are computed once per example and shared by its choices (no per-choice repetition).
+import { tf } from "../backend/tf.js";
+import { attention } from "./attention.js";
+import { innerDim, type T5Config } from "./config.js";
+import { feedForward, linear, rmsNorm, type Ia3Scales } from "./layers.js";
+import { MASK_VALUE, positionBias } from "./position-bias.js";
+import type { T5Weights } from "./weights.js";
+
+export interface T5Model {
+  config: T5Config;
+  weights: T5Weights;
+}
+
+/** Cross-attention keys and values of one decoder layer: [batch, srcLen, heads·dKv] each. */
+export interface CrossKv {
+  k: tf.Tensor3D;
+  v: tf.Tensor3D;
+}
+
+/** (1 − mask) · MASK_VALUE: [batch, len] additive key mask from a 0/1 attention mask. */
+export function additiveMask(attentionMask: tf.Tensor2D): tf.Tensor2D {
+  return tf.mul(tf.sub(1, attentionMask), MASK_VALUE) as tf.Tensor2D;
+}
+
+/** Encoder: input ids [batch, srcLen] (int32) and 0/1 mask [batch, srcLen] → hidden [batch, srcLen, dModel]. */
+export function encode(model: T5Model, inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, ia3?: Ia3Scales): tf.Tensor3D {
+  const { config, weights } = model;
+  const [batch, srcLen] = inputIds.shape;
+  const inner = innerDim(config);
+  const eps = config.layerNormEpsilon;
+  const keyMask = additiveMask(attentionMask);
+  const table = weights.encoder.blocks[0]?.selfAttention.relativeBias;
+  const bias = table ? positionBias(table, srcLen, srcLen, { ...bucketOptions(config, true), causal: false }) : null; // [heads, src, src]
+  let x = tf.reshape(tf.gather(weights.shared, tf.reshape(inputIds, [-1])), [batch * srcLen, config.dModel]) as tf.Tensor2D; // [batch·src, d]
+  for (const block of weights.encoder.blocks) {
+    const h = rmsNorm(x, block.selfAttentionNorm, eps) as tf.Tensor2D;
+    const att = block.selfAttention;
+    const rows = (t: tf.Tensor2D) => tf.reshape(t, [batch, srcLen, inner]) as tf.Tensor3D; // [batch, src, inner]
+    const context = attention({
+      q: rows(linear(h, att.q, ia3)),
+      k: rows(linear(h, att.k, ia3)),
+      v: rows(linear(h, att.v, ia3)),
+      bias,
+      keyMask,
+      numHeads: config.numHeads,
+    });
+    x = tf.add(x, linear(tf.reshape(context, [batch * srcLen, inner]), att.o, ia3));
+    x = tf.add(x, feedForward(rmsNorm(x, block.ffnNorm, eps) as tf.Tensor2D, block.ffn, config, ia3));
+  }
+  x = rmsNorm(x, weights.encoder.finalNorm, eps) as tf.Tensor2D;
+  return tf.reshape(x, [batch, srcLen, config.dModel]) as tf.Tensor3D; // [batch, src, d]
+}
+
+/** Cross-attention K and V of every decoder layer from the encoder output [batch, srcLen, dModel]. */
+export function crossKeyValues(model: T5Model, encoderHidden: tf.Tensor3D, ia3?: Ia3Scales): CrossKv[] {
+  const { config, weights } = model;
+  const [batch, srcLen, d] = encoderHidden.shape;
+  const inner = innerDim(config);
+  const flat = tf.reshape(encoderHidden, [batch * srcLen, d]) as tf.Tensor2D; // [batch·src, d]
+  return weights.decoder.blocks.map((block) => ({
+    k: tf.reshape(linear(flat, block.crossAttention.k, ia3), [batch, srcLen, inner]) as tf.Tensor3D, // [batch, src, inner]
+    v: tf.reshape(linear(flat, block.crossAttention.v, ia3), [batch, srcLen, inner]) as tf.Tensor3D,
+  }));
+}
+
+export interface DecodeInputs {
+  crossKv: CrossKv[]; // from crossKeyValues
+  encoderMask: tf.Tensor2D; // [batch, srcLen] 0/1
+  decoderInputIds: tf.Tensor3D; // [batch, choices, tgtLen] int32, shifted right (starts with decoderStartTokenId)
+}
+
+/** Decoder → final hidden states [batch·choices·tgtLen, dModel] (scaled by dModel^-0.5 when embeddings are tied). */
+export function decode(model: T5Model, inputs: DecodeInputs, ia3?: Ia3Scales): tf.Tensor2D {
+  const { config, weights } = model;
+  const [batch, choices, tgtLen] = inputs.decoderInputIds.shape;
+  const rowsCount = batch * choices;
+  const inner = innerDim(config);
+  const eps = config.layerNormEpsilon;
+  const keyMask = additiveMask(inputs.encoderMask);
+  const table = weights.decoder.blocks[0]?.selfAttention.relativeBias;
+  const selfBias = table
+    ? positionBias(table, tgtLen, tgtLen, { ...bucketOptions(config, false), causal: true }) // [heads, tgt, tgt]
+    : null;
+  let x = tf.reshape(tf.gather(weights.shared, tf.reshape(inputs.decoderInputIds, [-1])), [rowsCount * tgtLen, config.dModel]) as tf.Tensor2D; // [rows·tgt, d]
+  weights.decoder.blocks.forEach((block, layer) => {
+    const att = block.selfAttention;
+    const h = rmsNorm(x, block.selfAttentionNorm, eps) as tf.Tensor2D;
+    const perRow = (t: tf.Tensor2D) => tf.reshape(t, [rowsCount, tgtLen, inner]) as tf.Tensor3D; // [rows, tgt, inner]
+    const selfContext = attention({
+      q: perRow(linear(h, att.q, ia3)),
+      k: perRow(linear(h, att.k, ia3)),
+      v: perRow(linear(h, att.v, ia3)),
+      bias: selfBias,
+      keyMask: null,
+      numHeads: config.numHeads,
+    });
+    x = tf.add(x, linear(tf.reshape(selfContext, [rowsCount * tgtLen, inner]), att.o, ia3));
+    const cross = block.crossAttention;
+    const kv = inputs.crossKv[layer] as CrossKv;
+    const hc = rmsNorm(x, block.crossAttentionNorm, eps) as tf.Tensor2D;
+    // all choices of an example attend to the same encoder states: queries of example b are its choices·tgt rows
+    const crossContext = attention({
+      q: tf.reshape(linear(hc, cross.q, ia3), [batch, choices * tgtLen, inner]) as tf.Tensor3D, // [batch, choices·tgt, inner]
+      k: kv.k,
+      v: kv.v,
+      bias: null,
+      keyMask,
+      numHeads: config.numHeads,
+    });
+    x = tf.add(x, linear(tf.reshape(crossContext, [rowsCount * tgtLen, inner]), cross.o, ia3));
+    x = tf.add(x, feedForward(rmsNorm(x, block.ffnNorm, eps) as tf.Tensor2D, block.ffn, config, ia3));
+  });
+  x = rmsNorm(x, weights.decoder.finalNorm, eps) as tf.Tensor2D;
+  if (config.tieWordEmbeddings) x = tf.mul(x, config.dModel ** -0.5); // T5ForConditionalGeneration rescales before the tied head
+  return x;
+}
+
+/** LM head: hidden [rows, dModel] → logits [rows, vocab]. */
+export function lmLogits(model: T5Model, hidden: tf.Tensor2D): tf.Tensor2D {
+  return linear(hidden, model.weights.lmHead, undefined);
+}
+
+function bucketOptions(config: T5Config, bidirectional: boolean) {
+  return { bidirectional, numBuckets: config.relativeAttentionNumBuckets, maxDistance: config.relativeAttentionMaxDistance };
+}
+
+/** Decoder inputs from targets [.., tgtLen]: shift right, start token first (T5ForConditionalGeneration._shift_right). */
+export function shiftRight(targets: Int32Array, tgtLen: number, startTokenId: number): Int32Array {
+  const out = new Int32Array(targets.length);
+  for (let row = 0; row < targets.length / tgtLen; row++) {
+    out[row * tgtLen] = startTokenId;
+    for (let t = 1; t < tgtLen; t++) out[row * tgtLen + t] = targets[row * tgtLen + t - 1] as number;
+  }
+  return out;
+}
