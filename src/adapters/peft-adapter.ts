@@ -1,0 +1,102 @@
+// Adapters on disk in PEFT's format (peft save_pretrained for IA3): adapter_config.json and
+// adapter_model.safetensors with keys `base_model.model.<module path>.ia3_l` — loadable by PEFT and back.
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { TfewError } from "../errors.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
+import type { Ia3Config } from "./ia3-config.js";
+import { readVectors, type Ia3VectorSet, type Ia3VectorSpec } from "./ia3.js";
+
+const PREFIX = "base_model.model.";
+const SUFFIX = ".ia3_l";
+
+export function peftTensorName(path: string): string {
+  return `${PREFIX}${path}${SUFFIX}`;
+}
+
+/** adapter_config.json as PEFT 0.4 writes it (keys sorted, 2-space indent). */
+export function peftAdapterConfig(config: Ia3Config, baseModel: string): Record<string, unknown> {
+  const fields: Record<string, unknown> = {
+    auto_mapping: null,
+    base_model_name_or_path: baseModel,
+    fan_in_fan_out: false,
+    feedforward_modules: config.feedforwardModules,
+    inference_mode: true,
+    init_ia3_weights: true,
+    modules_to_save: null,
+    peft_type: "IA3",
+    revision: null,
+    target_modules: config.targetModules,
+    task_type: "SEQ_2_SEQ_LM",
+  };
+  return Object.fromEntries(Object.keys(fields).sort().map((k) => [k, fields[k]]));
+}
+
+export async function saveAdapter(dir: string, set: Ia3VectorSet, options: { baseModel: string }): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const values = readVectors(set);
+  const tensors: Record<string, { dtype: "F32"; shape: number[]; data: Float32Array }> = {};
+  for (const spec of set.specs) tensors[peftTensorName(spec.path)] = { dtype: "F32", shape: spec.shape, data: values.get(spec.path) as Float32Array };
+  await writeSafetensors(join(dir, "adapter_model.safetensors"), tensors, { format: "pt" });
+  await writeFileAtomic(join(dir, "adapter_config.json"), JSON.stringify(peftAdapterConfig(set.config, options.baseModel), null, 2));
+}
+
+export interface LoadedAdapter {
+  config: Ia3Config;
+  baseModel: string;
+  values: Map<string, Float32Array>; // by module path
+}
+
+/** Reads a tfew- or PEFT-written IA3 adapter folder (values not yet checked against a model). */
+export async function readAdapter(dir: string): Promise<LoadedAdapter> {
+  const configFile = join(dir, "adapter_config.json");
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(await readFile(configFile, "utf8")) as Record<string, unknown>;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new TfewError(code === "ENOENT"
+      ? `adapter: no adapter_config.json in ${dir}; point at a folder written by tfew train (run/adapter) or PEFT save_pretrained`
+      : `adapter: ${configFile} is not valid JSON (${(error as Error).message})`);
+  }
+  if (raw.peft_type !== "IA3") {
+    throw new TfewError(`adapter: ${configFile} has peft_type ${JSON.stringify(raw.peft_type)}; tfew loads IA3 adapters only`);
+  }
+  const patterns = (key: string): string[] | string => {
+    const v = raw[key];
+    if (typeof v === "string" || (Array.isArray(v) && v.every((x) => typeof x === "string"))) return v as string[] | string;
+    if (v === null || v === undefined) return [];
+    throw new TfewError(`adapter: ${key} in ${configFile} must be a list of module names or a regex string`);
+  };
+  const { tensors } = await readSafetensors(join(dir, "adapter_model.safetensors"));
+  const values = new Map<string, Float32Array>();
+  for (const [name, record] of tensors) {
+    if (!name.startsWith(PREFIX) || !name.endsWith(SUFFIX) || !(record.data instanceof Float32Array)) {
+      throw new TfewError(`adapter: tensor "${name}" in ${dir}/adapter_model.safetensors is not an IA3 vector (expected base_model.model.<module>.ia3_l)`);
+    }
+    values.set(name.slice(PREFIX.length, -SUFFIX.length), record.data);
+  }
+  return {
+    config: { targetModules: patterns("target_modules"), feedforwardModules: patterns("feedforward_modules") },
+    baseModel: typeof raw.base_model_name_or_path === "string" ? raw.base_model_name_or_path : "",
+    values,
+  };
+}
+
+/** Checks that an adapter fits a model's vector specs exactly (same modules, same shapes). */
+export function checkAdapterFits(adapter: LoadedAdapter, specs: readonly Ia3VectorSpec[], dir: string): void {
+  for (const spec of specs) {
+    const values = adapter.values.get(spec.path);
+    if (values === undefined) {
+      throw new TfewError(`adapter: ${dir} has no vector for ${spec.path}; it was made for another model or other target modules`);
+    }
+    if (values.length !== spec.shape[0] * spec.shape[1]) {
+      throw new TfewError(`adapter: vector ${spec.path} in ${dir} has ${values.length} values but this model needs shape [${spec.shape.join(", ")}]; the adapter was made for another model`);
+    }
+  }
+  if (adapter.values.size !== specs.length) {
+    const extra = [...adapter.values.keys()].find((p) => !specs.some((s) => s.path === p));
+    throw new TfewError(`adapter: ${dir} has a vector for ${extra ?? "?"} which this model does not have; the adapter was made for another model`);
+  }
+}

@@ -1,0 +1,128 @@
+// Run-config loading: YAML/JSON files deep-merged in order, then `--set` overrides, then schema validation
+// (nanoGPT's configurator.py, with key paths and file names in every error). Also writes config.resolved.yaml.
+import { readFileSync } from "node:fs";
+import { dirname, extname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import YAML from "yaml";
+import { TfewError } from "../errors.js";
+import { type Layer, formatValue, schemaAt, sectionKeys, validationError } from "./issues.js";
+import { overrideData, parseOverride } from "./overrides.js";
+import { type RunConfig, RunConfigSchema } from "./schema.js";
+
+export interface LoadOptions {
+  files: string[]; // config files, merged in order (later wins)
+  sets: string[]; // `section.key=value` overrides, applied after the files, in order
+  base?: Record<string, unknown>; // values under the files, e.g. from the CLI; validated like a file
+}
+
+export interface LoadedConfig {
+  config: RunConfig;
+  sources: string[]; // the files then "--set k=v" entries, in the order they were applied
+}
+
+/** configs/default.yaml of this package (the demo run); same relative place from src/config and dist/config. */
+export const DEFAULT_CONFIG_FILE = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "configs", "default.yaml");
+
+/** The schema defaults: the T-Few recipe (a fresh object each call). */
+export function defaultConfig(): RunConfig {
+  return RunConfigSchema.parse({});
+}
+
+/** Merge files, base and overrides, validate, and return the config; throws a one-line TfewError. */
+export function loadRunConfig(options: LoadOptions): LoadedConfig {
+  const layers: Layer[] = [];
+  if (options.base !== undefined) layers.push({ source: "the base config", data: structuredClone(options.base) });
+  for (const file of options.files) layers.push({ source: file, data: readConfigFile(file) });
+  for (const arg of options.sets) {
+    const override = parseOverride(arg);
+    layers.push({ source: `--set ${override.arg}`, data: overrideData(override) });
+  }
+  const merged = layers.reduce<Record<string, unknown>>((into, layer) => mergeDeep(into, layer.data), {});
+  const result = RunConfigSchema.safeParse(merged);
+  if (!result.success) throw validationError(result.error.issues, merged, layers);
+  const sources = [...options.files, ...options.sets.map((arg) => `--set ${arg}`)];
+  return { config: result.data, sources };
+}
+
+/** Read one .yaml/.yml/.json file into a mapping (an empty file is an empty mapping). */
+export function readConfigFile(file: string): Record<string, unknown> {
+  const extension = extname(file).toLowerCase();
+  if (![".yaml", ".yml", ".json"].includes(extension)) {
+    throw new TfewError(`config file ${file} has extension ${JSON.stringify(extension)}; use .yaml, .yml or .json`);
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") {
+      throw new TfewError(`config file not found: ${file} (from ${process.cwd()}); pass an existing .yaml or .json file`);
+    }
+    throw new TfewError(`cannot read config file ${file}: ${code ?? String(error)}; pass a readable .yaml or .json file`);
+  }
+  const data = extension === ".json" ? parseJson(text, file) : parseYaml(text, file);
+  if (data === null || data === undefined) return {};
+  if (typeof data !== "object" || Array.isArray(data)) {
+    throw new TfewError(
+      `config file ${file} must hold a mapping of keys (model, data, train, ...) at the top level, got ${formatValue(data)}`,
+    );
+  }
+  return data as Record<string, unknown>;
+}
+
+function parseYaml(text: string, file: string): unknown {
+  const document = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const error = document.errors[0];
+  if (error !== undefined) {
+    const where = error.linePos === undefined ? "" : ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}`;
+    const what = (error.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
+    throw new TfewError(`YAML syntax error in ${file}${where}: ${what}`);
+  }
+  return document.toJS({ maxAliasCount: 100 });
+}
+
+function parseJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, " ");
+    const position = /at position (\d+)/.exec(message);
+    let where = "";
+    if (position?.[1] !== undefined) {
+      const before = text.slice(0, Number(position[1])).split("\n");
+      where = ` at line ${before.length}, column ${(before[before.length - 1] ?? "").length + 1}`;
+    }
+    throw new TfewError(`JSON syntax error in ${file}${where}: ${message.slice(0, 120)}`);
+  }
+}
+
+/** Deep merge of plain mappings: `over` wins, lists and scalars replace, null is a value. Returns `into`. */
+export function mergeDeep(into: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  for (const [key, value] of Object.entries(over)) {
+    const current = into[key];
+    if (isMapping(current) && isMapping(value)) mergeDeep(current, value);
+    else into[key] = isMapping(value) ? mergeDeep({}, value) : value;
+  }
+  return into;
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The config as YAML, keys in schema order, ready to load again (config.resolved.yaml). */
+export function configToYaml(config: RunConfig): string {
+  const header = "# tfew resolved run config: defaults, files and --set merged. Rerun with --config <this file>.\n";
+  return header + YAML.stringify(inSchemaOrder(config, []), { lineWidth: 0 });
+}
+
+function inSchemaOrder(value: unknown, path: string[]): unknown {
+  if (!isMapping(value)) return value;
+  const schema = schemaAt(path);
+  const keys = (schema === undefined ? undefined : sectionKeys(schema)) ?? [];
+  const ordered: Record<string, unknown> = {};
+  for (const key of [...keys, ...Object.keys(value)]) {
+    if (Object.hasOwn(value, key) && !Object.hasOwn(ordered, key)) ordered[key] = inSchemaOrder(value[key], [...path, key]);
+  }
+  return ordered;
+}

@@ -1,0 +1,129 @@
+// Schema defaults are the T-Few recipe; every shipped configs/*.yaml validates; PEFT's subset rule holds.
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { DEFAULT_CONFIG_FILE, defaultConfig, loadRunConfig } from "./load.js";
+import { RunConfigSchema } from "./schema.js";
+
+const CONFIG_DIR = join(DEFAULT_CONFIG_FILE, "..");
+
+describe("RunConfigSchema defaults", () => {
+  it("are the T-Few recipe, key for key", () => {
+    expect(defaultConfig()).toEqual({
+      model: "data/demo-model",
+      revision: "main",
+      tokenizer: null,
+      backend: "auto",
+      seed: 42,
+      data: {
+        path: "data/demo-task",
+        test_path: null,
+        text_fields: null,
+        label_field: "Label",
+        id_field: "ID",
+        labels: null,
+        instruction: null,
+        template: null,
+        max_seq_len: 256,
+        max_choice_len: 32,
+      },
+      adapter: { target_modules: null, feedforward_modules: null, task_name: "default", init_from: null },
+      train: {
+        steps: 1000,
+        batch_size: 8,
+        micro_batch_size: "auto",
+        lr: 3e-3,
+        optimizer: "adafactor",
+        weight_decay: 0,
+        warmup_ratio: 0.06,
+        max_grad_norm: 1.0,
+        length_norm: 1,
+        ul_weight: 1,
+        ln_weight: 1,
+        checkpoint_every: 100,
+        log_every: 1,
+        workers: "auto",
+        skip_nonfinite: false,
+      },
+      eval: { length_norm: 1, batch_size: 16, choice_chunk: 32 },
+      monitor: { gpu: "auto", interval_ms: 1000, peak_tflops: null },
+      out: null,
+    });
+  });
+
+  it("returns a fresh object each call", () => {
+    const a = defaultConfig();
+    a.train.steps = 5;
+    expect(defaultConfig().train.steps).toBe(1000);
+  });
+
+  it("fills a partly given section and keeps the given values", () => {
+    const config = RunConfigSchema.parse({ train: { steps: 10 } });
+    expect(config.train.steps).toBe(10);
+    expect(config.train.lr).toBe(3e-3);
+    expect(config.eval.batch_size).toBe(16);
+  });
+
+  it("accepts feedforward_modules inside target_modules and rejects one outside (PEFT's rule)", () => {
+    expect(RunConfigSchema.safeParse({ adapter: { target_modules: ["k", "v", "wo"], feedforward_modules: ["wo"] } }).success)
+      .toBe(true);
+    expect(RunConfigSchema.safeParse({ adapter: { feedforward_modules: ["wo"] } }).success).toBe(true); // targets from table
+    const bad = RunConfigSchema.safeParse({ adapter: { target_modules: ["k", "v"], feedforward_modules: ["wo"] } });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues[0]?.path).toEqual(["adapter", "feedforward_modules"]);
+  });
+
+  it("checks the edges of ranges: warmup_ratio in [0, 1), interval_ms >= 100, seed >= 0", () => {
+    const ok = (value: unknown) => RunConfigSchema.safeParse(value).success;
+    expect(ok({ train: { warmup_ratio: 0 } })).toBe(true);
+    expect(ok({ train: { warmup_ratio: 0.999 } })).toBe(true);
+    expect(ok({ train: { warmup_ratio: 1 } })).toBe(false);
+    expect(ok({ monitor: { interval_ms: 100 } })).toBe(true);
+    expect(ok({ monitor: { interval_ms: 99 } })).toBe(false);
+    expect(ok({ seed: 0 })).toBe(true);
+    expect(ok({ seed: -1 })).toBe(false);
+    expect(ok({ seed: 1.5 })).toBe(false);
+    expect(ok({ train: { lr: Infinity } })).toBe(false);
+    expect(ok({ train: { max_grad_norm: null, micro_batch_size: 2, workers: 3 } })).toBe(true);
+    expect(ok({ train: { workers: 0 } })).toBe(false);
+  });
+});
+
+describe("shipped configs", () => {
+  const files = readdirSync(CONFIG_DIR).filter((name) => /\.(ya?ml|json)$/.test(name));
+
+  it("include default.yaml and the T-Few recipes", () => {
+    for (const name of ["default.yaml", "flan-t5-small.yaml", "flan-t5-base.yaml", "flan-t5-large.yaml", "t0-3b.yaml"]) {
+      expect(files).toContain(name);
+    }
+  });
+
+  it.each(files)("%s validates", (name) => {
+    const { config } = loadRunConfig({ files: [join(CONFIG_DIR, name)], sets: [] });
+    expect(config.train.steps).toBeGreaterThan(0);
+  });
+
+  it("default.yaml is the quick demo run", () => {
+    const { config } = loadRunConfig({ files: [DEFAULT_CONFIG_FILE], sets: [] });
+    expect(config.model).toBe("data/demo-model");
+    expect(config.data.path).toBe("data/demo-task");
+    expect(config.train).toMatchObject({ steps: 60, batch_size: 8, lr: 3e-2, warmup_ratio: 0.06, checkpoint_every: 30 });
+    expect(config.train.workers).toBe(1);
+  });
+
+  it.each(["flan-t5-small", "flan-t5-base", "flan-t5-large", "t0-3b"])("%s.yaml carries the paper's hyper-parameters", (name) => {
+    const { config } = loadRunConfig({ files: [join(CONFIG_DIR, `${name}.yaml`)], sets: [] });
+    expect(config.train).toMatchObject({
+      steps: 1000,
+      batch_size: 8,
+      lr: 3e-3,
+      optimizer: "adafactor",
+      warmup_ratio: 0.06,
+      length_norm: 1,
+      ul_weight: 1,
+      ln_weight: 1,
+    });
+    expect(config.model).toBe(name === "t0-3b" ? "bigscience/T0_3B" : `google/${name}`);
+    if (name === "t0-3b") expect(config.backend).toBe("tensorflow");
+  });
+});

@@ -1,0 +1,116 @@
+// The run-config schema: every setting of a tfew run, with its default (the T-Few recipe: Liu et al. 2022,
+// "Few-Shot PEFT is Better and Cheaper than In-Context Learning", §3.3/Appendix) and a comment on each value.
+import { z } from "zod";
+
+// Field builders. Each carries a `.describe()` text saying what is allowed; src/config/issues.ts puts it
+// into error messages ("train.steps in b.yaml must be a positive integer, got -1").
+const positiveInt = () => z.number().int().positive().describe("a positive integer");
+const nonNegativeInt = () => z.number().int().nonnegative().describe("an integer >= 0");
+const positiveNumber = () => z.number().positive().describe("a positive number");
+const nonNegativeNumber = () => z.number().nonnegative().describe("a number >= 0");
+const text = () => z.string().min(1).describe("a non-empty string");
+const textOrNull = () => z.string().min(1).nullable().describe("a non-empty string or null");
+const textListOrNull = () =>
+  z.array(z.string().min(1)).min(1).nullable().describe("a non-empty list of strings, e.g. [a, b], or null");
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values).describe(`one of ${values.map((v) => JSON.stringify(v)).join(", ")}`);
+const positiveIntOrAuto = () =>
+  z.union([z.number().int().positive(), z.literal("auto")]).describe('a positive integer or "auto"');
+
+export const DataSchema = z.strictObject({
+  path: text().default("data/demo-task"), // RAFT folder (train.csv + test.csv), raft:<task>, or a .csv / .jsonl file
+  test_path: textOrNull().default(null), // file to predict/evaluate; null = the task's own test split, if any
+  text_fields: textListOrNull().default(null), // input columns shown to the model; null = all but id and label
+  label_field: text().default("Label"), // column holding the label (RAFT: "Label")
+  id_field: text().default("ID"), // column holding the row id (RAFT: "ID"), copied into predictions
+  labels: textListOrNull().default(null), // answer choices in label-id order; null = read from the task
+  instruction: textOrNull().default(null), // sentence put before each example; null = the task's own, if any
+  template: textOrNull().default(null), // input template over the text fields; null = the src/data default
+  max_seq_len: positiveInt().default(256), // input tokens, longer inputs truncated; memory grows with it
+  max_choice_len: positiveInt().default(32), // answer-choice (decoder) tokens, longer choices truncated
+});
+
+export const AdapterSchema = z
+  .strictObject({
+    // layer names to rescale, e.g. [k, v, wo]; null = per-model-type table (PEFT's)
+    target_modules: textListOrNull().default(null),
+    // targets whose INPUT is scaled (feed-forward); null = per-model-type table
+    feedforward_modules: textListOrNull().default(null),
+    task_name: text().default("default"), // adapter name, written into the PEFT adapter files
+    init_from: textOrNull().default(null), // adapter folder to start from; null = vectors of ones (identity)
+  })
+  .superRefine((adapter, ctx) => {
+    // PEFT's IA3Config.__post_init__: every feed-forward module must also be a target module.
+    const { target_modules: targets, feedforward_modules: feedforward } = adapter;
+    if (targets === null || feedforward === null) return;
+    const outside = feedforward.filter((name) => !targets.includes(name));
+    if (outside.length === 0) return;
+    ctx.addIssue({
+      code: "custom",
+      path: ["feedforward_modules"],
+      message:
+        `must be a subset of adapter.target_modules (PEFT's rule), ` +
+        `got ${outside.map((name) => JSON.stringify(name)).join(", ")} not in [${targets.join(", ")}]`,
+    });
+  });
+
+export const TrainSchema = z.strictObject({
+  steps: positiveInt().default(1000), // optimizer updates; T-Few: 1000
+  batch_size: positiveInt().default(8), // examples per optimizer update; T-Few: 8
+  // examples per forward/backward; gradients accumulate up to batch_size, so smaller = less memory but slower;
+  // auto = the largest that fits
+  micro_batch_size: positiveIntOrAuto().default("auto"),
+  lr: positiveNumber().default(3e-3), // peak learning rate; T-Few (IA)³: 3e-3
+  // T-Few: Adafactor with an external lr (no relative step, no parameter scaling); adamw for comparison
+  optimizer: oneOf(["adafactor", "adamw"] as const).default("adafactor"),
+  // decoupled decay; pulls the (IA)³ vectors toward 0, not the identity 1, so keep 0
+  weight_decay: nonNegativeNumber().default(0),
+  // fraction of steps with linear warmup, then linear decay to 0; T-Few: 0.06
+  warmup_ratio: nonNegativeNumber().lt(1).describe("a number in [0, 1)").default(0.06),
+  // global-norm gradient clip; null = no clipping
+  max_grad_norm: positiveNumber().nullable().describe("a positive number or null").default(1.0),
+  // α in choice score = Σ log p / lengthᵅ; 0 = raw sum, 1 = per-token mean (T-Few)
+  length_norm: nonNegativeNumber().default(1),
+  ul_weight: nonNegativeNumber().default(1), // weight of the unlikelihood loss on wrong choices (T-Few L_UL); 0 = off
+  ln_weight: nonNegativeNumber().default(1), // weight of the length-normalized choice loss (T-Few L_LN); 0 = off
+  checkpoint_every: positiveInt().default(100), // optimizer steps between adapter checkpoints (each is a few KB)
+  log_every: positiveInt().default(1), // optimizer steps between progress lines / metrics.jsonl rows
+  // worker threads; auto = one per CPU core (fewer leaves room on shared hosts)
+  workers: positiveIntOrAuto().default("auto"),
+  // true = skip an update whose loss or gradients are NaN/Inf (counted in logs); false = stop with an error
+  skip_nonfinite: z.boolean().describe("true or false").default(false),
+});
+
+export const EvalSchema = z.strictObject({
+  length_norm: nonNegativeNumber().default(1), // α for rank classification, as train.length_norm; T-Few: 1
+  batch_size: positiveInt().default(16), // examples per eval forward pass; larger = faster, more memory
+  // answer choices scored per decoder pass; bounds memory for many-label tasks
+  choice_chunk: positiveInt().default(32),
+});
+
+export const MonitorSchema = z.strictObject({
+  gpu: oneOf(["auto", "off"] as const).default("auto"), // auto = sample nvidia-smi when it exists; off = never
+  // GPU sampling period in ms; shorter = finer plots, more overhead
+  interval_ms: z.number().int().min(100).describe("an integer >= 100").default(1000),
+  // accelerator peak TFLOP/s for MFU; null = from the GPU name if known, else no MFU
+  peak_tflops: positiveNumber().nullable().describe("a positive number or null").default(null),
+});
+
+export const RunConfigSchema = z.strictObject({
+  // local folder (config.json + weights) or a Hugging Face hub id, e.g. google/flan-t5-small
+  model: text().default("data/demo-model"),
+  revision: text().default("main"), // hub branch, tag or commit; ignored for local folders
+  tokenizer: textOrNull().default(null), // folder with tokenizer.json; null = the model folder
+  // TF.js backend; auto = tensorflow (tfjs-node) if installed, else wasm, else cpu
+  backend: oneOf(["auto", "tensorflow", "wasm", "cpu", "webgpu"] as const).default("auto"),
+  seed: nonNegativeInt().default(42), // seeds data shuffling and sampling; same seed + config = same run
+  data: DataSchema.prefault({}),
+  adapter: AdapterSchema.prefault({}),
+  train: TrainSchema.prefault({}),
+  eval: EvalSchema.prefault({}),
+  monitor: MonitorSchema.prefault({}),
+  out: textOrNull().default(null), // run directory; null = runs/<UTC timestamp>
+});
+
+/** A validated run config: every key present, defaults filled in. */
+export type RunConfig = z.output<typeof RunConfigSchema>;
