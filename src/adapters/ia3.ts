@@ -38,9 +38,12 @@ export function linearModules(weights: T5Weights): Linear[] {
   return out;
 }
 
-export function ia3Specs(weights: T5Weights, config: Ia3Config): Ia3VectorSpec[] {
+/** A linear module's path and size: enough to place (IA)³ vectors (from weights, or from config alone). */
+export type LinearShape = Pick<Linear, "path" | "inFeatures" | "outFeatures">;
+
+export function ia3Specs(modules: readonly LinearShape[], config: Ia3Config): Ia3VectorSpec[] {
   const specs: Ia3VectorSpec[] = [];
-  for (const lin of linearModules(weights)) {
+  for (const lin of modules) {
     if (!moduleMatches(lin.path, config.targetModules)) continue;
     const scaleInput = moduleMatches(lin.path, config.feedforwardModules);
     specs.push({ path: lin.path, shape: scaleInput ? [1, lin.inFeatures] : [lin.outFeatures, 1], scaleInput });
@@ -58,7 +61,7 @@ export function createVectorSet(
   config: Ia3Config,
   initial?: ReadonlyMap<string, Float32Array>,
 ): Ia3VectorSet {
-  const specs = ia3Specs(weights, config);
+  const specs = ia3Specs(linearModules(weights), config);
   const variables = new Map<string, tf.Variable>();
   for (const spec of specs) {
     const values = initial?.get(spec.path);

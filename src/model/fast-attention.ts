@@ -2,6 +2,7 @@
 // backend runs fast (its batched/transposed matMul is 10-30× slower). Same math as attentionReference.
 import { tf } from "../backend/tf.js";
 import type { AttentionInputs } from "./attention.js";
+import { customOp } from "./custom-op.js";
 
 /** Splits x [batch, length, heads·dKv] into per-(batch, head) tensors, [length, dKv] or transposed [dKv, length]. */
 function splitHeads(x: tf.Tensor, numHeads: number, options: { transposed: boolean }): tf.Tensor2D[] {
@@ -36,7 +37,8 @@ function splitRows(x: tf.Tensor, count: number): tf.Tensor2D[] {
 
 export function attentionPerHead({ q, k, v, bias, keyMask, numHeads }: AttentionInputs): tf.Tensor3D {
   const batch = q.shape[0];
-  const op = tf.customGrad((qIn: tf.Tensor, kIn: tf.Tensor, vIn: tf.Tensor, save: tf.GradSaveFunc) => {
+  const op = customOp(([qIn, kIn, vIn], save) => {
+    if (qIn === undefined || kIn === undefined || vIn === undefined) throw new Error("attentionPerHead: missing input");
     const qs = splitHeads(qIn, numHeads, { transposed: false }); // [queries, dKv] each
     const ks = splitHeads(kIn, numHeads, { transposed: false }); // [keys, dKv]
     const kts = splitHeads(kIn, numHeads, { transposed: true }); // [dKv, keys]
@@ -49,7 +51,7 @@ export function attentionPerHead({ q, k, v, bias, keyMask, numHeads }: Attention
     for (let b = 0; b < batch; b++) {
       for (let h = 0; h < numHeads; h++) {
         const i = b * numHeads + h;
-        let scores = tf.matMul(qs[i] as tf.Tensor2D, kts[i] as tf.Tensor2D); // [queries, keys]
+        let scores: tf.Tensor2D = tf.matMul(qs[i] as tf.Tensor2D, kts[i] as tf.Tensor2D); // [queries, keys]
         if (biases !== null) scores = tf.add(scores, biases[h] as tf.Tensor2D);
         if (masks !== null) scores = tf.add(scores, masks[b] as tf.Tensor2D);
         const p = tf.softmax(scores, -1);

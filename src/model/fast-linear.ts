@@ -2,13 +2,14 @@
 // the wasm backend (transposed/batched matMul there is 10-30× slower; see PERF-NOTES). Weight gradients
 // are never computed: base weights are frozen.
 import { tf } from "../backend/tf.js";
+import { customOp } from "./custom-op.js";
 import type { Linear } from "./weights.js";
 
 /** x [rows, in] → [rows, out]. With `lin.w` cached, dx = dy·W (plain); else autograd's dy·(Wᵀ)ᵀ. */
 export function frozenMatMul(x: tf.Tensor2D, lin: Linear): tf.Tensor2D {
   const w = lin.w;
   if (w === null) return tf.matMul(x, lin.wt);
-  const op = tf.customGrad((input: tf.Tensor) => ({
+  const op = customOp(([input]) => ({
     value: tf.matMul(input as tf.Tensor2D, lin.wt), // [rows, out]
     gradFunc: (dy: tf.Tensor) => tf.matMul(dy as tf.Tensor2D, w), // [rows, in]
   }));
@@ -20,10 +21,10 @@ export function frozenMatMul(x: tf.Tensor2D, lin: Linear): tf.Tensor2D {
  * instead of a column reduction (measured faster on wasm), and dy ⊙ vector for y.
  */
 export function scaleFeatures(y: tf.Tensor2D, vector: tf.Tensor1D): tf.Tensor2D {
-  const op = tf.customGrad((input: tf.Tensor, scale: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([input, scale]);
+  const op = customOp(([input, scale], save) => {
+    save([input as tf.Tensor, scale as tf.Tensor]);
     return {
-      value: tf.mul(input, scale),
+      value: tf.mul(input as tf.Tensor, scale as tf.Tensor),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [savedInput, savedScale] = saved as [tf.Tensor2D, tf.Tensor1D];
         const rows = savedInput.shape[0];

@@ -213,3 +213,13 @@ export function weightTensors(weights: T5Weights): tf.Tensor[] {
   lin(weights.lmHead);
   return out;
 }
+
+/** Path and size of every linear module (lm_head excluded) from the config alone, in module order. */
+export function linearShapes(config: T5Config): { path: string; inFeatures: number; outFeatures: number }[] {
+  const out: { path: string; inFeatures: number; outFeatures: number }[] = [];
+  for (const [name, shape] of expectedParameters(config)) {
+    const m = /^(.*\.(?:q|k|v|o|wi|wi_0|wi_1|wo))\.weight$/.exec(name);
+    if (m?.[1] !== undefined && shape.length === 2) out.push({ path: m[1], outFeatures: shape[0] as number, inFeatures: shape[1] as number });
+  }
+  return out;
+}

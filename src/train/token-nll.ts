@@ -3,6 +3,7 @@
 // and avoids gather's scatter gradient. Padding targets (id ≤ 0) give 0 and no gradient.
 // (oneHot is built as int32 then cast: tfjs-backend-wasm 4.22 writes int bits when asked for float32 directly.)
 import { tf } from "../backend/tf.js";
+import { customOp } from "../model/custom-op.js";
 
 /** logits [rows, vocab], targets (length rows, 0 = pad) → nll [rows]. */
 export function tokenNll(logits: tf.Tensor2D, targets: Int32Array): tf.Tensor1D {
@@ -11,7 +12,8 @@ export function tokenNll(logits: tf.Tensor2D, targets: Int32Array): tf.Tensor1D 
   // built inside each closure: tensors made during the forward pass are disposed before the backward runs
   const idValues = Int32Array.from(targets, (t) => Math.max(t, 0));
   const realValues = Float32Array.from(targets, (t) => (t > 0 ? 1 : 0));
-  const op = tf.customGrad((z: tf.Tensor, save: tf.GradSaveFunc) => {
+  const op = customOp(([z], save) => {
+    if (z === undefined) throw new Error("tokenNll: missing logits");
     save([z]);
     const ids = tf.tensor1d(idValues, "int32");
     const real = tf.tensor1d(realValues); // [rows]

@@ -1,0 +1,167 @@
+// The tfew commands behind the CLI: each takes parsed arguments and returns an exit code.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ia3ParameterCount, ia3Specs } from "../adapters/ia3.js";
+import { resolveIa3Config } from "../adapters/ia3-config.js";
+import { loadRunConfig } from "../config/load.js";
+import type { RunConfig } from "../config/schema.js";
+import { loadTokenizer } from "../data/tokenizer.js";
+import { TfewError } from "../errors.js";
+import { crossValidate, evaluate, loadAdapterSet, predict, type EvalContext } from "../eval/evaluate.js";
+import { scorePairs, type ScorePair } from "../eval/score.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { resolveModelSource } from "../io/hub.js";
+import { countParameters, readT5Config } from "../model/config.js";
+import { linearShapes } from "../model/weights.js";
+import { createProgress } from "../monitor/progress.js";
+import { prepareModel, prepareTask } from "../train/prepare.js";
+import { runTraining } from "../train/run.js";
+import { defaultRunDir, readJson } from "../train/run-dir.js";
+import { configFromArgs, log, trapSignals, type ConfigArgs } from "./common.js";
+
+export async function trainCommand(args: ConfigArgs & { resume?: string }): Promise<number> {
+  let config: RunConfig;
+  let runDir: string;
+  if (args.resume !== undefined) {
+    config = loadRunConfig({ files: [join(args.resume, "config.resolved.yaml")], sets: [] }).config;
+    runDir = args.resume;
+  } else {
+    config = configFromArgs(args).config;
+    runDir = config.out ?? defaultRunDir();
+  }
+  const signals = trapSignals();
+  try {
+    const summary = await runTraining({ config, runDir, resume: args.resume !== undefined, log, stopRequested: signals.requested });
+    if (summary.stopped_by !== null) {
+      log(`stopped by ${summary.stopped_by} after step ${summary.steps}; resume with: tfew train --resume ${summary.run_dir}`);
+      return summary.stopped_by === "SIGINT" ? 130 : 143;
+    }
+    const loss = summary.first_loss !== null && summary.final_loss !== null ? `loss ${summary.first_loss.toFixed(4)} → ${summary.final_loss.toFixed(4)}` : "";
+    const speed = summary.examples_per_s !== null ? `, ${summary.examples_per_s.toFixed(1)} examples/s` : "";
+    process.stdout.write(`done: ${summary.steps} steps in ${summary.wall_s.toFixed(1)} s on ${summary.backend}, ${loss}${speed}; adapter: ${summary.adapter_dir}\n`);
+    return 0;
+  } finally {
+    signals.release();
+  }
+}
+
+export interface EvalArgs extends ConfigArgs {
+  run?: string;
+  adapter?: string;
+  model?: string;
+  data?: string;
+  split: "train" | "test";
+  folds?: number;
+  output?: string;
+}
+
+/** Config and adapter of eval/predict from --run / --adapter / --model (+ --config/--set, --data). */
+async function evalSetup(args: EvalArgs): Promise<{ config: RunConfig; adapterDir: string | null }> {
+  const sources = [args.run, args.adapter, args.model].filter((s) => s !== undefined).length;
+  if (sources === 0) throw new TfewError("eval/predict: give one of --run DIR, --adapter DIR or --model M");
+  const sets = [...(args.set ?? [])];
+  if (args.data !== undefined) sets.push(`data.path=${args.data}`);
+  if (args.backend !== undefined) sets.push(`backend=${args.backend}`);
+  let config: RunConfig;
+  let adapterDir: string | null = null;
+  if (args.run !== undefined) {
+    config = loadRunConfig({ files: [join(args.run, "config.resolved.yaml"), ...(args.config ?? [])], sets }).config;
+    adapterDir = join(args.run, "adapter");
+  } else {
+    if (args.adapter !== undefined) {
+      adapterDir = args.adapter;
+      const adapterConfig = await readJson<{ base_model_name_or_path?: string }>(join(args.adapter, "adapter_config.json"));
+      if (args.model === undefined && adapterConfig.base_model_name_or_path) sets.unshift(`model=${adapterConfig.base_model_name_or_path}`);
+      else if (args.model === undefined) throw new TfewError(`eval/predict: ${args.adapter}/adapter_config.json names no base model; add --model M`);
+    }
+    if (args.model !== undefined) sets.unshift(`model=${args.model}`);
+    config = configFromArgs({ ...args, set: sets, backend: undefined }).config;
+  }
+  if (args.model !== undefined && args.run !== undefined) config = { ...config, model: args.model };
+  return { config, adapterDir };
+}
+
+async function evalContext(config: RunConfig): Promise<EvalContext> {
+  const workspace = await prepareModel(config, { log });
+  const task = await prepareTask(config);
+  return { config, workspace, task, log };
+}
+
+export async function evalCommand(args: EvalArgs): Promise<number> {
+  const { config, adapterDir } = await evalSetup(args);
+  const outDir = args.out ?? join("runs", "eval");
+  const ctx = await evalContext(config);
+  if (args.folds !== undefined) {
+    const report = await crossValidate(ctx, { folds: args.folds, outDir });
+    process.stdout.write(`${args.folds}-fold: accuracy ${report.mean.accuracy.toFixed(4)} ± ${report.std.accuracy.toFixed(4)}, macro-F1 ${report.mean.macro_f1.toFixed(4)} ± ${report.std.macro_f1.toFixed(4)}; ${join(outDir, "metrics.json")}\n`);
+    return 0;
+  }
+  const m = await evaluate(ctx, { adapterDir, split: args.split, outDir });
+  process.stdout.write(`${ctx.task.name} (${args.split}, n=${m.n}): accuracy ${m.accuracy.toFixed(4)}, macro-F1 ${m.macro_f1.toFixed(4)}; ${join(outDir, "metrics.json")}\n`);
+  return 0;
+}
+
+export async function predictCommand(args: EvalArgs): Promise<number> {
+  const { config, adapterDir } = await evalSetup(args);
+  const outFile = args.output ?? "preds.csv";
+  const ctx = await evalContext(config);
+  const n = await predict(ctx, { adapterDir, split: args.split, outFile });
+  process.stdout.write(`wrote ${n} predictions to ${outFile}\n`);
+  return 0;
+}
+
+export async function scoreCommand(args: { model: string; input: string; output: string; adapter?: string; backend?: string; batchSize: number }): Promise<number> {
+  const config = configFromArgs({ config: undefined, set: [`model=${args.model}`], backend: args.backend }).config;
+  const ws = await prepareModel(config, { log });
+  let text: string;
+  try {
+    text = await readFile(args.input, "utf8");
+  } catch {
+    throw new TfewError(`score: cannot read --input ${args.input}; give a JSONL file of {"source": ..., "target": ...} lines`);
+  }
+  const pairs: ScorePair[] = [];
+  text.split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    let row: unknown;
+    try {
+      row = JSON.parse(line);
+    } catch {
+      throw new TfewError(`score: line ${i + 1} of ${args.input} is not valid JSON; each line must be {"source": "...", "target": "..."}`);
+    }
+    const r = row as Partial<ScorePair>;
+    if (typeof r.source !== "string" || typeof r.target !== "string") {
+      throw new TfewError(`score: line ${i + 1} of ${args.input} needs string fields "source" and "target"`);
+    }
+    pairs.push({ source: r.source, target: r.target });
+  });
+  const adapter = await loadAdapterSet(ws, args.adapter ?? null);
+  const progress = createProgress({ total: pairs.length, label: "score" });
+  const results = await scorePairs(ws.model, adapter, ws.tokenizer, pairs, { batchSize: args.batchSize, onBatch: (done) => progress.update(done, {}) });
+  progress.stop();
+  await writeFileAtomic(args.output, results.map((r) => JSON.stringify(r)).join("\n") + (results.length > 0 ? "\n" : ""));
+  process.stdout.write(`scored ${results.length} pairs → ${args.output}\n`);
+  return 0;
+}
+
+export async function inspectCommand(args: { model: string; revision?: string }): Promise<number> {
+  const source = await resolveModelSource(args.model, { revision: args.revision });
+  const config = await readT5Config(source.dir);
+  const counts = countParameters(config);
+  const ia3 = resolveIa3Config(config.modelType, { targetModules: null, feedforwardModules: null });
+  const specs = ia3Specs(linearShapes(config), ia3);
+  const lines = [
+    `model: ${args.model} (${source.kind}) at ${source.dir}`,
+    `type: ${config.modelType}, d_model ${config.dModel}, d_kv ${config.dKv}, heads ${config.numHeads}, d_ff ${config.dFf}, layers ${config.numLayers}+${config.numDecoderLayers}, vocab ${config.vocabSize}`,
+    `feed-forward: ${config.gatedFfn ? "gated-" : ""}${config.activation}, tied embeddings: ${config.tieWordEmbeddings}, relative buckets ${config.relativeAttentionNumBuckets} (max distance ${config.relativeAttentionMaxDistance}), eps ${config.layerNormEpsilon}`,
+    `parameters: ${counts.total.toLocaleString("en-US")} (embedding ${counts.embedding.toLocaleString("en-US")}, encoder ${counts.encoder.toLocaleString("en-US")}, decoder ${counts.decoder.toLocaleString("en-US")}, lm_head ${counts.lmHead.toLocaleString("en-US")})`,
+    `(IA)³ default targets ${JSON.stringify(ia3.targetModules)} (feed-forward ${JSON.stringify(ia3.feedforwardModules)}): ${specs.length} vectors, ${ia3ParameterCount(specs).toLocaleString("en-US")} parameters (${((100 * ia3ParameterCount(specs)) / counts.total).toFixed(4)}% of the model)`,
+  ];
+  try {
+    const tok = await loadTokenizer(source.dir);
+    lines.push(`tokenizer: tokenizer.json with ${tok.vocabSize} tokens`);
+  } catch {
+    lines.push("tokenizer: none in the model folder (set tokenizer: in the config)");
+  }
+  process.stdout.write(`${lines.join("\n")}\n`);
+  return 0;
+}

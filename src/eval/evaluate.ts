@@ -1,0 +1,143 @@
+// `tfew eval` and `tfew predict`: rank-classify a task's examples with an adapter (or zero-shot), then
+// write metrics.json (accuracy, RAFT's macro-F1, per class, confusion) or a RAFT submission CSV; and
+// K-fold cross-validation on the labelled split (RAFT's test labels are private).
+import { join } from "node:path";
+import { createVectorSet, disposeVectorSet, type Ia3VectorSet } from "../adapters/ia3.js";
+import { checkAdapterFits, readAdapter } from "../adapters/peft-adapter.js";
+import type { RunConfig } from "../config/schema.js";
+import type { Example, TaskData } from "../data/task.js";
+import { TfewError } from "../errors.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { createProgress } from "../monitor/progress.js";
+import { buildExamples, type Workspace } from "../train/prepare.js";
+import { permutation } from "../train/rng.js";
+import { runTraining } from "../train/run.js";
+import { ensureRunDir, writeJson } from "../train/run-dir.js";
+import { classificationMetrics, type ClassificationMetrics } from "./metrics.js";
+import { rankAll } from "./rank.js";
+
+export interface EvalContext {
+  config: RunConfig;
+  workspace: Workspace;
+  task: TaskData;
+  log: (line: string) => void;
+  progressStream?: NodeJS.WriteStream;
+}
+
+/** Loads an adapter folder into a vector set for this model (null = zero-shot). */
+export async function loadAdapterSet(ws: Workspace, adapterDir: string | null): Promise<Ia3VectorSet | null> {
+  if (adapterDir === null) return null;
+  const adapter = await readAdapter(adapterDir);
+  const set = createVectorSet("eval", ws.model.weights, adapter.config, adapter.values);
+  checkAdapterFits(adapter, set.specs, adapterDir);
+  return set;
+}
+
+/** Predicted label index for each example. */
+export async function predictLabels(ctx: EvalContext, adapter: Ia3VectorSet | null, rows: readonly Example[], label: string): Promise<number[]> {
+  const { examples, truncated } = buildExamples(ctx.task, rows, ctx.workspace.tokenizer, ctx.config);
+  if (truncated > 0) ctx.log(`warning: ${truncated} of ${rows.length} prompts were cut to data.max_seq_len=${ctx.config.data.max_seq_len} tokens`);
+  const progress = createProgress({ total: examples.length, label, stream: ctx.progressStream });
+  const t0 = performance.now();
+  try {
+    const result = await rankAll(ctx.workspace.model, adapter, examples, {
+      lengthNorm: ctx.config.eval.length_norm,
+      choiceChunk: ctx.config.eval.choice_chunk,
+      batchSize: ctx.config.eval.batch_size,
+      onBatch: (done) => progress.update(done, { examples_per_s: done / ((performance.now() - t0) / 1000) }),
+    });
+    return result.predictions;
+  } finally {
+    progress.stop();
+  }
+}
+
+function labelled(rows: readonly Example[], where: string): { rows: Example[]; gold: number[] } {
+  const withLabels = rows.filter((r) => r.label !== undefined);
+  if (withLabels.length === 0) throw new TfewError(`eval: the ${where} split has no labelled examples; evaluate --split train (RAFT test labels are private) or use tfew predict`);
+  return { rows: withLabels, gold: withLabels.map((r) => r.label as number) };
+}
+
+export async function evaluate(ctx: EvalContext, options: { adapterDir: string | null; split: "train" | "test"; outDir: string }): Promise<ClassificationMetrics> {
+  const { rows, gold } = labelled(options.split === "train" ? ctx.task.train : ctx.task.test, options.split);
+  const adapter = await loadAdapterSet(ctx.workspace, options.adapterDir);
+  try {
+    const predicted = await predictLabels(ctx, adapter, rows, "eval");
+    const metrics = classificationMetrics(gold, predicted, ctx.task.labelNames);
+    const dir = await ensureRunDir(options.outDir);
+    await writeJson(dir, "metrics.json", { task: ctx.task.name, split: options.split, adapter: options.adapterDir, ...metrics });
+    return metrics;
+  } finally {
+    if (adapter) disposeVectorSet(adapter);
+  }
+}
+
+/** RAFT submission: `ID,Label` with one row per example in input order, Label as the label name. */
+export function submissionCsv(rows: readonly Example[], predicted: readonly number[], labelNames: readonly string[]): string {
+  const field = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  const lines = rows.map((r, i) => `${field(r.id)},${field(labelNames[predicted[i] as number] as string)}`);
+  return `ID,Label\n${lines.join("\n")}\n`;
+}
+
+export async function predict(ctx: EvalContext, options: { adapterDir: string | null; split: "train" | "test"; outFile: string }): Promise<number> {
+  const rows = options.split === "train" ? ctx.task.train : ctx.task.test;
+  if (rows.length === 0) throw new TfewError(`predict: the ${options.split} split of ${ctx.config.data.path} has no rows`);
+  const adapter = await loadAdapterSet(ctx.workspace, options.adapterDir);
+  try {
+    const predicted = await predictLabels(ctx, adapter, rows, "predict");
+    await writeFileAtomic(options.outFile, submissionCsv(rows, predicted, ctx.task.labelNames));
+    return rows.length;
+  } finally {
+    if (adapter) disposeVectorSet(adapter);
+  }
+}
+
+/** Splits indices 0..n-1 into k folds after a seeded shuffle (fold sizes differ by at most one). */
+export function kFolds(n: number, k: number, seed: number): number[][] {
+  if (!Number.isInteger(k) || k < 2 || k > n) throw new TfewError(`eval: --folds ${k} must be an integer from 2 to the number of labelled examples (${n})`);
+  const order = permutation(n, seed ^ 0x5eed);
+  return Array.from({ length: k }, (_, f) => order.filter((_, i) => i % k === f));
+}
+
+export interface FoldReport {
+  folds: ClassificationMetrics[];
+  mean: { accuracy: number; macro_f1: number };
+  std: { accuracy: number; macro_f1: number };
+}
+
+/** K-fold cross-validation: for each fold, train a fresh adapter on the others with the run's config, evaluate the held fold. */
+export async function crossValidate(ctx: EvalContext, options: { folds: number; outDir: string }): Promise<FoldReport> {
+  const { rows } = labelled(ctx.task.train, "train");
+  const folds = kFolds(rows.length, options.folds, ctx.config.seed);
+  const results: ClassificationMetrics[] = [];
+  const outDir = await ensureRunDir(options.outDir);
+  for (let f = 0; f < folds.length; f++) {
+    const held = new Set(folds[f]);
+    const trainRows = rows.filter((_, i) => !held.has(i));
+    const testRows = rows.filter((_, i) => held.has(i));
+    ctx.log(`fold ${f + 1}/${folds.length}: train on ${trainRows.length}, evaluate on ${testRows.length}`);
+    const foldDir = join(outDir, `fold-${f + 1}`);
+    const summary = await runTraining({
+      config: ctx.config,
+      runDir: foldDir,
+      resume: false,
+      log: ctx.log,
+      progressStream: ctx.progressStream,
+      workspace: ctx.workspace,
+      task: { ...ctx.task, train: trainRows },
+    });
+    const foldTask = { ...ctx.task, train: testRows };
+    const metrics = await evaluate({ ...ctx, task: foldTask }, { adapterDir: summary.adapter_dir, split: "train", outDir: foldDir });
+    results.push(metrics);
+  }
+  const stat = (key: "accuracy" | "macro_f1") => {
+    const values = results.map((r) => r[key]);
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    return { mean, std: Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / values.length) };
+  };
+  const acc = stat("accuracy");
+  const f1 = stat("macro_f1");
+  const report: FoldReport = { folds: results, mean: { accuracy: acc.mean, macro_f1: f1.mean }, std: { accuracy: acc.std, macro_f1: f1.std } };
+  await writeJson(outDir, "metrics.json", { task: ctx.task.name, folds: options.folds, mean: report.mean, std: report.std, per_fold: results });
+  return report;
+}

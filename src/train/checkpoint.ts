@@ -1,0 +1,66 @@
+// Training checkpoints: one safetensors file written atomically (temp, fsync, rename), holding the (IA)³
+// vectors, the optimizer's arrays, and in its metadata the step, data-sampler position and optimizer
+// scalars — everything an exact resume needs (the data order is a pure function of seed and position).
+import { join } from "node:path";
+import { TfewError } from "../errors.js";
+import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
+import type { OptimizerState } from "./optimizer.js";
+import type { SamplerState } from "./rng.js";
+
+export const CHECKPOINT_FILE = "checkpoint.safetensors";
+
+export interface TrainState {
+  step: number; // optimizer steps completed
+  vectors: Map<string, Float32Array>; // by module path
+  optimizer: OptimizerState;
+  sampler: SamplerState;
+  nonfiniteSkipped: number; // steps skipped for NaN/Inf (train.skip_nonfinite)
+  configSha: string; // sha256 of config.resolved.yaml: resume refuses a changed config
+}
+
+export async function saveCheckpoint(runDir: string, state: TrainState): Promise<string> {
+  const tensors: Record<string, { dtype: "F32"; shape: number[]; data: Float32Array }> = {};
+  for (const [path, v] of state.vectors) tensors[`vector/${path}`] = { dtype: "F32", shape: [v.length], data: v };
+  const scalars: Record<string, number> = {};
+  for (const [key, value] of Object.entries(state.optimizer)) {
+    if (typeof value === "number") scalars[key] = value;
+    else tensors[`optimizer/${key}`] = { dtype: "F32", shape: [value.length], data: value };
+  }
+  const file = join(runDir, CHECKPOINT_FILE);
+  await writeSafetensors(file, tensors, {
+    format: "tfew-checkpoint-1",
+    step: String(state.step),
+    sampler: JSON.stringify(state.sampler),
+    optimizer_scalars: JSON.stringify(scalars),
+    nonfinite_skipped: String(state.nonfiniteSkipped),
+    config_sha: state.configSha,
+  });
+  return file;
+}
+
+export async function loadCheckpoint(runDir: string): Promise<TrainState> {
+  const file = join(runDir, CHECKPOINT_FILE);
+  const { tensors, metadata } = await readSafetensors(file);
+  if (metadata.format !== "tfew-checkpoint-1") {
+    throw new TfewError(`checkpoint: ${file} is not a tfew checkpoint (format ${JSON.stringify(metadata.format)}); resume needs a run folder written by tfew train`);
+  }
+  const vectors = new Map<string, Float32Array>();
+  const optimizer: OptimizerState = {};
+  for (const [name, record] of tensors) {
+    if (name.startsWith("vector/")) vectors.set(name.slice(7), record.data as Float32Array);
+    else if (name.startsWith("optimizer/")) optimizer[name.slice(10)] = record.data as Float32Array;
+  }
+  try {
+    Object.assign(optimizer, JSON.parse(metadata.optimizer_scalars ?? "{}") as Record<string, number>);
+    return {
+      step: Number(metadata.step),
+      vectors,
+      optimizer,
+      sampler: JSON.parse(metadata.sampler ?? "") as SamplerState,
+      nonfiniteSkipped: Number(metadata.nonfinite_skipped ?? 0),
+      configSha: metadata.config_sha ?? "",
+    };
+  } catch {
+    throw new TfewError(`checkpoint: metadata of ${file} is damaged; start a new run or restore the file`);
+  }
+}

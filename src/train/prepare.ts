@@ -1,0 +1,72 @@
+// Shared set-up of train, eval and predict: backend, model source (local folder or hub cache), tokenizer,
+// frozen T5, the task, and T-Few examples (prompt ids, answer-choice ids, gold index).
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { selectBackend, type BackendChoice } from "../backend/select.js";
+import type { RunConfig } from "../config/schema.js";
+import { answerChoices, renderPrompt } from "../data/template.js";
+import { loadTask, type Example, type TaskData } from "../data/task.js";
+import { loadTokenizer, type T5Tokenizer } from "../data/tokenizer.js";
+import { TfewError } from "../errors.js";
+import { resolveDatasetFiles, resolveModelSource, type ModelSource } from "../io/hub.js";
+import { loadT5, type LoadedModel } from "../model/load.js";
+import type { TfewExample } from "./batch.js";
+
+export interface Workspace {
+  backend: BackendChoice;
+  source: ModelSource;
+  model: LoadedModel;
+  tokenizer: T5Tokenizer;
+}
+
+export async function prepareModel(config: RunConfig, options: { backend?: BackendChoice; log: (line: string) => void }): Promise<Workspace> {
+  const backend = options.backend ?? (await selectBackend(config.backend));
+  const source = await resolveModelSource(config.model, { revision: config.revision });
+  const tokenizerDir = config.tokenizer ?? source.dir;
+  if (!existsSync(join(tokenizerDir, "tokenizer.json"))) {
+    throw new TfewError(`tokenizer: no tokenizer.json in ${tokenizerDir}; set tokenizer: <folder with tokenizer.json> in the config`);
+  }
+  const tokenizer = await loadTokenizer(tokenizerDir);
+  const model = await loadT5(source.dir, { keepUntransposed: backend.keepUntransposed });
+  if (tokenizer.vocabSize > model.config.vocabSize) {
+    throw new TfewError(`tokenizer in ${tokenizerDir} has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${model.config.vocabSize}; use the model's own tokenizer`);
+  }
+  options.log(`model: ${config.model} (${source.kind}${source.commit ? ` @ ${source.commit.slice(0, 12)}` : ""}) from ${source.dir}`);
+  return { backend, source, model, tokenizer };
+}
+
+export async function prepareTask(config: RunConfig): Promise<TaskData> {
+  const d = config.data;
+  return loadTask(
+    {
+      path: d.path,
+      labels: d.labels ?? undefined,
+      instruction: d.instruction ?? undefined,
+      textFields: d.text_fields ?? undefined,
+      labelField: d.label_field,
+      idField: d.id_field,
+      testPath: d.test_path ?? undefined,
+    },
+    { resolveDataset: (repoId, files) => resolveDatasetFiles(repoId, files) },
+  );
+}
+
+export interface ExampleSet {
+  examples: TfewExample[];
+  truncated: number; // prompts whose text fields were cut to max_seq_len
+}
+
+/** Renders and tokenizes examples; choices are the label names (each cut to max_choice_len, keeping </s>). */
+export function buildExamples(task: TaskData, rows: readonly Example[], tokenizer: T5Tokenizer, config: RunConfig): ExampleSet {
+  const choiceIds = answerChoices(task).map((name) => {
+    const ids = tokenizer.encode(name);
+    return ids.length <= config.data.max_choice_len ? ids : [...ids.slice(0, config.data.max_choice_len - 1), tokenizer.eosId];
+  });
+  let truncated = 0;
+  const examples = rows.map((row) => {
+    const prompt = renderPrompt(task, row, { tokenizer, maxSeqLen: config.data.max_seq_len, template: config.data.template ?? undefined });
+    if (prompt.truncatedFields.length > 0) truncated++;
+    return { inputIds: prompt.ids, choices: choiceIds, label: row.label ?? -1 };
+  });
+  return { examples, truncated };
+}
