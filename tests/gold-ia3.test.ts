@@ -36,7 +36,7 @@ function case2Forward(model: T5Model, set: Ia3VectorSet, gold: Map<string, { dat
   const h = encode(model, inputIds, mask, ia3);
   const hidden = decode(model, { crossKv: crossKeyValues(model, h, ia3), encoderMask: mask, decoderInputIds: tf.tensor3d(dec.data, [batch, 1, tgtLen], "int32") }, ia3);
   const logits = lmLogits(model, hidden); // [rows, vocab]
-  const keep = labels.map((l) => (l === -100 ? 0 : 1));
+  const keep: number[] = labels.map((l) => (l === -100 ? 0 : 1));
   const target = tf.oneHot(tf.tensor1d(labels.map((l) => Math.max(l, 0)), "int32"), model.config.vocabSize);
   const nll = tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), target), -1)); // [rows]
   const loss = tf.div(tf.sum(tf.mul(nll, tf.tensor1d(keep))), keep.reduce((a, b) => a + b, 0)) as tf.Scalar;
