@@ -44,6 +44,8 @@ async function tryWebgpu(): Promise<string | null> {
 }
 
 function finish(name: BackendChoice["name"], reason: string): BackendChoice {
+  // PROD silences tfjs's console banner ("looks like you are running TensorFlow.js in Node.js") on cpu
+  if (name === "cpu") tf.env().set("PROD", true);
   const perHead = name === "wasm" || name === "cpu";
   setAttentionImpl(perHead ? "per-head" : "reference");
   return { name, reason, keepUntransposed: perHead };

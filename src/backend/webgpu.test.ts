@@ -1,0 +1,90 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { tf } from "./tf.js";
+import { registerWebgpuBackend } from "./webgpu.js";
+import type { ModuleLoader } from "./webgpu.js";
+
+const g = globalThis as Record<string, unknown>;
+const hadNavigator = Object.getOwnPropertyDescriptor(globalThis, "navigator");
+
+function notFound(specifier: string): Error {
+  return Object.assign(new Error(`Cannot find package '${specifier}' imported from /x/webgpu.ts`), { code: "ERR_MODULE_NOT_FOUND" });
+}
+
+/** A Dawn module whose adapter is `adapter`; `loads` records what was imported. */
+function fakeLoader(adapter: object | null, backend: () => unknown, loads: string[] = []): ModuleLoader {
+  return async (specifier) => {
+    loads.push(specifier);
+    if (specifier === "webgpu") {
+      return { create: () => ({ requestAdapter: async () => adapter }), globals: { GPUBufferUsage: { MAP_READ: 1 } } };
+    }
+    return backend();
+  };
+}
+
+afterEach(() => {
+  if (tf.findBackendFactory("webgpu") !== null) tf.removeBackend("webgpu");
+});
+
+describe("registerWebgpuBackend", () => {
+  it("returns ok:false with a reason on this host (package absent or no adapter) and changes no globals", async () => {
+    const backendBefore = tf.getBackend();
+    const result = await registerWebgpuBackend();
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.reason).toMatch(/^(package webgpu not installed|no WebGPU adapter)/);
+    expect(Object.getOwnPropertyDescriptor(globalThis, "navigator")).toEqual(hadNavigator);
+    expect(g.GPUBufferUsage).toBeUndefined();
+    expect(tf.getBackend()).toBe(backendBefore);
+    expect(await registerWebgpuBackend()).toEqual(result); // cached
+  });
+
+  it("reports a missing webgpu package without throwing", async () => {
+    const result = await registerWebgpuBackend({ load: async (specifier) => { throw notFound(specifier); } });
+    expect(result).toEqual({ ok: false, reason: "package webgpu not installed" });
+  });
+
+  it("tells a broken webgpu install (missing dependency) from a missing one", async () => {
+    const result = await registerWebgpuBackend({ load: async () => { throw notFound("debug"); } });
+    expect(result).toEqual({ ok: false, reason: "package webgpu failed to load (Cannot find package 'debug' imported from /x/webgpu.ts)" });
+  });
+
+  it("reports no adapter and never loads the backend", async () => {
+    const loads: string[] = [];
+    const result = await registerWebgpuBackend({ load: fakeLoader(null, () => ({}), loads), resolve: () => undefined });
+    expect(result).toEqual({ ok: false, reason: "no WebGPU adapter (Dawn found no usable Vulkan driver; install libvulkan1 and the GPU vendor's Vulkan ICD)" });
+    expect(loads).toEqual(["webgpu"]);
+    expect(g.navigator).toBe(hadNavigator?.value);
+  });
+
+  it("reports a missing tfjs-backend-webgpu and leaves globals alone", async () => {
+    const result = await registerWebgpuBackend({
+      load: fakeLoader({}, () => ({})),
+      resolve: (specifier) => { throw notFound(specifier); },
+    });
+    expect(result).toEqual({ ok: false, reason: "package @tensorflow/tfjs-backend-webgpu not installed" });
+    expect(g.GPUBufferUsage).toBeUndefined();
+  });
+
+  it("sets navigator.gpu and the WebGPU globals before the backend loads, and checks it registered", async () => {
+    let seenAtLoad: unknown;
+    const result = await registerWebgpuBackend({
+      load: fakeLoader({ info: { vendor: "nvidia", architecture: "hopper", device: "", description: "H100" } }, () => {
+        seenAtLoad = [typeof (g.navigator as { gpu?: { requestAdapter?: unknown } }).gpu?.requestAdapter, g.GPUBufferUsage];
+        tf.registerBackend("webgpu", () => tf.findBackend("cpu") as never);
+        return {};
+      }),
+      resolve: () => undefined,
+    });
+    expect(seenAtLoad).toEqual(["function", { MAP_READ: 1 }]);
+    expect(result).toEqual({ ok: true, adapter: "nvidia hopper H100" });
+    delete g.GPUBufferUsage;
+    if (hadNavigator === undefined) delete g.navigator;
+    else Object.defineProperty(globalThis, "navigator", hadNavigator);
+  });
+
+  it("undoes the globals when the backend does not register", async () => {
+    const result = await registerWebgpuBackend({ load: fakeLoader({}, () => ({})), resolve: () => undefined });
+    expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/did not register/) as unknown });
+    expect(g.GPUBufferUsage).toBeUndefined();
+    expect(Object.getOwnPropertyDescriptor(globalThis, "navigator")).toEqual(hadNavigator);
+  });
+});
