@@ -1,0 +1,136 @@
+// `npm run bench:compare`: tfew vs a plain-PyTorch reference of the same math on this machine, in one run.
+// tfew's side runs the real code paths: runTraining (what `tfew train` runs) for the T-Few step, and
+// rankAll (what `tfew eval` runs) for rank classification at 2 / 10 / 77 choices. PyTorch's side is
+// scripts/torch_reference.py under Debian's python3-torch. Writes bench-results/compare.json.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { loadRunConfig } from "../config/load.js";
+import { rankAll } from "../eval/rank.js";
+import { buildExamples, prepareModel, prepareTask } from "../train/prepare.js";
+import { runTraining } from "../train/run.js";
+import { ensureRandomModel, T5_SMALL_SHAPE } from "./random-model.js";
+import { ensureBenchTask } from "./tasks.js";
+
+export interface CompareOptions {
+  root: string; // package root
+  trainSteps: number; // timed steps (after one warm-up step)
+  evalExamples: number; // examples per eval choice count
+  workers: number | "auto";
+  torch: boolean; // run the PyTorch half
+  log: (line: string) => void;
+}
+
+function peakRssMb(): number {
+  return process.resourceUsage().maxRSS / 1024; // KB → MB; worker threads share the process
+}
+
+function torchPython(): string | null {
+  const probe = spawnSync("/usr/bin/python3", ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" });
+  return probe.status === 0 ? "/usr/bin/python3" : null;
+}
+
+/** Tries to install Debian's python3-torch when missing (as root, with apt); null when it cannot be had. */
+function ensureTorch(log: (line: string) => void): string | null {
+  const found = torchPython();
+  if (found) return found;
+  log("PyTorch half: /usr/bin/python3 has no torch; trying apt-get install -y python3-torch (Debian's CPU build)…");
+  const apt = spawnSync("bash", ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch"], { stdio: "inherit" });
+  if (apt.status !== 0) return null;
+  return torchPython();
+}
+
+export async function runCompare(options: CompareOptions): Promise<Record<string, unknown>> {
+  const { root, log } = options;
+  const benchDir = join(root, "bench-results");
+  await mkdir(benchDir, { recursive: true });
+  const modelDir = await ensureRandomModel(join(benchDir, "models", "t5-small-random"), { shape: T5_SMALL_SHAPE, tokenizerDir: join(root, "data", "demo-model"), seed: 0 });
+  const batch = 8;
+  const seq = 256;
+
+  // --- tfew training step: the code `tfew train` runs
+  const trainTask = await ensureBenchTask(join(benchDir, "tasks"), { labels: 2, rows: 64, words: 400, seed: 1 });
+  const sets = [
+    `model=${modelDir}`,
+    `data.path=${trainTask}`,
+    `data.max_seq_len=${seq}`,
+    `train.steps=${options.trainSteps + 1}`,
+    `train.batch_size=${batch}`,
+    `train.workers=${options.workers}`,
+    "train.checkpoint_every=100000",
+    "backend=wasm",
+    "monitor.gpu=off",
+    `out=${join(benchDir, "runs", "compare-train")}`,
+  ];
+  const { config } = loadRunConfig({ files: [], sets });
+  const summary = await runTraining({ config, runDir: config.out as string, resume: false, log });
+  const tfewTrain = {
+    s_per_step: summary.s_per_step,
+    examples_per_s: summary.examples_per_s,
+    tokens_per_s: summary.s_per_step ? (batch * seq) / summary.s_per_step : null,
+    steps: options.trainSteps,
+    workers: summary.workers,
+    micro_batch_size: summary.micro_batch_size,
+  };
+  log(`tfew train: ${summary.s_per_step?.toFixed(2)} s/step (${summary.workers} workers, micro-batch ${summary.micro_batch_size})`);
+
+  // --- tfew eval: rank classification through rankAll (what `tfew eval` runs)
+  const tfewEval: Record<string, { examples_per_s: number; examples: number }> = {};
+  const evalConfig = loadRunConfig({ files: [], sets: [`model=${modelDir}`, "backend=wasm", `data.max_seq_len=${seq}`, `data.path=${trainTask}`] }).config;
+  const ws = await prepareModel(evalConfig, { log });
+  for (const choices of [2, 10, 77]) {
+    const dir = await ensureBenchTask(join(benchDir, "tasks"), { labels: choices, rows: Math.max(options.evalExamples, choices), words: 400, seed: 2 });
+    const task = await prepareTask({ ...evalConfig, data: { ...evalConfig.data, path: dir } });
+    const { examples } = buildExamples(task, task.train.slice(0, options.evalExamples), ws.tokenizer, evalConfig);
+    await rankAll(ws.model, null, examples.slice(0, 1), { lengthNorm: 1, choiceChunk: evalConfig.eval.choice_chunk, batchSize: 1 }); // warm-up
+    const t0 = performance.now();
+    await rankAll(ws.model, null, examples, { lengthNorm: 1, choiceChunk: evalConfig.eval.choice_chunk, batchSize: evalConfig.eval.batch_size });
+    const seconds = (performance.now() - t0) / 1000;
+    tfewEval[String(choices)] = { examples_per_s: examples.length / seconds, examples: examples.length };
+    log(`tfew eval, ${choices} choices: ${(examples.length / seconds).toFixed(2)} examples/s`);
+  }
+  const tfewRss = peakRssMb();
+
+  // --- PyTorch reference
+  let torch: Record<string, unknown> | null = null;
+  let torchNote: string | null = null;
+  const script = join(root, "scripts", "torch_reference.py");
+  const python = options.torch && existsSync(script) ? ensureTorch(log) : null;
+  if (!options.torch) torchNote = "skipped (--no-torch)";
+  else if (python === null) torchNote = "skipped: PyTorch (Debian python3-torch) could not be had on this machine";
+  else {
+    log("PyTorch reference: running scripts/torch_reference.py …");
+    const r = spawnSync(python, [script, "--json", "--threads", String(cpus().length), "--batch", String(batch), "--seq", String(seq), "--choices", "2", "--eval-choices", "2,10,77", "--eval-examples", String(options.evalExamples)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 });
+    if (r.status === 0) torch = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as Record<string, unknown>;
+    else torchNote = `failed with exit code ${r.status}`;
+  }
+  if (torchNote) log(`PyTorch half ${torchNote}`);
+
+  const tTrain = (torch?.train as { s_per_step?: number } | undefined)?.s_per_step ?? null;
+  const tEval = (torch?.eval as Record<string, { examples_per_s?: number }> | undefined) ?? {};
+  const result = {
+    date: new Date().toISOString(),
+    machine: { cpu: cpus()[0]?.model ?? "?", cores: cpus().length, node: process.version },
+    shape: { model: "random T5-small shape (d_model 512, 6+6 layers, 8 heads, d_ff 2048, vocab 32128)", batch, seq, choices: 2 },
+    train: {
+      tfew_s_per_step: tfewTrain.s_per_step,
+      torch_s_per_step: tTrain,
+      ratio: tTrain !== null && tfewTrain.s_per_step ? tTrain / tfewTrain.s_per_step : null,
+      tfew: tfewTrain,
+      torch: torch?.train ?? null,
+    },
+    eval: Object.fromEntries(
+      Object.entries(tfewEval).map(([c, v]) => {
+        const t = tEval[c]?.examples_per_s ?? null;
+        return [c, { tfew_examples_per_s: v.examples_per_s, torch_examples_per_s: t, ratio: t !== null ? v.examples_per_s / t : null, examples: v.examples }];
+      }),
+    ),
+    peak_rss_mb: { tfew: tfewRss, torch: (torch?.peak_rss_mb as number | undefined) ?? null },
+    torch_note: torchNote,
+    torch_version: torch?.torch_version ?? null,
+  };
+  await writeFile(join(benchDir, "compare.json"), `${JSON.stringify(result, null, 2)}\n`);
+  return result;
+}

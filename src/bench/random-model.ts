@@ -1,0 +1,46 @@
+// Benchmark models in HF layout, written once and cached under bench-results/models/: a random
+// T5-small-shaped model (d_model 512, 6+6 layers, 8 heads, d_kv 64, d_ff 2048, relu, vocab 32128) with
+// HF-style init, and the demo tokenizer (ids stay far below vocab_size).
+import { copyFile, mkdir } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { initTinyT5Weights } from "../demo/tiny-t5.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { writeSafetensors } from "../io/safetensors.js";
+import { parseT5Config } from "../model/config.js";
+
+export const T5_SMALL_SHAPE = {
+  architectures: ["T5ForConditionalGeneration"],
+  d_ff: 2048, // T5-small
+  d_kv: 64,
+  d_model: 512,
+  decoder_start_token_id: 0,
+  dropout_rate: 0,
+  eos_token_id: 1,
+  feed_forward_proj: "relu",
+  initializer_factor: 1.0,
+  is_encoder_decoder: true,
+  layer_norm_epsilon: 1e-6,
+  model_type: "t5",
+  num_decoder_layers: 6,
+  num_heads: 8,
+  num_layers: 6,
+  pad_token_id: 0,
+  relative_attention_max_distance: 128,
+  relative_attention_num_buckets: 32,
+  tie_word_embeddings: false, // untied like flan-t5 / the PyTorch reference
+  vocab_size: 32128,
+};
+
+/** Writes (once) a random model with `shape` into `dir`, with the tokenizer files of `tokenizerDir`. */
+export async function ensureRandomModel(dir: string, options: { shape: Record<string, unknown>; tokenizerDir: string; seed: number }): Promise<string> {
+  if (existsSync(join(dir, "model.safetensors")) && existsSync(join(dir, "tokenizer.json"))) return dir;
+  await mkdir(dir, { recursive: true });
+  const config = parseT5Config(options.shape, `${dir}/config.json`);
+  await writeSafetensors(join(dir, "model.safetensors"), initTinyT5Weights(config, options.seed), { format: "pt" });
+  await writeFileAtomic(join(dir, "config.json"), JSON.stringify(options.shape, null, 2));
+  for (const f of ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]) {
+    if (existsSync(join(options.tokenizerDir, f))) await copyFile(join(options.tokenizerDir, f), join(dir, f));
+  }
+  return dir;
+}
