@@ -17,7 +17,7 @@ const combos: [string, AttentionImpl, boolean][] = [
 describe.each(combos)("gold forward on %s (attention %s, cached W %s)", (backend, impl, keepUntransposed) => {
   it("matches HF logits, encoder states and loss", async () => {
     await tf.setBackend(backend);
-    setAttentionImpl(impl);
+    setAttentionImpl(impl, { minPairs: 0 });
     const model = await loadGoldModel({ keepUntransposed });
     const gold = await readCase("forward");
     const ids = caseTensor(gold, "input_ids");

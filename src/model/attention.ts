@@ -11,24 +11,36 @@ export interface AttentionInputs {
   bias: tf.Tensor3D | null; // [heads, queries, keys] position bias (+ causal mask); frozen, no gradient
   keyMask: tf.Tensor2D | null; // [batch, keys] additive (0 or MASK_VALUE); no gradient
   numHeads: number;
+  /** bias + mask per (example, head), [queries, keys] each, from headBiases(): shared by every layer */
+  perHeadBias?: tf.Tensor2D[] | null;
 }
 
 export type AttentionImpl = "reference" | "per-head";
 
 let defaultImpl: AttentionImpl = "reference";
+let minPairs = 16384; // below this many query×key pairs the per-head split costs more than it saves
 
-/** Chooses the attention kernel for the process (per backend: per-head 2-D matMuls on wasm). */
-export function setAttentionImpl(impl: AttentionImpl): void {
+/**
+ * Chooses the attention kernel for the process (per backend: per-head 2-D matMuls on wasm). `minPairs`:
+ * smallest queries×keys that takes the per-head path (decoder and cross-attention stay batched); tests use 0.
+ */
+export function setAttentionImpl(impl: AttentionImpl, options: { minPairs?: number } = {}): void {
   defaultImpl = impl;
+  if (options.minPairs !== undefined) minPairs = options.minPairs;
 }
 
 export function getAttentionImpl(): AttentionImpl {
   return defaultImpl;
 }
 
+/** Whether attention over these lengths takes the per-head path. */
+export function usesPerHead(queries: number, keys: number, impl: AttentionImpl = defaultImpl): boolean {
+  return impl === "per-head" && queries * keys >= minPairs;
+}
+
 /** softmax(q·kᵀ + bias + mask)·v per head → [batch, queries, heads·dKv]. */
 export function attention(inputs: AttentionInputs, impl: AttentionImpl = defaultImpl): tf.Tensor3D {
-  return impl === "per-head" ? attentionPerHead(inputs) : attentionReference(inputs);
+  return usesPerHead(inputs.q.shape[1], inputs.k.shape[1], impl) ? attentionPerHead(inputs) : attentionReference(inputs);
 }
 
 export function attentionReference({ q, k, v, bias, keyMask, numHeads }: AttentionInputs): tf.Tensor3D {

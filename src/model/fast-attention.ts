@@ -35,8 +35,26 @@ function splitRows(x: tf.Tensor, count: number): tf.Tensor2D[] {
   return out;
 }
 
-export function attentionPerHead({ q, k, v, bias, keyMask, numHeads }: AttentionInputs): tf.Tensor3D {
+/**
+ * bias [heads, queries, keys] + keyMask [batch, keys] as one [queries, keys] tensor per (example, head), in
+ * example-major order. Position bias and mask are the same in every layer: build once per stack.
+ */
+export function headBiases(bias: tf.Tensor3D | null, keyMask: tf.Tensor2D | null, batch: number, numHeads: number): tf.Tensor2D[] | null {
+  if (bias === null && keyMask === null) return null;
+  const [queries, keys] = bias ? [bias.shape[1], bias.shape[2]] : [1, (keyMask as tf.Tensor2D).shape[1]];
+  const combined = tf.tidy(() => {
+    let c: tf.Tensor = bias ? tf.expandDims(bias, 0) : tf.zeros([1, numHeads, queries, keys]); // [1, heads, queries, keys]
+    if (keyMask) c = tf.add(c, tf.reshape(keyMask, [batch, 1, 1, keys])); // [batch, heads, queries, keys]
+    return tf.broadcastTo(c, [batch, numHeads, queries, keys]);
+  });
+  const pieces = splitRows(tf.reshape(combined, [batch * numHeads, queries, keys]), batch * numHeads);
+  combined.dispose();
+  return pieces;
+}
+
+export function attentionPerHead({ q, k, v, bias, keyMask, numHeads, perHeadBias }: AttentionInputs): tf.Tensor3D {
   const batch = q.shape[0];
+  const combined = perHeadBias ?? null;
   const op = customOp(([qIn, kIn, vIn], save) => {
     if (qIn === undefined || kIn === undefined || vIn === undefined) throw new Error("attentionPerHead: missing input");
     const qs = splitHeads(qIn, numHeads, { transposed: false }); // [queries, dKv] each
@@ -44,14 +62,15 @@ export function attentionPerHead({ q, k, v, bias, keyMask, numHeads }: Attention
     const kts = splitHeads(kIn, numHeads, { transposed: true }); // [dKv, keys]
     const vs = splitHeads(vIn, numHeads, { transposed: false }); // [keys, dKv]
     const vts = splitHeads(vIn, numHeads, { transposed: true }); // [dKv, keys]
-    const biases = bias === null ? null : splitRows(bias, numHeads); // [queries, keys] per head
-    const masks = keyMask === null ? null : splitRows(tf.reshape(keyMask, [batch, 1, keyMask.shape[1]]), batch); // [1, keys] per example
+    const biases = combined !== null || bias === null ? null : splitRows(bias, numHeads); // [queries, keys] per head
+    const masks = combined !== null || keyMask === null ? null : splitRows(tf.reshape(keyMask, [batch, 1, keyMask.shape[1]]), batch); // [1, keys] per example
     const probs: tf.Tensor2D[] = [];
     const contexts: tf.Tensor2D[] = [];
     for (let b = 0; b < batch; b++) {
       for (let h = 0; h < numHeads; h++) {
         const i = b * numHeads + h;
         let scores: tf.Tensor2D = tf.matMul(qs[i] as tf.Tensor2D, kts[i] as tf.Tensor2D); // [queries, keys]
+        if (combined !== null) scores = tf.add(scores, combined[i] as tf.Tensor2D);
         if (biases !== null) scores = tf.add(scores, biases[h] as tf.Tensor2D);
         if (masks !== null) scores = tf.add(scores, masks[b] as tf.Tensor2D);
         const p = tf.softmax(scores, -1);

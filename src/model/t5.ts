@@ -2,7 +2,8 @@
 // weights and optional (IA)³ scales. The decoder takes C answer choices per example; cross-attention
 // keys/values are computed once per example and shared by its choices (no per-choice repetition).
 import { tf } from "../backend/tf.js";
-import { attention } from "./attention.js";
+import { attention, usesPerHead } from "./attention.js";
+import { headBiases } from "./fast-attention.js";
 import { innerDim, type T5Config } from "./config.js";
 import { feedForward, linear, rmsNorm, type Ia3Scales } from "./layers.js";
 import { MASK_VALUE, positionBias } from "./position-bias.js";
@@ -33,6 +34,7 @@ export function encode(model: T5Model, inputIds: tf.Tensor2D, attentionMask: tf.
   const keyMask = additiveMask(attentionMask);
   const table = weights.encoder.blocks[0]?.selfAttention.relativeBias;
   const bias = table ? positionBias(table, srcLen, srcLen, { ...bucketOptions(config, true), causal: false }) : null; // [heads, src, src]
+  const perHeadBias = usesPerHead(srcLen, srcLen) ? headBiases(bias, keyMask, batch, config.numHeads) : null; // once for all layers
   let x = tf.reshape(tf.gather(weights.shared, tf.reshape(inputIds, [-1])), [batch * srcLen, config.dModel]) as tf.Tensor2D; // [batch·src, d]
   for (const block of weights.encoder.blocks) {
     const h = rmsNorm(x, block.selfAttentionNorm, eps) as tf.Tensor2D;
@@ -45,6 +47,7 @@ export function encode(model: T5Model, inputIds: tf.Tensor2D, attentionMask: tf.
       bias,
       keyMask,
       numHeads: config.numHeads,
+      perHeadBias,
     });
     x = tf.add(x, linear(tf.reshape(context, [batch * srcLen, inner]), att.o, ia3));
     x = tf.add(x, feedForward(rmsNorm(x, block.ffnNorm, eps) as tf.Tensor2D, block.ffn, config, ia3));
