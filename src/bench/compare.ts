@@ -36,8 +36,8 @@ function torchPython(): string | null {
 function ensureTorch(log: (line: string) => void): string | null {
   const found = torchPython();
   if (found) return found;
-  log("PyTorch half: /usr/bin/python3 has no torch; trying apt-get install -y python3-torch (Debian's CPU build)…");
-  const apt = spawnSync("bash", ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch"], { stdio: "inherit" });
+  log("PyTorch half: /usr/bin/python3 has no torch; trying apt-get install -y python3-torch libopenblas0-openmp (Debian's CPU build; without OpenBLAS it falls back to the 3 GFLOP/s reference BLAS)…");
+  const apt = spawnSync("bash", ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch libopenblas0-openmp"], { stdio: "inherit" });
   if (apt.status !== 0) return null;
   return torchPython();
 }
@@ -102,7 +102,7 @@ export async function runCompare(options: CompareOptions): Promise<Record<string
   else if (python === null) torchNote = "skipped: PyTorch (Debian python3-torch) could not be had on this machine";
   else {
     log("PyTorch reference: running scripts/torch_reference.py …");
-    const r = spawnSync(python, [script, "--json", "--threads", String(cpus().length), "--batch", String(batch), "--seq", String(seq), "--choices", "2", "--eval-choices", "2,10,77", "--eval-examples", String(options.evalExamples)], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 });
+    const r = spawnSync(python, [script, "--json", "--threads", String(cpus().length), "--batch", String(batch), "--seq", String(seq), "--choices", "2", "--eval-choices", "2,10,77", "--eval-examples", String(options.evalExamples), "--untie", "--ffn", "relu"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 });
     if (r.status === 0) torch = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as Record<string, unknown>;
     else torchNote = `failed with exit code ${r.status}`;
   }

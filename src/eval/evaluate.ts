@@ -2,7 +2,7 @@
 // write metrics.json (accuracy, RAFT's macro-F1, per class, confusion) or a RAFT submission CSV; and
 // K-fold cross-validation on the labelled split (RAFT's test labels are private).
 import { join } from "node:path";
-import { createVectorSet, disposeVectorSet, type Ia3VectorSet } from "../adapters/ia3.js";
+import { createVectorSet, disposeVectorSet, readVectors, type Ia3VectorSet } from "../adapters/ia3.js";
 import { checkAdapterFits, readAdapter } from "../adapters/peft-adapter.js";
 import type { RunConfig } from "../config/schema.js";
 import type { Example, TaskData } from "../data/task.js";
@@ -12,6 +12,7 @@ import { createProgress } from "../monitor/progress.js";
 import { buildExamples, type Workspace } from "../train/prepare.js";
 import { permutation } from "../train/rng.js";
 import { runTraining } from "../train/run.js";
+import { createRankWorkers, resolveWorkerCount } from "../train/workers.js";
 import { ensureRunDir, writeJson } from "../train/run-dir.js";
 import { classificationMetrics, type ClassificationMetrics } from "./metrics.js";
 import { rankAll } from "./rank.js";
@@ -39,14 +40,25 @@ export async function predictLabels(ctx: EvalContext, adapter: Ia3VectorSet | nu
   if (truncated > 0) ctx.log(`warning: ${truncated} of ${rows.length} prompts were cut to data.max_seq_len=${ctx.config.data.max_seq_len} tokens`);
   const progress = createProgress({ total: examples.length, label, stream: ctx.progressStream });
   const t0 = performance.now();
+  const onBatch = (done: number) => progress.update(done, { examples_per_s: done / ((performance.now() - t0) / 1000) });
+  const options = { lengthNorm: ctx.config.eval.length_norm, choiceChunk: ctx.config.eval.choice_chunk, batchSize: ctx.config.eval.batch_size };
+  // more than one batch on a CPU backend: split the examples across worker threads (one per core)
+  const backend = ctx.workspace.backend.name;
+  const workers = examples.length > options.batchSize ? resolveWorkerCount(ctx.config.train.workers, { backend, batchSize: examples.length, microBatchSize: options.batchSize }) : 1;
   try {
-    const result = await rankAll(ctx.workspace.model, adapter, examples, {
-      lengthNorm: ctx.config.eval.length_norm,
-      choiceChunk: ctx.config.eval.choice_chunk,
-      batchSize: ctx.config.eval.batch_size,
-      onBatch: (done) => progress.update(done, { examples_per_s: done / ((performance.now() - t0) / 1000) }),
+    if (workers <= 1) return (await rankAll(ctx.workspace.model, adapter, examples, { ...options, onBatch })).predictions;
+    const pool = await createRankWorkers({
+      workers,
+      modelDir: ctx.workspace.model.dir,
+      backend,
+      ia3Config: adapter?.config ?? null,
+      initial: adapter === null ? null : readVectors(adapter),
     });
-    return result.predictions;
+    try {
+      return (await pool.rank(examples, { ...options, onProgress: onBatch })).predictions;
+    } finally {
+      await pool.close();
+    }
   } finally {
     progress.stop();
   }

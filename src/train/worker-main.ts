@@ -5,13 +5,14 @@ import { assignVectors, createVectorSet, type Ia3VectorSet } from "../adapters/i
 import { selectBackend, type BackendName } from "../backend/select.js";
 import { isTfewError } from "../errors.js";
 import { loadT5, type LoadedModel } from "../model/load.js";
+import { rankAll } from "../eval/rank.js";
 import { accumulateMicroBatches } from "./engine.js";
 import type { WorkerInit, WorkerReply, WorkerRequest } from "./workers.js";
 
 const port = parentPort;
 if (port === null) throw new Error("worker-main.ts must run in a worker thread");
 
-let state: { model: LoadedModel; set: Ia3VectorSet; init: WorkerInit } | null = null;
+let state: { model: LoadedModel; set: Ia3VectorSet | null; init: WorkerInit } | null = null;
 
 function reply(message: WorkerReply): void {
   port?.postMessage(message);
@@ -22,11 +23,16 @@ port.on("message", async (message: WorkerRequest | { kind: "init"; init: WorkerI
     if (message.kind === "init") {
       const backend = await selectBackend(message.init.backend as BackendName, {});
       const model = await loadT5(message.init.modelDir, { keepUntransposed: backend.keepUntransposed });
-      const set = createVectorSet("worker", model.weights, message.init.ia3Config, new Map(message.init.initial));
+      const { ia3Config, initial } = message.init;
+      const set = ia3Config === null ? null : createVectorSet("worker", model.weights, ia3Config, initial === null ? undefined : new Map(initial));
       state = { model, set, init: message.init };
       reply({ kind: "ready" });
     } else if (state === null) {
       throw new Error("worker used before init");
+    } else if (message.kind === "rank") {
+      reply({ kind: "ranked", result: await rankAll(state.model, state.set, message.inputs, message.options) });
+    } else if (state.set === null) {
+      throw new Error("worker has no (IA)³ vectors to train");
     } else if (message.kind === "set-vectors") {
       assignVectors(state.set, message.values);
       reply({ kind: "done" });

@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Ia3Config } from "../adapters/ia3-config.js";
+import type { RankInput, RankOptions, RankResult } from "../eval/rank.js";
 import { TfewError } from "../errors.js";
 import { splitMicroBatches, type TfewExample } from "./batch.js";
 import { GradientAccumulator, type GradientEngine, type StepGradients } from "./engine.js";
@@ -14,16 +15,22 @@ import type { LossSettings } from "./step.js";
 export interface WorkerInit {
   modelDir: string;
   backend: string;
-  ia3Config: Ia3Config;
+  ia3Config: Ia3Config | null; // null: no adapter (zero-shot eval)
   settings: LossSettings;
-  initial: ReadonlyMap<string, Float32Array>;
+  initial: ReadonlyMap<string, Float32Array> | null;
 }
 
 export type WorkerRequest =
   | { kind: "compute"; microBatches: TfewExample[][] }
-  | { kind: "set-vectors"; values: Map<string, Float32Array> };
+  | { kind: "set-vectors"; values: Map<string, Float32Array> }
+  | { kind: "rank"; inputs: RankInput[]; options: RankOptions & { batchSize: number } };
 
-export type WorkerReply = { kind: "ready" } | { kind: "result"; result: StepGradients } | { kind: "done" } | { kind: "error"; message: string; tfew: boolean };
+export type WorkerReply =
+  | { kind: "ready" }
+  | { kind: "result"; result: StepGradients }
+  | { kind: "ranked"; result: RankResult }
+  | { kind: "done" }
+  | { kind: "error"; message: string; tfew: boolean };
 
 /** train.workers → a count: auto = cores on CPU backends (1 on native/GPU backends, which parallelize inside). */
 export function resolveWorkerCount(setting: number | "auto", options: { backend: string; batchSize: number; microBatchSize: number }): number {
@@ -66,20 +73,59 @@ class WorkerHandle {
   }
 }
 
-/**
- * Splits a step's examples into micro-batches (of at most microBatchSize), deals them to the workers in
- * contiguous shares, and combines their example-weighted results.
- */
-export async function createWorkerEngine(options: WorkerInit & { workers: number; microBatchSize: number }): Promise<GradientEngine> {
+/** Starts `count` workers and waits until each has loaded its backend, weights and vectors. */
+async function startWorkers(count: number, init: WorkerInit): Promise<WorkerHandle[]> {
   const entry = workerEntry();
-  const handles = Array.from({ length: options.workers }, () => new WorkerHandle(new Worker(entry)));
-  const init: WorkerInit = { modelDir: options.modelDir, backend: options.backend, ia3Config: options.ia3Config, settings: options.settings, initial: options.initial };
+  const handles = Array.from({ length: count }, () => new WorkerHandle(new Worker(entry)));
   try {
     await Promise.all(handles.map((h) => h.request({ kind: "init", init })));
   } catch (error) {
     await Promise.all(handles.map((h) => h.worker.terminate()));
     throw error;
   }
+  return handles;
+}
+
+export interface RankWorkers {
+  readonly workers: number;
+  rank(inputs: readonly RankInput[], options: RankOptions & { batchSize: number; onProgress?: (done: number) => void }): Promise<RankResult>;
+  close(): Promise<void>;
+}
+
+/** Rank classification split across workers: contiguous shards of the examples, results in input order. */
+export async function createRankWorkers(options: Omit<WorkerInit, "settings"> & { workers: number }): Promise<RankWorkers> {
+  const handles = await startWorkers(options.workers, { ...options, settings: { lengthNorm: 1, ulWeight: 0, lnWeight: 0 } });
+  return {
+    workers: options.workers,
+    async rank(inputs, rankOptions) {
+      const { onProgress, ...plain } = rankOptions;
+      const per = Math.ceil(inputs.length / handles.length);
+      let done = 0;
+      const parts = await Promise.all(
+        handles.map(async (h, i) => {
+          const shard = inputs.slice(i * per, (i + 1) * per);
+          if (shard.length === 0) return { scores: [], nllSums: [], predictions: [] } as RankResult;
+          const reply = await h.request({ kind: "rank", inputs: shard, options: plain });
+          done += shard.length;
+          onProgress?.(done);
+          return (reply as Extract<WorkerReply, { kind: "ranked" }>).result;
+        }),
+      );
+      return { scores: parts.flatMap((p) => p.scores), nllSums: parts.flatMap((p) => p.nllSums), predictions: parts.flatMap((p) => p.predictions) };
+    },
+    async close() {
+      await Promise.all(handles.map((h) => h.worker.terminate()));
+    },
+  };
+}
+
+/**
+ * Splits a step's examples into micro-batches (of at most microBatchSize), deals them to the workers in
+ * contiguous shares, and combines their example-weighted results.
+ */
+export async function createWorkerEngine(options: WorkerInit & { workers: number; microBatchSize: number }): Promise<GradientEngine> {
+  const { workers: _workers, microBatchSize: _microBatchSize, ...init } = options;
+  const handles = await startWorkers(options.workers, init);
   return {
     microBatchSize: options.microBatchSize,
     workers: options.workers,
