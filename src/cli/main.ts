@@ -63,11 +63,12 @@ export async function main(argv: string[]): Promise<number> {
           input: { type: "string", demandOption: true, describe: 'JSONL with {"source", "target"} per line' },
           output: { type: "string", demandOption: true, describe: 'JSONL to write: {"logprob", "tokens"} per line' },
           adapter: { type: "string", describe: "apply an (IA)³ adapter" },
+          tokenizer: { type: "string", describe: "folder with tokenizer.json (default: the model folder)" },
           backend: configOptions.backend,
           "batch-size": { type: "number", default: 16 },
           verbose: configOptions.verbose,
         }),
-      (a) => run(() => scoreCommand({ model: a.model, input: a.input, output: a.output, adapter: a.adapter, backend: a.backend, batchSize: a["batch-size"] }))(),
+      (a) => run(() => scoreCommand({ model: a.model, input: a.input, output: a.output, adapter: a.adapter, tokenizer: a.tokenizer, backend: a.backend, batchSize: a["batch-size"] }))(),
     )
     .command(
       "inspect",

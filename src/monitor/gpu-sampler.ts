@@ -99,7 +99,7 @@ class RunningSampler implements GpuSampler {
   private readonly onProcessExit = (): void => this.killGroup("SIGKILL");
 
   constructor(
-    child: ChildProcess,
+    private readonly child: ChildProcess,
     private readonly options: { intervalMs: number; onWarning: (line: string) => void; startupGraceMs: number; command: string },
   ) {
     this.pid = child.pid as number;
@@ -161,6 +161,9 @@ class RunningSampler implements GpuSampler {
 
   async stop(): Promise<void> {
     this.shutDown(null);
+    // The child is unref'd; without this, a caller with nothing else pending would see the event loop end
+    // (node exits with code 13, the rest of its code never runs) before 'exit' arrives.
+    this.child.ref();
     await this.exited;
   }
 

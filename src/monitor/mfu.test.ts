@@ -84,6 +84,13 @@ describe("t5StepFlops", () => {
     expect(() => t5ForwardFlops(TINY, { encoderTokens: -1, decoderTokens: 1, encoderLength: 1, decoderLength: 1 })).toThrow(/encoderTokens/);
     expect(() => t5ForwardFlops({ ...TINY, dModel: 1.5 }, { encoderTokens: 1, decoderTokens: 1, encoderLength: 1, decoderLength: 1 })).toThrow(/dModel/);
   });
+
+  it("accepts a whole T5 config (extra non-count fields are not checked)", () => {
+    // train passes { ...model.config }: modelType, layerNormEpsilon etc. beside the dims.
+    const config = { ...TINY, modelType: "t5", layerNormEpsilon: 1e-6, activation: "gelu_new" };
+    const tokens = { encoderTokens: 4, decoderTokens: 6, encoderLength: 2, decoderLength: 3 };
+    expect(t5ForwardFlops(config, tokens)).toBe(t5ForwardFlops(TINY, tokens));
+  });
 });
 
 describe("peakFlopsForGpu", () => {

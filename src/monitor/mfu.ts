@@ -47,13 +47,14 @@ export interface T5StepTokens {
  *   forward = 2 · (numLayers·encoder layer + numDecoderLayers·decoder layer + LM head)
  */
 export function t5ForwardFlops(dims: T5FlopDims, tokens: T5StepTokens): number {
-  checkCounts({ ...dims, gatedFfn: 0 }, "model dims");
-  checkCounts({ ...tokens }, "step tokens");
-  const { dModel, dFf, numLayers, numDecoderLayers, vocabSize } = dims;
-  const inner = dims.numHeads * dims.dKv;
+  // Only the fields used here: callers may pass a whole T5 config (modelType, layerNormEpsilon, ...).
+  const { dModel, dKv, numHeads, dFf, numLayers, numDecoderLayers, vocabSize } = dims;
+  checkCounts({ dModel, dKv, numHeads, dFf, numLayers, numDecoderLayers, vocabSize }, "model dims");
+  const { encoderTokens: E, decoderTokens: D, encoderLength: Le, decoderLength: Ld, crossKvTokens } = tokens;
+  checkCounts({ encoderTokens: E, decoderTokens: D, encoderLength: Le, decoderLength: Ld, crossKvTokens }, "step tokens");
+  const inner = numHeads * dKv;
   const k = dims.gatedFfn ? 3 : 2;
-  const { encoderTokens: E, decoderTokens: D, encoderLength: Le, decoderLength: Ld } = tokens;
-  const X = tokens.crossKvTokens ?? E;
+  const X = crossKvTokens ?? E;
   const encoderLayer = E * 4 * dModel * inner + E * 2 * Le * inner + E * k * dModel * dFf;
   const decoderLayer = D * 4 * dModel * inner + D * 2 * Ld * inner
     + D * 2 * dModel * inner + X * 2 * dModel * inner + D * 2 * Le * inner
