@@ -1,4 +1,5 @@
 // The tfew commands behind the CLI: each takes parsed arguments and returns an exit code.
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ia3ParameterCount, ia3Specs } from "../adapters/ia3.js";
@@ -23,7 +24,11 @@ export async function trainCommand(args: ConfigArgs & { resume?: string }): Prom
   let config: RunConfig;
   let runDir: string;
   if (args.resume !== undefined) {
-    config = loadRunConfig({ files: [join(args.resume, "config.resolved.yaml")], sets: [] }).config;
+    const resolved = join(args.resume, "config.resolved.yaml");
+    if (!existsSync(resolved)) {
+      throw new TfewError(`resume: ${args.resume} is not a tfew run folder (no config.resolved.yaml; the run stopped before writing it, or the path is wrong); start a new run or fix the path`);
+    }
+    config = loadRunConfig({ files: [resolved], sets: [] }).config;
     runDir = args.resume;
   } else {
     config = configFromArgs(args).config;
@@ -110,8 +115,9 @@ export async function predictCommand(args: EvalArgs): Promise<number> {
   return 0;
 }
 
-export async function scoreCommand(args: { model: string; input: string; output: string; adapter?: string; backend?: string; batchSize: number }): Promise<number> {
-  const config = configFromArgs({ config: undefined, set: [`model=${args.model}`], backend: args.backend }).config;
+export async function scoreCommand(args: { model: string; input: string; output: string; adapter?: string; tokenizer?: string; backend?: string; batchSize: number }): Promise<number> {
+  const sets = [`model=${args.model}`, ...(args.tokenizer !== undefined ? [`tokenizer=${args.tokenizer}`] : [])];
+  const config = configFromArgs({ config: undefined, set: sets, backend: args.backend }).config;
   const ws = await prepareModel(config, { log });
   let text: string;
   try {
