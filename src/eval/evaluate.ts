@@ -2,7 +2,7 @@
 // write metrics.json (accuracy, RAFT's macro-F1, per class, confusion) or a RAFT submission CSV; and
 // K-fold cross-validation on the labelled split (RAFT's test labels are private).
 import { join } from "node:path";
-import { createVectorSet, disposeVectorSet, readVectors, type Ia3VectorSet } from "../adapters/ia3.js";
+import { createVectorSet, disposeVectorSet, ia3Specs, linearModules, readVectors, type Ia3VectorSet } from "../adapters/ia3.js";
 import { checkAdapterFits, readAdapter } from "../adapters/peft-adapter.js";
 import type { RunConfig } from "../config/schema.js";
 import type { Example, TaskData } from "../data/task.js";
@@ -29,9 +29,9 @@ export interface EvalContext {
 export async function loadAdapterSet(ws: Workspace, adapterDir: string | null): Promise<Ia3VectorSet | null> {
   if (adapterDir === null) return null;
   const adapter = await readAdapter(adapterDir);
-  const set = createVectorSet("eval", ws.model.weights, adapter.config, adapter.values);
-  checkAdapterFits(adapter, set.specs, adapterDir);
-  return set;
+  // checked before building: a wrong-sized vector must be a TfewError, not a tf shape error
+  checkAdapterFits(adapter, ia3Specs(linearModules(ws.model.weights), adapter.config), adapterDir);
+  return createVectorSet("eval", ws.model.weights, adapter.config, adapter.values);
 }
 
 /** Predicted label index for each example. */

@@ -2,7 +2,7 @@
 // tensor, optional "__metadata__"), raw little-endian row-major data. Mirrors huggingface/safetensors.
 import { open, type FileHandle } from "node:fs/promises";
 import { TfewError } from "../errors.js";
-import { writeFileAtomic } from "./atomic.js";
+import { writeFileAtomic, type AtomicWriteOptions } from "./atomic.js";
 import { numel, type DType, type TensorRecord } from "./tensor-record.js";
 
 export interface SafetensorsContents {
@@ -109,13 +109,14 @@ export function serializeSafetensors(tensors: Record<string, SafetensorsInput>, 
   return out;
 }
 
-/** serializeSafetensors + writeFileAtomic. */
+/** serializeSafetensors + writeFileAtomic (`options.fs` lets tests inject write failures). */
 export async function writeSafetensors(
   path: string,
   tensors: Record<string, SafetensorsInput>,
   metadata?: Record<string, string>,
+  options: AtomicWriteOptions = {},
 ): Promise<void> {
-  await writeFileAtomic(path, serializeSafetensors(tensors, metadata));
+  await writeFileAtomic(path, serializeSafetensors(tensors, metadata), options);
 }
 
 function readHeaderLength(first8: Uint8Array, fileSize: number, file: string): number {

@@ -1,8 +1,10 @@
 // Training checkpoints: one safetensors file written atomically (temp, fsync, rename), holding the (IA)³
 // vectors, the optimizer's arrays, and in its metadata the step, data-sampler position and optimizer
 // scalars — everything an exact resume needs (the data order is a pure function of seed and position).
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { TfewError } from "../errors.js";
+import type { AtomicWriteOptions } from "../io/atomic.js";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
 import type { OptimizerState } from "./optimizer.js";
 import type { SamplerState } from "./rng.js";
@@ -18,7 +20,8 @@ export interface TrainState {
   configSha: string; // sha256 of config.resolved.yaml: resume refuses a changed config
 }
 
-export async function saveCheckpoint(runDir: string, state: TrainState): Promise<string> {
+/** Writes runDir/checkpoint.safetensors atomically; on failure (disk full) the previous checkpoint stays intact. */
+export async function saveCheckpoint(runDir: string, state: TrainState, options: AtomicWriteOptions = {}): Promise<string> {
   const tensors: Record<string, { dtype: "F32"; shape: number[]; data: Float32Array }> = {};
   for (const [path, v] of state.vectors) tensors[`vector/${path}`] = { dtype: "F32", shape: [v.length], data: v };
   const scalars: Record<string, number> = {};
@@ -34,12 +37,14 @@ export async function saveCheckpoint(runDir: string, state: TrainState): Promise
     optimizer_scalars: JSON.stringify(scalars),
     nonfinite_skipped: String(state.nonfiniteSkipped),
     config_sha: state.configSha,
-  });
+  }, options);
   return file;
 }
 
-export async function loadCheckpoint(runDir: string): Promise<TrainState> {
+/** The checkpoint of a run folder; null when the run stopped before writing its first one. */
+export async function loadCheckpoint(runDir: string): Promise<TrainState | null> {
   const file = join(runDir, CHECKPOINT_FILE);
+  if ((await stat(file).catch(() => undefined)) === undefined) return null;
   const { tensors, metadata } = await readSafetensors(file);
   if (metadata.format !== "tfew-checkpoint-1") {
     throw new TfewError(`checkpoint: ${file} is not a tfew checkpoint (format ${JSON.stringify(metadata.format)}); resume needs a run folder written by tfew train`);

@@ -3,7 +3,7 @@
 // checkpoints, the PEFT adapter and summary. Checkpoints make a killed run resumable exactly.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { assignVectors, createVectorSet, ia3ParameterCount, readVectors } from "../adapters/ia3.js";
+import { assignVectors, createVectorSet, ia3ParameterCount, ia3Specs, linearModules, readVectors } from "../adapters/ia3.js";
 import { resolveIa3Config } from "../adapters/ia3-config.js";
 import { checkAdapterFits, readAdapter, saveAdapter } from "../adapters/peft-adapter.js";
 import { configToYaml } from "../config/load.js";
@@ -24,7 +24,7 @@ import { autoMicroBatchSize } from "./memory.js";
 import { createOptimizer } from "./optimizer.js";
 import { buildExamples, prepareModel, prepareTask, type Workspace } from "./prepare.js";
 import { EpochSampler } from "./rng.js";
-import { ensureRunDir, hashFiles, sha256Text, TFEW_VERSION, writeJson } from "./run-dir.js";
+import { ensureRunDir, hashFiles, removeTempFiles, resetMetricsLog, sha256Text, TFEW_VERSION, writeJson } from "./run-dir.js";
 import { learningRateAt } from "./schedule.js";
 import { createWorkerEngine, resolveWorkerCount } from "./workers.js";
 
@@ -68,27 +68,30 @@ export async function runTraining(options: TrainOptions): Promise<TrainSummary> 
   const configSha = sha256Text(configText);
   let resumeState: TrainState | null = null;
   if (options.resume) {
+    await removeTempFiles(runDir); // temp files of writes a kill interrupted
     resumeState = await loadCheckpoint(runDir);
-    if (resumeState.configSha !== configSha) {
+    if (resumeState === null) log(`resume: ${runDir} has no checkpoint yet (the run stopped before its first one); starting from step 0`);
+    else if (resumeState.configSha !== configSha) {
       throw new TfewError(`resume: ${runDir}/config.resolved.yaml differs from the config this checkpoint was written with; resume with the run's own config`);
     }
   }
 
-  // --- set-up: model, task, examples, vectors, optimizer
-  const ws = options.workspace ?? (await prepareModel(config, { log }));
-  const { model, tokenizer, backend } = ws;
+  // --- set-up: task (cheap, fails fast on bad data), model, examples, vectors, optimizer
   const task = options.task ?? (await prepareTask(config));
   if (task.train.length === 0) throw new TfewError(`data: ${config.data.path} has no labelled training examples`);
+  const ws = options.workspace ?? (await prepareModel(config, { log }));
+  const { model, tokenizer, backend } = ws;
   const { examples, truncated } = buildExamples(task, task.train, tokenizer, config);
   if (truncated > 0) log(`warning: ${truncated} of ${examples.length} training prompts were longer than data.max_seq_len=${config.data.max_seq_len} tokens and had their text fields cut`);
   const ia3Config = resolveIa3Config(model.config.modelType, { targetModules: config.adapter.target_modules, feedforwardModules: config.adapter.feedforward_modules });
   let initial: Map<string, Float32Array> | undefined;
   if (config.adapter.init_from !== null) {
     const adapter = await readAdapter(config.adapter.init_from);
+    // check before the vectors are built: a wrong-sized vector must be a TfewError, not a tf shape error
+    checkAdapterFits(adapter, ia3Specs(linearModules(model.weights), ia3Config), config.adapter.init_from);
     initial = adapter.values;
   }
   const set = createVectorSet(config.adapter.task_name, model.weights, ia3Config, initial);
-  if (config.adapter.init_from !== null && initial) checkAdapterFits({ config: ia3Config, baseModel: "", values: initial }, set.specs, config.adapter.init_from);
   const optimizer = createOptimizer({ name: config.train.optimizer, weightDecay: config.train.weight_decay }, set.specs.map((s) => ({ name: s.path, shape: s.shape })));
   const params = readVectors(set);
   const sampler = new EpochSampler(examples.length, config.seed, resumeState?.sampler);
@@ -135,13 +138,18 @@ export async function runTraining(options: TrainOptions): Promise<TrainSummary> 
     resumed_from_step: resumeState?.step ?? null,
   };
   await writeJson(runDir, "manifest.json", manifest);
+  // metrics.jsonl is an append log: a fresh run starts it empty; a resume keeps the rows up to the checkpoint
+  await resetMetricsLog(join(runDir, "metrics.jsonl"), { keepThroughStep: resumeState?.step ?? 0 });
   const metrics = createMetricsLog(join(runDir, "metrics.jsonl"));
   const gpu: GpuSampler | null = config.monitor.gpu === "auto" ? await startGpuSampler({ intervalMs: config.monitor.interval_ms, onWarning: log }) : null;
   const progress = createProgress({ total: config.train.steps, label: "train", stream: options.progressStream });
   const flopDims = { ...model.config, gatedFfn: model.config.gatedFfn };
 
-  const checkpoint = () =>
-    saveCheckpoint(runDir, { step, vectors: params, optimizer: optimizer.state(), sampler: sampler.snapshot(), nonfiniteSkipped, configSha });
+  let lastCheckpointStep: number | null = resumeState?.step ?? null;
+  const checkpoint = async () => {
+    await saveCheckpoint(runDir, { step, vectors: params, optimizer: optimizer.state(), sampler: sampler.snapshot(), nonfiniteSkipped, configSha });
+    lastCheckpointStep = step;
+  };
   const losses: number[] = [];
   const stepTimes: number[] = [];
   let tokensTotal = 0;
@@ -160,16 +168,26 @@ export async function runTraining(options: TrainOptions): Promise<TrainSummary> 
       const lr = learningRateAt(step, { lr: config.train.lr, totalSteps: config.train.steps, warmupRatio: config.train.warmup_ratio });
       const result = await engine.compute(batch);
       const { norm } = config.train.max_grad_norm === null ? { norm: NaN } : clipByGlobalNorm(result.grads, config.train.max_grad_norm);
-      const finite = Number.isFinite(result.losses.total) && (config.train.max_grad_norm === null || Number.isFinite(norm));
-      if (!finite && !config.train.skip_nonfinite) {
-        throw new TfewError(`training: the loss or gradient is not finite (loss ${result.losses.total}) at step ${step + 1}; the last good checkpoint is in ${runDir}; lower train.lr or set train.skip_nonfinite: true`);
-      }
-      if (finite) {
+      let problem = !Number.isFinite(result.losses.total) ? `the loss is ${result.losses.total}` : !allFinite(result.grads) ? "a gradient is not finite" : null;
+      if (problem === null) {
+        const before = config.train.skip_nonfinite ? { params: copyVectors(params), state: optimizer.state() } : null;
         optimizer.step(params, result.grads, lr);
+        if (!allFinite(params)) {
+          problem = "the update made an (IA)³ vector non-finite";
+          if (before !== null) {
+            for (const [path, v] of before.params) params.set(path, v);
+            optimizer.loadState(before.state);
+          }
+        }
+      }
+      if (problem !== null && !config.train.skip_nonfinite) {
+        throw new TfewError(`training: non-finite values at step ${step + 1} (${problem}); stopped, ${lastCheckpointStep === null ? "no checkpoint had been written yet" : `the last good checkpoint (step ${lastCheckpointStep}) is kept in ${runDir}`}; lower train.lr or set train.skip_nonfinite: true`);
+      }
+      if (problem === null) {
         await engine.setVectors(params);
       } else {
         nonfiniteSkipped++;
-        log(`warning: step ${step + 1} skipped: non-finite loss or gradient (${nonfiniteSkipped} so far)`);
+        log(`warning: step ${step + 1} skipped: ${problem} (${nonfiniteSkipped} skipped so far)`);
       }
       step++;
       const seconds = (performance.now() - tStep) / 1000;
@@ -248,6 +266,15 @@ export async function runTraining(options: TrainOptions): Promise<TrainSummary> 
   await writeJson(runDir, "summary.json", summary);
   await writeJson(runDir, "manifest.json", { ...manifest, ended_at: new Date().toISOString() });
   return summary;
+}
+
+function allFinite(values: ReadonlyMap<string, Float32Array>): boolean {
+  for (const v of values.values()) for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i] as number)) return false;
+  return true;
+}
+
+function copyVectors(values: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> {
+  return new Map([...values].map(([path, v]) => [path, Float32Array.from(v)]));
 }
 
 /** Reads a run folder's resolved config text (for --resume). */
