@@ -2,10 +2,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { TfewError } from "../errors.js";
 import { readCheckpointDir } from "./checkpoint-dir.js";
 import { writeSafetensors, type SafetensorsInput } from "./safetensors.js";
 import type { TensorRecord } from "./tensor-record.js";
+import { tfewMessageOf } from "../../tests/helpers/errors.js";
 
 // The .bin reader is another module; here only the dispatch to it is tested.
 vi.mock("./torch-pickle.js", () => ({
@@ -31,15 +31,7 @@ async function writeIndex(name: string, weightMap: Record<string, string>): Prom
   return path;
 }
 
-async function errorOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TfewError);
-  expect((error as Error).message).not.toContain("\n");
-  return (error as Error).message;
-}
+const errorOf = tfewMessageOf;
 
 describe("readCheckpointDir", () => {
   it("reads a single model.safetensors", async () => {

@@ -7,6 +7,7 @@ import { TfewError } from "../errors.js";
 import { readCheckpointDir } from "./checkpoint-dir.js";
 import { hubCacheDir, raftHubFiles, RAFT_REPO, resolveDatasetFiles, resolveModelSource, validateRepoId, type HubOptions } from "./hub.js";
 import { serializeSafetensors } from "./safetensors.js";
+import { tfewMessageOf } from "../../tests/helpers/errors.js";
 
 const HUB = "https://hub.test";
 const SHA = "0123456789abcdef0123456789abcdef01234567";
@@ -109,15 +110,7 @@ beforeEach(async () => {
 const noNetwork = (() => Promise.reject(new TypeError("fetch failed"))) as typeof fetch;
 const opts = (extra: Partial<HubOptions> = {}): HubOptions => ({ cacheDir, hubUrl: HUB, env: {}, ...extra });
 
-async function errorOf(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TfewError);
-  expect((error as Error).message).not.toContain("\n");
-  return (error as Error).message;
-}
+const errorOf = tfewMessageOf;
 
 describe("resolveModelSource from the hub", () => {
   it("downloads into the standard cache layout and writes refs/main", async () => {

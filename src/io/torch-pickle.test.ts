@@ -8,6 +8,7 @@ import { TfewError } from "../errors.js";
 import { PyDict, PyTuple, SUPPORTED_OPCODES, unpickle, type PickleHooks } from "./pickle-vm.js";
 import { readTorchCheckpoint, readTorchCheckpointIndex } from "./torch-pickle.js";
 import type { TensorRecord } from "./tensor-record.js";
+import { tfewErrorOf } from "../../tests/helpers/errors.js";
 
 const FIXTURES = join(import.meta.dirname, "../../tests/fixtures/torch");
 const fixture = (name: string): string => join(FIXTURES, name);
@@ -32,16 +33,7 @@ function expectMatches(tensors: Map<string, TensorRecord>, jsonName: string): vo
   }
 }
 
-/** Catch the TfewError a promise rejects with. */
-async function failure(promise: Promise<unknown>): Promise<TfewError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TfewError);
-  expect((error as TfewError).message).not.toContain("\n");
-  return error as TfewError;
-}
+const failure = tfewErrorOf;
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "tfew-torch-"));
