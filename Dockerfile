@@ -7,8 +7,8 @@
 # The host needs an NVIDIA driver >= 460 (CUDA 11.2) and the NVIDIA container toolkit.
 #
 #   docker build -t tfew .
-#   docker run --rm --gpus all -v tfew-hf:/hf -v "$PWD/runs:/runs" tfew \
-#     train --config configs/bench-t5-small.yaml --out /runs/bench
+#   docker run --rm --gpus all -v ~/.cache/huggingface:/hf -v "$PWD/runs:/runs" tfew \
+#     train --config configs/flan-t5-base.yaml --set data.path=raft:twitter_complaints --out /runs/flan-base
 #
 # Build-time downloads: npm registry, plus storage.googleapis.com (libtensorflow 2.9.1 GPU and the prebuilt
 # tfjs-node-gpu addon, fetched by its install script).

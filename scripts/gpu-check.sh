@@ -45,6 +45,10 @@ fi
 out_root=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/tfew-gpu-check.XXXXXX")}
 mkdir -p "$out_root"
 
+# the random T5-small-shaped model and the 256-token task that configs/bench-t5-small.yaml names (made once)
+echo "== preparing the T5-small-shaped benchmark model and task (bench-results/)"
+"$node_bin" dist/bench/main.js prepare || { echo "gpu-check: could not prepare the benchmark model (is dist/ built? npm run build)" >&2; exit 2; }
+
 # tensorflow: tfjs-node-gpu must load AND TensorFlow must create a GPU device (it silently runs on the CPU
 # when the CUDA 11.2 / cuDNN 8.1 libraries are missing).
 probe_tensorflow() {

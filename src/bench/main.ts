@@ -1,4 +1,4 @@
-// Benchmark entry (scripts, not tests): `node dist/bench/main.js forward | train | compare [--no-torch]`.
+// Benchmark entry (scripts, not tests): `node dist/bench/main.js prepare | forward | train | compare [--no-torch]`.
 // Prints a table and writes bench-results/<name>.json.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -39,7 +39,10 @@ async function main(argv: string[]): Promise<void> {
   const benchDir = join(ROOT, "bench-results");
   await mkdir(benchDir, { recursive: true });
   const small = await ensureRandomModel(join(benchDir, "models", "t5-small-random"), { shape: T5_SMALL_SHAPE, tokenizerDir: join(ROOT, "data", "demo-model"), seed: 0 });
-  if (which === "forward") {
+  if (which === "prepare") {
+    const task = await ensureBenchTask(join(benchDir, "tasks"), { labels: 2, rows: 64, words: 400, seed: 1 });
+    process.stdout.write(`model: ${small}\ntask: ${task}\n`);
+  } else if (which === "forward") {
     const gold = join(ROOT, "tests", "fixtures", "hf-reference", "t5-tiny-gated");
     const rows = [
       { model: "gold tiny T5 (d 32, 2+2 layers, vocab 32128)", tokens_per_s: await forwardTokensPerSecond(gold, { batch: 8, src: 64, tgt: 8 }, 10), shape: "8 × (64 + 8)" },
@@ -74,7 +77,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`| peak RSS MB | ${fmt(rss.tfew, 0)} | ${fmt(rss.torch, 0)} | |\n`);
     process.stdout.write(`\nwritten: bench-results/compare.json\n`);
   } else {
-    throw new Error(`unknown benchmark ${which}; use forward, train or compare`);
+    throw new Error(`unknown benchmark ${which}; use prepare, forward, train or compare`);
   }
 }
 
