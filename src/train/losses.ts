@@ -73,39 +73,6 @@ export function tfewLosses(input: TfewLossInput): TfewLosses {
   });
 }
 
-/**
- * Per-token cross-entropy of `targets` under `logits` via logSoftmax + gather (differentiable; the gather's
- * gradient scatters into a dense [rows*len*vocab] tensor). 0 where the target is padding (id 0; negative ids
- * such as HF's -100 are treated as padding too). The lead may replace this with a faster fused version.
- */
-export function tokenNllFromLogits(
-  logits: tf.Tensor3D /* [rows, len, vocab] */,
-  targets: tf.Tensor2D /* int32 [rows, len], 0 = pad */,
-): tf.Tensor2D /* [rows, len] */ {
-  const [rows, len, vocab] = logits.shape;
-  if (targets.shape[0] !== rows || targets.shape[1] !== len) {
-    throw new TfewError(
-      `tokenNllFromLogits: targets shape [${targets.shape.join(", ")}] does not match logits [${logits.shape.join(", ")}]; ` +
-        `pass targets as [rows, len]`,
-    );
-  }
-  if (rows * len * vocab > 2 ** 31 - 1) {
-    throw new TfewError(
-      `tokenNllFromLogits: ${rows}*${len}*${vocab} logits exceed int32 indexing; score fewer rows per call`,
-    );
-  }
-  return tf.tidy(() => {
-    const ids = targets.toInt().reshape([rows * len]); // [rows*len]
-    const real = ids.greater(0); // [rows*len]
-    const safeIds = ids.maximum(tf.scalar(0, "int32")); // pad and -100 -> id 0 (masked below)
-    const logProbs = tf.logSoftmax(logits.reshape([rows * len, vocab])).reshape([rows * len * vocab]); // flat
-    const flatIndex = tf.range(0, rows * len, 1, "int32").mul(tf.scalar(vocab, "int32")).add(safeIds); // [rows*len]
-    const picked = tf.gather(logProbs, flatIndex); // [rows*len]
-    const nll = tf.where(real, picked.neg(), tf.zerosLike(picked));
-    return nll.reshape([rows, len]) as tf.Tensor2D; // [rows, len]
-  });
-}
-
 function checkInput(input: TfewLossInput): void {
   const { tokenNll, targetMask, labels, lengthNorm, weights } = input;
   const [batch, choices] = tokenNll.shape;
