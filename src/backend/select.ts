@@ -3,6 +3,7 @@
 // never breaks install or startup. Also sets the per-backend fast paths (per-head attention on wasm/cpu).
 import { TfewError } from "../errors.js";
 import { setAttentionImpl } from "../model/attention.js";
+import { installNativeMatMul } from "./native-matmul.js";
 import { tf } from "./tf.js";
 
 export const BACKEND_NAMES = ["auto", "tensorflow", "wasm", "cpu", "webgpu"] as const;
@@ -46,6 +47,16 @@ async function tryWebgpu(): Promise<string | null> {
 function finish(name: BackendChoice["name"], reason: string): BackendChoice {
   // PROD silences tfjs's console banner ("looks like you are running TensorFlow.js in Node.js") on cpu
   if (name === "cpu") tf.env().set("PROD", true);
+  if (name === "wasm") {
+    // OpenBLAS matMul on the wasm heap when built and present: then every matMul layout is fast, and the
+    // per-head split and the cached W (workarounds for wasm's slow transposed/batched matMul) are not needed
+    const native = installNativeMatMul();
+    if (native.ok) {
+      setAttentionImpl("reference");
+      return { name, reason: `${reason}; matMul: native ${native.library}`, keepUntransposed: false };
+    }
+    reason = `${reason}; matMul: wasm (${native.reason})`;
+  }
   const perHead = name === "wasm" || name === "cpu";
   setAttentionImpl(perHead ? "per-head" : "reference");
   return { name, reason, keepUntransposed: perHead };

@@ -66,15 +66,17 @@ export async function runCompare(options: CompareOptions): Promise<Record<string
   ];
   const { config } = loadRunConfig({ files: [], sets });
   const summary = await runTraining({ config, runDir: config.out as string, resume: false, log });
+  const perStep = summary.s_per_step_median; // median of the timed steps, as the PyTorch script reports
   const tfewTrain = {
-    s_per_step: summary.s_per_step,
-    examples_per_s: summary.examples_per_s,
-    tokens_per_s: summary.s_per_step ? (batch * seq) / summary.s_per_step : null,
+    s_per_step: perStep,
+    s_per_step_mean: summary.s_per_step,
+    examples_per_s: perStep ? batch / perStep : null,
+    tokens_per_s: perStep ? (batch * seq) / perStep : null,
     steps: options.trainSteps,
     workers: summary.workers,
     micro_batch_size: summary.micro_batch_size,
   };
-  log(`tfew train: ${summary.s_per_step?.toFixed(2)} s/step (${summary.workers} workers, micro-batch ${summary.micro_batch_size})`);
+  log(`tfew train: ${perStep?.toFixed(2)} s/step median (${summary.workers} workers, micro-batch ${summary.micro_batch_size})`);
 
   // --- tfew eval: rank classification through rankAll (what `tfew eval` runs)
   const tfewEval: Record<string, { examples_per_s: number; examples: number }> = {};

@@ -48,7 +48,8 @@ export interface TrainSummary {
   steps: number;
   first_loss: number | null;
   final_loss: number | null;
-  s_per_step: number | null;
+  s_per_step: number | null; // mean over steps 2.. (step 1 includes warm-up)
+  s_per_step_median: number | null; // median over steps 2.. (what the PyTorch reference reports)
   examples_per_s: number | null;
   tokens_per_s: number | null;
   micro_batch_size: number;
@@ -243,6 +244,8 @@ export async function runTraining(options: TrainOptions): Promise<TrainSummary> 
   }
   const steady = stepTimes.length > 1 ? stepTimes.slice(1) : stepTimes; // step 1 includes warm-up
   const meanStep = steady.length > 0 ? steady.reduce((a, b) => a + b, 0) / steady.length : null;
+  const sorted = [...steady].sort((a, b) => a - b);
+  const medianStep = sorted.length > 0 ? ((sorted[(sorted.length - 1) >> 1] as number) + (sorted[sorted.length >> 1] as number)) / 2 : null;
   const wall = (performance.now() - t0) / 1000;
   const summary: TrainSummary = {
     run_dir: runDir,
@@ -253,6 +256,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainSummary> 
     first_loss: losses[0] ?? null,
     final_loss: losses.at(-1) ?? null,
     s_per_step: meanStep,
+    s_per_step_median: medianStep,
     examples_per_s: meanStep ? config.train.batch_size / meanStep : null,
     tokens_per_s: wall > 0 ? tokensTotal / wall : null,
     micro_batch_size: microBatchSize,

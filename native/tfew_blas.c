@@ -1,0 +1,101 @@
+// tfew_blas: single-precision GEMM for the wasm backend's matMul, run natively through OpenBLAS found at run
+// time with dlopen (no link-time dependency: without OpenBLAS, load() says why and tfew keeps wasm's kernel).
+// Operands live in the wasm heap (an ArrayBuffer); offsets are byte offsets into it.
+#include <dlfcn.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef void (*sgemm_fn)(int order, int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+                         const float *b, int ldb, float beta, float *c, int ldc);
+typedef void (*set_threads_fn)(int);
+
+enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
+
+static sgemm_fn sgemm = NULL;
+static char loaded_from[256] = "";
+
+static napi_value make_string(napi_env env, const char *text) {
+  napi_value out;
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &out);
+  return out;
+}
+
+// load(threads) -> the library's name, or null when no OpenBLAS could be opened
+static napi_value load(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  int32_t threads = 1;
+  if (argc > 0) napi_get_value_int32(env, argv[0], &threads);
+  if (sgemm == NULL) {
+    const char *names[] = {"libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0", NULL};
+    for (int i = 0; names[i] != NULL && sgemm == NULL; i++) {
+      void *lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+      if (lib == NULL) continue;
+      sgemm = (sgemm_fn)dlsym(lib, "cblas_sgemm");
+      set_threads_fn set_threads = (set_threads_fn)dlsym(lib, "openblas_set_num_threads");
+      if (sgemm != NULL && set_threads != NULL) set_threads(threads);
+      if (sgemm != NULL) snprintf(loaded_from, sizeof loaded_from, "%s", names[i]);
+    }
+  }
+  if (sgemm == NULL) {
+    napi_value nul;
+    napi_get_null(env, &nul);
+    return nul;
+  }
+  return make_string(env, loaded_from);
+}
+
+// gemm(heap, aOffset, bOffset, cOffset, batch, m, n, k, transA, transB, aBatchStride, bBatchStride)
+// C[i] = op(A[i])·op(B[i]) for i < batch, row-major; a batch stride of 0 broadcasts that operand.
+static napi_value gemm(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 12 || sgemm == NULL) {
+    napi_throw_error(env, NULL, "tfew_blas.gemm: call load() first and pass 12 arguments");
+    return NULL;
+  }
+  void *heap = NULL;
+  size_t heap_bytes = 0;
+  if (napi_get_arraybuffer_info(env, argv[0], &heap, &heap_bytes) != napi_ok) {
+    napi_throw_type_error(env, NULL, "tfew_blas.gemm: heap must be an ArrayBuffer");
+    return NULL;
+  }
+  double off[3];
+  int32_t v[8];
+  for (int i = 0; i < 3; i++) napi_get_value_double(env, argv[1 + i], &off[i]);
+  for (int i = 0; i < 8; i++) napi_get_value_int32(env, argv[4 + i], &v[i]);
+  int32_t batch = v[0], m = v[1], n = v[2], k = v[3], ta = v[4], tb = v[5], sa = v[6], sb = v[7];
+  if (batch < 1 || m < 0 || n < 0 || k < 0 || sa < 0 || sb < 0) {
+    napi_throw_range_error(env, NULL, "tfew_blas.gemm: bad sizes");
+    return NULL;
+  }
+  uint64_t need_a = (uint64_t)off[0] + 4ull * ((uint64_t)sa * (batch - 1) + (uint64_t)m * k);
+  uint64_t need_b = (uint64_t)off[1] + 4ull * ((uint64_t)sb * (batch - 1) + (uint64_t)k * n);
+  uint64_t need_c = (uint64_t)off[2] + 4ull * (uint64_t)batch * m * n;
+  if (need_a > heap_bytes || need_b > heap_bytes || need_c > heap_bytes) {
+    napi_throw_range_error(env, NULL, "tfew_blas.gemm: operand outside the heap");
+    return NULL;
+  }
+  const float *a = (const float *)((uint8_t *)heap + (uint64_t)off[0]);
+  const float *b = (const float *)((uint8_t *)heap + (uint64_t)off[1]);
+  float *c = (float *)((uint8_t *)heap + (uint64_t)off[2]);
+  for (int32_t i = 0; i < batch; i++) {
+    sgemm(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, m, n, k, 1.0f, a + (uint64_t)sa * i, ta ? m : k,
+          b + (uint64_t)sb * i, tb ? k : n, 0.0f, c + (uint64_t)m * n * i, n);
+  }
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"load", NULL, load, NULL, NULL, NULL, napi_default, NULL},
+      {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, 2, props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
