@@ -9,7 +9,7 @@ const configOptions = {
   config: { type: "string", array: true, describe: "config file (YAML/JSON); repeat to layer, later wins" },
   set: { type: "string", array: true, describe: "override one key: section.key=value (repeatable)" },
   backend: { type: "string", choices: BACKEND_NAMES, describe: "TF.js backend (also TFEW_BACKEND)" },
-  out: { type: "string", describe: "output folder" },
+  out: { type: "string", describe: "output folder", coerce: lastValue },
   verbose: { type: "boolean", default: false, describe: "print stack traces on errors" },
 } as const;
 
@@ -21,6 +21,12 @@ const evalOptions = {
   data: { type: "string", describe: "task: RAFT folder, raft:<task>, .csv or .jsonl" },
   split: { type: "string", choices: ["train", "test"] as const, describe: "which split" },
 } as const;
+
+/** A repeated single-value flag (`--out a --out b`): the last one wins, as with --set. */
+function lastValue(value: unknown): string | undefined {
+  const v = Array.isArray(value) ? value.at(-1) : value;
+  return v === undefined ? undefined : String(v);
+}
 
 /** Runs the CLI on argv (without node and script) and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {

@@ -31,6 +31,8 @@ export async function prepareModel(config: RunConfig, options: { backend?: Backe
   if (tokenizer.vocabSize > model.config.vocabSize) {
     throw new TfewError(`tokenizer in ${tokenizerDir} has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${model.config.vocabSize}; use the model's own tokenizer`);
   }
+  // printed once the model has loaded, so that a bad model is a single error line
+  options.log(`backend: ${backend.name} (${backend.reason})`);
   options.log(`model: ${config.model} (${source.kind}${source.commit ? ` @ ${source.commit.slice(0, 12)}` : ""}) from ${source.dir}`);
   return { backend, source, model, tokenizer };
 }
