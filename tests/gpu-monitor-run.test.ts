@@ -106,6 +106,18 @@ describe("GPU monitor in a demo training run (fake nvidia-smi on PATH)", () => {
     expect(groupAlive(pgid), `process group ${pgid} of the fake nvidia-smi is still alive`).toBe(false);
   });
 
+  it("shows utilization on predict's progress lines too, and stops its sampler", async () => {
+    writeFileSync(join(fakeBin, "pids"), "");
+    const out = join(tmp, "preds.csv");
+    // small eval batches: the loop yields between batches, which is when the sampler's lines are read
+    const r = await runTfewOk(["predict", "--model", "data/demo-model", "--data", "data/demo-task", "--output", out, "--set", "eval.batch_size=1", "--set", "train.workers=1", "--set", "monitor.interval_ms=100"], { env: env() });
+    expect(r.stderr.split("\n").some((l) => /^predict step \d+\/100 .*gpu=87% mem=1234MiB/.test(l)), r.stderr).toBe(true);
+    const pgid = Number(readFileSync(join(fakeBin, "pids"), "utf8").trim().split("\n")[0]);
+    const deadline = Date.now() + 5000;
+    while (groupAlive(pgid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(groupAlive(pgid)).toBe(false);
+  });
+
   it("monitor.gpu=off never runs nvidia-smi and writes gpu: null", async () => {
     const runDir = join(tmp, "run-off");
     writeFileSync(join(fakeBin, "args"), "");

@@ -8,6 +8,7 @@ import type { RunConfig } from "../config/schema.js";
 import type { Example, TaskData } from "../data/task.js";
 import { TfewError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { startGpuSampler } from "../monitor/gpu-sampler.js";
 import { createProgress } from "../monitor/progress.js";
 import { buildExamples, type Workspace } from "../train/prepare.js";
 import { permutation } from "../train/rng.js";
@@ -39,8 +40,17 @@ export async function predictLabels(ctx: EvalContext, adapter: Ia3VectorSet | nu
   const { examples, truncated } = buildExamples(ctx.task, rows, ctx.workspace.tokenizer, ctx.config);
   if (truncated > 0) ctx.log(`warning: ${truncated} of ${rows.length} prompts were cut to data.max_seq_len=${ctx.config.data.max_seq_len} tokens`);
   const progress = createProgress({ total: examples.length, label, stream: ctx.progressStream });
+  // GPU utilization and memory on the progress line while evaluating, as in training
+  const gpu = ctx.config.monitor.gpu === "auto" ? await startGpuSampler({ intervalMs: ctx.config.monitor.interval_ms, onWarning: ctx.log }) : null;
   const t0 = performance.now();
-  const onBatch = (done: number) => progress.update(done, { examples_per_s: done / ((performance.now() - t0) / 1000) });
+  const onBatch = (done: number) => {
+    const g = gpu?.latest()[0];
+    progress.update(done, {
+      examples_per_s: done / ((performance.now() - t0) / 1000),
+      ...(g?.utilizationPct != null ? { gpu_util_pct: g.utilizationPct } : {}),
+      ...(g?.memoryUsedMiB != null ? { gpu_mem_mib: g.memoryUsedMiB } : {}),
+    });
+  };
   const options = { lengthNorm: ctx.config.eval.length_norm, choiceChunk: ctx.config.eval.choice_chunk, batchSize: ctx.config.eval.batch_size };
   // more than one batch on a CPU backend: split the examples across worker threads (one per core)
   const backend = ctx.workspace.backend.name;
@@ -61,6 +71,7 @@ export async function predictLabels(ctx: EvalContext, adapter: Ia3VectorSet | nu
     }
   } finally {
     progress.stop();
+    await gpu?.stop();
   }
 }
 
