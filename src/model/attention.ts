@@ -29,10 +29,6 @@ export function setAttentionImpl(impl: AttentionImpl, options: { minPairs?: numb
   if (options.minPairs !== undefined) minPairs = options.minPairs;
 }
 
-export function getAttentionImpl(): AttentionImpl {
-  return defaultImpl;
-}
-
 /** Whether attention over these lengths takes the per-head path. */
 export function usesPerHead(queries: number, keys: number, impl: AttentionImpl = defaultImpl): boolean {
   return impl === "per-head" && queries * keys >= minPairs;

@@ -3,7 +3,7 @@
 import { readCheckpointDir } from "../io/checkpoint-dir.js";
 import { readT5Config } from "./config.js";
 import type { T5Model } from "./t5.js";
-import { buildWeights, weightTensors } from "./weights.js";
+import { buildWeights } from "./weights.js";
 
 export interface LoadModelOptions {
   /** keep W and Wᵀ (fast backward on wasm/cpu); false halves weight memory on native/GPU backends */
@@ -20,8 +20,4 @@ export async function loadT5(modelDir: string, options: LoadModelOptions): Promi
   const { tensors, files } = await readCheckpointDir(modelDir);
   const weights = buildWeights(config, tensors, { keepUntransposed: options.keepUntransposed, source: modelDir });
   return { config, weights, dir: modelDir, files };
-}
-
-export function disposeModel(model: T5Model): void {
-  for (const t of weightTensors(model.weights)) t.dispose();
 }

@@ -4,6 +4,7 @@
 import { assignVectors, type Ia3VectorSet } from "../adapters/ia3.js";
 import type { T5Model } from "../model/t5.js";
 import { makeBatch, splitMicroBatches, type TfewExample } from "./batch.js";
+import { averageGrads } from "./grad-clip.js";
 import { computeGradients, type LossSettings, type LossValues } from "./step.js";
 
 export interface StepGradients {
@@ -21,19 +22,17 @@ export interface GradientEngine {
   close(): Promise<void>;
 }
 
-/** Accumulates weighted micro-batch results (gradients and losses). */
+/** Accumulates weighted micro-batch results (gradients and losses); the gradient average is averageGrads'. */
 export class GradientAccumulator {
-  private readonly grads = new Map<string, Float32Array>();
+  private readonly grads: ReadonlyMap<string, Float32Array>[] = [];
+  private readonly weights: number[] = [];
   private readonly losses: LossValues = { total: 0, lm: 0, ul: 0, ln: 0 };
   examples = 0;
   tokens = 0;
 
   add(part: { losses: LossValues; grads: ReadonlyMap<string, Float32Array>; examples: number; tokens: number }): void {
-    for (const [path, g] of part.grads) {
-      let acc = this.grads.get(path);
-      if (acc === undefined) this.grads.set(path, (acc = new Float32Array(g.length)));
-      for (let i = 0; i < g.length; i++) acc[i] = (acc[i] as number) + (g[i] as number) * part.examples;
-    }
+    this.grads.push(part.grads);
+    this.weights.push(part.examples);
     for (const key of ["total", "lm", "ul", "ln"] as const) this.losses[key] += part.losses[key] * part.examples;
     this.examples += part.examples;
     this.tokens += part.tokens;
@@ -41,9 +40,8 @@ export class GradientAccumulator {
 
   result(): StepGradients {
     const n = this.examples;
-    for (const g of this.grads.values()) for (let i = 0; i < g.length; i++) g[i] = (g[i] as number) / n;
     const losses = { total: this.losses.total / n, lm: this.losses.lm / n, ul: this.losses.ul / n, ln: this.losses.ln / n };
-    return { losses, grads: this.grads, examples: n, tokens: this.tokens };
+    return { losses, grads: averageGrads(this.grads as Map<string, Float32Array>[], this.weights), examples: n, tokens: this.tokens };
   }
 }
 

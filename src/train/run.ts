@@ -1,7 +1,6 @@
 // `tfew train`: T-Few (IA)³ training from a resolved config into a run folder. Reads top to bottom:
 // set-up, run folder, the step loop (micro-batches → averaged gradient → clip → optimizer → vectors),
 // checkpoints, the PEFT adapter and summary. Checkpoints make a killed run resumable exactly.
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { assignVectors, createVectorSet, ia3ParameterCount, ia3Specs, linearModules, readVectors } from "../adapters/ia3.js";
 import { resolveIa3Config } from "../adapters/ia3-config.js";
@@ -279,9 +278,4 @@ function allFinite(values: ReadonlyMap<string, Float32Array>): boolean {
 
 function copyVectors(values: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> {
   return new Map([...values].map(([path, v]) => [path, Float32Array.from(v)]));
-}
-
-/** Reads a run folder's resolved config text (for --resume). */
-export async function readRunConfigText(runDir: string): Promise<string> {
-  return readFile(join(runDir, "config.resolved.yaml"), "utf8");
 }
