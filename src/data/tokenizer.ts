@@ -150,8 +150,9 @@ export async function loadTokenizer(dir: string): Promise<T5Tokenizer> {
   const file = join(dir, "tokenizer.json");
   if (!existsSync(file)) {
     throw new TfewError(
-      `no tokenizer.json in ${dir}; a model folder with only spiece.model needs a tokenizer.json ` +
-        `(convert it once with transformers: T5TokenizerFast.from_pretrained(dir).save_pretrained(dir))`,
+      `no tokenizer.json in ${dir}; set tokenizer: <folder with tokenizer.json> in the config, or give a model folder ` +
+        `with only spiece.model a tokenizer.json (convert it once with transformers: ` +
+        `T5TokenizerFast.from_pretrained(dir).save_pretrained(dir))`,
     );
   }
   let json: TokenizerJson;

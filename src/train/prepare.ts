@@ -1,7 +1,5 @@
 // Shared set-up of train, eval and predict: backend, model source (local folder or hub cache), tokenizer,
 // frozen T5, the task, and T-Few examples (prompt ids, answer-choice ids, gold index).
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { selectBackend, type BackendChoice } from "../backend/select.js";
 import type { RunConfig } from "../config/schema.js";
 import { answerChoices, renderPrompt } from "../data/template.js";
@@ -23,9 +21,6 @@ export async function prepareModel(config: RunConfig, options: { backend?: Backe
   const backend = options.backend ?? (await selectBackend(config.backend));
   const source = await resolveModelSource(config.model, { revision: config.revision });
   const tokenizerDir = config.tokenizer ?? source.dir;
-  if (!existsSync(join(tokenizerDir, "tokenizer.json"))) {
-    throw new TfewError(`tokenizer: no tokenizer.json in ${tokenizerDir}; set tokenizer: <folder with tokenizer.json> in the config`);
-  }
   const tokenizer = await loadTokenizer(tokenizerDir);
   const model = await loadT5(source.dir, { keepUntransposed: backend.keepUntransposed });
   if (tokenizer.vocabSize > model.config.vocabSize) {
