@@ -119,3 +119,8 @@ export async function readJsonl(file: string, what = "JSONL file"): Promise<Tabl
   });
   return { file, columns: [...columns], rows };
 }
+
+/** One CSV field as RFC 4180 writes it: quoted (with "" for ") when it holds a comma, quote or line break. */
+export function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}

@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadRaftTask } from "../data/raft.js";
-import { csvField, DEMO_LABELS, generateDemoTask, labelsJson, taskJson, toCsv, type DemoTask } from "./demo-task.js";
+import { csvField } from "../data/table.js";
+import { DEMO_LABELS, generateDemoTask, labelsJson, taskJson, toCsv, type DemoTask } from "./demo-task.js";
 
 const options = { seed: 7, trainRows: 60, testRows: 100 };
 

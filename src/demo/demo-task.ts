@@ -1,6 +1,7 @@
 // The demo classification task: synthetic customer-support tickets from templates and seeded choices, written
 // in the RAFT layout (train.csv, test_unlabeled.csv, task.json, labels.json) like oughtinc/raft-baselines data/.
 import { mulberry32 } from "../train/rng.js";
+import { csvField } from "../data/table.js";
 
 export const DEMO_TASK_NAME = "support_tickets";
 export const DEMO_TEXT_FIELD = "Ticket";
@@ -146,9 +147,6 @@ export function generateDemoTask(options: DemoTaskOptions): DemoTask {
 }
 
 /** One CSV field as Python's csv.writer (QUOTE_MINIMAL) writes it: quoted when it holds , " \r or \n. */
-export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
-}
 
 /** train.csv (`Ticket,Label,ID`, label names) or test_unlabeled.csv (`Ticket,ID`), "\n" line ends, as the RAFT files. */
 export function toCsv(task: DemoTask, split: "train" | "test"): string {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { createVectorSet, disposeVectorSet, ia3Specs, linearModules, readVectors, type Ia3VectorSet } from "../adapters/ia3.js";
 import { checkAdapterFits, readAdapter } from "../adapters/peft-adapter.js";
 import type { RunConfig } from "../config/schema.js";
+import { csvField } from "../data/table.js";
 import type { Example, TaskData } from "../data/task.js";
 import { TfewError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
@@ -97,8 +98,7 @@ export async function evaluate(ctx: EvalContext, options: { adapterDir: string |
 
 /** RAFT submission: `ID,Label` with one row per example in input order, Label as the label name. */
 export function submissionCsv(rows: readonly Example[], predicted: readonly number[], labelNames: readonly string[]): string {
-  const field = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
-  const lines = rows.map((r, i) => `${field(r.id)},${field(labelNames[predicted[i] as number] as string)}`);
+  const lines = rows.map((r, i) => `${csvField(r.id)},${csvField(labelNames[predicted[i] as number] as string)}`);
   return `ID,Label\n${lines.join("\n")}\n`;
 }
 
