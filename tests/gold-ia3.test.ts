@@ -12,8 +12,11 @@ import { checkAdapterFits, peftTensorName, readAdapter, saveAdapter } from "../s
 import { tf } from "../src/backend/tf.js";
 import { setAttentionImpl } from "../src/model/attention.js";
 import { crossKeyValues, decode, encode, lmLogits, type T5Model } from "../src/model/t5.js";
-import { makeBatch } from "../src/train/batch.js";
-import { computeGradients } from "../src/train/step.js";
+import { batchNormalizers, makeBatch, splitMicroBatches, type TfewExample } from "../src/engine/batch.js";
+import { combineParts, microBatchParts } from "../src/engine/accumulate.js";
+import { computeGradients } from "../src/engine/gradients.js";
+import { lossValues } from "../src/engine/losses.js";
+import { rankBatch } from "../src/engine/rank.js";
 import { caseTensor, loadGoldModel, maxAbsDiff, readCase } from "./helpers/gold-model.js";
 import { GOLD_MODEL_DIR } from "./helpers/shared.js";
 
@@ -93,15 +96,14 @@ describe.each(["cpu", "wasm"])("(IA)³ gold on %s", (backend) => {
     disposeVectorSet(set);
   });
 
-  it("reproduces the T-Few losses and gradients of case 3", async () => {
-    const gold = await readCase("tfew");
-    const set = createVectorSet("t", model.weights, IA3_DEFAULTS.t5, initial);
+  /** Case 3's examples: prompts and choices without their padding. */
+  function case3Examples(gold: Awaited<ReturnType<typeof readCase>>): TfewExample[] {
     const ids = caseTensor(gold, "input_ids");
     const [, srcLen] = ids.shape as [number, number];
     const choices = caseTensor(gold, "choices_ids");
     const [, nc, lc] = choices.shape as [number, number, number];
     const labels = Array.from(caseTensor(gold, "labels").data);
-    const examples = labels.map((label, b) => {
+    return labels.map((label, b) => {
       const row = Array.from(ids.data.subarray(b * srcLen, (b + 1) * srcLen));
       const len = row.findLastIndex((t) => t !== 0) + 1;
       const ch = Array.from({ length: nc }, (_, j) => {
@@ -110,11 +112,21 @@ describe.each(["cpu", "wasm"])("(IA)³ gold on %s", (backend) => {
       });
       return { inputIds: row.slice(0, len), choices: ch, label };
     });
+  }
+
+  it("reproduces the T-Few losses and gradients of case 3", async () => {
+    const gold = await readCase("tfew");
+    const set = createVectorSet("t", model.weights, IA3_DEFAULTS.t5, initial);
+    const examples = case3Examples(gold);
+    const srcLen = caseTensor(gold, "input_ids").shape[1] as number;
     const batch = makeBatch(examples, { padId: 0, decoderStartId: 0 });
     expect(batch.srcLen).toBe(srcLen);
     expect(Array.from(batch.decoderInputIds)).toEqual(Array.from(caseTensor(gold, "decoder_input_ids").data));
     const before = tf.memory().numTensors;
-    const r = computeGradients(model, set, batch, { lengthNorm: 1, ulWeight: 1, lnWeight: 1 });
+    const settings = { lengthNorm: 1, ulWeight: 1, lnWeight: 1 };
+    const n = batchNormalizers(examples);
+    const micro = computeGradients(model, set, batch, settings, n);
+    const r = { ...micro, losses: lossValues(micro.sums, n, { ul: 1, ln: 1 }) };
     expect(tf.memory().numTensors).toBe(before);
     const val = (n: string) => caseTensor(gold, n).data[0] as number;
     const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
@@ -128,6 +140,25 @@ describe.each(["cpu", "wasm"])("(IA)³ gold on %s", (backend) => {
     for (const [path, g] of r.grads) gradErr = Math.max(gradErr, relErr(g, caseTensor(gold, `${peftTensorName(path)}.grad`).data));
     console.log(`[${backend}] tfew grad rel ${gradErr.toExponential(2)}`);
     expect(gradErr).toBeLessThanOrEqual(1e-4);
+    // one example per micro-batch: the same losses and gradient (the whole batch's normalizers)
+    const split = combineParts(microBatchParts(model, set, splitMicroBatches(examples, 1), settings, n), n, settings);
+    expect(rel(split.losses.total, r.losses.total)).toBeLessThanOrEqual(1e-6);
+    for (const [path, g] of r.grads) expect(relErr(split.grads.get(path) as Float32Array, g)).toBeLessThanOrEqual(1e-5);
+    disposeVectorSet(set);
+  });
+
+  it("rank classification reproduces case 3's choice scores and predictions (any choice chunk)", async () => {
+    const gold = await readCase("tfew");
+    const set = createVectorSet("t", model.weights, IA3_DEFAULTS.t5, initial);
+    const examples = case3Examples(gold);
+    for (const choiceChunk of [1, 2, 32]) {
+      const r = rankBatch(model, set, examples, { lengthNorm: 1, choiceChunk });
+      const scores = Float32Array.from(r.scores.flatMap((s) => Array.from(s)));
+      const err = relErr(scores, caseTensor(gold, "choice_scores").data);
+      console.log(`[${backend}] rank choice_scores rel ${err.toExponential(2)} (chunk ${choiceChunk})`);
+      expect(err).toBeLessThanOrEqual(1e-4);
+      expect(r.predictions).toEqual(Array.from(caseTensor(gold, "predictions").data));
+    }
     disposeVectorSet(set);
   });
 

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readSafetensors } from "../src/io/safetensors.js";
-import { mulberry32 } from "../src/train/rng.js";
+import { mulberry32 } from "../src/engine/rng.js";
 import { listFiles, QUICK, requireBuild, runCli, scratch, startCli, TEMP_FILE, type CliResult } from "./helpers/spawn-tfew.js";
 
 const STEPS = 8; // wasm runs: ~0.2-0.5 s a step here

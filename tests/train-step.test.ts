@@ -7,10 +7,10 @@ import { IA3_DEFAULTS } from "../src/adapters/ia3-config.js";
 import { tf } from "../src/backend/tf.js";
 import { setAttentionImpl } from "../src/model/attention.js";
 import { weightTensors } from "../src/model/weights.js";
-import type { TfewExample } from "../src/train/batch.js";
-import { createLocalEngine } from "../src/train/engine.js";
+import type { TfewExample } from "../src/engine/batch.js";
+import { createLocalEngine } from "../src/engine/accumulate.js";
 import { createOptimizer } from "../src/train/optimizer.js";
-import { mulberry32 } from "../src/train/rng.js";
+import { mulberry32 } from "../src/engine/rng.js";
 import { learningRateAt } from "../src/train/schedule.js";
 import { loadGoldModel } from "./helpers/gold-model.js";
 

@@ -8,9 +8,9 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { loadRunConfig } from "../config/load.js";
-import { buildExamples, prepareModel, prepareTask } from "../train/prepare.js";
+import { rankWithPool, resolveWorkerCount, startPool } from "../engine/pool.js";
+import { buildExamples, prepareModel, prepareTask } from "../engine/workspace.js";
 import { runTraining } from "../train/run.js";
-import { createRankWorkers, resolveWorkerCount } from "../train/workers.js";
 import { ensureRandomModel, T5_SMALL_SHAPE } from "./random-model.js";
 import { ensureBenchTask } from "./tasks.js";
 
@@ -85,17 +85,17 @@ export async function runCompare(options: CompareOptions): Promise<Record<string
   const evalConfig = loadRunConfig({ files: [], sets: [`model=${modelDir}`, "backend=wasm", `data.max_seq_len=${seq}`, `data.path=${trainTask}`, template] }).config;
   const ws = await prepareModel(evalConfig, { log });
   // the pool `tfew eval` uses on CPU backends (one worker per core), started once, warmed up, then timed
-  const workers = resolveWorkerCount(options.workers, { backend: ws.backend.name, batchSize: options.evalExamples, microBatchSize: 1 });
-  const pool = await createRankWorkers({ workers, modelDir, backend: ws.backend.name, ia3Config: null, initial: null });
+  const workers = resolveWorkerCount(options.workers, { backend: ws.backend.name, jobs: options.evalExamples });
+  const pool = await startPool(workers, { modelDir, backend: ws.backend.name, ia3Config: null, initial: null });
   try {
     for (const choices of [2, 10, 77]) {
       const dir = await ensureBenchTask(join(benchDir, "tasks"), { labels: choices, rows: Math.max(options.evalExamples, choices), words: 400, seed: 2 });
       const task = await prepareTask({ ...evalConfig, data: { ...evalConfig.data, path: dir } });
       const { examples } = buildExamples(task, task.train.slice(0, options.evalExamples), ws.tokenizer, evalConfig);
       const rankOptions = { lengthNorm: 1, choiceChunk: evalConfig.eval.choice_chunk, batchSize: evalConfig.eval.batch_size };
-      await pool.rank(examples, rankOptions); // warm-up at the timed shapes (the wasm heap grows on first use)
+      await rankWithPool(pool, examples, rankOptions); // warm-up at the timed shapes (the wasm heap grows on first use)
       const t0 = performance.now();
-      await pool.rank(examples, rankOptions);
+      await rankWithPool(pool, examples, rankOptions);
       const seconds = (performance.now() - t0) / 1000;
       tfewEval[String(choices)] = { examples_per_s: examples.length / seconds, examples: examples.length };
       log(`tfew eval, ${choices} choices: ${(examples.length / seconds).toFixed(2)} examples/s (${workers} workers)`);

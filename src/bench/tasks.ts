@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.js";
-import { mulberry32 } from "../train/rng.js";
+import { mulberry32 } from "../engine/rng.js";
 
 const WORDS = ["the", "order", "billing", "account", "error", "page", "crash", "feature", "request", "payment", "invoice", "login", "screen", "report", "customer", "support", "update", "refund", "app", "slow"];
 

@@ -6,18 +6,19 @@ import { ia3ParameterCount, ia3Specs } from "../adapters/ia3.js";
 import { resolveIa3Config } from "../adapters/ia3-config.js";
 import { loadRunConfig } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
+import type { TaskData } from "../data/task.js";
 import { loadTokenizer } from "../data/tokenizer.js";
 import { TfewError } from "../errors.js";
-import { crossValidate, evaluate, loadAdapterSet, predict, type EvalContext } from "../eval/evaluate.js";
+import { loadAdapterSet, prepareModel, prepareTask } from "../engine/workspace.js";
+import { crossValidate, evaluate, predict, type EvalContext } from "../eval/evaluate.js";
 import { scorePairs, type ScorePair } from "../eval/score.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { resolveModelSource } from "../io/hub.js";
 import { countParameters, readT5Config } from "../model/config.js";
 import { linearShapes } from "../model/weights.js";
 import { createProgress } from "../monitor/progress.js";
-import { prepareModel, prepareTask } from "../train/prepare.js";
 import { runTraining } from "../train/run.js";
-import { defaultRunDir, readJson } from "../train/run-dir.js";
+import { defaultRunDir, readJson } from "../io/run-dir.js";
 import { configFromArgs, log, trapSignals, type ConfigArgs } from "./common.js";
 
 export async function trainCommand(args: ConfigArgs & { resume?: string }): Promise<number> {
@@ -97,7 +98,9 @@ export async function evalCommand(args: EvalArgs): Promise<number> {
   const outDir = args.out ?? join("runs", "eval");
   const ctx = await evalContext(config);
   if (args.folds !== undefined) {
-    const report = await crossValidate(ctx, { folds: args.folds, outDir });
+    const trainFold = async (fold: { task: TaskData; runDir: string }) =>
+      (await runTraining({ config, runDir: fold.runDir, resume: false, log, workspace: ctx.workspace, task: fold.task })).adapter_dir;
+    const report = await crossValidate(ctx, { folds: args.folds, outDir, trainFold });
     process.stdout.write(`${args.folds}-fold: accuracy ${report.mean.accuracy.toFixed(4)} ± ${report.std.accuracy.toFixed(4)}, macro-F1 ${report.mean.macro_f1.toFixed(4)} ± ${report.std.macro_f1.toFixed(4)}; ${join(outDir, "metrics.json")}\n`);
     return 0;
   }
@@ -142,7 +145,7 @@ export async function scoreCommand(args: { model: string; input: string; output:
   });
   const adapter = await loadAdapterSet(ws, args.adapter ?? null);
   const progress = createProgress({ total: pairs.length, label: "score" });
-  const results = await scorePairs(ws.model, adapter, ws.tokenizer, pairs, { batchSize: args.batchSize, onBatch: (done) => progress.update(done, {}) });
+  const results = await scorePairs(ws, adapter, pairs, { batchSize: args.batchSize, onBatch: (done) => progress.update(done, {}) });
   progress.stop();
   await writeFileAtomic(args.output, results.map((r) => JSON.stringify(r)).join("\n") + (results.length > 0 ? "\n" : ""));
   process.stdout.write(`scored ${results.length} pairs → ${args.output}\n`);

@@ -1,6 +1,6 @@
 // The demo classification task: synthetic customer-support tickets from templates and seeded choices, written
 // in the RAFT layout (train.csv, test_unlabeled.csv, task.json, labels.json) like oughtinc/raft-baselines data/.
-import { mulberry32 } from "../train/rng.js";
+import { mulberry32 } from "../engine/rng.js";
 import { csvField } from "../data/table.js";
 
 export const DEMO_TASK_NAME = "support_tickets";

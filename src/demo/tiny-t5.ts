@@ -3,7 +3,7 @@
 import { innerDim, parseT5Config, type T5Config } from "../model/config.js";
 import type { SafetensorsInput } from "../io/safetensors.js";
 import { expectedParameters } from "../model/weights.js";
-import { mulberry32 } from "../train/rng.js";
+import { mulberry32 } from "../engine/rng.js";
 
 export interface TinyT5Options {
   /** Tokenizer vocabulary size; the model's vocab_size is this rounded up to a multiple of 8. */

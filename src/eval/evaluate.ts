@@ -2,22 +2,19 @@
 // write metrics.json (accuracy, RAFT's macro-F1, per class, confusion) or a RAFT submission CSV; and
 // K-fold cross-validation on the labelled split (RAFT's test labels are private).
 import { join } from "node:path";
-import { createVectorSet, disposeVectorSet, ia3Specs, linearModules, readVectors, type Ia3VectorSet } from "../adapters/ia3.js";
-import { checkAdapterFits, readAdapter } from "../adapters/peft-adapter.js";
+import { disposeVectorSet, type Ia3VectorSet } from "../adapters/ia3.js";
 import type { RunConfig } from "../config/schema.js";
 import { csvField } from "../data/table.js";
 import type { Example, TaskData } from "../data/task.js";
+import { rankExamples } from "../engine/inference.js";
+import { permutation } from "../engine/rng.js";
+import { buildExamples, loadAdapterSet, type Workspace } from "../engine/workspace.js";
 import { TfewError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { ensureRunDir, writeJson } from "../io/run-dir.js";
 import { startGpuSampler } from "../monitor/gpu-sampler.js";
 import { createProgress } from "../monitor/progress.js";
-import { buildExamples, type Workspace } from "../train/prepare.js";
-import { permutation } from "../train/rng.js";
-import { runTraining } from "../train/run.js";
-import { createRankWorkers, resolveWorkerCount } from "../train/workers.js";
-import { ensureRunDir, writeJson } from "../train/run-dir.js";
 import { classificationMetrics, type ClassificationMetrics } from "./metrics.js";
-import { rankAll } from "./rank.js";
 
 export interface EvalContext {
   config: RunConfig;
@@ -25,15 +22,6 @@ export interface EvalContext {
   task: TaskData;
   log: (line: string) => void;
   progressStream?: NodeJS.WriteStream;
-}
-
-/** Loads an adapter folder into a vector set for this model (null = zero-shot). */
-export async function loadAdapterSet(ws: Workspace, adapterDir: string | null): Promise<Ia3VectorSet | null> {
-  if (adapterDir === null) return null;
-  const adapter = await readAdapter(adapterDir);
-  // checked before building: a wrong-sized vector must be a TfewError, not a tf shape error
-  checkAdapterFits(adapter, ia3Specs(linearModules(ws.model.weights), adapter.config), adapterDir);
-  return createVectorSet("eval", ws.model.weights, adapter.config, adapter.values);
 }
 
 /** Predicted label index for each example. */
@@ -52,24 +40,10 @@ export async function predictLabels(ctx: EvalContext, adapter: Ia3VectorSet | nu
       ...(g?.memoryUsedMiB != null ? { gpu_mem_mib: g.memoryUsedMiB } : {}),
     });
   };
-  const options = { lengthNorm: ctx.config.eval.length_norm, choiceChunk: ctx.config.eval.choice_chunk, batchSize: ctx.config.eval.batch_size };
-  // more than one batch on a CPU backend: split the examples across worker threads (one per core)
-  const backend = ctx.workspace.backend.name;
-  const workers = examples.length > options.batchSize ? resolveWorkerCount(ctx.config.train.workers, { backend, batchSize: examples.length, microBatchSize: options.batchSize }) : 1;
   try {
-    if (workers <= 1) return (await rankAll(ctx.workspace.model, adapter, examples, { ...options, onBatch })).predictions;
-    const pool = await createRankWorkers({
-      workers,
-      modelDir: ctx.workspace.model.dir,
-      backend,
-      ia3Config: adapter?.config ?? null,
-      initial: adapter === null ? null : readVectors(adapter),
-    });
-    try {
-      return (await pool.rank(examples, { ...options, onProgress: onBatch })).predictions;
-    } finally {
-      await pool.close();
-    }
+    const { eval: e, train } = ctx.config;
+    const options = { lengthNorm: e.length_norm, choiceChunk: e.choice_chunk, batchSize: e.batch_size, workers: train.workers, onProgress: onBatch, what: label };
+    return (await rankExamples(ctx.workspace, adapter, examples, options)).predictions;
   } finally {
     progress.stop();
     await gpu?.stop();
@@ -128,8 +102,11 @@ export interface FoldReport {
   std: { accuracy: number; macro_f1: number };
 }
 
+/** Trains one fold's adapter on `task` into `runDir` and returns the adapter folder (the caller's trainer). */
+export type TrainFold = (fold: { task: TaskData; runDir: string }) => Promise<string>;
+
 /** K-fold cross-validation: for each fold, train a fresh adapter on the others with the run's config, evaluate the held fold. */
-export async function crossValidate(ctx: EvalContext, options: { folds: number; outDir: string }): Promise<FoldReport> {
+export async function crossValidate(ctx: EvalContext, options: { folds: number; outDir: string; trainFold: TrainFold }): Promise<FoldReport> {
   const { rows } = labelled(ctx.task.train, "train");
   const folds = kFolds(rows.length, options.folds, ctx.config.seed);
   const results: ClassificationMetrics[] = [];
@@ -140,17 +117,9 @@ export async function crossValidate(ctx: EvalContext, options: { folds: number; 
     const testRows = rows.filter((_, i) => held.has(i));
     ctx.log(`fold ${f + 1}/${folds.length}: train on ${trainRows.length}, evaluate on ${testRows.length}`);
     const foldDir = join(outDir, `fold-${f + 1}`);
-    const summary = await runTraining({
-      config: ctx.config,
-      runDir: foldDir,
-      resume: false,
-      log: ctx.log,
-      progressStream: ctx.progressStream,
-      workspace: ctx.workspace,
-      task: { ...ctx.task, train: trainRows },
-    });
+    const adapterDir = await options.trainFold({ task: { ...ctx.task, train: trainRows }, runDir: foldDir });
     const foldTask = { ...ctx.task, train: testRows };
-    const metrics = await evaluate({ ...ctx, task: foldTask }, { adapterDir: summary.adapter_dir, split: "train", outDir: foldDir });
+    const metrics = await evaluate({ ...ctx, task: foldTask }, { adapterDir, split: "train", outDir: foldDir });
     results.push(metrics);
   }
   const stat = (key: "accuracy" | "macro_f1") => {

@@ -1,9 +1,8 @@
 // `tfew score`: log-likelihood of each target given its source — Σ log p over the target's tokens
-// including </s> (what HF's loss × token count gives), through the same chunked decoder as rank eval.
+// including </s> (what HF's loss × token count gives), through the same ranking pipeline as eval.
 import type { Ia3VectorSet } from "../adapters/ia3.js";
-import type { T5Tokenizer } from "../data/tokenizer.js";
-import type { T5Model } from "../model/t5.js";
-import { rankAll } from "./rank.js";
+import { rankExamples } from "../engine/inference.js";
+import type { Workspace } from "../engine/workspace.js";
 
 export interface ScorePair {
   source: string;
@@ -16,13 +15,12 @@ export interface ScoreResult {
 }
 
 export async function scorePairs(
-  model: T5Model,
+  ws: Workspace,
   adapter: Ia3VectorSet | null,
-  tokenizer: T5Tokenizer,
   pairs: readonly ScorePair[],
-  options: { batchSize: number; onBatch?: (done: number) => void },
+  options: { batchSize: number; workers?: number | "auto"; onBatch?: (done: number) => void },
 ): Promise<ScoreResult[]> {
-  const inputs = pairs.map((p) => ({ inputIds: tokenizer.encode(p.source), choices: [tokenizer.encode(p.target)] }));
-  const r = await rankAll(model, adapter, inputs, { lengthNorm: 0, choiceChunk: 1, batchSize: options.batchSize, onBatch: options.onBatch });
+  const inputs = pairs.map((p) => ({ inputIds: ws.tokenizer.encode(p.source), choices: [ws.tokenizer.encode(p.target)] }));
+  const r = await rankExamples(ws, adapter, inputs, { lengthNorm: 0, choiceChunk: 1, batchSize: options.batchSize, workers: options.workers ?? 1, onProgress: options.onBatch, what: "score" });
   return r.nllSums.map((s, i) => ({ logprob: -(s[0] as number), tokens: ((inputs[i] as (typeof inputs)[number]).choices[0] as number[]).length }));
 }

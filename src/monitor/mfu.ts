@@ -64,23 +64,15 @@ export function t5ForwardFlops(dims: T5FlopDims, tokens: T5StepTokens): number {
 }
 
 /**
- * FLOPs of one step. Training = 3 × forward: the backward pass costs ≈ 2 × forward (one matmul for the
- * input gradient, one for the weight gradient, per forward matmul). This standard convention (nanoGPT's
- * 6N per token, PaLM's MFU) is what `mfu` reports, so tfew's MFU is comparable with other trainers'.
+ * FLOPs of one step. (IA)³ training ≈ 2 × forward: the weights are frozen, so the tape skips every weight-
+ * gradient matmul and only the activation gradients flow back (one matmul per forward matmul). This is the
+ * work the step really needs; the usual 3 × forward (nanoGPT's 6N per token) would count weight gradients
+ * that are never computed and inflate MFU by 1.5×. Slightly low: the attention score / weighted-sum matmuls
+ * need both operand gradients.
  */
 export function t5StepFlops(dims: T5FlopDims, tokens: T5StepTokens, options: { training: boolean }): number {
   const forward = t5ForwardFlops(dims, tokens);
-  return options.training ? 3 * forward : forward;
-}
-
-/**
- * FLOPs the hardware actually does in an (IA)³ step ≈ 2 × forward: the weights are frozen, so tfjs's tape skips
- * every weight-gradient matmul and only the input gradients flow back (down to the first (IA)³ vector in
- * encoder layer 0). Slightly low: the attention score / weighted-sum matmuls need both operand gradients.
- * Not used for MFU (see t5StepFlops); use it for a hardware-FLOPs utilization next to it.
- */
-export function trainingFlopsFrozen(dims: T5FlopDims, tokens: T5StepTokens): number {
-  return 2 * t5ForwardFlops(dims, tokens);
+  return options.training ? 2 * forward : forward;
 }
 
 /** Dense (no sparsity) peak FLOP/s, from NVIDIA datasheets. fp32: CUDA cores; tf32: tensor cores. */

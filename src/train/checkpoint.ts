@@ -7,7 +7,7 @@ import { TfewError } from "../errors.js";
 import type { AtomicWriteOptions } from "../io/atomic.js";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
 import type { OptimizerState } from "./optimizer.js";
-import type { SamplerState } from "./rng.js";
+import type { SamplerState } from "../engine/rng.js";
 
 export const CHECKPOINT_FILE = "checkpoint.safetensors";
 

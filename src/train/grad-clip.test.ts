@@ -1,6 +1,6 @@
 // Hand-computed tests of the global gradient norm, clipping and gradient averaging.
 import { describe, expect, it } from "vitest";
-import { averageGrads, clipByGlobalNorm, globalNorm } from "./grad-clip.js";
+import { clipByGlobalNorm, globalNorm } from "./grad-clip.js";
 
 const grads = () =>
   new Map([
@@ -44,35 +44,5 @@ describe("globalNorm / clipByGlobalNorm", () => {
   it("accumulates in float64 (no float32 overflow of the sum of squares)", () => {
     const big = new Map([["a", new Float32Array([3e20, 4e20])]]);
     expect(Math.abs(globalNorm(big) / 5e20 - 1)).toBeLessThan(1e-7); // 3e20, 4e20 are float32-rounded
-  });
-});
-
-describe("averageGrads", () => {
-  it("averages with equal weights by default", () => {
-    const out = averageGrads([grads(), new Map([["a", new Float32Array([1, 2])], ["b", new Float32Array([0])]])]);
-    expect(Array.from(out.get("a") ?? [])).toEqual([2, 1]);
-    expect(Array.from(out.get("b") ?? [])).toEqual([2]);
-  });
-
-  it("weights by example counts", () => {
-    const a = new Map([["x", new Float32Array([1])]]);
-    const b = new Map([["x", new Float32Array([4])]]);
-    expect(averageGrads([a, b], [3, 1]).get("x")?.[0]).toBeCloseTo(1.75, 7);
-    // a single map comes back as a copy
-    const single = averageGrads([a]);
-    expect(single.get("x")).not.toBe(a.get("x"));
-    expect(single.get("x")?.[0]).toBe(1);
-  });
-
-  it("rejects mismatched maps and weights", () => {
-    const a = new Map([["x", new Float32Array([1])]]);
-    expect(() => averageGrads([])).toThrow(/no gradients/);
-    expect(() => averageGrads([a, new Map([["y", new Float32Array([1])]])])).toThrow(/lacks x/);
-    expect(() => averageGrads([a, new Map([["x", new Float32Array([1, 2])]])])).toThrow(/2 elements for x/);
-    expect(() =>
-      averageGrads([a, new Map([["x", new Float32Array([1])], ["y", new Float32Array([1])]])]),
-    ).toThrow(/extra parameter y/);
-    expect(() => averageGrads([a, a], [1])).toThrow(/1 weights for 2/);
-    expect(() => averageGrads([a, a], [0, 0])).toThrow(/sum to 0/);
   });
 });

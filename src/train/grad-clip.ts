@@ -1,5 +1,5 @@
-// Gradient utilities on plain Float32Arrays: global L2 norm, clipping by it (torch.nn.utils.clip_grad_norm_),
-// and averaging of micro-batch / worker gradients.
+// Gradient utilities on plain Float32Arrays: global L2 norm and clipping by it (torch.nn.utils.clip_grad_norm_),
+// the sum of squares accumulated in float64.
 import { TfewError } from "../errors.js";
 
 /** sqrt of the sum of squares of every gradient element, accumulated in float64. NaN/Infinity pass through. */
@@ -31,45 +31,4 @@ export function clipByGlobalNorm(grads: Map<string, Float32Array>, maxNorm: numb
     for (let i = 0; i < data.length; i++) data[i] = (data[i] as number) * scale;
   }
   return { norm, scale };
-}
-
-/**
- * Weighted mean of gradient maps with identical names and lengths: sum_i w_i g_i / sum_i w_i, accumulated in
- * float64. Weights are example counts when each gradient is a mean over its micro-batch; default all 1.
- */
-export function averageGrads(list: Map<string, Float32Array>[], weights?: number[]): Map<string, Float32Array> {
-  const first = list[0];
-  if (first === undefined) throw new TfewError("averageGrads: no gradients given; pass at least one gradient map");
-  const w = weights ?? list.map(() => 1);
-  if (w.length !== list.length) {
-    throw new TfewError(`averageGrads: ${w.length} weights for ${list.length} gradient maps; pass one weight per map`);
-  }
-  if (w.some((x) => !Number.isFinite(x) || x < 0)) {
-    throw new TfewError(`averageGrads: weights [${w.join(", ")}] must be finite and >= 0 (example counts)`);
-  }
-  const totalWeight = w.reduce((a, b) => a + b, 0);
-  if (totalWeight <= 0) throw new TfewError("averageGrads: the weights sum to 0; pass example counts of non-empty batches");
-  const out = new Map<string, Float32Array>();
-  for (const [name, data] of first) {
-    const acc = new Float64Array(data.length);
-    list.forEach((grads, k) => {
-      const other = grads.get(name);
-      if (other === undefined || other.length !== data.length) {
-        throw new TfewError(
-          `averageGrads: gradient map ${k} ${other === undefined ? "lacks" : `has ${other.length} elements for`} ${name}` +
-            `${other === undefined ? "" : `, expected ${data.length}`}; every map must hold the same parameters`,
-        );
-      }
-      const weight = (w[k] as number) / totalWeight;
-      for (let i = 0; i < acc.length; i++) acc[i] = (acc[i] as number) + weight * (other[i] as number);
-    });
-    out.set(name, Float32Array.from(acc));
-  }
-  list.forEach((grads, k) => {
-    if (grads.size !== first.size) {
-      const extra = [...grads.keys()].find((name) => !first.has(name));
-      throw new TfewError(`averageGrads: gradient map ${k} has extra parameter ${extra ?? "?"}; every map must hold the same parameters`);
-    }
-  });
-  return out;
 }

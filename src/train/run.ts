@@ -1,31 +1,35 @@
-// `tfew train`: T-Few (IA)³ training from a resolved config into a run folder. Reads top to bottom:
-// set-up, run folder, the step loop (micro-batches → averaged gradient → clip → optimizer → vectors),
-// checkpoints, the PEFT adapter and summary. Checkpoints make a killed run resumable exactly.
+// `tfew train`: T-Few (IA)³ training from a resolved config into a run folder, in named stages: open the
+// run (resume state), set up (task, model, examples, vectors, optimizer), start the gradient engine, write
+// the run files, the step loop (micro-batches → the full batch's gradient → clip → optimizer → vectors,
+// checkpoints), then the PEFT adapter and the summary. Checkpoints make a killed run resumable exactly.
 import { join } from "node:path";
-import { assignVectors, createVectorSet, ia3ParameterCount, ia3Specs, linearModules, readVectors } from "../adapters/ia3.js";
-import { resolveIa3Config } from "../adapters/ia3-config.js";
+import { assignVectors, createVectorSet, ia3ParameterCount, ia3Specs, linearModules, readVectors, type Ia3VectorSet } from "../adapters/ia3.js";
+import { resolveIa3Config, type Ia3Config } from "../adapters/ia3-config.js";
 import { checkAdapterFits, readAdapter, saveAdapter } from "../adapters/peft-adapter.js";
 import { configToYaml } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
+import type { TaskData } from "../data/task.js";
+import { createLocalEngine, type GradientEngine } from "../engine/accumulate.js";
+import { passTokens, type TfewExample } from "../engine/batch.js";
+import { trainMicroBatchSize } from "../engine/memory.js";
+import { createWorkerEngine, resolveWorkerCount, startPool } from "../engine/pool.js";
+import { EpochSampler } from "../engine/rng.js";
+import { buildExamples, exampleShapes, prepareModel, prepareTask, type Workspace } from "../engine/workspace.js";
 import { TfewError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { ensureRunDir, hashFiles, removeTempFiles, resetMetricsLog, sha256Text, TFEW_VERSION, writeJson } from "../io/run-dir.js";
 import { countParameters } from "../model/config.js";
-import { startGpuSampler, type GpuSampler } from "../monitor/gpu-sampler.js";
+import { startGpuSampler } from "../monitor/gpu-sampler.js";
 import { createMetricsLog } from "../monitor/metrics-log.js";
 import { mfu, resolvePeakFlops, t5StepFlops } from "../monitor/mfu.js";
 import { createProgress } from "../monitor/progress.js";
-import type { TaskData } from "../data/task.js";
-import type { TfewExample } from "./batch.js";
 import { loadCheckpoint, saveCheckpoint, type TrainState } from "./checkpoint.js";
-import { createLocalEngine, type GradientEngine } from "./engine.js";
 import { clipByGlobalNorm } from "./grad-clip.js";
-import { autoMicroBatchSize } from "./memory.js";
-import { createOptimizer } from "./optimizer.js";
-import { buildExamples, prepareModel, prepareTask, type Workspace } from "./prepare.js";
-import { EpochSampler } from "./rng.js";
-import { ensureRunDir, hashFiles, removeTempFiles, resetMetricsLog, sha256Text, TFEW_VERSION, writeJson } from "./run-dir.js";
+import { createOptimizer, type Optimizer } from "./optimizer.js";
 import { learningRateAt } from "./schedule.js";
-import { createWorkerEngine, resolveWorkerCount } from "./workers.js";
+import { summarize, type LoopResult, type TrainSummary } from "./summary.js";
+
+export type { TrainSummary } from "./summary.js";
 
 export interface TrainOptions {
   config: RunConfig;
@@ -39,236 +43,213 @@ export interface TrainOptions {
   task?: TaskData; // already-loaded task (cross-validation passes its folds)
 }
 
-export interface TrainSummary {
-  run_dir: string;
-  adapter_dir: string;
-  backend: string;
-  device: string;
-  steps: number;
-  first_loss: number | null;
-  final_loss: number | null;
-  s_per_step: number | null; // mean over steps 2.. (step 1 includes warm-up)
-  s_per_step_median: number | null; // median over steps 2.. (what the PyTorch reference reports)
-  examples_per_s: number | null;
-  tokens_per_s: number | null;
-  micro_batch_size: number;
-  workers: number;
-  nonfinite_skipped: number;
-  mfu: number | null;
-  gpu: unknown;
-  wall_s: number;
-  stopped_by: string | null;
+/** Everything the step loop works on. */
+interface Training {
+  config: RunConfig;
+  runDir: string;
+  ws: Workspace;
+  task: TaskData;
+  examples: TfewExample[];
+  set: Ia3VectorSet;
+  ia3Config: Ia3Config;
+  optimizer: Optimizer;
+  params: Map<string, Float32Array>; // the vectors' current values (what checkpoints hold)
+  sampler: EpochSampler;
+  step: number;
+  nonfiniteSkipped: number;
+  configSha: string;
 }
 
 export async function runTraining(options: TrainOptions): Promise<TrainSummary> {
-  const { config, log } = options;
   const started = new Date();
-  const runDir = await ensureRunDir(options.runDir);
-  const configText = configToYaml(config);
-  const configSha = sha256Text(configText);
-  let resumeState: TrainState | null = null;
-  if (options.resume) {
-    await removeTempFiles(runDir); // temp files of writes a kill interrupted
-    resumeState = await loadCheckpoint(runDir);
-    if (resumeState === null) log(`resume: ${runDir} has no checkpoint yet (the run stopped before its first one); starting from step 0`);
-    else if (resumeState.configSha !== configSha) {
-      throw new TfewError(`resume: ${runDir}/config.resolved.yaml differs from the config this checkpoint was written with; resume with the run's own config`);
-    }
+  const run = await openRun(options);
+  const t = await setUp(options, run);
+  const { engine, microBatchSize } = await startEngine(t, options.log);
+  const manifest = await writeRunFiles(t, run.configText, started, run.resumeState);
+  const loop = await trainLoop(t, engine, microBatchSize, options);
+  const adapterDir = join(t.runDir, "adapter");
+  if (loop.stoppedBy === null) {
+    assignVectors(t.set, t.params);
+    await saveAdapter(adapterDir, t.set, { baseModel: t.config.model });
   }
+  const summary = summarize({ ...loop, runDir: t.runDir, adapterDir, backend: t.ws.backend.name, batchSize: t.config.train.batch_size, microBatchSize, workers: engine.workers, steps: t.step, nonfiniteSkipped: t.nonfiniteSkipped });
+  await writeJson(t.runDir, "summary.json", summary);
+  await writeJson(t.runDir, "manifest.json", { ...manifest, ended_at: new Date().toISOString() });
+  return summary;
+}
 
-  // --- set-up: task (cheap, fails fast on bad data), model, examples, vectors, optimizer
+/** Stage 1: the run folder, the resolved config and (on --resume) the checkpoint to continue from. */
+async function openRun(options: TrainOptions): Promise<{ runDir: string; configText: string; configSha: string; resumeState: TrainState | null }> {
+  const runDir = await ensureRunDir(options.runDir);
+  const configText = configToYaml(options.config);
+  const configSha = sha256Text(configText);
+  if (!options.resume) return { runDir, configText, configSha, resumeState: null };
+  await removeTempFiles(runDir); // temp files of writes a kill interrupted
+  const resumeState = await loadCheckpoint(runDir);
+  if (resumeState === null) options.log(`resume: ${runDir} has no checkpoint yet (the run stopped before its first one); starting from step 0`);
+  else if (resumeState.configSha !== configSha) {
+    throw new TfewError(`resume: ${runDir}/config.resolved.yaml differs from the config this checkpoint was written with; resume with the run's own config`);
+  }
+  return { runDir, configText, configSha, resumeState };
+}
+
+/** Stage 2: task (cheap, fails fast on bad data), model, examples, vectors, optimizer, sampler; resume state applied. */
+async function setUp(options: TrainOptions, run: Awaited<ReturnType<typeof openRun>>): Promise<Training> {
+  const { config, log } = options;
   const task = options.task ?? (await prepareTask(config));
   if (task.train.length === 0) throw new TfewError(`data: ${config.data.path} has no labelled training examples`);
   const ws = options.workspace ?? (await prepareModel(config, { log }));
-  const { model, tokenizer, backend } = ws;
-  const { examples, truncated } = buildExamples(task, task.train, tokenizer, config);
+  const { examples, truncated } = buildExamples(task, task.train, ws.tokenizer, config);
   if (truncated > 0) log(`warning: ${truncated} of ${examples.length} training prompts were longer than data.max_seq_len=${config.data.max_seq_len} tokens and had their text fields cut`);
-  const ia3Config = resolveIa3Config(model.config.modelType, { targetModules: config.adapter.target_modules, feedforwardModules: config.adapter.feedforward_modules });
+  const ia3Config = resolveIa3Config(ws.model.config.modelType, { targetModules: config.adapter.target_modules, feedforwardModules: config.adapter.feedforward_modules });
   let initial: Map<string, Float32Array> | undefined;
   if (config.adapter.init_from !== null) {
     const adapter = await readAdapter(config.adapter.init_from);
     // check before the vectors are built: a wrong-sized vector must be a TfewError, not a tf shape error
-    checkAdapterFits(adapter, ia3Specs(linearModules(model.weights), ia3Config), config.adapter.init_from);
+    checkAdapterFits(adapter, ia3Specs(linearModules(ws.model.weights), ia3Config), config.adapter.init_from);
     initial = adapter.values;
   }
-  const set = createVectorSet(config.adapter.task_name, model.weights, ia3Config, initial);
+  const set = createVectorSet(config.adapter.task_name, ws.model.weights, ia3Config, initial);
   const optimizer = createOptimizer({ name: config.train.optimizer, weightDecay: config.train.weight_decay }, set.specs.map((s) => ({ name: s.path, shape: s.shape })));
   const params = readVectors(set);
-  const sampler = new EpochSampler(examples.length, config.seed, resumeState?.sampler);
-  let step = 0;
-  let nonfiniteSkipped = 0;
-  if (resumeState !== null) {
-    for (const [path, v] of resumeState.vectors) params.set(path, v);
-    optimizer.loadState(resumeState.optimizer);
-    step = resumeState.step;
-    nonfiniteSkipped = resumeState.nonfiniteSkipped;
+  const state = run.resumeState;
+  const t: Training = { config, runDir: run.runDir, ws, task, examples, set, ia3Config, optimizer, params, sampler: new EpochSampler(examples.length, config.seed, state?.sampler), step: 0, nonfiniteSkipped: 0, configSha: run.configSha };
+  if (state !== null) {
+    for (const [path, v] of state.vectors) params.set(path, v);
+    optimizer.loadState(state.optimizer);
+    t.step = state.step;
+    t.nonfiniteSkipped = state.nonfiniteSkipped;
     assignVectors(set, params);
   }
+  return t;
+}
 
-  const shape = {
-    srcLen: Math.max(...examples.map((e) => e.inputIds.length)),
-    numChoices: task.labelNames.length,
-    tgtLen: Math.max(...(examples[0] as TfewExample).choices.map((c) => c.length)),
-  };
-  const parameterCount = countParameters(model.config).total;
-  const microBatchSize = config.train.micro_batch_size === "auto"
-    ? autoMicroBatchSize({ backend: backend.name, config: model.config, parameterCount, batchSize: config.train.batch_size, shape })
-    : Math.min(config.train.micro_batch_size, config.train.batch_size);
-  const settings = { lengthNorm: config.train.length_norm, ulWeight: config.train.ul_weight, lnWeight: config.train.ln_weight };
-  const workers = resolveWorkerCount(config.train.workers, { backend: backend.name, batchSize: config.train.batch_size, microBatchSize });
-  const engine: GradientEngine = workers > 1
-    ? await createWorkerEngine({ workers, modelDir: model.dir, backend: backend.name, ia3Config, settings, microBatchSize, initial: params })
-    : createLocalEngine(model, set, settings, microBatchSize);
-  log(`train: ${examples.length} examples, ${task.labelNames.length} choices, ${ia3ParameterCount(set.specs)} (IA)³ parameters in ${set.specs.length} vectors; batch ${config.train.batch_size} = micro-batches of ${microBatchSize} on ${workers} worker${workers > 1 ? "s" : ""}`);
+/** Stage 3: micro-batch size (memory only, never the core count), worker count, and the engine. */
+async function startEngine(t: Training, log: (line: string) => void): Promise<{ engine: GradientEngine; microBatchSize: number }> {
+  const { train } = t.config;
+  const backend = t.ws.backend.name;
+  const microBatchSize = train.micro_batch_size === "auto"
+    ? trainMicroBatchSize({ backend, config: t.ws.model.config, parameterCount: countParameters(t.ws.model.config).total, batchSize: train.batch_size, shapes: exampleShapes(t.examples), what: "training" })
+    : Math.min(train.micro_batch_size, train.batch_size);
+  const workers = resolveWorkerCount(train.workers, { backend, jobs: Math.ceil(train.batch_size / microBatchSize) });
+  const settings = { lengthNorm: train.length_norm, ulWeight: train.ul_weight, lnWeight: train.ln_weight };
+  const engine = workers > 1
+    ? createWorkerEngine(await startPool(workers, { modelDir: t.ws.model.dir, backend, ia3Config: t.ia3Config, initial: t.params }), { microBatchSize, settings })
+    : createLocalEngine(t.ws.model, t.set, settings, microBatchSize);
+  log(`train: ${t.examples.length} examples, ${t.task.labelNames.length} choices, ${ia3ParameterCount(t.set.specs)} (IA)³ parameters in ${t.set.specs.length} vectors; batch ${train.batch_size} = micro-batches of ${microBatchSize} on ${workers} worker${workers > 1 ? "s" : ""}`);
+  return { engine, microBatchSize };
+}
 
-  // --- run folder
-  await writeFileAtomic(join(runDir, "config.resolved.yaml"), configText);
+/** Stage 4: config.resolved.yaml, manifest.json, and metrics.jsonl trimmed to the checkpoint on resume. */
+async function writeRunFiles(t: Training, configText: string, started: Date, resumeState: TrainState | null) {
+  await writeFileAtomic(join(t.runDir, "config.resolved.yaml"), configText);
   const manifest = {
     tfew_version: TFEW_VERSION,
-    backend: backend.name,
-    backend_reason: backend.reason,
-    model: config.model,
-    model_source: ws.source.kind,
-    model_commit: ws.source.commit ?? null,
-    model_files: ws.source.commit ? null : await hashFiles(model.files),
-    data_files: await hashFiles(task.files),
-    seed: config.seed,
+    backend: t.ws.backend.name,
+    backend_reason: t.ws.backend.reason,
+    model: t.config.model,
+    model_source: t.ws.source.kind,
+    model_commit: t.ws.source.commit ?? null,
+    model_files: t.ws.source.commit ? null : await hashFiles(t.ws.model.files),
+    data_files: await hashFiles(t.task.files),
+    seed: t.config.seed,
     started_at: started.toISOString(),
     ended_at: null as string | null,
     resumed_from_step: resumeState?.step ?? null,
   };
-  await writeJson(runDir, "manifest.json", manifest);
+  await writeJson(t.runDir, "manifest.json", manifest);
   // metrics.jsonl is an append log: a fresh run starts it empty; a resume keeps the rows up to the checkpoint
-  await resetMetricsLog(join(runDir, "metrics.jsonl"), { keepThroughStep: resumeState?.step ?? 0 });
-  const metrics = createMetricsLog(join(runDir, "metrics.jsonl"));
-  const gpu: GpuSampler | null = config.monitor.gpu === "auto" ? await startGpuSampler({ intervalMs: config.monitor.interval_ms, onWarning: log }) : null;
-  const progress = createProgress({ total: config.train.steps, label: "train", stream: options.progressStream });
-  const flopDims = { ...model.config, gatedFfn: model.config.gatedFfn };
+  await resetMetricsLog(join(t.runDir, "metrics.jsonl"), { keepThroughStep: resumeState?.step ?? 0 });
+  return manifest;
+}
 
-  let lastCheckpointStep: number | null = resumeState?.step ?? null;
+/** Stage 5: the step loop with logging, GPU sampling, MFU and checkpoints; stops cleanly on a signal. */
+async function trainLoop(t: Training, engine: GradientEngine, microBatchSize: number, options: TrainOptions): Promise<LoopResult> {
+  const { config } = t;
+  const metrics = createMetricsLog(join(t.runDir, "metrics.jsonl"));
+  const gpu = config.monitor.gpu === "auto" ? await startGpuSampler({ intervalMs: config.monitor.interval_ms, onWarning: options.log }) : null;
+  const progress = createProgress({ total: config.train.steps, label: "train", stream: options.progressStream });
+  let lastCheckpointStep: number | null = t.step > 0 ? t.step : null;
   const checkpoint = async () => {
-    await saveCheckpoint(runDir, { step, vectors: params, optimizer: optimizer.state(), sampler: sampler.snapshot(), nonfiniteSkipped, configSha });
-    lastCheckpointStep = step;
+    await saveCheckpoint(t.runDir, { step: t.step, vectors: t.params, optimizer: t.optimizer.state(), sampler: t.sampler.snapshot(), nonfiniteSkipped: t.nonfiniteSkipped, configSha: t.configSha });
+    lastCheckpointStep = t.step;
   };
-  const losses: number[] = [];
-  const stepTimes: number[] = [];
-  let tokensTotal = 0;
-  let lastMfu: number | null = null;
-  let stoppedBy: string | null = null;
+  const out: LoopResult = { losses: [], stepTimes: [], tokensTotal: 0, lastMfu: null, stoppedBy: null, gpu, wall: 0 };
   const t0 = performance.now();
   try {
-    while (step < config.train.steps) {
-      const signal = options.stopRequested?.() ?? null;
-      if (signal !== null) {
-        stoppedBy = signal;
-        break;
-      }
+    while (t.step < config.train.steps) {
+      out.stoppedBy = options.stopRequested?.() ?? null;
+      if (out.stoppedBy !== null) break;
       const tStep = performance.now();
-      const batch = sampler.next(config.train.batch_size).map((i) => examples[i] as TfewExample);
-      const lr = learningRateAt(step, { lr: config.train.lr, totalSteps: config.train.steps, warmupRatio: config.train.warmup_ratio });
+      const batch = t.sampler.next(config.train.batch_size).map((i) => t.examples[i] as TfewExample);
+      const lr = learningRateAt(t.step, { lr: config.train.lr, totalSteps: config.train.steps, warmupRatio: config.train.warmup_ratio });
       const result = await engine.compute(batch);
       const { norm } = config.train.max_grad_norm === null ? { norm: NaN } : clipByGlobalNorm(result.grads, config.train.max_grad_norm);
-      let problem = !Number.isFinite(result.losses.total) ? `the loss is ${result.losses.total}` : !allFinite(result.grads) ? "a gradient is not finite" : null;
-      if (problem === null) {
-        const before = config.train.skip_nonfinite ? { params: copyVectors(params), state: optimizer.state() } : null;
-        optimizer.step(params, result.grads, lr);
-        if (!allFinite(params)) {
-          problem = "the update made an (IA)³ vector non-finite";
-          if (before !== null) {
-            for (const [path, v] of before.params) params.set(path, v);
-            optimizer.loadState(before.state);
-          }
-        }
-      }
+      const problem = applyUpdate(t, result, lr);
       if (problem !== null && !config.train.skip_nonfinite) {
-        throw new TfewError(`training: non-finite values at step ${step + 1} (${problem}); stopped, ${lastCheckpointStep === null ? "no checkpoint had been written yet" : `the last good checkpoint (step ${lastCheckpointStep}) is kept in ${runDir}`}; lower train.lr or set train.skip_nonfinite: true`);
+        throw new TfewError(`training: non-finite values at step ${t.step + 1} (${problem}); stopped, ${lastCheckpointStep === null ? "no checkpoint had been written yet" : `the last good checkpoint (step ${lastCheckpointStep}) is kept in ${t.runDir}`}; lower train.lr or set train.skip_nonfinite: true`);
       }
-      if (problem === null) {
-        await engine.setVectors(params);
-      } else {
-        nonfiniteSkipped++;
-        log(`warning: step ${step + 1} skipped: ${problem} (${nonfiniteSkipped} skipped so far)`);
+      if (problem === null) await engine.setVectors(t.params);
+      else {
+        t.nonfiniteSkipped++;
+        options.log(`warning: step ${t.step + 1} skipped: ${problem} (${t.nonfiniteSkipped} skipped so far)`);
       }
-      step++;
+      t.step++;
       const seconds = (performance.now() - tStep) / 1000;
-      stepTimes.push(seconds);
-      losses.push(result.losses.total);
-      tokensTotal += result.tokens;
+      out.stepTimes.push(seconds);
+      out.losses.push(result.losses.total);
+      out.tokensTotal += result.tokens;
       await new Promise((r) => setImmediate(r)); // let the GPU sampler, signals and stdout run
       const g = gpu?.latest()[0];
       const peak = resolvePeakFlops({ gpuName: g?.name ?? null, peakTflops: config.monitor.peak_tflops });
       if (peak !== null) {
-        const flops = t5StepFlops(flopDims, { encoderTokens: batch.length * shape.srcLen, decoderTokens: batch.length * shape.numChoices * shape.tgtLen, encoderLength: shape.srcLen, decoderLength: shape.tgtLen }, { training: true });
-        lastMfu = mfu(flops, seconds, peak);
+        // the work this step really did: each micro-batch at its own padded lengths
+        const flops = passTokens(batch, microBatchSize).reduce((sum, tokens) => sum + t5StepFlops(t.ws.model.config, tokens, { training: true }), 0);
+        out.lastMfu = mfu(flops, seconds, peak);
       }
-      const record = {
-        step,
-        loss: result.losses.total,
-        lm_loss: result.losses.lm,
-        ul_loss: result.losses.ul,
-        ln_loss: result.losses.ln,
-        lr,
-        grad_norm: norm,
-        examples_per_s: result.examples / seconds,
-        tokens_per_s: result.tokens / seconds,
-        step_s: seconds,
-        ...(g ? { gpu_util_pct: g.utilizationPct, gpu_mem_mib: g.memoryUsedMiB } : {}),
-        ...(lastMfu !== null ? { mfu: lastMfu } : {}),
-      };
-      if (step % config.train.log_every === 0 || step === config.train.steps) {
-        metrics.write(record);
-        progress.update(step, {
-          loss: record.loss,
+      if (t.step % config.train.log_every === 0 || t.step === config.train.steps) {
+        const record = {
+          step: t.step,
+          loss: result.losses.total,
+          lm_loss: result.losses.lm,
+          ul_loss: result.losses.ul,
+          ln_loss: result.losses.ln,
           lr,
-          examples_per_s: record.examples_per_s,
-          ...(g?.utilizationPct != null ? { gpu_util_pct: g.utilizationPct } : {}),
-          ...(g?.memoryUsedMiB != null ? { gpu_mem_mib: g.memoryUsedMiB } : {}),
-        });
+          grad_norm: norm,
+          examples_per_s: result.examples / seconds,
+          tokens_per_s: result.tokens / seconds,
+          step_s: seconds,
+          ...(g ? { gpu_util_pct: g.utilizationPct, gpu_mem_mib: g.memoryUsedMiB } : {}),
+          ...(out.lastMfu !== null ? { mfu: out.lastMfu } : {}),
+        };
+        metrics.write(record);
+        progress.update(t.step, { loss: record.loss, lr, examples_per_s: record.examples_per_s, ...(g?.utilizationPct != null ? { gpu_util_pct: g.utilizationPct } : {}), ...(g?.memoryUsedMiB != null ? { gpu_mem_mib: g.memoryUsedMiB } : {}) });
       }
-      if (step % config.train.checkpoint_every === 0 || step === config.train.steps) await checkpoint();
+      if (t.step % config.train.checkpoint_every === 0 || t.step === config.train.steps) await checkpoint();
     }
-    if (stoppedBy !== null) await checkpoint();
+    if (out.stoppedBy !== null) await checkpoint();
   } finally {
     progress.stop();
     metrics.close();
     await engine.close();
     await gpu?.stop();
   }
+  out.wall = (performance.now() - t0) / 1000;
+  return out;
+}
 
-  // --- adapter and summary
-  const adapterDir = join(runDir, "adapter");
-  if (stoppedBy === null) {
-    assignVectors(set, params);
-    await saveAdapter(adapterDir, set, { baseModel: config.model });
+/** The optimizer update, undone when it would make a vector non-finite; returns what went wrong, or null. */
+function applyUpdate(t: Training, result: { losses: { total: number }; grads: Map<string, Float32Array> }, lr: number): string | null {
+  if (!Number.isFinite(result.losses.total)) return `the loss is ${result.losses.total}`;
+  if (!allFinite(result.grads)) return "a gradient is not finite";
+  const before = t.config.train.skip_nonfinite ? { params: copyVectors(t.params), state: t.optimizer.state() } : null;
+  t.optimizer.step(t.params, result.grads, lr);
+  if (allFinite(t.params)) return null;
+  if (before !== null) {
+    for (const [path, v] of before.params) t.params.set(path, v);
+    t.optimizer.loadState(before.state);
   }
-  const steady = stepTimes.length > 1 ? stepTimes.slice(1) : stepTimes; // step 1 includes warm-up
-  const meanStep = steady.length > 0 ? steady.reduce((a, b) => a + b, 0) / steady.length : null;
-  const sorted = [...steady].sort((a, b) => a - b);
-  const medianStep = sorted.length > 0 ? ((sorted[(sorted.length - 1) >> 1] as number) + (sorted[sorted.length >> 1] as number)) / 2 : null;
-  const wall = (performance.now() - t0) / 1000;
-  const summary: TrainSummary = {
-    run_dir: runDir,
-    adapter_dir: adapterDir,
-    backend: backend.name,
-    device: gpu?.summary()?.gpus[0] ?? `${backend.name} (CPU)`,
-    steps: step,
-    first_loss: losses[0] ?? null,
-    final_loss: losses.at(-1) ?? null,
-    s_per_step: meanStep,
-    s_per_step_median: medianStep,
-    examples_per_s: meanStep ? config.train.batch_size / meanStep : null,
-    tokens_per_s: wall > 0 ? tokensTotal / wall : null,
-    micro_batch_size: microBatchSize,
-    workers,
-    nonfinite_skipped: nonfiniteSkipped,
-    mfu: lastMfu,
-    gpu: gpu?.summary() ?? null,
-    wall_s: wall,
-    stopped_by: stoppedBy,
-  };
-  await writeJson(runDir, "summary.json", summary);
-  await writeJson(runDir, "manifest.json", { ...manifest, ended_at: new Date().toISOString() });
-  return summary;
+  return "the update made an (IA)³ vector non-finite";
 }
 
 function allFinite(values: ReadonlyMap<string, Float32Array>): boolean {

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, stat, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { TfewError } from "../errors.js";
-import { sha256File, writeFileAtomic, writeJsonAtomic } from "../io/atomic.js";
+import { sha256File, writeFileAtomic, writeJsonAtomic } from "./atomic.js";
 
 export const TFEW_VERSION = "0.1.0";
 

@@ -5,13 +5,13 @@ import { tf } from "../backend/tf.js";
 import { GOLD_MODEL_DIR } from "../../tests/helpers/shared.js";
 import { fixtureFloats, fixtureTensor, maxRelativeError, readSafetensors } from "../../tests/helpers/read-fixture.js";
 import { tfewLosses, type TfewLossInput } from "./losses.js";
-import { tokenNll } from "./token-nll.js";
+import { maskFromIds, tokenNll } from "./token-nll.js";
 
 /** [rows, len, vocab] logits and [rows, len] targets (≤ 0 = padding) through the fused per-token NLL. */
 function tokenNllFromLogits(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D {
   const [rows, len, vocab] = logits.shape;
   const ids = Int32Array.from(targets.dataSync());
-  return tf.reshape(tokenNll(tf.reshape(logits, [rows * len, vocab]) as tf.Tensor2D, ids), [rows, len]) as tf.Tensor2D;
+  return tf.reshape(tokenNll(tf.reshape(logits, [rows * len, vocab]) as tf.Tensor2D, ids, maskFromIds(ids)), [rows, len]) as tf.Tensor2D;
 }
 
 beforeAll(async () => {
@@ -190,7 +190,7 @@ describe("tfewLosses", () => {
   });
 });
 
-describe("fused token NLL (token-nll.ts)", () => {
+describe("token NLL (token-nll.ts)", () => {
   it("reproduces HF's T5 loss from the fixture logits (case 1)", () => {
     const forward = readSafetensors(join(GOLD_MODEL_DIR, "forward.safetensors"));
     const logits = fixtureTensor(forward, "logits"); // [3, 6, 32128]

@@ -1,5 +1,8 @@
-// Shared set-up of train, eval and predict: backend, model source (local folder or hub cache), tokenizer,
-// frozen T5, the task, and T-Few examples (prompt ids, answer-choice ids, gold index).
+// The prepared workspace that train, eval and predict share: backend, model source (local folder or hub
+// cache), tokenizer, frozen T5, the task, T-Few examples (prompt ids, answer-choice ids, gold index) and
+// (IA)³ adapters loaded onto the model.
+import { createVectorSet, ia3Specs, linearModules, type Ia3VectorSet } from "../adapters/ia3.js";
+import { checkAdapterFits, readAdapter } from "../adapters/peft-adapter.js";
 import { selectBackend, type BackendChoice } from "../backend/select.js";
 import type { RunConfig } from "../config/schema.js";
 import { answerChoices, renderPrompt } from "../data/template.js";
@@ -9,6 +12,7 @@ import { TfewError } from "../errors.js";
 import { resolveDatasetFiles, resolveModelSource, type ModelSource } from "../io/hub.js";
 import { loadT5, type LoadedModel } from "../model/load.js";
 import type { TfewExample } from "./batch.js";
+import type { ExampleShape } from "./memory.js";
 
 export interface Workspace {
   backend: BackendChoice;
@@ -66,4 +70,18 @@ export function buildExamples(task: TaskData, rows: readonly Example[], tokenize
     return { inputIds: prompt.ids, choices: choiceIds, label: row.label ?? -1 };
   });
   return { examples, truncated };
+}
+
+/** Loads an adapter folder into a vector set for this model (null = zero-shot). */
+export async function loadAdapterSet(ws: Workspace, adapterDir: string | null): Promise<Ia3VectorSet | null> {
+  if (adapterDir === null) return null;
+  const adapter = await readAdapter(adapterDir);
+  // checked before building: a wrong-sized vector must be a TfewError, not a tf shape error
+  checkAdapterFits(adapter, ia3Specs(linearModules(ws.model.weights), adapter.config), adapterDir);
+  return createVectorSet("eval", ws.model.weights, adapter.config, adapter.values);
+}
+
+/** What memory sizing needs of each example. */
+export function exampleShapes(examples: readonly { inputIds: number[]; choices: number[][] }[]): ExampleShape[] {
+  return examples.map((e) => ({ srcLen: e.inputIds.length, numChoices: e.choices.length, tgtLen: Math.max(...e.choices.map((c) => c.length)) }));
 }

@@ -1,0 +1,39 @@
+// Rank classification over many examples, as eval, predict, score (and Fisher, audit) need it: the eval
+// batch is sized for memory from the model's shapes before any kernel runs, and more than one batch on a
+// CPU backend is split across a worker pool. Sizes and workers change speed, never the scores.
+import { readVectors, type Ia3VectorSet } from "../adapters/ia3.js";
+import { countParameters } from "../model/config.js";
+import { evalBatchSize } from "./memory.js";
+import { resolveWorkerCount, startPool, rankWithPool } from "./pool.js";
+import { rankAll, type RankInput, type RankResult } from "./rank.js";
+import { exampleShapes, type Workspace } from "./workspace.js";
+
+export interface InferenceOptions {
+  lengthNorm: number; // eval.length_norm
+  choiceChunk: number; // eval.choice_chunk
+  batchSize: number; // eval.batch_size: the most examples per forward pass
+  workers: number | "auto"; // train.workers
+  onProgress?: (done: number) => void;
+  what?: string; // names the examples in a memory error ("eval", "predict", "score")
+}
+
+export async function rankExamples(ws: Workspace, adapter: Ia3VectorSet | null, inputs: readonly RankInput[], options: InferenceOptions): Promise<RankResult> {
+  const backend = ws.backend.name;
+  const batchSize = evalBatchSize({
+    backend,
+    config: ws.model.config,
+    parameterCount: countParameters(ws.model.config).total,
+    batchSize: options.batchSize,
+    shapes: exampleShapes(inputs),
+    what: options.what ?? "eval",
+  });
+  const rankOptions = { lengthNorm: options.lengthNorm, choiceChunk: options.choiceChunk, batchSize };
+  const workers = resolveWorkerCount(options.workers, { backend, jobs: Math.ceil(inputs.length / batchSize) });
+  if (workers <= 1) return rankAll(ws.model, adapter, inputs, { ...rankOptions, onBatch: options.onProgress });
+  const pool = await startPool(workers, { modelDir: ws.model.dir, backend, ia3Config: adapter?.config ?? null, initial: adapter === null ? null : readVectors(adapter) });
+  try {
+    return await rankWithPool(pool, inputs, { ...rankOptions, onProgress: options.onProgress });
+  } finally {
+    await pool.close();
+  }
+}

@@ -1,0 +1,121 @@
+// Memory budgeting, decided from the model's shapes before the first kernel runs. The wasm heap is capped at
+// 4 GiB: frozen weights take W, Wᵀ and XNNPACK's packed copy; training keeps every intermediate on the tape
+// (measured, PERF-NOTES: T5-small, 256 tokens, 2 choices: 4 examples per pass use 2.9-3.1 GB; 8 abort);
+// inference keeps only one layer's attention scores at a time. Micro-batch and eval batch sizes change
+// speed only: the objective is the same for any split (see accumulate.ts).
+import { TfewError } from "../errors.js";
+import { innerDim, type T5Config } from "../model/config.js";
+
+const WASM_HEAP_BYTES = 4 * 1024 ** 3;
+const HEAP_USABLE = 0.8; // fragmentation and the allocator's own overhead
+const TAPE_FACTOR = 6.5; // live tape tensors per "logical" activation (norms, gelu parts, softmax, grads)
+const ATTENTION_COPIES = 4; // inference: scores, probabilities, bias + mask per head, its host copy
+/** Rows of logits per decoder pass: 1024 × a 32k vocabulary = 128 MB of float32. */
+export const MAX_LOGIT_ROWS = 1024;
+/** Floats of cross-attention scores per decoder pass: [examples, heads, choices·tgt, src]. */
+const MAX_CROSS_SCORES = 32 * 1024 ** 2;
+
+export interface ExampleShape {
+  srcLen: number; // input tokens
+  numChoices: number;
+  tgtLen: number; // longest choice, tokens
+}
+
+/** Rough bytes of activations kept for backward by one example. */
+export function activationBytesPerExample(config: T5Config, shape: ExampleShape): number {
+  const d = config.dModel;
+  const inner = innerDim(config);
+  const ffnWidth = config.dFf * (config.gatedFfn ? 3 : 2);
+  const encoder = config.numLayers * (shape.srcLen * (3 * d + 4 * inner + ffnWidth) + 3 * config.numHeads * shape.srcLen * shape.srcLen);
+  const rows = shape.numChoices * shape.tgtLen;
+  const decoder =
+    config.numDecoderLayers * (rows * (5 * d + 6 * inner + ffnWidth + 3 * config.numHeads * (shape.tgtLen + shape.srcLen)) + 2 * shape.srcLen * inner);
+  const head = rows * config.vocabSize * 3; // logits, log-softmax, gradient
+  return 4 * TAPE_FACTOR * (encoder + decoder) + 4 * head;
+}
+
+/** Bytes of one example in inference (eval, predict, score): encoder activations and its cross K/V. */
+export function inferenceBytesPerExample(config: T5Config, srcLen: number): number {
+  const inner = innerDim(config);
+  const ffnWidth = config.dFf * (config.gatedFfn ? 3 : 2);
+  const attention = ATTENTION_COPIES * config.numHeads * srcLen * srcLen; // one layer at a time
+  const hidden = srcLen * (4 * config.dModel + 4 * inner + ffnWidth);
+  const crossKv = 2 * config.numDecoderLayers * srcLen * inner;
+  return 4 * (attention + hidden + crossKv);
+}
+
+/** Bytes of one bounded decoder pass (logits and cross-attention scores at their caps) plus the position bias. */
+function decoderPassBytes(config: T5Config, srcLen: number): number {
+  const ffnWidth = config.dFf * (config.gatedFfn ? 3 : 2);
+  const rows = MAX_LOGIT_ROWS * (2 * config.vocabSize + 6 * config.dModel + ffnWidth);
+  return 4 * (rows + 2 * MAX_CROSS_SCORES + 2 * config.numHeads * srcLen * srcLen);
+}
+
+/** Bytes the frozen weights take on the wasm heap: W and Wᵀ plus XNNPACK's packed copy. */
+export function weightHeapBytes(parameterCount: number): number {
+  return 4 * parameterCount * 3;
+}
+
+const gib = (bytes: number) => (bytes / 1024 ** 3).toFixed(1);
+
+/** Heap left for activations on the wasm backend; null = not capped (other backends). */
+function freeHeapBytes(backend: string, parameterCount: number): number | null {
+  return backend === "wasm" ? WASM_HEAP_BYTES * HEAP_USABLE - weightHeapBytes(parameterCount) : null;
+}
+
+/** Index of the example with the most input tokens (the one that bounds memory). */
+function largest(shapes: readonly ExampleShape[]): number {
+  return shapes.reduce((best, s, i) => (s.srcLen > (shapes[best] as ExampleShape).srcLen ? i : best), 0);
+}
+
+export interface SizingInput {
+  backend: string;
+  config: T5Config;
+  parameterCount: number;
+  batchSize: number; // the most that is asked for
+  shapes: readonly ExampleShape[]; // every example that will run
+  what: string; // "training example 3 of data/x.csv" style prefix for errors: "training" | "eval"
+}
+
+/**
+ * The largest micro-batch (≤ batchSize) whose tape fits the heap beside the weights. Only the wasm backend
+ * has a hard cap; others use the full batch unless configured. An example that cannot fit alone is named.
+ */
+export function trainMicroBatchSize(input: SizingInput): number {
+  const free = freeHeapBytes(input.backend, input.parameterCount);
+  if (free === null || input.shapes.length === 0) return input.batchSize;
+  const i = largest(input.shapes);
+  const shape = input.shapes[i] as ExampleShape;
+  const tgtLen = Math.max(...input.shapes.map((s) => s.tgtLen));
+  const perExample = activationBytesPerExample(input.config, { ...shape, tgtLen });
+  const fit = Math.floor(free / perExample);
+  if (fit < 1) throw tooLarge(input, i, perExample, "lower data.max_seq_len (or train on a GPU backend: --backend tensorflow or webgpu)");
+  return Math.min(input.batchSize, fit);
+}
+
+/** The largest eval batch (≤ batchSize) whose encoder activations and one bounded decoder pass fit the heap. */
+export function evalBatchSize(input: SizingInput): number {
+  const free = freeHeapBytes(input.backend, input.parameterCount);
+  if (free === null || input.shapes.length === 0) return input.batchSize;
+  const i = largest(input.shapes);
+  const srcLen = (input.shapes[i] as ExampleShape).srcLen;
+  const perExample = inferenceBytesPerExample(input.config, srcLen);
+  const fit = Math.floor((free - decoderPassBytes(input.config, srcLen)) / perExample);
+  if (fit < 1) throw tooLarge(input, i, perExample + decoderPassBytes(input.config, srcLen), "lower data.max_seq_len (or use --backend tensorflow or webgpu)");
+  return Math.min(input.batchSize, fit);
+}
+
+function tooLarge(input: SizingInput, index: number, bytes: number, fix: string): TfewError {
+  const s = input.shapes[index] as ExampleShape;
+  return new TfewError(
+    `memory: ${input.what} example ${index + 1} (${s.srcLen} input tokens, ${s.numChoices} choices of up to ${s.tgtLen} tokens) needs about ${gib(bytes)} GiB beside ${gib(weightHeapBytes(input.parameterCount))} GiB of weights, over the wasm backend's 4 GiB heap; ${fix}`,
+  );
+}
+
+/** Choices per decoder pass: eval.choice_chunk, bounded so a pass's logits and cross-attention scores stay capped. */
+export function choiceChunkSize(input: { examples: number; tgtLen: number; srcLen: number; config: T5Config; choiceChunk: number }): number {
+  const rowsPerChoice = input.examples * input.tgtLen;
+  const byLogits = Math.floor(MAX_LOGIT_ROWS / rowsPerChoice);
+  const byScores = Math.floor(MAX_CROSS_SCORES / (rowsPerChoice * input.config.numHeads * input.srcLen));
+  return Math.max(1, Math.min(input.choiceChunk, byLogits, byScores));
+}

@@ -1,0 +1,79 @@
+// Rank classification (T-Few `predict`): score every answer choice by its length-normalized NLL and pick
+// the lowest. The shared pipeline runs the encoder and the cross-attention K/V once per example; choices go
+// through the decoder in chunks that share them, each chunk's logits bounded (see memory.ts).
+import { tf } from "../backend/tf.js";
+import { toScales, type Ia3VectorSet } from "../adapters/ia3.js";
+import type { T5Model } from "../model/t5.js";
+import { padChoices, padInputs } from "./batch.js";
+import { choiceScores } from "./losses.js";
+import { choiceChunkSize } from "./memory.js";
+import { choiceNll, encodeInputs } from "./pipeline.js";
+
+export interface RankInput {
+  inputIds: number[]; // prompt ending in </s>
+  choices: number[][]; // every choice, each ending in </s>
+}
+
+export interface RankOptions {
+  lengthNorm: number; // score = Σ NLL / length^lengthNorm
+  choiceChunk: number; // at most this many choices per decoder pass
+}
+
+export interface RankResult {
+  scores: Float32Array[]; // per example: [choices] normalized NLL (lower = better)
+  nllSums: Float32Array[]; // per example: [choices] Σ NLL (−log-likelihood of the whole choice)
+  predictions: number[];
+}
+
+/** Scores one batch of examples (all with the same number of choices). */
+export function rankBatch(model: T5Model, adapter: Ia3VectorSet | null, batch: readonly RankInput[], options: RankOptions): RankResult {
+  const size = batch.length;
+  const numChoices = (batch[0] as RankInput).choices.length;
+  const ids = { padId: model.config.padTokenId, decoderStartId: model.config.decoderStartTokenId };
+  const scores = batch.map(() => new Float32Array(numChoices));
+  const nllSums = batch.map(() => new Float32Array(numChoices));
+  tf.tidy(() => {
+    const ia3 = adapter === null ? undefined : toScales(adapter);
+    const inputs = padInputs(batch.map((e) => e.inputIds), ids.padId);
+    const encoded = encodeInputs(model, { ...inputs, size }, ia3); // once per example, shared by every chunk
+    const maxTgtLen = Math.max(...batch.flatMap((e) => e.choices.map((c) => c.length)));
+    const chunk = choiceChunkSize({ examples: size, tgtLen: maxTgtLen, srcLen: inputs.srcLen, config: model.config, choiceChunk: options.choiceChunk });
+    for (let first = 0; first < numChoices; first += chunk) {
+      const count = Math.min(chunk, numChoices - first);
+      const group = { count, ...padChoices(batch.map((e) => e.choices.slice(first, first + count)), ids) };
+      tf.tidy(() => {
+        const nll = choiceNll(model, encoded, group, ia3); // [size, count, tgt]
+        const mask = tf.tensor3d(group.targetMask, [size, count, group.tgtLen]);
+        const sums = tf.sum(nll, 2).dataSync(); // [size·count]
+        const normalized = choiceScores(nll, mask, options.lengthNorm).dataSync(); // [size·count]
+        for (let b = 0; b < size; b++) {
+          for (let j = 0; j < count; j++) {
+            (nllSums[b] as Float32Array)[first + j] = sums[b * count + j] as number;
+            (scores[b] as Float32Array)[first + j] = normalized[b * count + j] as number;
+          }
+        }
+      });
+    }
+  });
+  const predictions = scores.map((s) => s.reduce((best, v, j) => (v < (s[best] as number) ? j : best), 0));
+  return { scores, nllSums, predictions };
+}
+
+/** Rank-classifies every example in batches of `batchSize`, reporting progress after each batch. */
+export async function rankAll(
+  model: T5Model,
+  adapter: Ia3VectorSet | null,
+  inputs: readonly RankInput[],
+  options: RankOptions & { batchSize: number; onBatch?: (done: number) => void },
+): Promise<RankResult> {
+  const out: RankResult = { scores: [], nllSums: [], predictions: [] };
+  for (let i = 0; i < inputs.length; i += options.batchSize) {
+    const r = rankBatch(model, adapter, inputs.slice(i, i + options.batchSize), options);
+    out.scores.push(...r.scores);
+    out.nllSums.push(...r.nllSums);
+    out.predictions.push(...r.predictions);
+    options.onBatch?.(Math.min(i + options.batchSize, inputs.length));
+    await new Promise((r) => setImmediate(r));
+  }
+  return out;
+}
