@@ -70,7 +70,8 @@ function nativeBatchMatMul(addon: BlasAddon, { inputs, backend, attrs }: KernelA
   const outerDims = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
   const batch = Math.max(batchA, batchB);
   const out = backend.makeOutput([...outerDims, m, n], "float32"); // may grow the heap: read offsets after
-  const offset = (t: tf.TensorInfo) => (backend.dataIdMap.get(t.dataId) as { memoryOffset: number }).memoryOffset;
+  // offsets past 2 GiB come back from _malloc as negative int32s: read them unsigned
+  const offset = (t: tf.TensorInfo) => (backend.dataIdMap.get(t.dataId) as { memoryOffset: number }).memoryOffset >>> 0;
   addon.gemm(backend.wasm.HEAPU8.buffer, offset(a), offset(b), offset(out), batch, m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n);
   return out;
 }

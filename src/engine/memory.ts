@@ -8,8 +8,14 @@ import { innerDim, type T5Config } from "../model/config.js";
 
 const WASM_HEAP_BYTES = 4 * 1024 ** 3;
 const HEAP_USABLE = 0.8; // fragmentation and the allocator's own overhead
-const TAPE_FACTOR = 6.5; // live tape tensors per "logical" activation (norms, gelu parts, softmax, grads)
-const ATTENTION_COPIES = 4; // inference: scores, probabilities, bias + mask per head, its host copy
+// Calibrated on the wasm backend (tf.profile peak bytes, 2026-11-30): T5-small shape at 256 tokens / 2 choices
+// trains at 0.47 GB and evaluates at 47 MB per example; the demo model at 2,048 tokens / 77 choices at 1.68 GB
+// and 277 MB. The estimates below give 0.48 / 1.73 GB and 46 / 296 MB.
+const TAPE_FACTOR = 6.5; // live tape tensors per "logical" activation (norms, gelu parts, grads)
+const TRAIN_ATTENTION_COPIES = 10; // per encoder layer: scores, + bias, + mask, probabilities, and their gradients
+const TRAIN_CROSS_COPIES = 6; // per decoder layer: cross-attention scores [choices·tgt, src] and their gradients
+const ATTENTION_COPIES = 4; // inference, one layer at a time: scores, + bias, + mask, probabilities
+const HIDDEN_COPIES = 6; // inference: a layer's projections and feed-forward activations alive at once
 /** Rows of logits per decoder pass: 1024 × a 32k vocabulary = 128 MB of float32. */
 export const MAX_LOGIT_ROWS = 1024;
 /** Floats of cross-attention scores per decoder pass: [examples, heads, choices·tgt, src]. */
@@ -21,17 +27,18 @@ export interface ExampleShape {
   tgtLen: number; // longest choice, tokens
 }
 
-/** Rough bytes of activations kept for backward by one example. */
+/** Bytes of activations one example keeps for backward (quadratic attention terms counted apart). */
 export function activationBytesPerExample(config: T5Config, shape: ExampleShape): number {
   const d = config.dModel;
   const inner = innerDim(config);
   const ffnWidth = config.dFf * (config.gatedFfn ? 3 : 2);
-  const encoder = config.numLayers * (shape.srcLen * (3 * d + 4 * inner + ffnWidth) + 3 * config.numHeads * shape.srcLen * shape.srcLen);
   const rows = shape.numChoices * shape.tgtLen;
-  const decoder =
-    config.numDecoderLayers * (rows * (5 * d + 6 * inner + ffnWidth + 3 * config.numHeads * (shape.tgtLen + shape.srcLen)) + 2 * shape.srcLen * inner);
-  const head = rows * config.vocabSize * 3; // logits, log-softmax, gradient
-  return 4 * TAPE_FACTOR * (encoder + decoder) + 4 * head;
+  const linear = config.numLayers * shape.srcLen * (3 * d + 4 * inner + ffnWidth)
+    + config.numDecoderLayers * (rows * (5 * d + 6 * inner + ffnWidth + 3 * config.numHeads * shape.tgtLen) + 2 * shape.srcLen * inner);
+  const attention = config.numLayers * TRAIN_ATTENTION_COPIES * config.numHeads * shape.srcLen * shape.srcLen
+    + config.numDecoderLayers * TRAIN_CROSS_COPIES * config.numHeads * rows * shape.srcLen;
+  const head = rows * config.vocabSize * 3; // logits, softmax, gradient
+  return 4 * (TAPE_FACTOR * linear + attention + head);
 }
 
 /** Bytes of one example in inference (eval, predict, score): encoder activations and its cross K/V. */
@@ -39,7 +46,7 @@ export function inferenceBytesPerExample(config: T5Config, srcLen: number): numb
   const inner = innerDim(config);
   const ffnWidth = config.dFf * (config.gatedFfn ? 3 : 2);
   const attention = ATTENTION_COPIES * config.numHeads * srcLen * srcLen; // one layer at a time
-  const hidden = srcLen * (4 * config.dModel + 4 * inner + ffnWidth);
+  const hidden = HIDDEN_COPIES * srcLen * (config.dModel + inner + ffnWidth);
   const crossKv = 2 * config.numDecoderLayers * srcLen * inner;
   return 4 * (attention + hidden + crossKv);
 }

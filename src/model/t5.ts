@@ -29,14 +29,35 @@ export function additiveMask(attentionMask: tf.Tensor2D): tf.Tensor2D {
 export function encode(model: T5Model, inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, ia3?: Ia3Scales): tf.Tensor3D {
   const { config, weights } = model;
   const [batch, srcLen] = inputIds.shape;
-  const inner = innerDim(config);
-  const eps = config.layerNormEpsilon;
   const keyMask = additiveMask(attentionMask);
   const table = weights.encoder.blocks[0]?.selfAttention.relativeBias;
   const bias = table ? positionBias(table, srcLen, srcLen, { ...bucketOptions(config, true), causal: false }) : null; // [heads, src, src]
   const perHeadBias = usesPerHead(srcLen, srcLen) ? headBiases(bias, keyMask, batch, config.numHeads) : null; // once for all layers
   let x = tf.reshape(tf.gather(weights.shared, tf.reshape(inputIds, [-1])), [batch * srcLen, config.dModel]) as tf.Tensor2D; // [batch·src, d]
   for (const block of weights.encoder.blocks) {
+    x = encoderBlock(x, block, { batch, srcLen, bias, keyMask, perHeadBias, config }, ia3);
+  }
+  x = rmsNorm(x, weights.encoder.finalNorm, config.layerNormEpsilon) as tf.Tensor2D;
+  return tf.reshape(x, [batch, srcLen, config.dModel]) as tf.Tensor3D; // [batch, src, d]
+}
+
+/** What every encoder block shares: shapes, position bias and key mask (built once per stack). */
+interface EncoderContext {
+  batch: number;
+  srcLen: number;
+  bias: tf.Tensor3D | null; // [heads, src, src]
+  keyMask: tf.Tensor2D; // [batch, src] additive
+  perHeadBias: tf.Tensor2D[] | null;
+  config: T5Config;
+}
+
+/** One encoder block in its own tidy: only its output outlives it (and what a gradient tape keeps), so inference holds one layer's attention at a time. */
+function encoderBlock(input: tf.Tensor2D, block: T5Weights["encoder"]["blocks"][number], c: EncoderContext, ia3: Ia3Scales | undefined): tf.Tensor2D {
+  return tf.tidy(() => {
+    let x = input;
+    const { batch, srcLen, config } = c;
+    const inner = innerDim(config);
+    const eps = config.layerNormEpsilon;
     const h = rmsNorm(x, block.selfAttentionNorm, eps) as tf.Tensor2D;
     const att = block.selfAttention;
     const rows = (t: tf.Tensor2D) => tf.reshape(t, [batch, srcLen, inner]) as tf.Tensor3D; // [batch, src, inner]
@@ -44,16 +65,14 @@ export function encode(model: T5Model, inputIds: tf.Tensor2D, attentionMask: tf.
       q: rows(linear(h, att.q, ia3)),
       k: rows(linear(h, att.k, ia3)),
       v: rows(linear(h, att.v, ia3)),
-      bias,
-      keyMask,
+      bias: c.bias,
+      keyMask: c.keyMask,
       numHeads: config.numHeads,
-      perHeadBias,
+      perHeadBias: c.perHeadBias,
     });
     x = tf.add(x, linear(tf.reshape(context, [batch * srcLen, inner]), att.o, ia3));
-    x = tf.add(x, feedForward(rmsNorm(x, block.ffnNorm, eps) as tf.Tensor2D, block.ffn, config, ia3));
-  }
-  x = rmsNorm(x, weights.encoder.finalNorm, eps) as tf.Tensor2D;
-  return tf.reshape(x, [batch, srcLen, config.dModel]) as tf.Tensor3D; // [batch, src, d]
+    return tf.add(x, feedForward(rmsNorm(x, block.ffnNorm, eps) as tf.Tensor2D, block.ffn, config, ia3)) as tf.Tensor2D;
+  });
 }
 
 /** Cross-attention K and V of every decoder layer from the encoder output [batch, srcLen, dModel]. */
