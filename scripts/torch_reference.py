@@ -349,6 +349,20 @@ def make_batch(g, bs, seq, nc, lc, vocab):
     return input_ids, choices, labels
 
 
+def pad_examples(examples):
+    """tfew's examples ({input_ids, choices, label} lists) as padded tensors, as tfew pads them (pad id 0)."""
+    bs, nc = len(examples), len(examples[0]["choices"])
+    seq = max(len(e["input_ids"]) for e in examples)
+    lc = max(len(c) for e in examples for c in e["choices"])
+    input_ids = torch.zeros(bs, seq, dtype=torch.long)
+    choices = torch.zeros(bs, nc, lc, dtype=torch.long)
+    for b, e in enumerate(examples):
+        input_ids[b, :len(e["input_ids"])] = torch.tensor(e["input_ids"])
+        for c, ids in enumerate(e["choices"]):
+            choices[b, c, :len(ids)] = torch.tensor(ids)
+    return input_ids, choices, torch.tensor([max(e["label"], 0) for e in examples])
+
+
 def blas_in_use():
     """Which libblas.so.3 the process loaded: Debian's torch uses whatever the libblas.so.3 alternative points at."""
     try:
@@ -392,9 +406,17 @@ def bench(args):
     log(f"torch {torch.__version__}, BLAS {blas}, {args.threads} threads, d_model {cfg.d_model}, d_ff {cfg.d_ff}, "
         f"{cfg.num_layers}+{cfg.num_decoder_layers} layers, ffn {cfg.ffn}, share_cross_kv {args.share_cross_kv}")
 
+    given = None
+    if args.examples:  # tfew's own examples (bench:compare): the same prompts, choices and counts on both sides
+        with open(args.examples) as f:
+            given = json.load(f)
     times = []
     for i in range(args.warmup + args.train_steps):
-        batch = make_batch(g, args.batch, args.seq, args.choices, args.choice_len, cfg.vocab_size)
+        if given:
+            start = (i * args.batch) % len(given["train"])
+            batch = pad_examples((given["train"] * 2)[start:start + args.batch])
+        else:
+            batch = make_batch(g, args.batch, args.seq, args.choices, args.choice_len, cfg.vocab_size)
         t0 = time.perf_counter()
         out = tfew_losses(model, *batch, share_cross_kv=args.share_cross_kv)
         out["total_loss"].backward()
@@ -413,12 +435,20 @@ def bench(args):
              "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}  # after training only
 
     ev = {}
-    for nc in [int(x) for x in args.eval_choices.split(",") if x]:
-        n_ex = args.eval_examples if nc < args.large_choices else min(args.eval_examples, args.eval_examples_large)
-        batches = [make_batch(g, min(args.eval_batch, n_ex - s), args.seq, nc, args.choice_len, cfg.vocab_size)
-                   for s in range(0, n_ex, args.eval_batch)]
-        if args.warmup > 0 and not ev:  # one untimed eval batch, at the first choice count only (77 costs ~10 s)
-            predict(model, *batches[0][:2], share_cross_kv=args.share_cross_kv)
+    counts = list(given["eval"].keys()) if given else [x for x in args.eval_choices.split(",") if x]
+    for key in counts:
+        nc = int(key)
+        if given:
+            rows = given["eval"][key]
+            n_ex = len(rows)
+            batches = [pad_examples(rows[s:s + args.eval_batch]) for s in range(0, n_ex, args.eval_batch)]
+        else:
+            n_ex = args.eval_examples if nc < args.large_choices else min(args.eval_examples, args.eval_examples_large)
+            batches = [make_batch(g, min(args.eval_batch, n_ex - s), args.seq, nc, args.choice_len, cfg.vocab_size)
+                       for s in range(0, n_ex, args.eval_batch)]
+        if args.warmup > 0:  # one untimed pass at every choice count, as tfew's side does
+            for input_ids, choices, _ in batches:
+                predict(model, input_ids, choices, share_cross_kv=args.share_cross_kv)
         t0 = time.perf_counter()
         for input_ids, choices, _ in batches:
             predict(model, input_ids, choices, share_cross_kv=args.share_cross_kv)
@@ -447,7 +477,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__ or "tfew PyTorch reference benchmark")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--train-steps", type=int, default=3)
-    ap.add_argument("--warmup", type=int, default=1, help="untimed train steps (and one untimed eval batch)")
+    ap.add_argument("--warmup", type=int, default=1, help="untimed train steps (and one untimed eval pass per choice count)")
+    ap.add_argument("--examples", help="JSON of tfew's examples {train: [...], eval: {choices: [...]}} to run instead of random ones")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq", type=int, default=256, help="input tokens per example (tokens_per_s counts these)")
     ap.add_argument("--choices", type=int, default=2)

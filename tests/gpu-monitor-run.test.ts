@@ -83,9 +83,9 @@ describe("GPU monitor in a demo training run (fake nvidia-smi on PATH)", () => {
       expect(row).toMatchObject({ gpu_util_pct: 87, gpu_mem_mib: 1234 });
       expect(row.mfu).toBeGreaterThan(0);
     }
-    // Every step has the same padded shape, so FLOPs / peak = mfu · step_s is the same in every row.
+    // MFU counts each step's own padded lengths: FLOPs / peak = mfu · step_s differs between batches
     const flops = gpuRows.map((row) => (row.mfu as number) * row.step_s);
-    for (const f of flops) expect(Math.abs(f / (flops[0] as number) - 1)).toBeLessThan(1e-9);
+    if (flops.length > 3) expect(Math.max(...flops) / Math.min(...flops)).toBeGreaterThan(1.01);
 
     // summary.json: the run-level statistics over every reading.
     const summary = JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8")) as {

@@ -1,13 +1,19 @@
 // `npm run bench:compare`: tfew vs a plain-PyTorch reference of the same math on this machine, in one run.
-// tfew's side runs the real code paths: runTraining (what `tfew train` runs) for the T-Few step, and
-// rankAll (what `tfew eval` runs) for rank classification at 2 / 10 / 77 choices. PyTorch's side is
-// scripts/torch_reference.py under Debian's python3-torch. Writes bench-results/compare.json.
+// tfew's side runs the real code paths: runTraining (what `tfew train` runs) for the T-Few step, and the
+// eval worker pool (what `tfew eval` runs) for rank classification at 2 / 10 / 77 choices, with an (IA)³
+// adapter. PyTorch's side is scripts/torch_reference.py under Debian's python3-torch, run twice: with
+// t-few's algorithm (encoder output repeated per choice) and with tfew's (cross-attention K/V once per
+// example). Both sides get tfew's own examples (the same prompts, choices and counts), the same warm-up
+// (one untimed step; one untimed pass at every choice count) and the same eval batch. Writes
+// bench-results/compare.json.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join } from "node:path";
+import { IA3_DEFAULTS } from "../adapters/ia3-config.js";
 import { loadRunConfig } from "../config/load.js";
+import type { TfewExample } from "../engine/batch.js";
 import { rankWithPool, resolveWorkerCount, startPool } from "../engine/pool.js";
 import { buildExamples, prepareModel, prepareTask } from "../engine/workspace.js";
 import { runTraining } from "../train/run.js";
@@ -86,12 +92,15 @@ export async function runCompare(options: CompareOptions): Promise<Record<string
   const ws = await prepareModel(evalConfig, { log });
   // the pool `tfew eval` uses on CPU backends (one worker per core), started once, warmed up, then timed
   const workers = resolveWorkerCount(options.workers, { backend: ws.backend.name, jobs: options.evalExamples });
-  const pool = await startPool(workers, { modelDir, backend: ws.backend.name, ia3Config: null, initial: null });
+  // an adapter on both sides: tfew's default (IA)³ vectors (identity values, the scaling still runs)
+  const pool = await startPool(workers, { modelDir, backend: ws.backend.name, ia3Config: IA3_DEFAULTS.t5, initial: null });
+  const evalExamples: Record<string, TfewExample[]> = {};
   try {
     for (const choices of [2, 10, 77]) {
       const dir = await ensureBenchTask(join(benchDir, "tasks"), { labels: choices, rows: Math.max(options.evalExamples, choices), words: 400, seed: 2 });
       const task = await prepareTask({ ...evalConfig, data: { ...evalConfig.data, path: dir } });
       const { examples } = buildExamples(task, task.train.slice(0, options.evalExamples), ws.tokenizer, evalConfig);
+      evalExamples[String(choices)] = examples;
       const rankOptions = { lengthNorm: 1, choiceChunk: evalConfig.eval.choice_chunk, batchSize: evalConfig.eval.batch_size };
       await rankWithPool(pool, examples, rankOptions); // warm-up at the timed shapes (the wasm heap grows on first use)
       const t0 = performance.now();
@@ -104,42 +113,67 @@ export async function runCompare(options: CompareOptions): Promise<Record<string
     await pool.close();
   }
   const tfewRss = peakRssMb();
+  const trainTaskData = await prepareTask(config);
+  const examplesFile = join(benchDir, "compare-examples.json");
+  // examples per forward pass on tfew's side: each worker runs its contiguous share as batches of eval.batch_size
+  const evalBatch = Math.min(evalConfig.eval.batch_size, Math.ceil(options.evalExamples / workers));
+  const asJson = (list: readonly TfewExample[]) => list.map((e) => ({ input_ids: e.inputIds, choices: e.choices, label: e.label }));
+  await writeFile(examplesFile, JSON.stringify({ train: asJson(buildExamples(trainTaskData, trainTaskData.train, ws.tokenizer, config).examples), eval: Object.fromEntries(Object.entries(evalExamples).map(([c, list]) => [c, asJson(list)])) }));
 
   // --- PyTorch reference
   let torch: Record<string, unknown> | null = null;
+  let torchSame: Record<string, unknown> | null = null;
   let torchNote: string | null = null;
   const script = join(root, "scripts", "torch_reference.py");
   const python = options.torch && existsSync(script) ? ensureTorch(log) : null;
   if (!options.torch) torchNote = "skipped (--no-torch)";
   else if (python === null) torchNote = "skipped: PyTorch (Debian python3-torch) could not be had on this machine";
   else {
-    log("PyTorch reference: running scripts/torch_reference.py …");
-    const r = spawnSync(python, [script, "--json", "--threads", String(cpus().length), "--batch", String(batch), "--seq", String(seq), "--choices", "2", "--eval-choices", "2,10,77", "--eval-examples", String(options.evalExamples), "--untie", "--ffn", "relu"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 });
-    if (r.status === 0) torch = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as Record<string, unknown>;
-    else torchNote = `failed with exit code ${r.status}`;
+    const runTorch = (algorithm: "t-few" | "same") => {
+      log(`PyTorch reference (${algorithm === "same" ? "tfew's algorithm: cross-attention K/V once per example" : "t-few's algorithm: encoder output repeated per choice"}): scripts/torch_reference.py …`);
+      const args = [script, "--json", "--threads", String(cpus().length), "--batch", String(batch), "--train-steps", String(options.trainSteps), "--warmup", "1", "--examples", examplesFile, "--eval-batch", String(evalBatch), "--untie", "--ffn", "relu", ...(algorithm === "same" ? ["--share-cross-kv"] : [])];
+      const r = spawnSync(python, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 });
+      if (r.status !== 0) throw new Error(`scripts/torch_reference.py failed with exit code ${r.status}`);
+      return JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as Record<string, unknown>;
+    };
+    try {
+      torch = runTorch("t-few");
+      torchSame = runTorch("same");
+    } catch (error) {
+      torchNote = (error as Error).message;
+    }
   }
   if (torchNote) log(`PyTorch half ${torchNote}`);
 
-  const tTrain = (torch?.train as { s_per_step?: number } | undefined)?.s_per_step ?? null;
-  const tEval = (torch?.eval as Record<string, { examples_per_s?: number }> | undefined) ?? {};
+  const trainSps = (t: Record<string, unknown> | null) => (t?.train as { s_per_step?: number } | undefined)?.s_per_step ?? null;
+  const evalRate = (t: Record<string, unknown> | null, c: string) => (t?.eval as Record<string, { examples_per_s?: number }> | undefined)?.[c]?.examples_per_s ?? null;
+  const tTrain = trainSps(torch);
+  const tSame = trainSps(torchSame);
+  const over = (a: number | null, b: number | null | undefined) => (a !== null && b ? a / b : null);
   const result = {
     date: new Date().toISOString(),
     machine: { cpu: cpus()[0]?.model ?? "?", cores: cpus().length, node: process.version },
     shape: { model: "random T5-small shape (d_model 512, 6+6 layers, 8 heads, d_ff 2048, vocab 32128)", batch, seq, choices: 2 },
+    algorithms: { torch: "t-few's: encoder output repeated per choice", torch_same_algorithm: "tfew's: cross-attention K/V once per example, shared by its choices" },
     train: {
       tfew_s_per_step: tfewTrain.s_per_step,
       torch_s_per_step: tTrain,
-      ratio: tTrain !== null && tfewTrain.s_per_step ? tTrain / tfewTrain.s_per_step : null,
+      torch_same_algorithm_s_per_step: tSame,
+      ratio: over(tTrain, tfewTrain.s_per_step), // > 1: tfew faster
+      ratio_same_algorithm: over(tSame, tfewTrain.s_per_step),
       tfew: tfewTrain,
       torch: torch?.train ?? null,
+      torch_same_algorithm: torchSame?.train ?? null,
     },
     eval: Object.fromEntries(
       Object.entries(tfewEval).map(([c, v]) => {
-        const t = tEval[c]?.examples_per_s ?? null;
-        return [c, { tfew_examples_per_s: v.examples_per_s, torch_examples_per_s: t, ratio: t !== null ? v.examples_per_s / t : null, examples: v.examples }];
+        const t = evalRate(torch, c);
+        const same = evalRate(torchSame, c);
+        return [c, { tfew_examples_per_s: v.examples_per_s, torch_examples_per_s: t, torch_same_algorithm_examples_per_s: same, ratio: over(v.examples_per_s, t), ratio_same_algorithm: over(v.examples_per_s, same), examples: v.examples }];
       }),
     ),
-    peak_rss_mb: { tfew: tfewRss, torch: (torch?.peak_rss_mb as number | undefined) ?? null },
+    eval_batch: evalBatch, // examples per forward pass, both sides
+    peak_rss_mb: { tfew: tfewRss, torch: (torch?.peak_rss_mb as number | undefined) ?? null, torch_same_algorithm: (torchSame?.peak_rss_mb as number | undefined) ?? null },
     torch_note: torchNote,
     torch_version: torch?.torch_version ?? null,
   };
