@@ -4,15 +4,15 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tinyT5Config } from "../demo/tiny-t5.js";
 import { TfewError } from "../errors.js";
 import { writeSafetensors } from "../io/safetensors.js";
+import { parseT5Config } from "../model/config.js";
 import { linearShapes } from "../model/weights.js";
 import { ia3Specs, type Ia3VectorSpec } from "./ia3.js";
 import { IA3_DEFAULTS, type Ia3Config } from "./ia3-config.js";
 import { checkAdapterFits, peftTensorName, readAdapter } from "./peft-adapter.js";
 
-const config = tinyT5Config({ tokenizerVocabSize: 100 }); // d_model 64 = heads·d_kv: k and v are square
+const config = parseT5Config({ model_type: "t5", vocab_size: 104, d_model: 64, d_kv: 16, num_heads: 4, d_ff: 128, num_layers: 2, feed_forward_proj: "gated-gelu" }, "test config"); // d_model 64 = heads·d_kv: k and v are square
 const specs = ia3Specs(linearShapes(config), IA3_DEFAULTS.t5);
 let dir: string;
 let count = 0;
