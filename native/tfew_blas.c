@@ -5,6 +5,7 @@
 #include <node_api.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 typedef void (*sgemm_fn)(int order, int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
                          const float *b, int ldb, float beta, float *c, int ldc);
@@ -13,6 +14,8 @@ typedef void (*set_threads_fn)(int);
 enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
 
 static sgemm_fn sgemm = NULL;
+
+static int max1(int32_t v) { return v > 1 ? v : 1; }
 static char loaded_from[256] = "";
 
 static napi_value make_string(napi_env env, const char *text) {
@@ -82,9 +85,16 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   const float *a = (const float *)((uint8_t *)heap + (uint64_t)off[0]);
   const float *b = (const float *)((uint8_t *)heap + (uint64_t)off[1]);
   float *c = (float *)((uint8_t *)heap + (uint64_t)off[2]);
+  if (m == 0 || n == 0) return NULL;  // empty output: nothing to write
+  if (k == 0) {  // an empty sum: C = 0 (BLAS would reject lda = 0, or leave C unwritten)
+    memset(c, 0, 4ull * (uint64_t)batch * m * n);
+    return NULL;
+  }
+  // leading dimensions of the row-major operands; BLAS requires each >= 1
+  int lda = max1(ta ? m : k), ldb = max1(tb ? k : n), ldc = max1(n);
   for (int32_t i = 0; i < batch; i++) {
-    sgemm(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, m, n, k, 1.0f, a + (uint64_t)sa * i, ta ? m : k,
-          b + (uint64_t)sb * i, tb ? k : n, 0.0f, c + (uint64_t)m * n * i, n);
+    sgemm(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, m, n, k, 1.0f, a + (uint64_t)sa * i, lda,
+          b + (uint64_t)sb * i, ldb, 0.0f, c + (uint64_t)m * n * i, ldc);
   }
   return NULL;
 }

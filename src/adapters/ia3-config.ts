@@ -19,7 +19,7 @@ export function resolveIa3Config(
 ): Ia3Config {
   const defaults = IA3_DEFAULTS[modelType];
   const targetModules = overrides.targetModules ?? defaults.targetModules;
-  const feedforwardModules = overrides.feedforwardModules ?? (overrides.targetModules === null ? defaults.feedforwardModules : []);
+  const feedforwardModules = overrides.feedforwardModules ?? defaultFeedforward(targetModules, defaults.feedforwardModules);
   if (Array.isArray(targetModules) && Array.isArray(feedforwardModules)) {
     const missing = feedforwardModules.filter((m) => !targetModules.includes(m));
     if (missing.length > 0) {
@@ -27,6 +27,16 @@ export function resolveIa3Config(
     }
   }
   return { targetModules, feedforwardModules };
+}
+
+/**
+ * PEFT's default when feedforward_modules is not given: the model type's feed-forward modules, as far as they are
+ * targets (PEFT marks a matched target as feed-forward when its name ends with a table entry). A target list keeps
+ * its own spelling (["k", "v", "wo"] → ["wo"]; ["layer.1.DenseReluDense.wo"] → that entry); a regex keeps the table.
+ */
+function defaultFeedforward(targets: string[] | string, table: string[] | string): string[] | string {
+  if (typeof targets === "string" || typeof table === "string") return table;
+  return targets.filter((t) => table.some((f) => t === f || t.endsWith(`.${f}`)));
 }
 
 /** PEFT's match: a regex must match the whole module path; a list entry matches the path or its last ".name" suffix. */

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { TfewError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
-import type { Ia3Config } from "./ia3-config.js";
+import { moduleMatches, type Ia3Config } from "./ia3-config.js";
 import { readVectors, type Ia3VectorSet, type Ia3VectorSpec } from "./ia3.js";
 
 const PREFIX = "base_model.model.";
@@ -46,6 +46,7 @@ export interface LoadedAdapter {
   config: Ia3Config;
   baseModel: string;
   values: Map<string, Float32Array>; // by module path
+  shapes: Map<string, number[]>; // by module path, as stored ([out, 1] or [1, in] for PEFT)
 }
 
 /** Reads a tfew- or PEFT-written IA3 adapter folder (values not yet checked against a model). */
@@ -71,32 +72,48 @@ export async function readAdapter(dir: string): Promise<LoadedAdapter> {
   };
   const { tensors } = await readSafetensors(join(dir, "adapter_model.safetensors"));
   const values = new Map<string, Float32Array>();
+  const shapes = new Map<string, number[]>();
   for (const [name, record] of tensors) {
     if (!name.startsWith(PREFIX) || !name.endsWith(SUFFIX) || !(record.data instanceof Float32Array)) {
       throw new TfewError(`adapter: tensor "${name}" in ${dir}/adapter_model.safetensors is not an IA3 vector (expected base_model.model.<module>.ia3_l)`);
     }
     values.set(name.slice(PREFIX.length, -SUFFIX.length), record.data);
+    shapes.set(name.slice(PREFIX.length, -SUFFIX.length), record.shape);
   }
   return {
     config: { targetModules: patterns("target_modules"), feedforwardModules: patterns("feedforward_modules") },
     baseModel: typeof raw.base_model_name_or_path === "string" ? raw.base_model_name_or_path : "",
     values,
+    shapes,
   };
 }
 
-/** Checks that an adapter fits a model's vector specs exactly (same modules, same shapes). */
+/**
+ * Checks that an adapter fits a model's vector specs exactly: the same modules, and for each vector the same shape
+ * and role (a feed-forward module's vector [1, in] scales its input, any other [out, 1] its output; the adapter's
+ * own feedforward_modules give the role it was trained in).
+ */
 export function checkAdapterFits(adapter: LoadedAdapter, specs: readonly Ia3VectorSpec[], dir: string): void {
   for (const spec of specs) {
     const values = adapter.values.get(spec.path);
     if (values === undefined) {
       throw new TfewError(`adapter: ${dir} has no vector for ${spec.path}; it was made for another model or other target modules`);
     }
-    if (values.length !== spec.shape[0] * spec.shape[1]) {
-      throw new TfewError(`adapter: vector ${spec.path} in ${dir} has ${values.length} values but this model needs shape [${spec.shape.join(", ")}]; the adapter was made for another model`);
+    const shape = adapter.shapes.get(spec.path) ?? [values.length];
+    const scaleInput = moduleMatches(spec.path, adapter.config.feedforwardModules);
+    if (shape.length !== 2 || shape[0] !== spec.shape[0] || shape[1] !== spec.shape[1] || scaleInput !== spec.scaleInput) {
+      throw new TfewError(
+        `adapter: vector ${spec.path} in ${dir} is [${shape.join(", ")}] (${role(scaleInput)}) but this model and config need ` +
+          `[${spec.shape.join(", ")}] (${role(spec.scaleInput)}); the adapter was made for another model or other adapter.feedforward_modules`,
+      );
     }
   }
   if (adapter.values.size !== specs.length) {
     const extra = [...adapter.values.keys()].find((p) => !specs.some((s) => s.path === p));
     throw new TfewError(`adapter: ${dir} has a vector for ${extra ?? "?"} which this model does not have; the adapter was made for another model`);
   }
+}
+
+function role(scaleInput: boolean): string {
+  return scaleInput ? "input scaling, a feed-forward module" : "output scaling";
 }

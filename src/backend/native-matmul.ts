@@ -69,9 +69,15 @@ function nativeBatchMatMul(addon: BlasAddon, { inputs, backend, attrs }: KernelA
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) throw new Error(`matMul: batch dims of [${a.shape}] and [${b.shape}] do not broadcast`);
   const outerDims = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
   const batch = Math.max(batchA, batchB);
-  const out = backend.makeOutput([...outerDims, m, n], "float32"); // may grow the heap: read offsets after
+  // Each of these can grow the wasm heap, which detaches its old ArrayBuffer: reading an operand's offset moves
+  // its data in from another backend when it lives there, and makeOutput allocates. So the heap is read last.
   // offsets past 2 GiB come back from _malloc as negative int32s: read them unsigned
   const offset = (t: tf.TensorInfo) => (backend.dataIdMap.get(t.dataId) as { memoryOffset: number }).memoryOffset >>> 0;
-  addon.gemm(backend.wasm.HEAPU8.buffer, offset(a), offset(b), offset(out), batch, m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n);
+  const aOffset = offset(a);
+  const bOffset = offset(b);
+  const out = backend.makeOutput([...outerDims, m, n], "float32");
+  const cOffset = offset(out);
+  const heap = backend.wasm.HEAPU8.buffer;
+  addon.gemm(heap, aOffset, bOffset, cOffset, batch, m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n);
   return out;
 }

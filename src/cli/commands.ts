@@ -1,5 +1,5 @@
 // The tfew commands behind the CLI: each takes parsed arguments and returns an exit code.
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, type Dirent } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ia3ParameterCount, ia3Specs } from "../adapters/ia3.js";
@@ -17,9 +17,9 @@ import { resolveModelSource } from "../io/hub.js";
 import { countParameters, readT5Config } from "../model/config.js";
 import { linearShapes } from "../model/weights.js";
 import { createProgress } from "../monitor/progress.js";
-import { runTraining } from "../train/run.js";
-import { defaultRunDir, readJson } from "../io/run-dir.js";
-import { configFromArgs, log, trapSignals, type ConfigArgs } from "./common.js";
+import { runTraining, type TrainSummary } from "../train/run.js";
+import { claimRunDir, defaultRunDir, finishedRun, readJson } from "../io/run-dir.js";
+import { configFromArgs, log, refuseToReplace, trapSignals, type ConfigArgs } from "./common.js";
 
 export async function trainCommand(args: ConfigArgs & { resume?: string }): Promise<number> {
   let config: RunConfig;
@@ -31,9 +31,15 @@ export async function trainCommand(args: ConfigArgs & { resume?: string }): Prom
     }
     config = loadRunConfig({ files: [resolved], sets: [] }).config;
     runDir = args.resume;
+    const finished = await finishedRun(runDir, { steps: config.train.steps });
+    if (finished !== null) {
+      process.stdout.write(`resume: ${runDir} already finished ${finished.steps} of ${config.train.steps} steps; nothing to do (adapter: ${finished.adapterDir})\n`);
+      return 0;
+    }
   } else {
     config = configFromArgs(args).config;
     runDir = config.out ?? defaultRunDir();
+    await claimRunDir(runDir); // before anything loads: a run is never overwritten
   }
   const signals = trapSignals();
   try {
@@ -42,13 +48,19 @@ export async function trainCommand(args: ConfigArgs & { resume?: string }): Prom
       log(`stopped by ${summary.stopped_by} after step ${summary.steps}; resume with: tfew train --resume ${summary.run_dir}`);
       return summary.stopped_by === "SIGINT" ? 130 : 143;
     }
-    const loss = summary.first_loss !== null && summary.final_loss !== null ? `loss ${summary.first_loss.toFixed(4)} → ${summary.final_loss.toFixed(4)}` : "";
-    const speed = summary.examples_per_s !== null ? `, ${summary.examples_per_s.toFixed(1)} examples/s` : "";
-    process.stdout.write(`done: ${summary.steps} steps in ${summary.wall_s.toFixed(1)} s on ${summary.backend}, ${loss}${speed}; adapter: ${summary.adapter_dir}\n`);
+    process.stdout.write(`${doneLine(summary)}\n`);
     return 0;
   } finally {
     signals.release();
   }
+}
+
+/** `done: 60 steps in 2.5 s on wasm, loss 25.3718 → 0.8713, 237.0 examples/s; adapter: DIR` (parts without values left out). */
+function doneLine(summary: TrainSummary): string {
+  const parts = [`${summary.steps} steps in ${summary.wall_s.toFixed(1)} s on ${summary.backend}`];
+  if (summary.first_loss !== null && summary.final_loss !== null) parts.push(`loss ${summary.first_loss.toFixed(4)} → ${summary.final_loss.toFixed(4)}`);
+  if (summary.examples_per_s !== null) parts.push(`${summary.examples_per_s.toFixed(1)} examples/s`);
+  return `done: ${parts.join(", ")}; adapter: ${summary.adapter_dir}`;
 }
 
 export interface EvalArgs extends ConfigArgs {
@@ -59,6 +71,7 @@ export interface EvalArgs extends ConfigArgs {
   split: "train" | "test";
   folds?: number;
   output?: string;
+  overwrite?: boolean; // replace an existing metrics.json / predictions file
 }
 
 /** Config and adapter of eval/predict from --run / --adapter / --model (+ --config/--set, --data). */
@@ -96,6 +109,9 @@ async function evalContext(config: RunConfig): Promise<EvalContext> {
 export async function evalCommand(args: EvalArgs): Promise<number> {
   const { config, adapterDir } = await evalSetup(args);
   const outDir = args.out ?? join("runs", "eval");
+  // cross-validation also trains a run into each fold-K folder: earlier ones are outputs too
+  const folds = args.folds === undefined ? [] : foldDirs(outDir);
+  refuseToReplace([join(outDir, "metrics.json"), ...folds], { overwrite: args.overwrite === true, command: "eval", other: "another --out folder" });
   const ctx = await evalContext(config);
   if (args.folds !== undefined) {
     const trainFold = async (fold: { task: TaskData; runDir: string }) =>
@@ -109,9 +125,21 @@ export async function evalCommand(args: EvalArgs): Promise<number> {
   return 0;
 }
 
+/** The fold-K run folders of an earlier cross-validation in `outDir` ([] when there is none). */
+function foldDirs(outDir: string): string[] {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(outDir, { withFileTypes: true });
+  } catch {
+    return []; // no folder yet (or not a folder: the write reports that)
+  }
+  return entries.filter((e) => e.isDirectory() && /^fold-\d+$/.test(e.name)).map((e) => join(outDir, e.name));
+}
+
 export async function predictCommand(args: EvalArgs): Promise<number> {
   const { config, adapterDir } = await evalSetup(args);
   const outFile = args.output ?? "preds.csv";
+  refuseToReplace([outFile], { overwrite: args.overwrite === true, command: "predict", other: "another --output file" });
   const ctx = await evalContext(config);
   const n = await predict(ctx, { adapterDir, split: args.split, outFile });
   process.stdout.write(`wrote ${n} predictions to ${outFile}\n`);

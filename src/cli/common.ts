@@ -1,10 +1,11 @@
 // CLI plumbing shared by the commands: config loading from --config/--set/--backend/--out, one-line
 // error reporting (stack only with --verbose), and signal handling. Only src/cli touches process state.
+import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_CONFIG_FILE, loadRunConfig } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
-import { isTfewError } from "../errors.js";
+import { isTfewError, TfewError } from "../errors.js";
 
 /** The package root (where data/demo-model lives), from src/cli or dist/cli. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -29,6 +30,16 @@ export function configFromArgs(args: ConfigArgs): { config: RunConfig; sources: 
   if (args.backend !== undefined) sets.push(`backend=${args.backend}`);
   if (args.out !== undefined) sets.push(`out=${args.out}`);
   return loadRunConfig({ files, sets });
+}
+
+/**
+ * Refuses, before any compute, to replace an output that already exists unless --overwrite is given
+ * (`command`: eval / predict; `other`: what else the user can give, e.g. "another --out folder").
+ */
+export function refuseToReplace(paths: readonly string[], options: { overwrite: boolean; command: string; other: string }): void {
+  if (options.overwrite) return;
+  const existing = paths.find((path) => existsSync(path));
+  if (existing !== undefined) throw new TfewError(`${options.command}: ${existing} already exists; give --overwrite to replace it, or ${options.other}`);
 }
 
 /** Prints an error as one line (`tfew: error: ...`) and returns the exit code. */

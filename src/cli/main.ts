@@ -20,6 +20,7 @@ const evalOptions = {
   model: { type: "string", describe: "model folder or hub id (zero-shot without --adapter)" },
   data: { type: "string", describe: "task: RAFT folder, raft:<task>, .csv or .jsonl" },
   split: { type: "string", choices: ["train", "test"] as const, describe: "which split" },
+  overwrite: { type: "boolean", default: false, describe: "replace an existing output (metrics.json, predictions file)" },
 } as const;
 
 /** A repeated single-value flag (`--out a --out b`): the last one wins, as with --set. */
@@ -95,16 +96,33 @@ export async function main(argv: string[]): Promise<number> {
         })(),
     )
     .demandCommand(1, "give a command: train, eval, predict, score, inspect or make-demo")
+    .recommendCommands()
+    .strictCommands()
     .strict()
     .fail((message, error) => {
       if (error) throw error;
-      process.stderr.write(`tfew: error: ${message} (see tfew --help)\n`);
-      code = 2;
+      throw new UsageError(usageMessage(message, argv));
     })
     .help()
     .version(false)
     .wrap(Math.min(110, process.stdout.columns ?? 110));
-  await parser.parseAsync();
+  try {
+    await parser.parseAsync();
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    // thrown (not printed) so that a command with a bad argument never runs
+    process.stderr.write(`tfew: error: ${error.message} (see tfew --help)\n`);
+    code = 2;
+  }
   verbose = false;
   return code;
+}
+
+/** A command-line mistake yargs found (unknown command or option, missing value): exit code 2. */
+class UsageError extends Error {}
+
+/** yargs' message; its "Did you mean train?" (recommendCommands) also names the command it did not know. */
+function usageMessage(message: string, argv: readonly string[]): string {
+  const suggestion = /^Did you mean (\S+)\?$/.exec(message);
+  return suggestion ? `unknown command ${argv.find((a) => !a.startsWith("-")) ?? ""}; did you mean ${suggestion[1] ?? ""}?` : message;
 }

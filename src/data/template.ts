@@ -113,7 +113,7 @@ function waterLevel(counts: number[], over: number): number {
 export function renderPrompt(task: TaskData, example: Example, options: RenderOptions): RenderedPrompt {
   const { tokenizer, maxSeqLen } = options;
   if (!Number.isInteger(maxSeqLen) || maxSeqLen < 2) {
-    throw new TfewError(`maxSeqLen ${maxSeqLen} is not an integer >= 2; set the max sequence length (e.g. 256)`);
+    throw new TfewError(`data.max_seq_len ${maxSeqLen} is not an integer >= 2; set data.max_seq_len (e.g. 256)`);
   }
   const render = options.template === undefined ? raftTemplate(task) : customTemplate(options.template, task);
   const original: Values = Object.fromEntries(task.textFields.map((f) => [f, (example.fields[f] ?? "").trim()]));
@@ -125,8 +125,8 @@ export function renderPrompt(task: TaskData, example: Example, options: RenderOp
   const bare = tokenizer.encode(render(Object.fromEntries(task.textFields.map((f) => [f, ""])))).length;
   if (bare > maxSeqLen) {
     throw new TfewError(
-      `prompt of task ${task.name} is ${bare} tokens with every text field empty (example ${example.id}), over maxSeqLen ` +
-        `${maxSeqLen}; raise maxSeqLen or shorten the instruction, label names or template`,
+      `prompt of task ${task.name} is ${bare} tokens with every text field empty (example ${example.id}), over ` +
+        `data.max_seq_len=${maxSeqLen}; raise data.max_seq_len or shorten the instruction, label names or template`,
     );
   }
   const count = (s: string): number => tokenizer.encode(s, { addEos: false }).length;
@@ -145,7 +145,7 @@ export function renderPrompt(task: TaskData, example: Example, options: RenderOp
     text = render(values);
     ids = tokenizer.encode(text);
     if (!changed && ids.length > maxSeqLen) {
-      throw new TfewError(`cannot fit example ${example.id} of task ${task.name} into maxSeqLen ${maxSeqLen} tokens; raise maxSeqLen`);
+      throw new TfewError(`cannot fit example ${example.id} of task ${task.name} into data.max_seq_len=${maxSeqLen} tokens; raise data.max_seq_len`);
     }
   }
   return { text, ids, truncatedFields: task.textFields.filter((f) => truncated.has(f)) };

@@ -193,9 +193,34 @@ describe("resolveModelSource from the hub", () => {
       /hub model cfg-only \(revision main\) has none of model.safetensors, .*pytorch_model.bin.index.json/,
     );
   });
+
+  it("a hub repo of another family (model_type bert) is refused after config.json, before its weights download", async () => {
+    const bert: FakeRepo = { type: "model", id: "org/bert-base", sha: SHA, files: { "config.json": '{"model_type":"bert"}', "tokenizer.json": "{}", "model.safetensors": weights } };
+    const hub = fakeHub([bert]);
+    expect(await errorOf(resolveModelSource("org/bert-base", opts({ fetch: hub.fetch })))).toMatch(/^model: model_type bert is not a T5-family model \(/);
+    expect(hub.log.some((l) => l.includes("config.json"))).toBe(true);
+    expect(hub.log.some((l) => l.includes("model.safetensors"))).toBe(false);
+  });
 });
 
 describe("resolveModelSource: local folders and ids", () => {
+  it("a local folder whose config.json names another family is refused; T5, mT5 and unreadable configs pass on", async () => {
+    const folder = async (name: string, config: string) => {
+      const dir = join(root, name);
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, "config.json"), config);
+      return dir;
+    };
+    const bert = await folder("bert", '{"model_type": "bert", "hidden_size": 768}');
+    expect(await errorOf(resolveModelSource(bert, opts()))).toBe(
+      `model: model_type bert is not a T5-family model (tfew runs model_type t5 or mt5: T5, Flan-T5, T0, mT5; read from ${join(bert, "config.json")}); set model (--model) to a T5-family checkpoint`,
+    );
+    for (const [name, config] of [["t5", '{"model_type": "t5"}'], ["mt5", '{"model_type": "mt5"}'], ["broken", "{not json"], ["untyped", "{}"]]) {
+      const dir = await folder(name as string, config as string);
+      expect((await resolveModelSource(dir, opts())).dir).toBe(dir); // the full config check (model/config.ts) reports the rest
+    }
+  });
+
   it("an existing folder is local; missing paths and files are errors", async () => {
     expect(await resolveModelSource(root, opts({ fetch: noNetwork }))).toEqual({ dir: root, kind: "local" });
     expect(await errorOf(resolveModelSource("./no/such/model", opts()))).toBe(

@@ -7,6 +7,7 @@ import { datasetInfo, downloadFileToCacheDir, HubApiError, modelInfo } from "@hu
 import { TfewError } from "../errors.js";
 import { writeFileAtomic } from "./atomic.js";
 import { readShardIndex, WEIGHT_FILES } from "./checkpoint-dir.js";
+import { checkModelType } from "./model-type.js";
 
 export interface HubOptions {
   /** hub cache folder; default hubCacheDir(env) */
@@ -67,8 +68,17 @@ function repoIdProblem(id: string): string | undefined {
   return undefined;
 }
 
-/** A local model folder, or a hub model from the cache (no network) or downloaded into it. */
+/**
+ * A local model folder, or a hub model from the cache (no network) or downloaded into it; a config.json of
+ * another family (model_type bert) is refused here, before any tokenizer or weights are read or downloaded.
+ */
 export async function resolveModelSource(modelOrPath: string, opts: HubOptions = {}): Promise<ModelSource> {
+  const source = await locateModel(modelOrPath, opts);
+  await checkModelType(source.dir);
+  return source;
+}
+
+async function locateModel(modelOrPath: string, opts: HubOptions): Promise<ModelSource> {
   const local = expandHome(modelOrPath);
   const info = await stat(local).catch(() => undefined);
   if (info?.isDirectory()) return { dir: resolve(local), kind: "local" };
@@ -100,6 +110,7 @@ export async function resolveModelSource(modelOrPath: string, opts: HubOptions =
       throw new TfewError(`hub model ${repoId} (revision ${revision}) has no config.json; check the id: tfew needs a transformers T5 checkpoint`);
     }
     for (const name of MODEL_FILES) if (available.has(name)) await get(name);
+    await checkModelType(join(storage, "snapshots", commit)); // before the weights: a BERT repo is not downloaded
     const weights = WEIGHT_FILES.find((name) => available.has(name));
     if (weights === undefined) {
       throw new TfewError(`hub model ${repoId} (revision ${revision}) has none of ${WEIGHT_FILES.join(", ")}; choose a repo with transformers weights`);

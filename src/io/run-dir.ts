@@ -27,6 +27,32 @@ export async function ensureRunDir(dir: string): Promise<string> {
   return full;
 }
 
+/** What marks a folder as a tfew run (any one of them). */
+const RUN_MARKERS = ["config.resolved.yaml", "manifest.json", "checkpoint.safetensors", "adapter"];
+
+/**
+ * Checks, before anything is loaded or written, that a fresh run may use `dir`: absent or an empty folder.
+ * A folder holding a run, or anything else, is refused (runs are never overwritten; resume them instead).
+ */
+export async function claimRunDir(dir: string): Promise<void> {
+  const info = await stat(dir).catch(() => undefined);
+  if (info === undefined) return;
+  if (!info.isDirectory()) throw new TfewError(`train: out folder ${dir} is a file; give a new --out folder`);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    throw new TfewError(`train: out folder ${dir} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}); give another --out folder`);
+  }
+  const marker = RUN_MARKERS.find((name) => names.includes(name));
+  if (marker !== undefined) {
+    throw new TfewError(`train: out folder ${dir} already holds a run (${marker}); continue it with \`tfew train --resume ${dir}\` or give a new --out folder`);
+  }
+  if (names.length > 0) {
+    throw new TfewError(`train: out folder ${dir} is not empty (${names.length} entr${names.length === 1 ? "y" : "ies"}, e.g. ${[...names].sort()[0]}) and holds no tfew run; give a new or empty --out folder`);
+  }
+}
+
 /**
  * `mkdir -p` by hand: Node 20's mkdir({ recursive: true }) never returns when the kernel answers ENOENT under an
  * existing parent (e.g. /proc/x); creating one level at a time turns that into an error.
@@ -61,6 +87,20 @@ export async function readJson<T>(file: string): Promise<T> {
   } catch (error) {
     throw new TfewError(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); is this a tfew run folder?`);
   }
+}
+
+/** A run whose training finished: summary.json says all `steps` ran and nothing stopped it, and its adapter exists. */
+export async function finishedRun(dir: string, options: { steps: number }): Promise<{ steps: number; adapterDir: string } | null> {
+  let summary: { steps?: unknown; stopped_by?: unknown };
+  try {
+    summary = JSON.parse(await readFile(join(dir, "summary.json"), "utf8")) as typeof summary;
+  } catch {
+    return null; // no summary yet (killed or stopped before the end) or a damaged one: resume decides
+  }
+  if (typeof summary !== "object" || summary === null || summary.stopped_by !== null || typeof summary.steps !== "number" || summary.steps < options.steps) return null;
+  const adapterDir = join(dir, "adapter");
+  if ((await stat(join(adapterDir, "adapter_model.safetensors")).catch(() => undefined)) === undefined) return null;
+  return { steps: summary.steps, adapterDir };
 }
 
 /** Temp files of writeFileAtomic (`.<name>.tmp-<pid>-<hex>`) that a killed process left behind. */

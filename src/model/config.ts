@@ -3,11 +3,12 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { TfewError } from "../errors.js";
+import { isT5ModelType, notT5FamilyError, type T5ModelType } from "../io/model-type.js";
 
 export type ActivationName = "relu" | "gelu_new" | "silu" | "gelu";
 
 export interface T5Config {
-  modelType: "t5" | "mt5"; // config.json model_type
+  modelType: T5ModelType; // config.json model_type
   vocabSize: number; // rows of the shared embedding
   dModel: number; // hidden size
   dKv: number; // size of one attention head
@@ -65,9 +66,7 @@ export function parseFeedForwardProj(proj: string, file: string): { activation: 
 
 export function parseT5Config(raw: Json, file: string): T5Config {
   const modelType = field(raw, "model_type", file, isString, 'the string "t5" or "mt5"');
-  if (modelType !== "t5" && modelType !== "mt5") {
-    throw new TfewError(`config: model_type "${modelType}" in ${file} is not supported; tfew runs T5-family models (t5, mt5)`);
-  }
+  if (!isT5ModelType(modelType)) throw notT5FamilyError(modelType, file);
   const proj = field(raw, "feed_forward_proj", file, isString, "a string like gated-gelu", "relu");
   const { activation, gated } = parseFeedForwardProj(proj, file);
   const numLayers = field(raw, "num_layers", file, isPosInt, "a positive integer");

@@ -1,0 +1,68 @@
+// A fresh run claims only a new or empty folder (runs are never overwritten); a finished run is recognised
+// from its summary and adapter, so `--resume` of it does nothing.
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tfewMessageOf } from "../../tests/helpers/errors.js";
+import { claimRunDir, finishedRun } from "./run-dir.js";
+
+let root: string;
+let count = 0;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "tfew-run-dir-"));
+});
+afterAll(async () => rm(root, { recursive: true, force: true }));
+
+/** A fresh folder holding `files` (relative path → text). */
+async function folder(files: Record<string, string>): Promise<string> {
+  const dir = join(root, `case-${++count}`);
+  await mkdir(dir);
+  for (const [name, text] of Object.entries(files)) {
+    await mkdir(join(dir, name, ".."), { recursive: true });
+    await writeFile(join(dir, name), text);
+  }
+  return dir;
+}
+
+describe("claimRunDir", () => {
+  it("accepts a missing or empty folder", async () => {
+    await expect(claimRunDir(join(root, "not-yet"))).resolves.toBeUndefined();
+    await expect(claimRunDir(await folder({}))).resolves.toBeUndefined();
+  });
+
+  it("refuses a folder with any part of a run, naming it and suggesting --resume", async () => {
+    for (const marker of ["config.resolved.yaml", "manifest.json", "checkpoint.safetensors", "adapter/adapter_config.json"]) {
+      const dir = await folder({ [marker]: "x" });
+      expect(await tfewMessageOf(claimRunDir(dir))).toBe(
+        `train: out folder ${dir} already holds a run (${marker.split("/")[0]}); continue it with \`tfew train --resume ${dir}\` or give a new --out folder`,
+      );
+    }
+  });
+
+  it("refuses a non-empty folder that is not a run, and a file", async () => {
+    const dir = await folder({ "b.txt": "", "a.txt": "" });
+    expect(await tfewMessageOf(claimRunDir(dir))).toBe(`train: out folder ${dir} is not empty (2 entries, e.g. a.txt) and holds no tfew run; give a new or empty --out folder`);
+    const file = join(dir, "a.txt");
+    expect(await tfewMessageOf(claimRunDir(file))).toBe(`train: out folder ${file} is a file; give a new --out folder`);
+  });
+});
+
+describe("finishedRun", () => {
+  const adapter = { "adapter/adapter_model.safetensors": "x" };
+  const summary = (value: unknown) => ({ "summary.json": JSON.stringify(value) });
+
+  it("is the run's steps and adapter when every step ran, nothing stopped it and the adapter exists", async () => {
+    const dir = await folder({ ...summary({ steps: 3, stopped_by: null }), ...adapter });
+    expect(await finishedRun(dir, { steps: 3 })).toEqual({ steps: 3, adapterDir: join(dir, "adapter") });
+  });
+
+  it("is null for a stopped run, fewer steps, no adapter, no or a damaged summary", async () => {
+    expect(await finishedRun(await folder({ ...summary({ steps: 2, stopped_by: "SIGINT" }), ...adapter }), { steps: 3 })).toBeNull();
+    expect(await finishedRun(await folder({ ...summary({ steps: 2, stopped_by: null }), ...adapter }), { steps: 3 })).toBeNull();
+    expect(await finishedRun(await folder(summary({ steps: 3, stopped_by: null })), { steps: 3 })).toBeNull();
+    expect(await finishedRun(await folder(adapter), { steps: 3 })).toBeNull();
+    expect(await finishedRun(await folder({ "summary.json": "{", ...adapter }), { steps: 3 })).toBeNull();
+    expect(await finishedRun(await folder({ "summary.json": "null", ...adapter }), { steps: 3 })).toBeNull();
+  });
+});

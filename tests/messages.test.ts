@@ -1,0 +1,96 @@
+// The CLI's smaller messages, through the built CLI: a too-long prompt names the config key data.max_seq_len; a
+// BERT folder is called what it is before any tokenizer message; resuming a finished run says so and exits 0 (no
+// "done: ... on wasm, ;"); a mistyped command gets a suggestion, and a bad option never starts the command.
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listFiles, QUICK, requireBuild, runCli, scratch, type CliResult } from "./helpers/spawn-tfew.js";
+
+let work: string;
+
+beforeAll(async () => {
+  requireBuild();
+  work = await scratch("messages");
+});
+
+afterAll(async () => {
+  if (work !== undefined) await rm(work, { recursive: true, force: true });
+});
+
+function train(args: string[]): Promise<CliResult> {
+  return runCli(["train", "--backend", "wasm", ...QUICK, "--set", "train.steps=2", ...args], { cwd: work });
+}
+
+/** The last stderr line, which must be the only `tfew: error:` line, with a non-zero exit that is not the bug code 70. */
+function errorLine(r: CliResult): string {
+  const context = `stderr:\n${r.stderr}`;
+  expect(r.code, context).not.toBe(0);
+  expect(r.code, context).not.toBe(70);
+  const errors = r.stderr.split("\n").filter((l) => l.startsWith("tfew: "));
+  expect(errors, context).toHaveLength(1);
+  expect(r.stderr.trimEnd().split("\n").at(-1), context).toBe(errors[0]);
+  return errors[0] as string;
+}
+
+describe("messages", () => {
+  it("a prompt that cannot fit names the config key data.max_seq_len", async () => {
+    const line = errorLine(await train(["--out", join(work, "short"), "--set", "data.max_seq_len=4"]));
+    expect(line).toContain("over data.max_seq_len=4; raise data.max_seq_len");
+    expect(line).not.toContain("maxSeqLen");
+  });
+
+  it("a BERT folder fails with its model_type before any tokenizer message", async () => {
+    const bert = join(work, "bert-base-uncased");
+    await mkdir(bert);
+    await writeFile(join(bert, "config.json"), JSON.stringify({ architectures: ["BertForMaskedLM"], model_type: "bert", hidden_size: 768, num_attention_heads: 12, num_hidden_layers: 12, vocab_size: 30522 }));
+    await writeFile(join(bert, "vocab.txt"), "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\n");
+    for (const args of [["train", "--backend", "wasm", ...QUICK, "--set", `model=${bert}`, "--out", join(work, "bert-run")], ["inspect", "--model", bert]]) {
+      const line = errorLine(await runCli(args, { cwd: work }));
+      expect(line).toContain("model_type bert is not a T5-family model (");
+      expect(line).toContain(join(bert, "config.json"));
+      expect(line).not.toMatch(/tokenizer/i);
+    }
+    expect(await listFiles(join(work, "bert-run"))).toEqual([]);
+  });
+
+  it("--resume of a finished run says so, exits 0 and rewrites nothing", async () => {
+    const run = join(work, "finished");
+    const first = await train(["--out", run]);
+    expect(first.code, first.stderr).toBe(0);
+    const mtimes = async () => Promise.all((await listFiles(run)).map(async (f) => `${f}@${(await stat(join(run, f))).mtimeMs}`));
+    const before = await mtimes();
+    const r = await runCli(["train", "--resume", run], { cwd: work });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`resume: ${run} already finished 2 of 2 steps; nothing to do (adapter: ${join(run, "adapter")})\n`);
+    expect(await mtimes()).toEqual(before);
+  });
+
+  it("--resume of a run killed after its last checkpoint writes the adapter; the done line has no empty parts", async () => {
+    const run = join(work, "no-adapter");
+    expect((await train(["--out", run])).code).toBe(0);
+    await rm(join(run, "adapter"), { recursive: true }); // as if killed between the final checkpoint and the adapter
+    await rm(join(run, "summary.json"));
+    const r = await runCli(["train", "--resume", run], { cwd: work });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^done: 2 steps in \d+\.\d s on wasm; adapter: \S+\n$/);
+    expect(r.stdout).not.toContain(", ;");
+    expect(existsSync(join(run, "adapter", "adapter_model.safetensors"))).toBe(true);
+    expect(JSON.parse(await readFile(join(run, "summary.json"), "utf8"))).toMatchObject({ steps: 2, stopped_by: null });
+  });
+
+  it("a mistyped command suggests the right one and exits non-zero", async () => {
+    const r = await runCli(["trian"], { cwd: work });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("tfew: error: unknown command trian; did you mean train? (see tfew --help)\n");
+    expect(r.stdout).toBe("");
+  });
+
+  it("an unknown option is one error and the command does not run", async () => {
+    const out = join(work, "bogus");
+    const r = await runCli(["train", "--out", out, "--stpes", "3"], { cwd: work });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("tfew: error: Unknown argument: stpes (see tfew --help)\n");
+    expect(existsSync(out)).toBe(false);
+  });
+});
