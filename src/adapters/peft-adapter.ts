@@ -15,6 +15,11 @@ export function peftTensorName(path: string): string {
   return `${PREFIX}${path}${SUFFIX}`;
 }
 
+/** The module path inside a PEFT IA3 tensor name, or null when the name is not `base_model.model.<path>.ia3_l`. */
+export function peftModulePath(name: string): string | null {
+  return name.startsWith(PREFIX) && name.endsWith(SUFFIX) && name.length > PREFIX.length + SUFFIX.length ? name.slice(PREFIX.length, -SUFFIX.length) : null;
+}
+
 /** adapter_config.json as PEFT 0.4 writes it (keys sorted, 2-space indent). */
 export function peftAdapterConfig(config: Ia3Config, baseModel: string): Record<string, unknown> {
   const fields: Record<string, unknown> = {
@@ -80,11 +85,12 @@ export async function readAdapter(dir: string): Promise<LoadedAdapter> {
   const values = new Map<string, Float32Array>();
   const shapes = new Map<string, number[]>();
   for (const [name, record] of tensors) {
-    if (!name.startsWith(PREFIX) || !name.endsWith(SUFFIX) || !(record.data instanceof Float32Array)) {
+    const path = peftModulePath(name);
+    if (path === null || !(record.data instanceof Float32Array)) {
       throw new TfewError(`adapter: tensor "${name}" in ${dir}/adapter_model.safetensors is not an IA3 vector (expected base_model.model.<module>.ia3_l)`);
     }
-    values.set(name.slice(PREFIX.length, -SUFFIX.length), record.data);
-    shapes.set(name.slice(PREFIX.length, -SUFFIX.length), record.shape);
+    values.set(path, record.data);
+    shapes.set(path, record.shape);
   }
   return {
     config: { targetModules: patterns("target_modules"), feedforwardModules: patterns("feedforward_modules") },
