@@ -167,6 +167,24 @@ describe("export equals model + adapter", () => {
     const d = await compareScores(DEMO_MODEL, demoAdapter, out, randomInputs(320, 5));
     expect(d.exported).toBeLessThanOrEqual(1e-4);
   });
+  it("mT5's targets (k, v, wi_1, none feed-forward: wi_1 scales rows) on the gated demo model", async () => {
+    const config = await readT5Config(DEMO_MODEL);
+    const ia3 = IA3_DEFAULTS.mt5;
+    const specs = ia3Specs(linearShapes(config), ia3);
+    expect(specs.filter((s) => s.path.endsWith(".wi_1")).map((s) => s.shape)).toEqual([[128, 1], [128, 1], [128, 1], [128, 1]]);
+    const adapterDir = join(root, "demo-mt5-targets");
+    await writeAdapterFiles(adapterDir, {
+      config: ia3,
+      baseModel: DEMO_MODEL,
+      values: new Map(specs.map((s, k) => [s.path, Float32Array.from({ length: s.shape[0] * s.shape[1] }, (_, i) => 1 - 0.5 * Math.cos(0.3 * i + k))])),
+      shapes: new Map(specs.map((s) => [s.path, s.shape])),
+    });
+    const out = join(root, "demo-mt5-targets-export");
+    await exportModel({ model: DEMO_MODEL, adapterDir, outDir: out, ...quiet });
+    const d = await compareScores(DEMO_MODEL, adapterDir, out, randomInputs(320, 5));
+    expect(d.exported).toBeLessThanOrEqual(1e-4);
+    expect(d.base).toBeGreaterThan(1e-2);
+  });
 });
 
 describe("half-precision checkpoints keep their dtype", () => {
