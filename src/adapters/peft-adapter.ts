@@ -15,6 +15,11 @@ export function peftTensorName(path: string): string {
   return `${PREFIX}${path}${SUFFIX}`;
 }
 
+/** The module path inside a PEFT IA3 tensor name, or null when the name is not `base_model.model.<path>.ia3_l`. */
+export function peftModulePath(name: string): string | null {
+  return name.startsWith(PREFIX) && name.endsWith(SUFFIX) && name.length > PREFIX.length + SUFFIX.length ? name.slice(PREFIX.length, -SUFFIX.length) : null;
+}
+
 /** adapter_config.json as PEFT 0.4 writes it (keys sorted, 2-space indent). */
 export function peftAdapterConfig(config: Ia3Config, baseModel: string): Record<string, unknown> {
   const fields: Record<string, unknown> = {
@@ -34,19 +39,25 @@ export function peftAdapterConfig(config: Ia3Config, baseModel: string): Record<
 }
 
 export async function saveAdapter(dir: string, set: Ia3VectorSet, options: { baseModel: string }): Promise<void> {
-  await mkdir(dir, { recursive: true });
   const values = readVectors(set);
+  const shapes = new Map(set.specs.map((spec) => [spec.path, spec.shape as number[]]));
+  await writeAdapterFiles(dir, { config: set.config, baseModel: options.baseModel, values, shapes });
+}
+
+/** Writes adapter_model.safetensors + adapter_config.json from plain vectors (by module path, with their PEFT shapes). */
+export async function writeAdapterFiles(dir: string, adapter: LoadedAdapter): Promise<void> {
+  await mkdir(dir, { recursive: true });
   const tensors: Record<string, { dtype: "F32"; shape: number[]; data: Float32Array }> = {};
-  for (const spec of set.specs) tensors[peftTensorName(spec.path)] = { dtype: "F32", shape: spec.shape, data: values.get(spec.path) as Float32Array };
+  for (const [path, data] of adapter.values) tensors[peftTensorName(path)] = { dtype: "F32", shape: adapter.shapes.get(path) ?? [data.length, 1], data };
   await writeSafetensors(join(dir, "adapter_model.safetensors"), tensors, { format: "pt" });
-  await writeFileAtomic(join(dir, "adapter_config.json"), JSON.stringify(peftAdapterConfig(set.config, options.baseModel), null, 2));
+  await writeFileAtomic(join(dir, "adapter_config.json"), JSON.stringify(peftAdapterConfig(adapter.config, adapter.baseModel), null, 2));
 }
 
 export interface LoadedAdapter {
   config: Ia3Config;
   baseModel: string;
   values: Map<string, Float32Array>; // by module path
-  shapes: Map<string, number[]>; // by module path, as stored ([out, 1] or [1, in] for PEFT)
+  shapes: Map<string, number[]>; // PEFT shape by module path: [out, 1] or [1, in]
 }
 
 /** Reads a tfew- or PEFT-written IA3 adapter folder (values not yet checked against a model). */
@@ -74,11 +85,12 @@ export async function readAdapter(dir: string): Promise<LoadedAdapter> {
   const values = new Map<string, Float32Array>();
   const shapes = new Map<string, number[]>();
   for (const [name, record] of tensors) {
-    if (!name.startsWith(PREFIX) || !name.endsWith(SUFFIX) || !(record.data instanceof Float32Array)) {
+    const path = peftModulePath(name);
+    if (path === null || !(record.data instanceof Float32Array)) {
       throw new TfewError(`adapter: tensor "${name}" in ${dir}/adapter_model.safetensors is not an IA3 vector (expected base_model.model.<module>.ia3_l)`);
     }
-    values.set(name.slice(PREFIX.length, -SUFFIX.length), record.data);
-    shapes.set(name.slice(PREFIX.length, -SUFFIX.length), record.shape);
+    values.set(path, record.data);
+    shapes.set(path, record.shape);
   }
   return {
     config: { targetModules: patterns("target_modules"), feedforwardModules: patterns("feedforward_modules") },

@@ -146,9 +146,38 @@ export async function predictCommand(args: EvalArgs): Promise<number> {
   return 0;
 }
 
-export async function scoreCommand(args: { model: string; input: string; output: string; adapter?: string; tokenizer?: string; backend?: string; batchSize: number }): Promise<number> {
-  const sets = [`model=${args.model}`, ...(args.tokenizer !== undefined ? [`tokenizer=${args.tokenizer}`] : [])];
-  const config = configFromArgs({ config: undefined, set: sets, backend: args.backend }).config;
+export interface ScoreArgs {
+  model?: string;
+  run?: string;
+  adapter?: string;
+  input: string;
+  output: string;
+  tokenizer?: string;
+  backend?: string;
+  batchSize: number;
+}
+
+/** Model, tokenizer and adapter of `tfew score`: --run DIR (its config's model and its adapter/), or --model / --adapter. */
+async function scoreSetup(args: ScoreArgs): Promise<{ config: RunConfig; adapterDir: string | null }> {
+  const sets = [...(args.model !== undefined ? [`model=${args.model}`] : []), ...(args.tokenizer !== undefined ? [`tokenizer=${args.tokenizer}`] : [])];
+  if (args.run !== undefined) {
+    if (args.adapter !== undefined) throw new TfewError("score: give --run DIR or --adapter DIR, not both (--run uses the run's adapter/)");
+    const resolved = join(args.run, "config.resolved.yaml");
+    if (!existsSync(resolved)) throw new TfewError(`score: ${args.run} is not a tfew run folder (no config.resolved.yaml); give the folder tfew train wrote, or --model/--adapter`);
+    if (args.backend !== undefined) sets.push(`backend=${args.backend}`);
+    return { config: loadRunConfig({ files: [resolved], sets }).config, adapterDir: join(args.run, "adapter") };
+  }
+  if (args.model === undefined) {
+    if (args.adapter === undefined) throw new TfewError("score: give --model M, --adapter DIR or --run DIR");
+    const adapterConfig = await readJson<{ base_model_name_or_path?: string }>(join(args.adapter, "adapter_config.json"));
+    if (!adapterConfig.base_model_name_or_path) throw new TfewError(`score: ${args.adapter}/adapter_config.json names no base model; add --model M`);
+    sets.unshift(`model=${adapterConfig.base_model_name_or_path}`);
+  }
+  return { config: configFromArgs({ config: undefined, set: sets, backend: args.backend }).config, adapterDir: args.adapter ?? null };
+}
+
+export async function scoreCommand(args: ScoreArgs): Promise<number> {
+  const { config, adapterDir } = await scoreSetup(args);
   const ws = await prepareModel(config, { log });
   let text: string;
   try {
@@ -171,7 +200,7 @@ export async function scoreCommand(args: { model: string; input: string; output:
     }
     pairs.push({ source: r.source, target: r.target });
   });
-  const adapter = await loadAdapterSet(ws, args.adapter ?? null);
+  const adapter = await loadAdapterSet(ws, adapterDir);
   const progress = createProgress({ total: pairs.length, label: "score" });
   const results = await scorePairs(ws, adapter, pairs, { batchSize: args.batchSize, onBatch: (done) => progress.update(done, {}) });
   progress.stop();

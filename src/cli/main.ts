@@ -1,9 +1,12 @@
-// tfew's command line (yargs): train, eval, predict, score, inspect, make-demo. The only module that reads
+// tfew's command line (yargs): train, eval, predict, score, inspect, merge, export, make-demo. The only module that reads
 // argv, prints usage, or decides the exit code; everything else throws TfewError.
 import yargs from "yargs";
 import { BACKEND_NAMES } from "../backend/select.js";
+import { MERGE_METHODS } from "../merge/merge.js";
 import { evalCommand, inspectCommand, predictCommand, scoreCommand, trainCommand, type EvalArgs } from "./commands.js";
 import { PACKAGE_ROOT, reportError } from "./common.js";
+import { exportCommand } from "./export.js";
+import { mergeCommand } from "./merge.js";
 
 const configOptions = {
   config: { type: "string", array: true, describe: "config file (YAML/JSON); repeat to layer, later wins" },
@@ -66,7 +69,8 @@ export async function main(argv: string[]): Promise<number> {
       "log-likelihood of targets given sources (JSONL in, JSONL out)",
       (y) =>
         y.options({
-          model: { type: "string", demandOption: true, describe: "model folder or hub id" },
+          model: { type: "string", describe: "model folder or hub id (default: the --adapter's or --run's base model)" },
+          run: { type: "string", describe: "run folder of tfew train: its model, tokenizer and adapter/" },
           input: { type: "string", demandOption: true, describe: 'JSONL with {"source", "target"} per line' },
           output: { type: "string", demandOption: true, describe: 'JSONL to write: {"logprob", "tokens"} per line' },
           adapter: { type: "string", describe: "apply an (IA)³ adapter" },
@@ -75,7 +79,34 @@ export async function main(argv: string[]): Promise<number> {
           "batch-size": { type: "number", default: 16 },
           verbose: configOptions.verbose,
         }),
-      (a) => run(() => scoreCommand({ model: a.model, input: a.input, output: a.output, adapter: a.adapter, tokenizer: a.tokenizer, backend: a.backend, batchSize: a["batch-size"] }))(),
+      (a) => run(() => scoreCommand({ model: a.model, run: a.run, input: a.input, output: a.output, adapter: a.adapter, tokenizer: a.tokenizer, backend: a.backend, batchSize: a["batch-size"] }))(),
+    )
+    .command(
+      "merge",
+      "merge (IA)³ adapters of one model into one PEFT IA3 adapter (average, weighted, Fisher)",
+      (y) =>
+        y.options({
+          adapter: { type: "string", array: true, demandOption: true, describe: "adapter folder (repeat: two or more)" },
+          method: { type: "string", choices: MERGE_METHODS, default: "average" as const, describe: "average | weighted (one --weight each) | fisher (fisher.safetensors beside each adapter)" },
+          weight: { type: "number", array: true, describe: "one weight per --adapter, same order (weighted, fisher)" },
+          out: { type: "string", demandOption: true, describe: "new folder for the merged adapter", coerce: lastValue },
+          verbose: configOptions.verbose,
+        }),
+      (a) => run(() => mergeCommand({ adapter: a.adapter, method: a.method, weight: a.weight, out: a.out as string }))(),
+    )
+    .command(
+      "export",
+      "fold an (IA)³ adapter into its base model's weights; write a Hugging Face model folder",
+      (y) =>
+        y.options({
+          model: { type: "string", demandOption: true, describe: "base model folder or hub id" },
+          adapter: { type: "string", demandOption: true, describe: "adapter folder (tfew or PEFT IA3)" },
+          out: { type: "string", demandOption: true, describe: "new folder for the exported model", coerce: lastValue },
+          tokenizer: { type: "string", describe: "copy the tokenizer files from here (default: the model folder)" },
+          revision: { type: "string", describe: "hub branch, tag or commit of --model" },
+          verbose: configOptions.verbose,
+        }),
+      (a) => run(() => exportCommand({ model: a.model, adapter: a.adapter, out: a.out as string, tokenizer: a.tokenizer, revision: a.revision }))(),
     )
     .command(
       "inspect",
@@ -95,7 +126,7 @@ export async function main(argv: string[]): Promise<number> {
           return 0;
         })(),
     )
-    .demandCommand(1, "give a command: train, eval, predict, score, inspect or make-demo")
+    .demandCommand(1, "give a command: train, eval, predict, score, inspect, merge, export or make-demo")
     .recommendCommands()
     .strictCommands()
     .strict()

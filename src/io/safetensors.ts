@@ -11,11 +11,11 @@ export interface SafetensorsContents {
   metadata: Record<string, string>;
 }
 
-/** One tensor to write. I64 accepts Int32Array (widened) or BigInt64Array. */
+/** One tensor to write. I64 accepts Int32Array (widened) or BigInt64Array; F16/BF16 take the raw bits (src/io/half-float.ts). */
 export interface SafetensorsInput {
-  dtype: "F32" | "I64" | "I32";
+  dtype: "F32" | "F16" | "BF16" | "I64" | "I32";
   shape: number[];
-  data: Float32Array | Int32Array | BigInt64Array;
+  data: Float32Array | Uint16Array | Int32Array | BigInt64Array;
 }
 
 const DTYPE_BYTES: Record<DType, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
@@ -275,6 +275,7 @@ function checkInput(name: string, t: SafetensorsInput): void {
   const okType =
     (t.dtype === "F32" && t.data instanceof Float32Array) ||
     (t.dtype === "I32" && t.data instanceof Int32Array) ||
+    ((t.dtype === "F16" || t.dtype === "BF16") && t.data instanceof Uint16Array) ||
     (t.dtype === "I64" && (t.data instanceof Int32Array || t.data instanceof BigInt64Array));
   if (!okType) throw new TfewError(`safetensors: tensor ${JSON.stringify(name)} is ${t.dtype} but its data is a ${t.data.constructor.name}; this is a bug in the caller`);
   if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0) || numel(t.shape) !== t.data.length) {
@@ -295,10 +296,11 @@ function writeData(view: DataView, at: number, t: SafetensorsInput): number {
   } else {
     for (let i = 0; i < data.length; i++) {
       if (data instanceof Float32Array) view.setFloat32(at + 4 * i, data[i] as number, true);
+      else if (data instanceof Uint16Array) view.setUint16(at + 2 * i, data[i] as number, true);
       else view.setInt32(at + 4 * i, data[i] as number, true);
     }
   }
-  return at + 4 * data.length;
+  return at + data.byteLength;
 }
 
 async function readAt(handle: FileHandle, position: number, length: number, file: string): Promise<Uint8Array> {
