@@ -1,9 +1,10 @@
-// tfew's command line (yargs): train, eval, predict, score, inspect, make-demo. The only module that reads
+// tfew's command line (yargs): train, eval, predict, score, inspect, sweep, make-demo. The only module that reads
 // argv, prints usage, or decides the exit code; everything else throws TfewError.
 import yargs from "yargs";
 import { BACKEND_NAMES } from "../backend/select.js";
 import { evalCommand, inspectCommand, predictCommand, scoreCommand, trainCommand, type EvalArgs } from "./commands.js";
 import { PACKAGE_ROOT, reportError } from "./common.js";
+import { sweepCommands } from "./sweep.js";
 
 const configOptions = {
   config: { type: "string", array: true, describe: "config file (YAML/JSON); repeat to layer, later wins" },
@@ -94,7 +95,8 @@ export async function main(argv: string[]): Promise<number> {
           return 0;
         })(),
     )
-    .demandCommand(1, "give a command: train, eval, predict, score, inspect or make-demo")
+    .command("sweep", "run a grid of runs (tasks × seeds × ...) locally, as a Slurm job array or a Kubernetes Indexed Job", (y) => sweepCommands(y, run))
+    .demandCommand(1, "give a command: train, eval, predict, score, inspect, sweep or make-demo")
     .strict()
     .fail((message, error) => {
       if (error) throw error;
