@@ -4,6 +4,7 @@ import type { Argv } from "yargs";
 import { runCell } from "../sweep/cell.js";
 import { describeOverrides } from "../sweep/cells.js";
 import { collectSweep } from "../sweep/collect.js";
+import { scoresText } from "../sweep/local.js";
 import { runSweep, sweepStatus, type SweepRunReport } from "../sweep/run.js";
 import type { RunningChild } from "../sweep/spawn.js";
 import { TfewError } from "../errors.js";
@@ -92,7 +93,7 @@ async function cellCommandLine(args: { dir: string; index?: number }): Promise<n
       log(`tfew: error: cell ${index} failed: ${outcome.error ?? "?"}; log: ${outcome.log ?? "-"}`);
       return 1;
     }
-    out(`cell ${index}: complete${outcome.skipped ? " (already)" : ` in ${outcome.wall_s.toFixed(1)} s`}`);
+    out(`cell ${index}: complete${outcome.skipped ? " (already)" : ` in ${outcome.wall_s.toFixed(1)} s`}${scoresText(outcome.result)}`);
     return 0;
   } finally {
     signals.release();

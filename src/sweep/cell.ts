@@ -7,7 +7,7 @@ import { writeJsonAtomic } from "../io/atomic.js";
 import { describeOverrides } from "./cells.js";
 import { evalScores, finishedSummary } from "./results.js";
 import { startTfew, type RunningChild } from "./spawn.js";
-import { acquireLock, type CellComplete, type CellFailure } from "./state.js";
+import { acquireLock, readJsonFile, type CellComplete, type CellFailure } from "./state.js";
 import { cellAt, cellPaths, readPlan, type CellPaths, type SweepPlan } from "./sweep-dir.js";
 
 export interface CellRunOptions {
@@ -25,6 +25,7 @@ export interface CellOutcome {
   error: string | null;
   log: string | null;
   wall_s: number;
+  result: CellComplete | null; // complete.json of a complete cell
 }
 
 /** Runs cell `index` of the sweep in `sweepDir` (skips it when complete). Never throws for a failing child. */
@@ -34,9 +35,9 @@ export async function runCell(sweepDir: string, index: number, options: CellRunO
   const cell = cellAt(plan, index);
   const paths = cellPaths(sweepDir, cell);
   const outcome = (status: CellOutcome["status"], extra: Partial<CellOutcome> = {}): CellOutcome => ({
-    index, status, skipped: false, error: null, log: null, wall_s: (performance.now() - t0) / 1000, ...extra,
+    index, status, skipped: false, error: null, log: null, wall_s: (performance.now() - t0) / 1000, result: null, ...extra,
   });
-  if (existsSync(paths.complete)) return outcome("complete", { skipped: true });
+  if (existsSync(paths.complete)) return outcome("complete", { skipped: true, result: await readJsonFile<CellComplete>(paths.complete) });
   const release = await acquireLock(paths, { index, scheduler: options.scheduler ?? null });
   try {
     await unlink(paths.failed).catch(() => undefined);
@@ -50,8 +51,7 @@ export async function runCell(sweepDir: string, index: number, options: CellRunO
         return outcome("failed", { error: `${failure.stage}: ${failure.error}`, log: failure.log });
       }
     }
-    await markComplete(paths, index);
-    return outcome("complete");
+    return outcome("complete", { result: await markComplete(paths, index) });
   } finally {
     await release();
   }
@@ -94,7 +94,7 @@ async function evalStage(paths: CellPaths, plan: SweepPlan, options: CellRunOpti
   return { stage: "eval", exit_code: 0, signal: null, error: "tfew eval exited 0 but wrote no eval/metrics.json", log: paths.evalLog, at: new Date().toISOString() };
 }
 
-async function markComplete(paths: CellPaths, index: number): Promise<void> {
+async function markComplete(paths: CellPaths, index: number): Promise<CellComplete> {
   const summary = await finishedSummary(paths);
   const scores = await evalScores(paths);
   const done: CellComplete = {
@@ -107,4 +107,5 @@ async function markComplete(paths: CellPaths, index: number): Promise<void> {
     macro_f1: scores?.macro_f1 ?? null,
   };
   await writeJsonAtomic(paths.complete, done);
+  return done;
 }

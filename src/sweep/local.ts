@@ -5,6 +5,7 @@ import { isTfewError } from "../errors.js";
 import { describeOverrides } from "./cells.js";
 import { runCell, type CellOutcome } from "./cell.js";
 import type { RunningChild } from "./spawn.js";
+import type { CellComplete } from "./state.js";
 import type { SweepPlan } from "./sweep-dir.js";
 
 /** GPUs `nvidia-smi -L` lists (0 without nvidia-smi). */
@@ -51,7 +52,7 @@ export async function runLocal(sweepDir: string, plan: SweepPlan, options: Local
       const outcome = await runCell(sweepDir, index, { log: () => undefined, env, onChild: options.onChild, stopRequested: options.stopRequested }).catch(
         (error: unknown): CellOutcome => {
           if (!isTfewError(error)) throw error;
-          return { index, status: "failed", skipped: false, error: error.message, log: null, wall_s: 0 };
+          return { index, status: "failed", skipped: false, error: error.message, log: null, wall_s: 0, result: null };
         },
       );
       finished += 1;
@@ -64,12 +65,23 @@ export async function runLocal(sweepDir: string, plan: SweepPlan, options: Local
   return summary;
 }
 
+/** `, final loss 0.1234, accuracy 0.812, macro-F1 0.790` (what complete.json holds). */
+export function scoresText(result: CellComplete | null): string {
+  if (result === null) return "";
+  const parts = [
+    ...(result.final_loss !== null ? [`final loss ${result.final_loss.toFixed(4)}`] : []),
+    ...(result.accuracy !== null ? [`accuracy ${result.accuracy.toFixed(3)}`] : []),
+    ...(result.macro_f1 !== null ? [`macro-F1 ${result.macro_f1.toFixed(3)}`] : []),
+  ];
+  return parts.length === 0 ? "" : `: ${parts.join(", ")}`;
+}
+
 /** `[3/8] cell 2 (seed=1): complete in 12.3 s` / `... failed: train: tfew: error: ...; log: DIR/.../train.log`. */
 export function progressLine(plan: SweepPlan, outcome: CellOutcome, at: { finished: number; total: number }): string {
   const cell = plan.cells[outcome.index];
   const head = `[${at.finished}/${at.total}] cell ${outcome.index}${cell === undefined ? "" : ` (${describeOverrides(cell.overrides)})`}`;
   if (outcome.skipped) return `${head}: complete (skipped)`;
-  if (outcome.status === "complete") return `${head}: complete in ${outcome.wall_s.toFixed(1)} s`;
+  if (outcome.status === "complete") return `${head}: complete in ${outcome.wall_s.toFixed(1)} s${scoresText(outcome.result)}`;
   if (outcome.status === "stopped") return `${head}: stopped; rerun tfew sweep run to resume it`;
   return `${head}: failed: ${outcome.error ?? "unknown error"}${outcome.log === null ? "" : `; log: ${outcome.log}`}`;
 }

@@ -7,7 +7,7 @@ import type { SweepCell } from "./cells.js";
 import { writeKubernetesJob } from "./kubernetes.js";
 import { countGpus, defaultParallel, runLocal, type LocalSummary } from "./local.js";
 import { loadSweepFile } from "./schema.js";
-import { submitSlurm } from "./slurm.js";
+import { slurmTaskStates, submitSlurm } from "./slurm.js";
 import { tfewCommand, type RunningChild } from "./spawn.js";
 import { cellState, type CellState } from "./state.js";
 import { prepareSweepDir, readPlan, type SweepPlan } from "./sweep-dir.js";
@@ -61,8 +61,14 @@ async function unfinished(dir: string, cells: readonly SweepCell[]): Promise<num
   return states.filter((s) => s.status === "pending" || s.status === "failed").map((s) => s.index);
 }
 
+/** Each cell's state; a pending cell of a submitted Slurm job says its queue state (from squeue). */
 export async function sweepStatus(sweepDir: string): Promise<{ plan: SweepPlan; states: CellState[] }> {
   const plan = await readPlan(sweepDir);
   const states = await Promise.all(plan.cells.map((c) => cellState(sweepDir, c)));
+  const slurm = plan.engine === "slurm" ? await slurmTaskStates(sweepDir) : { jobId: null, states: new Map<number, string>() };
+  for (const state of states) {
+    const queued = slurm.states.get(state.index);
+    if (state.status === "pending" && queued !== undefined) state.detail = `Slurm job ${slurm.jobId}_${state.index} ${queued}${state.detail === null ? "" : `; ${state.detail}`}`;
+  }
   return { plan, states };
 }

@@ -75,6 +75,19 @@ async function activeJob(sweepDir: string): Promise<string | null> {
   return r !== null && r.code === 0 && r.stdout.trim() !== "" ? record.job_id : null;
 }
 
+/** Array task index -> Slurm state (PENDING, RUNNING, ...) of this sweep's last job; empty without squeue. */
+export async function slurmTaskStates(sweepDir: string): Promise<{ jobId: string | null; states: Map<number, string> }> {
+  const states = new Map<number, string>();
+  const record = await readJsonFile<SlurmRecord>(join(sweepDir, SLURM_JSON));
+  if (record === null) return { jobId: null, states };
+  const r = await runCommand("squeue", ["-h", "-r", "-j", record.job_id, "-o", "%K %T"], { hint: "" }).catch(() => null);
+  for (const line of r?.code === 0 ? r.stdout.split("\n") : []) {
+    const [index, state] = line.trim().split(/\s+/);
+    if (index !== undefined && state !== undefined && /^\d+$/.test(index)) states.set(Number(index), state);
+  }
+  return { jobId: record.job_id, states };
+}
+
 /** Writes DIR/sweep.sbatch for `indices` (and the log links) and, unless dryRun, submits it. */
 export async function submitSlurm(sweepDir: string, plan: SweepPlan, options: { indices: number[]; slurm: SlurmSettings; maxParallel: number | null; tfew: readonly string[]; dryRun: boolean }): Promise<{ script: string; jobId: string | null }> {
   const script = join(sweepDir, SBATCH_FILE);
