@@ -112,6 +112,7 @@ EOF
 TFEW="node $REPO/bin/tfew.js"
 submit=$($TFEW sweep run "$T/sweep.yaml" --out "$T/sweep") || fail "tfew sweep run"
 echo "$submit"
+$TFEW sweep status "$T/sweep"
 job=$(sed -n 's/^submitted Slurm job \([0-9]*\).*/\1/p' <<<"$submit")
 [ -n "$job" ] || fail "no job id in: $submit"
 grep -q -- "--array=0-3%2" "$T/sweep/sweep.sbatch" || fail "sweep.sbatch has no --array=0-3%2"

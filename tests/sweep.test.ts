@@ -102,12 +102,16 @@ describe("cell states and locks", () => {
     const dir = join(work, "locks");
     const plan = await prepare(sweepFile("locks.yaml", ["grid:", "  seed: [1]"]), dir);
     const paths = cellPaths(dir, plan.cells[0]!);
-    const release = await acquireLock(paths, { index: 0, scheduler: null });
+    const lock = await acquireLock(paths, { index: 0, scheduler: null });
     expect((await tfewErrorOf(acquireLock(paths, { index: 0, scheduler: null }))).message).toMatch(/^cell 0 is already running \(pid \d+ on /);
-    await release();
+    await lock.release();
     expect(existsSync(paths.lock)).toBe(false);
+    // a dead sweep process whose tfew child still runs (here: this process) keeps the cell
+    writeJson(paths.lock, { pid: 2 ** 22 + 12345, host: hostname(), started_at: "t", scheduler: null, child_pid: process.pid });
+    expect((await cellState(dir, plan.cells[0]!)).status).toBe("running");
+    await tfewErrorOf(acquireLock(paths, { index: 0, scheduler: null }));
     writeJson(paths.lock, { pid: 2 ** 22 + 12345, host: hostname(), started_at: "t", scheduler: null });
-    await (await acquireLock(paths, { index: 0, scheduler: null }))();
+    await (await acquireLock(paths, { index: 0, scheduler: null })).release();
   });
 
   it("skips a complete cell without starting tfew", async () => {

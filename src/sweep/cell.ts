@@ -7,7 +7,7 @@ import { writeJsonAtomic } from "../io/atomic.js";
 import { describeOverrides } from "./cells.js";
 import { evalScores, finishedSummary } from "./results.js";
 import { startTfew, type RunningChild } from "./spawn.js";
-import { acquireLock, readJsonFile, type CellComplete, type CellFailure } from "./state.js";
+import { acquireLock, readJsonFile, type CellComplete, type CellFailure, type HeldLock } from "./state.js";
 import { cellAt, cellPaths, readPlan, type CellPaths, type SweepPlan } from "./sweep-dir.js";
 
 export interface CellRunOptions {
@@ -38,13 +38,14 @@ export async function runCell(sweepDir: string, index: number, options: CellRunO
     index, status, skipped: false, error: null, log: null, wall_s: (performance.now() - t0) / 1000, result: null, ...extra,
   });
   if (existsSync(paths.complete)) return outcome("complete", { skipped: true, result: await readJsonFile<CellComplete>(paths.complete) });
-  const release = await acquireLock(paths, { index, scheduler: options.scheduler ?? null });
+  const lock = await acquireLock(paths, { index, scheduler: options.scheduler ?? null });
+  const stageOptions = { ...options, lock };
   try {
     await unlink(paths.failed).catch(() => undefined);
     options.log(`cell ${index} (${describeOverrides(cell.overrides)}): start in ${paths.dir}`);
     for (const stage of [trainStage, evalStage]) {
       if (options.stopRequested?.()) return outcome("stopped");
-      const failure = await stage(paths, plan, options);
+      const failure = await stage(paths, plan, stageOptions);
       if (failure === "stopped") return outcome("stopped");
       if (failure !== null) {
         await writeJsonAtomic(paths.failed, failure);
@@ -53,25 +54,28 @@ export async function runCell(sweepDir: string, index: number, options: CellRunO
     }
     return outcome("complete", { result: await markComplete(paths, index) });
   } finally {
-    await release();
+    await lock.release();
   }
 }
 
 type StageResult = CellFailure | "stopped" | null;
+type StageOptions = CellRunOptions & { lock: HeldLock };
 
 /** Runs one tfew child to its end; a non-zero exit is a failure, or "stopped" when a stop was requested. */
-async function runStage(stage: CellFailure["stage"], args: string[], logFile: string, plan: SweepPlan, options: CellRunOptions): Promise<StageResult> {
+async function runStage(stage: CellFailure["stage"], args: string[], logFile: string, plan: SweepPlan, options: StageOptions): Promise<StageResult> {
   const cwd = existsSync(plan.cwd) ? plan.cwd : process.cwd();
   const child = startTfew(args, { cwd, logFile, env: options.env });
   options.onChild?.(child);
+  await options.lock.setChild(child.pid);
   const r = await child.done;
+  await options.lock.setChild(undefined);
   if (r.code === 0) return null;
   if (options.stopRequested?.()) return "stopped";
   return { stage, exit_code: r.code, signal: r.signal, error: r.lastError, log: logFile, at: new Date().toISOString() };
 }
 
 /** tfew train: a fresh run, or --resume when the run folder holds a started run; nothing when it finished. */
-async function trainStage(paths: CellPaths, plan: SweepPlan, options: CellRunOptions): Promise<StageResult> {
+async function trainStage(paths: CellPaths, plan: SweepPlan, options: StageOptions): Promise<StageResult> {
   if ((await finishedSummary(paths)) !== null) return null;
   const started = existsSync(join(paths.run, "config.resolved.yaml"));
   if (!started) await rm(paths.run, { recursive: true, force: true }); // a run killed before it wrote anything
@@ -85,7 +89,7 @@ async function trainStage(paths: CellPaths, plan: SweepPlan, options: CellRunOpt
 }
 
 /** tfew eval of the cell's run (one split, or --folds K), when the sweep file asks for it. */
-async function evalStage(paths: CellPaths, plan: SweepPlan, options: CellRunOptions): Promise<StageResult> {
+async function evalStage(paths: CellPaths, plan: SweepPlan, options: StageOptions): Promise<StageResult> {
   if (plan.eval === null || (await evalScores(paths)) !== null) return null;
   await rm(paths.eval, { recursive: true, force: true }); // what a killed eval left
   const how = plan.eval.folds !== null ? ["--folds", String(plan.eval.folds)] : ["--split", plan.eval.split];

@@ -1,6 +1,6 @@
 // `tfew sweep collect`: DIR/results.csv (one row per cell: grid values, status, steps, final loss, eval scores,
 // error, run folder) and DIR/results.md (per task: mean ± std over seeds; the mean over tasks, as T-Few's RAFT table).
-import { join, relative } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import { csvField } from "../data/table.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { describeOverrides } from "./cells.js";
@@ -74,7 +74,14 @@ function groupRows(plan: SweepPlan, rows: readonly ResultRow[]): Map<string, Map
   return groups;
 }
 
-function settingTable(tasks: Map<string, ResultRow[]>, evaluated: boolean): string[] {
+/** A task path inside the sweep's working folder is shown relative to it (data/demo-task, not /home/.../data/demo-task). */
+function taskName(task: string, cwd: string): string {
+  const inside = relative(cwd, task);
+  return isAbsolute(task) && inside !== "" && !inside.startsWith("..") && !isAbsolute(inside) ? inside : task;
+}
+
+function settingTable(tasks: Map<string, ResultRow[]>, options: { evaluated: boolean; cwd: string }): string[] {
+  const { evaluated } = options;
   const head = evaluated ? "| task | n | steps | final loss | accuracy | macro-F1 |\n|---|---|---|---|---|---|" : "| task | n | steps | final loss |\n|---|---|---|---|";
   const lines = [head];
   const taskMeans: { loss: number | null; accuracy: number | null; f1: number | null }[] = [];
@@ -84,7 +91,7 @@ function settingTable(tasks: Map<string, ResultRow[]>, evaluated: boolean): stri
     const accuracy = meanStd(numbers(rows, "accuracy"));
     const f1 = meanStd(numbers(rows, "macro_f1"));
     taskMeans.push({ loss: loss?.mean ?? null, accuracy: accuracy?.mean ?? null, f1: f1?.mean ?? null });
-    const cells = [task, String(rows.length), steps, fmt(loss, 4), ...(evaluated ? [fmt(accuracy, 3), fmt(f1, 3)] : [])];
+    const cells = [taskName(task, options.cwd), String(rows.length), steps, fmt(loss, 4), ...(evaluated ? [fmt(accuracy, 3), fmt(f1, 3)] : [])];
     lines.push(`| ${cells.join(" | ")} |`);
   }
   const over = (key: "loss" | "accuracy" | "f1", digits: number) => {
@@ -107,7 +114,7 @@ export function resultsMarkdown(plan: SweepPlan, rows: readonly ResultRow[]): st
     "Per task: mean ± sample standard deviation (n − 1) over its complete cells (the seeds); n counts them.",
   ];
   for (const [setting, tasks] of groupRows(plan, rows)) {
-    lines.push("", ...(setting === "" ? [] : [`## ${setting}`, ""]), ...settingTable(tasks, evaluated));
+    lines.push("", ...(setting === "" ? [] : [`## ${setting}`, ""]), ...settingTable(tasks, { evaluated, cwd: plan.cwd }));
   }
   const failed = rows.filter((r) => r.status === "failed");
   if (failed.length > 0) {

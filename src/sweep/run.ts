@@ -61,14 +61,16 @@ async function unfinished(dir: string, cells: readonly SweepCell[]): Promise<num
   return states.filter((s) => s.status === "pending" || s.status === "failed").map((s) => s.index);
 }
 
-/** Each cell's state; a pending cell of a submitted Slurm job says its queue state (from squeue). */
+/** Each cell's state; a pending cell of a submitted Slurm job says its queue state (squeue), running once Slurm runs it. */
 export async function sweepStatus(sweepDir: string): Promise<{ plan: SweepPlan; states: CellState[] }> {
   const plan = await readPlan(sweepDir);
   const states = await Promise.all(plan.cells.map((c) => cellState(sweepDir, c)));
   const slurm = plan.engine === "slurm" ? await slurmTaskStates(sweepDir) : { jobId: null, states: new Map<number, string>() };
   for (const state of states) {
     const queued = slurm.states.get(state.index);
-    if (state.status === "pending" && queued !== undefined) state.detail = `Slurm job ${slurm.jobId}_${state.index} ${queued}${state.detail === null ? "" : `; ${state.detail}`}`;
+    if (state.status !== "pending" || queued === undefined) continue;
+    if (queued === "RUNNING") state.status = "running"; // started, before its cell took the lock
+    state.detail = `Slurm job ${slurm.jobId}_${state.index} ${queued}${state.detail === null ? "" : `; ${state.detail}`}`;
   }
   return { plan, states };
 }

@@ -20,6 +20,7 @@ export interface ChildResult {
 }
 
 export interface RunningChild {
+  pid: number | undefined;
   done: Promise<ChildResult>;
   /** Passes a stop signal on, unless the child already printed that it got one (a terminal's Ctrl-C reaches both). */
   forward: (signal: NodeJS.Signals) => void;
@@ -53,7 +54,7 @@ export function startTfew(args: string[], options: { cwd: string; logFile: strin
       if (!gotSignal && child.exitCode === null && child.signalCode === null) child.kill(signal);
     }, 1000).unref();
   };
-  return { done, forward };
+  return { pid: child.pid, done, forward };
 }
 
 /** The last `tfew: error:` (or internal error) line of some output, else its last non-empty line. */

@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { open, readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { TfewError } from "../errors.js";
+import { writeJsonAtomic } from "../io/atomic.js";
 import type { SweepCell } from "./cells.js";
 import { cellPaths, type CellPaths } from "./sweep-dir.js";
 
@@ -15,6 +16,7 @@ export interface CellLock {
   host: string;
   started_at: string;
   scheduler: string | null; // "slurm 123_4" or "kubernetes <pod>" when a scheduler started the cell
+  child_pid?: number; // the running tfew train/eval: it outlives a killed sweep process
 }
 
 export interface CellFailure {
@@ -51,15 +53,24 @@ export async function readJsonFile<T>(file: string): Promise<T | null> {
   }
 }
 
-/** True when the process could still be running: alive on this host, or on another host (not checkable here). */
-export function lockAlive(lock: CellLock): boolean {
-  if (lock.host !== hostname()) return true;
+function pidAlive(pid: number): boolean {
   try {
-    process.kill(lock.pid, 0);
+    process.kill(pid, 0);
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/** True when the cell could still be running: its process or tfew child lives here, or it is on another host (not checkable). */
+export function lockAlive(lock: CellLock): boolean {
+  if (lock.host !== hostname()) return true;
+  return pidAlive(lock.pid) || (lock.child_pid !== undefined && pidAlive(lock.child_pid));
+}
+
+export interface HeldLock {
+  release: () => Promise<void>;
+  setChild: (pid: number | undefined) => Promise<void>; // records the running tfew child in the lock
 }
 
 export async function cellState(sweepDir: string, cell: SweepCell): Promise<CellState> {
@@ -86,18 +97,25 @@ async function newestLog(paths: CellPaths): Promise<string | null> {
 /**
  * Takes the cell's lock (exclusive create). A lock of a dead process on this host is stale and replaced; a
  * lock from another host is replaced only when a scheduler started this process (it runs each index once).
- * Returns the release function.
  */
-export async function acquireLock(paths: CellPaths, options: { index: number; scheduler: string | null }): Promise<() => Promise<void>> {
+export async function acquireLock(paths: CellPaths, options: { index: number; scheduler: string | null }): Promise<HeldLock> {
   const mine: CellLock = { pid: process.pid, host: hostname(), started_at: new Date().toISOString(), scheduler: options.scheduler };
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const handle = await open(paths.lock, "wx");
       await handle.writeFile(`${JSON.stringify(mine)}\n`);
       await handle.close();
-      return async () => {
+      const ours = async () => {
         const held = await readJsonFile<CellLock>(paths.lock);
-        if (held?.pid === mine.pid && held.host === mine.host) await unlink(paths.lock).catch(() => undefined);
+        return held?.pid === mine.pid && held.host === mine.host;
+      };
+      return {
+        release: async () => {
+          if (await ours()) await unlink(paths.lock).catch(() => undefined);
+        },
+        setChild: async (pid) => {
+          if (await ours()) await writeJsonAtomic(paths.lock, { ...mine, ...(pid === undefined ? {} : { child_pid: pid }) });
+        },
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
