@@ -158,6 +158,18 @@ describe("collect", () => {
     expect(text).toContain(`- cell 3 (data.path=raft:b, seed=2): train: tfew: error: missing task (log: ${p[3]!.trainLog})`);
   });
 
+  it("reads the mean over folds of a --folds eval (tfew eval's K-fold metrics.json)", async () => {
+    const dir = join(work, "folds");
+    const plan = await prepare(sweepFile("folds.yaml", ["grid:", "  seed: [1]", "eval: {folds: 3}"]), dir);
+    const p = cellPaths(dir, plan.cells[0]!);
+    fabricateRun(p.run, { steps: 4, final_loss: 0.5 });
+    writeJson(join(p.eval, "metrics.json"), { task: "t", folds: 3, mean: { accuracy: 0.75, macro_f1: 0.6 }, std: { accuracy: 0.1, macro_f1: 0.1 }, per_fold: [] });
+    writeJson(p.complete, { index: 0 });
+    const { rows, md } = await collectSweep(dir);
+    expect(rows[0]).toMatchObject({ status: "complete", steps: 4, final_loss: 0.5, accuracy: 0.75, macro_f1: 0.6 });
+    expect(readFileSync(md, "utf8")).toContain("(eval: 3-fold cross-validation)");
+  });
+
   it("meanStd is the sample standard deviation", () => {
     expect(meanStd([1, 2, 3, 4])).toEqual({ mean: 2.5, std: Math.sqrt(5 / 3) });
     expect(meanStd([])).toBeNull();

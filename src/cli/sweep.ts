@@ -56,7 +56,7 @@ function reportRun(report: SweepRunReport, dir: string): number {
   const n = report.plan.cells.length;
   if (report.engine === "local") {
     const s = report.summary;
-    out(`sweep: ${n} cells (${report.parallel} at a time): ${s.complete} complete now, ${s.skipped} already complete, ${s.failed} failed; tfew sweep collect ${dir}`);
+    out(`sweep: ${n} cells (${Math.min(report.parallel, n)} at a time): ${s.complete} complete now, ${s.skipped} already complete, ${s.failed} failed; tfew sweep collect ${dir}`);
     return s.failed > 0 ? 1 : 0;
   }
   if (report.engine === "slurm") {
