@@ -1,4 +1,4 @@
-// tfew's command line (yargs): train, eval, predict, score, inspect, merge, export, make-demo. The only module that reads
+// tfew's command line (yargs): train, eval, predict, score, inspect, merge, export, sweep, make-demo. The only module that reads
 // argv, prints usage, or decides the exit code; everything else throws TfewError.
 import yargs from "yargs";
 import { BACKEND_NAMES } from "../backend/select.js";
@@ -7,6 +7,7 @@ import { evalCommand, inspectCommand, predictCommand, scoreCommand, trainCommand
 import { PACKAGE_ROOT, reportError } from "./common.js";
 import { exportCommand } from "./export.js";
 import { mergeCommand } from "./merge.js";
+import { sweepCommands } from "./sweep.js";
 
 const configOptions = {
   config: { type: "string", array: true, describe: "config file (YAML/JSON); repeat to layer, later wins" },
@@ -126,7 +127,8 @@ export async function main(argv: string[]): Promise<number> {
           return 0;
         })(),
     )
-    .demandCommand(1, "give a command: train, eval, predict, score, inspect, merge, export or make-demo")
+    .command("sweep", "run a grid of runs (tasks × seeds × ...) locally, as a Slurm job array or a Kubernetes Indexed Job", (y) => sweepCommands(y, run))
+    .demandCommand(1, "give a command: train, eval, predict, score, inspect, merge, export, sweep or make-demo")
     .recommendCommands()
     .strictCommands()
     .strict()

@@ -1,0 +1,159 @@
+// `tfew sweep run|cell|status|collect`: thin commands over src/sweep (the sweep file's cells on a local pool,
+// a Slurm job array or a Kubernetes Indexed Job; one cell; the cells' state; the results table).
+import type { Argv } from "yargs";
+import { runCell } from "../sweep/cell.js";
+import { describeOverrides } from "../sweep/cells.js";
+import { collectSweep } from "../sweep/collect.js";
+import { scoresText } from "../sweep/local.js";
+import { runSweep, sweepStatus, type SweepRunReport } from "../sweep/run.js";
+import type { RunningChild } from "../sweep/spawn.js";
+import { TfewError } from "../errors.js";
+import { log } from "./common.js";
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+/** Stop requests for a sweep: the first SIGINT/SIGTERM stops new work and reaches the running tfew children. */
+function trapSweepSignals(): { requested: () => boolean; onChild: (child: RunningChild) => void; release: () => void; code: () => number } {
+  const children = new Set<RunningChild>();
+  let got: NodeJS.Signals | null = null;
+  const handler = (signal: NodeJS.Signals) => {
+    if (got !== null) process.exit(signal === "SIGINT" ? 130 : 143);
+    got = signal;
+    log(`tfew sweep: ${signal} received; the running cells checkpoint and stop (send again to exit now)`);
+    for (const child of children) child.forward(signal);
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  return {
+    requested: () => got !== null,
+    onChild: (child) => {
+      children.add(child);
+      void child.done.then(() => children.delete(child));
+    },
+    release: () => {
+      process.off("SIGINT", handler);
+      process.off("SIGTERM", handler);
+    },
+    code: () => (got === "SIGINT" ? 130 : 143),
+  };
+}
+
+async function runCommandLine(args: { file: string; out: string; parallel?: number; dryRun: boolean; apply: boolean }): Promise<number> {
+  const signals = trapSweepSignals();
+  try {
+    const report = await runSweep({
+      sweepFile: args.file, out: args.out, cwd: process.cwd(), parallel: args.parallel, dryRun: args.dryRun, apply: args.apply,
+      progress: out, onChild: signals.onChild, stopRequested: signals.requested,
+    });
+    if (signals.requested()) return signals.code();
+    return reportRun(report, args.out);
+  } finally {
+    signals.release();
+  }
+}
+
+function reportRun(report: SweepRunReport, dir: string): number {
+  const n = report.plan.cells.length;
+  if (report.engine === "local") {
+    const s = report.summary;
+    out(`sweep: ${n} cells (${Math.min(report.parallel, n)} at a time): ${s.complete} complete now, ${s.skipped} already complete, ${s.failed} failed; tfew sweep collect ${dir}`);
+    return s.failed > 0 ? 1 : 0;
+  }
+  if (report.engine === "slurm") {
+    if (report.indices.length === 0) out(`sweep: all ${n} cells are complete or running; nothing to submit (tfew sweep status ${dir})`);
+    else if (report.jobId === null) out(`wrote ${report.script} (${report.indices.length} cells; not submitted: --dry-run); submit with: sbatch ${report.script}`);
+    else out(`submitted Slurm job ${report.jobId}: ${report.indices.length} of ${n} cells (${report.script}); watch with tfew sweep status ${dir}`);
+    return 0;
+  }
+  if (report.applied !== null) out(`${report.applied}\napplied ${report.file} (${n} cells); the pods use the sweep folder ${report.podDir} on the runs volume`);
+  else out(`wrote ${report.file} (${n} cells); the pods use ${report.podDir} on the runs volume: copy ${dir} there, then kubectl apply -f ${report.file}`);
+  return 0;
+}
+
+/** The cell index from the argument, else from the scheduler's environment. */
+function cellIndex(given: number | undefined): { index: number; scheduler: string | null } {
+  const env = process.env;
+  const scheduler = env.SLURM_ARRAY_TASK_ID !== undefined ? `slurm job ${env.SLURM_ARRAY_JOB_ID ?? "?"}_${env.SLURM_ARRAY_TASK_ID}`
+    : env.JOB_COMPLETION_INDEX !== undefined ? `kubernetes pod ${env.HOSTNAME ?? "?"}` : null;
+  const raw = given ?? env.SLURM_ARRAY_TASK_ID ?? env.JOB_COMPLETION_INDEX;
+  const index = Number(raw);
+  if (raw === undefined || !Number.isInteger(index) || index < 0) {
+    throw new TfewError(`sweep cell: give the cell index (tfew sweep cell DIR I), or run it as a Slurm array task or Indexed Job pod; got ${raw ?? "none"}`);
+  }
+  return { index, scheduler };
+}
+
+async function cellCommandLine(args: { dir: string; index?: number }): Promise<number> {
+  const { index, scheduler } = cellIndex(args.index);
+  const signals = trapSweepSignals();
+  try {
+    const outcome = await runCell(args.dir, index, { log, scheduler, onChild: signals.onChild, stopRequested: signals.requested });
+    if (outcome.status === "stopped") return signals.code();
+    if (outcome.status === "failed") {
+      log(`tfew: error: cell ${index} failed: ${outcome.error ?? "?"}; log: ${outcome.log ?? "-"}`);
+      return 1;
+    }
+    out(`cell ${index}: complete${outcome.skipped ? " (already)" : ` in ${outcome.wall_s.toFixed(1)} s`}${scoresText(outcome.result)}`);
+    return 0;
+  } finally {
+    signals.release();
+  }
+}
+
+async function statusCommandLine(args: { dir: string }): Promise<number> {
+  const { plan, states } = await sweepStatus(args.dir);
+  const rows = states.map((s) => [String(s.index), s.status, describeOverrides(plan.cells[s.index]?.overrides ?? {}), s.detail ?? "", s.log ?? ""]);
+  const header = ["cell", "status", "grid values", "detail", "log"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  for (const r of [header, ...rows]) out(r.map((v, i) => (i < r.length - 1 ? v.padEnd(widths[i] ?? 0) : v)).join("  ").trimEnd());
+  const counts = ["complete", "running", "failed", "pending"].map((k) => `${states.filter((s) => s.status === k).length} ${k}`);
+  out(`${states.length} cells: ${counts.join(", ")}`);
+  return 0;
+}
+
+async function collectCommandLine(args: { dir: string }): Promise<number> {
+  const { rows, csv, md } = await collectSweep(args.dir);
+  const complete = rows.filter((r) => r.status === "complete").length;
+  out(`collected ${rows.length} cells (${complete} complete): ${csv}, ${md}`);
+  return 0;
+}
+
+type Run = (fn: () => Promise<number>) => () => Promise<void>;
+
+/** Registers `tfew sweep <run|cell|status|collect>`. */
+export function sweepCommands(y: Argv, run: Run): Argv {
+  return y
+    .command(
+      "run <file>",
+      "make DIR/sweep.json from a sweep file, then run the unfinished cells with its engine",
+      (c) =>
+        c
+          .positional("file", { type: "string", demandOption: true, describe: "sweep file (YAML)" })
+          .options({
+            out: { type: "string", demandOption: true, describe: "sweep folder (sweep.json, cells/, results)" },
+            parallel: { type: "number", describe: "local engine: cells at once (default: one per GPU, else cores / train.workers)" },
+            "dry-run": { type: "boolean", default: false, describe: "slurm: write DIR/sweep.sbatch without submitting" },
+            apply: { type: "boolean", default: false, describe: "kubernetes: kubectl apply -f DIR/job.yaml" },
+          }),
+      (a) => run(() => runCommandLine({ file: a.file, out: a.out, parallel: a.parallel, dryRun: a["dry-run"], apply: a.apply }))(),
+    )
+    .command(
+      "cell <dir> [index]",
+      "run one cell (train, then the optional eval); the index defaults to the Slurm/Kubernetes task index",
+      (c) => c.positional("dir", { type: "string", demandOption: true }).positional("index", { type: "number" }),
+      (a) => run(() => cellCommandLine({ dir: a.dir, index: a.index }))(),
+    )
+    .command(
+      "status <dir>",
+      "table of the cells: pending / running / complete / failed, last error line and log",
+      (c) => c.positional("dir", { type: "string", demandOption: true }),
+      (a) => run(() => statusCommandLine({ dir: a.dir }))(),
+    )
+    .command(
+      "collect <dir>",
+      "write DIR/results.csv (one row per cell) and DIR/results.md (mean ± std over seeds per task)",
+      (c) => c.positional("dir", { type: "string", demandOption: true }),
+      (a) => run(() => collectCommandLine({ dir: a.dir }))(),
+    )
+    .demandCommand(1, "give a sweep command: run, cell, status or collect");
+}
