@@ -83,7 +83,7 @@ def arrow_files():
 
 
 def bad_files():
-    base = {"ID": ["a", "b"], "Title": ["x", "y"], "Label": ["billing", "billing"]}
+    base = {"ID": ["a", "b"], "Title": ["x", "y"], "Label": ["billing", "bug report"]}
     nested = pa.table(base | {"Body": pa.array([["one", "two"], ["three"]], pa.list_(pa.string()))})
     binary = pa.table(base | {"Body": pa.array([b"\x00\x01", b"\xff"], pa.binary())})
     pq.write_table(nested, out("nested.parquet"))

@@ -45,7 +45,7 @@ function inferLabels(table: Table, labelField: string): string[] {
 }
 
 /** Column checks a columnar file (Parquet, Arrow) can make once for all rows: present, and readable as text. */
-function checkColumns(table: Table, required: string[], spec: Resolved): void {
+function checkColumns(table: Table, required: string[], spec: { labelField: string }): void {
   for (const column of required) {
     const key = column === spec.labelField ? "data.label_field" : "data.text_fields";
     const type = table.unsupported?.[column];
@@ -120,6 +120,7 @@ export function taskFromTables(src: TaskTables, options: TabularOptions = {}): T
   }
   const textFields = options.textFields ?? train.columns.filter((c) => c !== labelField && c !== options.idField);
   if (textFields.length === 0) throw new TfewError(`no text columns in ${train.file}; set data.text_fields to the input columns`);
+  if (train.format !== undefined) checkColumns(train, [...textFields, labelField], { textFields, labelField });
   const defaultLabels = train.classLabels?.[labelField] ?? inferLabels(train, labelField);
   const labelsFrom = options.labels ? "data.labels" : train.classLabels?.[labelField] ? `the ClassLabel feature "${labelField}" of ${train.file}` : `column "${labelField}" of ${train.file}`;
   const labels = checkLabelNames(options.labels ?? defaultLabels, labelsFrom);
