@@ -40,7 +40,8 @@ export function confidentGuesses(probs: readonly number[][], thresholds: readonl
 export function confidentJoint(labels: readonly number[], guesses: readonly (number | null)[], classes: number): number[][] {
   const c = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   guesses.forEach((g, i) => {
-    if (g !== null) (c[labels[i] as number] as number[])[g]++;
+    const row = c[labels[i] as number] as number[];
+    if (g !== null) row[g] = (row[g] as number) + 1;
   });
   return c;
 }

@@ -1,7 +1,8 @@
-// tfew's command line (yargs): train, eval, predict, score, inspect, make-demo. The only module that reads
+// tfew's command line (yargs): train, eval, predict, score, inspect, audit, make-demo. The only module that reads
 // argv, prints usage, or decides the exit code; everything else throws TfewError.
 import yargs from "yargs";
 import { BACKEND_NAMES } from "../backend/select.js";
+import { auditCommand } from "./audit.js";
 import { evalCommand, inspectCommand, predictCommand, scoreCommand, trainCommand, type EvalArgs } from "./commands.js";
 import { PACKAGE_ROOT, reportError } from "./common.js";
 
@@ -18,7 +19,7 @@ const evalOptions = {
   run: { type: "string", describe: "run folder of tfew train (its config and adapter)" },
   adapter: { type: "string", describe: "adapter folder (tfew or PEFT IA3)" },
   model: { type: "string", describe: "model folder or hub id (zero-shot without --adapter)" },
-  data: { type: "string", describe: "task: RAFT folder, raft:<task>, .csv or .jsonl" },
+  data: { type: "string", describe: "task: RAFT folder, raft:<task>, hf:<org>/<dataset>[/<config>], .csv, .jsonl, .parquet, .arrow or Label Studio .json" },
   split: { type: "string", choices: ["train", "test"] as const, describe: "which split" },
 } as const;
 
@@ -83,6 +84,19 @@ export async function main(argv: string[]): Promise<number> {
       (a) => run(() => inspectCommand({ model: a.model, revision: a.revision }))(),
     )
     .command(
+      "audit",
+      "find likely label errors: K-fold out-of-fold probabilities + confident learning; write label_issues.csv, summary.json, Label Studio tasks",
+      (y) =>
+        y.options({
+          ...configOptions,
+          model: evalOptions.model,
+          run: { type: "string", describe: "run folder of tfew train: audit with its recipe (config.resolved.yaml)" },
+          data: evalOptions.data,
+          folds: { type: "number", default: 5, describe: "K: fold adapters trained, each scoring the examples it did not see" },
+        }),
+      (a) => run(() => auditCommand({ config: a.config, set: a.set, backend: a.backend, out: a.out, model: a.model, run: a.run, data: a.data, folds: a.folds }))(),
+    )
+    .command(
       "make-demo",
       "regenerate the embedded demo model, tokenizer and task (data/)",
       (y) => y.options({ out: { type: "string", default: `${PACKAGE_ROOT}/data`, describe: "folder to write demo-model/ and demo-task/ into" } }),
@@ -94,7 +108,7 @@ export async function main(argv: string[]): Promise<number> {
           return 0;
         })(),
     )
-    .demandCommand(1, "give a command: train, eval, predict, score, inspect or make-demo")
+    .demandCommand(1, "give a command: train, eval, predict, score, inspect, audit or make-demo")
     .strict()
     .fail((message, error) => {
       if (error) throw error;

@@ -120,7 +120,7 @@ export function taskFromTables(src: TaskTables, options: TabularOptions = {}): T
   }
   const textFields = options.textFields ?? train.columns.filter((c) => c !== labelField && c !== options.idField);
   if (textFields.length === 0) throw new TfewError(`no text columns in ${train.file}; set data.text_fields to the input columns`);
-  if (train.format !== undefined) checkColumns(train, [...textFields, labelField], { textFields, labelField });
+  if (train.format !== undefined) checkColumns(train, [...textFields, labelField], { labelField });
   const defaultLabels = train.classLabels?.[labelField] ?? inferLabels(train, labelField);
   const labelsFrom = options.labels ? "data.labels" : train.classLabels?.[labelField] ? `the ClassLabel feature "${labelField}" of ${train.file}` : `column "${labelField}" of ${train.file}`;
   const labels = checkLabelNames(options.labels ?? defaultLabels, labelsFrom);
