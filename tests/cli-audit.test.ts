@@ -76,6 +76,20 @@ describe("tfew audit on the demo with flipped labels", () => {
     expect(readIssues(out)).toEqual(issues);
   });
 
+  it("--run audits with the run's recipe (its config.resolved.yaml, plus --set)", async () => {
+    const run = join(tmp, "run");
+    await runTfewOk(["train", "--out", run, "--set", "train.steps=6", ...SETS]);
+    const out = join(tmp, "audit-run");
+    await runTfewOk(["audit", "--run", run, "--data", dataDir, "--folds", "2", "--out", out, "--set", "train.lr=0.01"], { timeoutMs: 120_000 });
+    expect(readIssues(out)).toHaveLength(60);
+    const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as { folds: number; fold_dir: string };
+    expect(summary.folds).toBe(2);
+    const foldConfig = readFileSync(join(summary.fold_dir, "fold-1", "config.resolved.yaml"), "utf8");
+    expect(foldConfig).toMatch(/^ {2}steps: 6$/m); // from the run
+    expect(foldConfig).toMatch(/^ {2}lr: 0\.01$/m); // from --set
+    expect(foldConfig).toContain(`path: ${dataDir}`); // from --data
+  });
+
   it("needs exactly one of --model and --run, and --data", async () => {
     const both = await runTfew(["audit", "--model", DEMO_MODEL_DIR, "--run", tmp, "--data", dataDir, "--out", join(tmp, "x")]);
     expect(both.code).toBe(1);
