@@ -44,6 +44,7 @@ export function auditCacheKey(dataSha256: readonly string[], config: RunConfig, 
 export async function runAudit(options: AuditOptions): Promise<AuditResult> {
   const { config, log } = options;
   const started = new Date();
+  if (!Number.isInteger(options.folds) || options.folds < 2) throw new TfewError(`audit: --folds ${options.folds} must be an integer of at least 2`);
   const task = options.task ?? (await prepareTask(config));
   if (task.train.length < options.folds) {
     throw new TfewError(`audit: --folds ${options.folds} needs at least ${options.folds} labelled examples; ${config.data.path} has ${task.train.length}`);
