@@ -89,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
       (y) =>
         y.options({
           ...configOptions,
-          model: evalOptions.model,
+          model: { type: "string", describe: "model folder or hub id: audit with the default recipe (configs/default.yaml + --config/--set)" },
           run: { type: "string", describe: "run folder of tfew train: audit with its recipe (config.resolved.yaml)" },
           data: evalOptions.data,
           folds: { type: "number", default: 5, describe: "K: fold adapters trained, each scoring the examples it did not see" },
