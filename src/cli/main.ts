@@ -1,8 +1,9 @@
-// tfew's command line (yargs): train, eval, predict, score, inspect, merge, export, sweep, make-demo. The only module that reads
-// argv, prints usage, or decides the exit code; everything else throws TfewError.
+// tfew's command line (yargs): train, eval, predict, score, inspect, merge, export, sweep, audit, make-demo. The only module
+// that reads argv, prints usage, or decides the exit code; everything else throws TfewError.
 import yargs from "yargs";
 import { BACKEND_NAMES } from "../backend/select.js";
 import { MERGE_METHODS } from "../merge/merge.js";
+import { auditCommand } from "./audit.js";
 import { evalCommand, inspectCommand, predictCommand, scoreCommand, trainCommand, type EvalArgs } from "./commands.js";
 import { PACKAGE_ROOT, reportError } from "./common.js";
 import { exportCommand } from "./export.js";
@@ -22,7 +23,7 @@ const evalOptions = {
   run: { type: "string", describe: "run folder of tfew train (its config and adapter)" },
   adapter: { type: "string", describe: "adapter folder (tfew or PEFT IA3)" },
   model: { type: "string", describe: "model folder or hub id (zero-shot without --adapter)" },
-  data: { type: "string", describe: "task: RAFT folder, raft:<task>, .csv or .jsonl" },
+  data: { type: "string", describe: "task: RAFT folder, raft:<task>, hf:<org>/<dataset>[/<config>], .csv, .jsonl, .parquet, .arrow or Label Studio .json" },
   split: { type: "string", choices: ["train", "test"] as const, describe: "which split" },
   overwrite: { type: "boolean", default: false, describe: "replace an existing output (metrics.json, predictions file)" },
 } as const;
@@ -116,6 +117,19 @@ export async function main(argv: string[]): Promise<number> {
       (a) => run(() => inspectCommand({ model: a.model, revision: a.revision }))(),
     )
     .command(
+      "audit",
+      "find likely label errors: K-fold out-of-fold probabilities + confident learning; write label_issues.csv, summary.json, Label Studio tasks",
+      (y) =>
+        y.options({
+          ...configOptions,
+          model: { type: "string", describe: "model folder or hub id: audit with the default recipe (configs/default.yaml + --config/--set)" },
+          run: { type: "string", describe: "run folder of tfew train: audit with its recipe (config.resolved.yaml)" },
+          data: evalOptions.data,
+          folds: { type: "number", default: 5, describe: "K: fold adapters trained, each scoring the examples it did not see" },
+        }),
+      (a) => run(() => auditCommand({ config: a.config, set: a.set, backend: a.backend, out: a.out, model: a.model, run: a.run, data: a.data, folds: a.folds }))(),
+    )
+    .command(
       "make-demo",
       "regenerate the embedded demo model, tokenizer and task (data/)",
       (y) => y.options({ out: { type: "string", default: `${PACKAGE_ROOT}/data`, describe: "folder to write demo-model/ and demo-task/ into" } }),
@@ -128,7 +142,7 @@ export async function main(argv: string[]): Promise<number> {
         })(),
     )
     .command("sweep", "run a grid of runs (tasks × seeds × ...) locally, as a Slurm job array or a Kubernetes Indexed Job", (y) => sweepCommands(y, run))
-    .demandCommand(1, "give a command: train, eval, predict, score, inspect, merge, export, sweep or make-demo")
+    .demandCommand(1, "give a command: train, eval, predict, score, inspect, merge, export, sweep, audit or make-demo")
     .recommendCommands()
     .strictCommands()
     .strict()

@@ -18,7 +18,7 @@ const positiveIntOrAuto = () =>
   z.union([z.number().int().positive(), z.literal("auto")]).describe('a positive integer or "auto"');
 
 export const DataSchema = z.strictObject({
-  path: text().default("data/demo-task"), // RAFT folder (train.csv + test.csv), raft:<task>, or a .csv / .jsonl file
+  path: text().default("data/demo-task"), // RAFT folder, raft:<task>, hf:<org>/<dataset>[/<config>], or a .csv/.jsonl/.parquet/.arrow/Label Studio .json file
   test_path: textOrNull().default(null), // file to predict/evaluate; null = the task's own test split, if any
   text_fields: textListOrNull().default(null), // input columns shown to the model; null = all but id and label
   label_field: text().default("Label"), // column holding the label (RAFT: "Label")

@@ -5,22 +5,38 @@ import { readFile } from "node:fs/promises";
 import { parse } from "csv-parse/sync";
 import { TfewError } from "../errors.js";
 
-/** One data record; `row` counts data records from 1 (the CSV header is not a row), `line` is where it starts. */
+/**
+ * One data record; `row` counts data records from 1 (the CSV header is not a row), `line` is where it starts in a
+ * text file (absent for Parquet/Arrow), `task` is a Label Studio task id.
+ */
 export interface TableRow {
   values: Record<string, string>;
   row: number;
-  line: number;
+  line?: number;
+  task?: string;
 }
+
+/** The formats a task file can have (data/sources.ts picks one by extension). */
+export type DataFormat = "csv" | "jsonl" | "parquet" | "arrow" | "label-studio";
 
 export interface Table {
   file: string;
   columns: string[];
   rows: TableRow[];
+  /** Absent for CSV/JSONL read by readCsv/readJsonl (RAFT folders); set by data/sources.ts readTable. */
+  format?: DataFormat;
+  /** Column → label names, from a Hugging Face ClassLabel feature (the `huggingface` schema metadata). */
+  classLabels?: Record<string, string[]>;
+  /** Columns tfew cannot read as text (nested, binary), with their type; their values are absent. */
+  unsupported?: Record<string, string>;
+  /** Rows with an empty label are unlabelled examples for the test split (Label Studio tasks not annotated yet). */
+  unlabeledToTest?: boolean;
 }
 
-/** "train.csv row 3 (line 5)", for error messages. */
+/** "train.csv row 3 (line 5)", "x.parquet row 3", "export.json task 17 (row 3)", for error messages. */
 export function where(file: string, row: TableRow): string {
-  return `${file} row ${row.row} (line ${row.line})`;
+  if (row.task !== undefined) return `${file} task ${row.task} (row ${row.row})`;
+  return row.line === undefined ? `${file} row ${row.row}` : `${file} row ${row.row} (line ${row.line})`;
 }
 
 /** Byte offset of the first invalid UTF-8 sequence in bytes, or -1. */

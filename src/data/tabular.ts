@@ -1,9 +1,11 @@
-// A task from a plain .csv or .jsonl file (and an optional test file of the same kind). Column and label settings
-// mirror the run config's data.* keys; labels are names or 0-based indices (see labels.ts).
+// A task from one file of any format data/sources.ts reads (.csv, .jsonl, .parquet, .arrow, Label Studio .json) and
+// an optional test file. Column and label settings mirror the run config's data.* keys; labels are names, 0-based
+// indices (see labels.ts), or Hugging Face ClassLabel ids (mapped to names by the reader).
 import { basename, extname, resolve } from "node:path";
 import { TfewError } from "../errors.js";
 import { checkLabelNames, checkUniqueIds, genericInstruction, parseLabel, type LabelIndexBase } from "./labels.js";
-import { readCsv, readJsonl, where, type Table } from "./table.js";
+import { readTable } from "./sources.js";
+import { where, type Table } from "./table.js";
 import type { Example, TaskData } from "./task.js";
 
 export interface TabularOptions {
@@ -12,15 +14,16 @@ export interface TabularOptions {
   /** Column holding the label (data.label_field). Default "Label". */
   labelField?: string;
   /**
-   * Label names in order (data.labels). Default: the distinct label values of the train file, sorted (numerically
-   * if all are integers); set it when a class may be missing from train or the order matters.
+   * Label names in order (data.labels). Default: the ClassLabel names of a Hugging Face Parquet/Arrow file, else the
+   * distinct label values of the train file, sorted (numerically if all are integers); set it when a class may be
+   * missing from train or the order matters.
    */
   labels?: string[];
   /** Column with a unique example ID (data.id_field); when the file has no such column, rows are numbered from 1. */
   idField?: string;
   /** Prompt instruction; default built from the label names. */
   instruction?: string;
-  /** Test examples (.csv or .jsonl; data.test_path); their labels are optional. Default: no test split. */
+  /** Test examples (any task-file format; data.test_path); their labels are optional. Default: no test split. */
   testPath?: string;
   /** Integers in the label column: 0-based (default) or 1-based with 0 = unlabeled. */
   labelIndexBase?: LabelIndexBase;
@@ -34,13 +37,6 @@ interface Resolved {
   base: LabelIndexBase;
 }
 
-async function readTable(path: string, what: string): Promise<Table> {
-  const ext = extname(path).toLowerCase();
-  if (ext === ".csv") return readCsv(path, what);
-  if (ext === ".jsonl") return readJsonl(path, what);
-  throw new TfewError(`${what} ${path} is neither .csv nor .jsonl; convert it to one of those`);
-}
-
 /** Distinct non-empty label values of the train table, sorted (numerically when all are integers). */
 function inferLabels(table: Table, labelField: string): string[] {
   const values = [...new Set(table.rows.map((r) => (r.values[labelField] ?? "").trim()).filter((v) => v !== ""))];
@@ -48,10 +44,26 @@ function inferLabels(table: Table, labelField: string): string[] {
   return numeric ? values.sort((a, b) => Number(a) - Number(b)) : values.sort();
 }
 
+/** Column checks a columnar file (Parquet, Arrow) can make once for all rows: present, and readable as text. */
+function checkColumns(table: Table, required: string[], spec: { labelField: string }): void {
+  for (const column of required) {
+    const key = column === spec.labelField ? "data.label_field" : "data.text_fields";
+    const type = table.unsupported?.[column];
+    if (type !== undefined) {
+      throw new TfewError(`${table.file} column "${column}" is ${type}; tfew reads text, number and boolean columns, so leave it out of ${key} (or flatten it)`);
+    }
+    if (table.format !== "jsonl" && table.format !== "label-studio" && !table.columns.includes(column)) {
+      const has = table.columns.map((c) => `"${c}"`).join(", ");
+      throw new TfewError(`${table.file} has no column "${column}" (its columns: ${has}); fix the data or ${key}`);
+    }
+  }
+}
+
 function toExamples(table: Table, spec: Resolved, labeled: boolean): Example[] {
   if (table.rows.length === 0) throw new TfewError(`${table.file} has no rows; add examples`);
   const idField = spec.idField !== undefined && table.columns.includes(spec.idField) ? spec.idField : undefined;
   const required = [...spec.textFields, ...(labeled ? [spec.labelField] : [])];
+  if (table.format !== undefined) checkColumns(table, required, spec);
   const examples = table.rows.map((row): Example => {
     for (const column of required) {
       if (row.values[column] === undefined) {
@@ -75,25 +87,51 @@ function toExamples(table: Table, spec: Resolved, labeled: boolean): Example[] {
   return examples;
 }
 
-/** Loads train examples from `path` (.csv with a header, or .jsonl) and test examples from `options.testPath`. */
+/** Loads train examples from `path` (any format of data/sources.ts) and test examples from `options.testPath`. */
 export async function loadTabularTask(path: string, options: TabularOptions = {}): Promise<TaskData> {
   const trainFile = resolve(path);
-  const trainTable = await readTable(trainFile, "train file");
-  const labelField = options.labelField ?? "Label";
-  const textFields = options.textFields ?? trainTable.columns.filter((c) => c !== labelField && c !== options.idField);
-  if (textFields.length === 0) throw new TfewError(`no text columns in ${trainFile}; set data.text_fields to the input columns`);
-  const labels = checkLabelNames(options.labels ?? inferLabels(trainTable, labelField), options.labels ? "data.labels" : `column "${labelField}" of ${trainFile}`);
-  const spec: Resolved = { textFields, labelField, labels, idField: options.idField, base: options.labelIndexBase ?? 0 };
-  const train = toExamples(trainTable, spec, true);
+  const read = { labelField: options.labelField ?? "Label", idField: options.idField };
+  const train = await readTable(trainFile, "train file", read);
   const testFile = options.testPath === undefined ? undefined : resolve(options.testPath);
-  const test = testFile === undefined ? [] : toExamples(await readTable(testFile, "test file"), spec, false);
+  const test = testFile === undefined ? undefined : await readTable(testFile, "test file", read);
+  const files = testFile === undefined ? [trainFile] : [trainFile, testFile];
+  return taskFromTables({ name: basename(trainFile, extname(trainFile)), train, test, files }, options);
+}
+
+/** The tables of a task (read from files, or gathered from a dataset's Parquet shards) and where they came from. */
+export interface TaskTables {
+  name: string;
+  train: Table;
+  test: Table | undefined;
+  files: string[];
+}
+
+/**
+ * Builds the task from its tables. Unlabelled rows of a Label Studio export (tasks with no annotation) are the
+ * test split when no test file is given, and are left out when one is.
+ */
+export function taskFromTables(src: TaskTables, options: TabularOptions = {}): TaskData {
+  const labelField = options.labelField ?? "Label";
+  let { train, test } = src;
+  if (train.unlabeledToTest) {
+    const unlabeled = train.rows.filter((r) => (r.values[labelField] ?? "") === "");
+    if (test === undefined && unlabeled.length > 0) test = { ...train, rows: unlabeled };
+    train = { ...train, rows: train.rows.filter((r) => (r.values[labelField] ?? "") !== "") };
+  }
+  const textFields = options.textFields ?? train.columns.filter((c) => c !== labelField && c !== options.idField);
+  if (textFields.length === 0) throw new TfewError(`no text columns in ${train.file}; set data.text_fields to the input columns`);
+  if (train.format !== undefined) checkColumns(train, [...textFields, labelField], { labelField });
+  const defaultLabels = train.classLabels?.[labelField] ?? inferLabels(train, labelField);
+  const labelsFrom = options.labels ? "data.labels" : train.classLabels?.[labelField] ? `the ClassLabel feature "${labelField}" of ${train.file}` : `column "${labelField}" of ${train.file}`;
+  const labels = checkLabelNames(options.labels ?? defaultLabels, labelsFrom);
+  const spec: Resolved = { textFields, labelField, labels, idField: options.idField, base: options.labelIndexBase ?? 0 };
   return {
-    name: basename(trainFile, extname(trainFile)),
+    name: src.name,
     labelNames: labels,
     textFields: [...textFields],
     instruction: options.instruction?.trim() || genericInstruction(labels),
-    train,
-    test,
-    files: testFile === undefined ? [trainFile] : [trainFile, testFile],
+    train: toExamples(train, spec, true),
+    test: test === undefined ? [] : toExamples(test, spec, false),
+    files: src.files,
   };
 }

@@ -1,10 +1,14 @@
-// A classification task in memory (examples, label names, text fields, instruction) and `loadTask`, which picks the
-// loader from the path: a RAFT-layout folder, `raft:<task>` from the HF hub (ought/raft), or a .csv/.jsonl file.
+// A classification task in memory (examples, label names, text fields, instruction) and `loadTask`, the one entry
+// that picks the loader from the path: a RAFT-layout folder, `raft:<task>` from the HF hub (ought/raft),
+// `hf:<org>/<dataset>[/<config>]` from the HF cache's Parquet files, or a .csv/.jsonl/.parquet/.arrow/Label Studio .json file.
 import { existsSync, statSync } from "node:fs";
-import { extname, resolve } from "node:path";
+import { resolve } from "node:path";
 import { TfewError } from "../errors.js";
+import { findCachedParquet } from "../io/hub-parquet.js";
+import { HF_PREFIX, loadHfTask, type FindParquet } from "./hf-dataset.js";
 import type { LabelIndexBase } from "./labels.js";
 import { loadRaftFromHub, loadRaftTask } from "./raft.js";
+import { formatOf, TASK_FILE_EXTENSIONS } from "./sources.js";
 import { loadTabularTask } from "./tabular.js";
 
 export interface Example {
@@ -28,9 +32,9 @@ export interface TaskData {
 
 /** What to load; the fields mirror the run config's data.* keys (data.text_fields → textFields, ...). */
 export interface TaskSpec {
-  /** A RAFT-layout folder, `raft:<task>`, or a .csv / .jsonl file. */
+  /** A RAFT-layout folder, `raft:<task>`, `hf:<org>/<dataset>[/<config>]`, or a .csv/.jsonl/.parquet/.arrow/.json file. */
   path: string;
-  /** Label names in order; overrides task.json / the built-in RAFT table; for .csv/.jsonl default: inferred. */
+  /** Label names in order; overrides task.json / the built-in RAFT table; for files: ClassLabel names, else inferred. */
   labels?: string[];
   /** Prompt instruction; overrides task.json's description and the built-in default. */
   instruction?: string;
@@ -38,9 +42,9 @@ export interface TaskSpec {
   labelIndexBase?: LabelIndexBase;
   /** The columns that make up the prompt, in order; default: the task's text columns (RAFT) or all but ID/label. */
   textFields?: string[];
-  /** .csv/.jsonl only: the label column (default "Label"; RAFT takes it from task.json). */
+  /** Files and hf: only: the label column (default "Label"; RAFT takes it from task.json); Label Studio: its choices control. */
   labelField?: string;
-  /** .csv/.jsonl only: the ID column (default: the 1-based row number; RAFT uses "ID"). */
+  /** Files and hf: only: the ID column (default: the 1-based row number, a Label Studio task's id; RAFT uses "ID"). */
   idField?: string;
   /** A test file to use instead of the task's own test split (RAFT: test_unlabeled.csv); labels optional. */
   testPath?: string;
@@ -49,6 +53,8 @@ export interface TaskSpec {
 export interface TaskDeps {
   /** Downloads files of a hub dataset repo (src/io); returns the local folder that mirrors the repo layout. */
   resolveDataset?: (repoId: string, files: string[]) => Promise<{ dir: string }>;
+  /** Finds the cached Parquet files of `hf:` datasets; default: the standard HF cache (io/hub-parquet.ts). */
+  findParquet?: FindParquet;
 }
 
 const RAFT_PREFIX = "raft:";
@@ -59,17 +65,18 @@ export async function loadTask(spec: TaskSpec, deps: TaskDeps = {}): Promise<Tas
     const options = { labels, instruction, labelIndexBase, textFields, testPath };
     return loadRaftFromHub(path.slice(RAFT_PREFIX.length), deps.resolveDataset, options);
   }
+  const { labelField, idField } = spec;
+  const fileOptions = { textFields, labelField, labels, idField, instruction, testPath, labelIndexBase };
+  if (path.startsWith(HF_PREFIX)) {
+    const find = deps.findParquet ?? ((repoId, config) => findCachedParquet(repoId, { config }));
+    return loadHfTask(path.slice(HF_PREFIX.length), find, fileOptions);
+  }
   const full = resolve(path);
   if (existsSync(full) && statSync(full).isDirectory()) {
     return loadRaftTask(full, { labels, instruction, labelIndexBase, textFields, testPath });
   }
-  const ext = extname(full).toLowerCase();
-  if (ext === ".csv" || ext === ".jsonl") {
-    const { labelField, idField } = spec;
-    return loadTabularTask(full, { textFields, labelField, labels, idField, instruction, testPath, labelIndexBase });
-  }
-  if (!existsSync(full)) {
-    throw new TfewError(`task path ${path} does not exist; give a RAFT folder, raft:<task>, or a .csv/.jsonl file`);
-  }
-  throw new TfewError(`task path ${path} is not a folder, raft:<task>, .csv or .jsonl; convert the data to one of those`);
+  const kinds = `a RAFT folder, raft:<task>, hf:<org>/<dataset>, or a ${TASK_FILE_EXTENSIONS.join("/")} file`;
+  if (!existsSync(full)) throw new TfewError(`task path ${path} does not exist; give ${kinds}`);
+  if (formatOf(full) !== undefined) return loadTabularTask(full, fileOptions);
+  throw new TfewError(`task path ${path} is not ${kinds}; convert the data to one of those`);
 }

@@ -8,6 +8,7 @@ import { resolveIa3Config, type Ia3Config } from "../adapters/ia3-config.js";
 import { checkAdapterFits, readAdapter, saveAdapter } from "../adapters/peft-adapter.js";
 import { configToYaml } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
+import { describeDataFiles } from "../data/manifest.js";
 import type { TaskData } from "../data/task.js";
 import { createLocalEngine, type GradientEngine } from "../engine/accumulate.js";
 import { passTokens, type TfewExample } from "../engine/batch.js";
@@ -151,7 +152,7 @@ async function writeRunFiles(t: Training, configText: string, started: Date, res
     model_source: t.ws.source.kind,
     model_commit: t.ws.source.commit ?? null,
     model_files: t.ws.source.commit ? null : await hashFiles(t.ws.model.files),
-    data_files: await hashFiles(t.task.files),
+    data_files: await describeDataFiles(t.task.files), // [{ path, format, rows, sha256 }]
     seed: t.config.seed,
     started_at: started.toISOString(),
     ended_at: null as string | null,
