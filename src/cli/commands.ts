@@ -1,7 +1,7 @@
 // The tfew commands behind the CLI: each takes parsed arguments and returns an exit code.
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { ia3ParameterCount, ia3Specs } from "../adapters/ia3.js";
 import { resolveIa3Config } from "../adapters/ia3-config.js";
 import { loadRunConfig } from "../config/load.js";
@@ -18,6 +18,7 @@ import { createProgress } from "../monitor/progress.js";
 import { prepareModel, prepareTask } from "../train/prepare.js";
 import { runTraining } from "../train/run.js";
 import { defaultRunDir, readJson } from "../train/run-dir.js";
+import { writeEvalEvents } from "../train/run-events.js";
 import { configFromArgs, log, trapSignals, type ConfigArgs } from "./common.js";
 
 export async function trainCommand(args: ConfigArgs & { resume?: string }): Promise<number> {
@@ -44,10 +45,18 @@ export async function trainCommand(args: ConfigArgs & { resume?: string }): Prom
     const loss = summary.first_loss !== null && summary.final_loss !== null ? `loss ${summary.first_loss.toFixed(4)} → ${summary.final_loss.toFixed(4)}` : "";
     const speed = summary.examples_per_s !== null ? `, ${summary.examples_per_s.toFixed(1)} examples/s` : "";
     process.stdout.write(`done: ${summary.steps} steps in ${summary.wall_s.toFixed(1)} s on ${summary.backend}, ${loss}${speed}; adapter: ${summary.adapter_dir}\n`);
+    const shownRun = shownPath(summary.run_dir);
+    process.stdout.write(`curves: tensorboard --logdir ${shownPath(dirname(resolve(summary.run_dir)))}\n        tfew report ${shownRun} --out ${join(shownRun, "report.html")}\n`);
     return 0;
   } finally {
     signals.release();
   }
+}
+
+/** A path as the user would type it: relative to the current folder when inside it, else absolute. */
+function shownPath(path: string): string {
+  const rel = relative(process.cwd(), resolve(path));
+  return rel === "" ? "." : rel.startsWith("..") || isAbsolute(rel) ? resolve(path) : rel;
 }
 
 export interface EvalArgs extends ConfigArgs {
@@ -98,12 +107,25 @@ export async function evalCommand(args: EvalArgs): Promise<number> {
   const ctx = await evalContext(config);
   if (args.folds !== undefined) {
     const report = await crossValidate(ctx, { folds: args.folds, outDir });
+    for (const [i, metrics] of report.folds.entries()) {
+      const foldDir = join(outDir, `fold-${i + 1}`);
+      await writeEvalEvents(foldDir, { step: await runStep(foldDir), metrics });
+    }
     process.stdout.write(`${args.folds}-fold: accuracy ${report.mean.accuracy.toFixed(4)} ± ${report.std.accuracy.toFixed(4)}, macro-F1 ${report.mean.macro_f1.toFixed(4)} ± ${report.std.macro_f1.toFixed(4)}; ${join(outDir, "metrics.json")}\n`);
     return 0;
   }
   const m = await evaluate(ctx, { adapterDir, split: args.split, outDir });
+  // TensorBoard scalars: into the --run folder (beside its training curves) unless --out names another folder
+  const eventsDir = args.run !== undefined && args.out === undefined ? args.run : outDir;
+  await writeEvalEvents(eventsDir, { step: args.run !== undefined ? await runStep(args.run) : 0, metrics: m });
   process.stdout.write(`${ctx.task.name} (${args.split}, n=${m.n}): accuracy ${m.accuracy.toFixed(4)}, macro-F1 ${m.macro_f1.toFixed(4)}; ${join(outDir, "metrics.json")}\n`);
   return 0;
+}
+
+/** The last step a run folder's summary.json records (0 when there is none): eval's TensorBoard step. */
+async function runStep(runDir: string): Promise<number> {
+  const summary = await readJson<{ steps?: unknown }>(join(runDir, "summary.json")).catch(() => ({ steps: 0 }));
+  return typeof summary.steps === "number" ? summary.steps : 0;
 }
 
 export async function predictCommand(args: EvalArgs): Promise<number> {

@@ -1,11 +1,12 @@
 // The run directory of `tfew train`: config.resolved.yaml, manifest.json (versions, inputs and their
-// hashes), summary.json, metrics.jsonl, checkpoint.safetensors and adapter/. Every file is written atomically
-// (temp, fsync, rename) except metrics.jsonl, an append log of whole lines that a resume trims to its checkpoint.
+// hashes), summary.json, metrics.jsonl (+ TensorBoard event files), checkpoint.safetensors and adapter/. Every file
+// is written atomically (temp, fsync, rename) except the append logs (metrics.jsonl, events), which a resume trims.
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, stat, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { TfewError } from "../errors.js";
 import { sha256File, writeFileAtomic, writeJsonAtomic } from "../io/atomic.js";
+import { trimEventFiles } from "./run-events.js";
 
 export const TFEW_VERSION = "0.1.0";
 
@@ -77,6 +78,7 @@ export async function removeTempFiles(runDir: string): Promise<void> {
 /**
  * Rewrites metrics.jsonl (atomically) with only its complete rows of steps <= keepThroughStep: a fresh run
  * (0) starts with an empty log; a resume drops the rows past its checkpoint and any line a kill cut short.
+ * The TensorBoard event files in the same folder are trimmed the same way.
  */
 export async function resetMetricsLog(path: string, options: { keepThroughStep: number }): Promise<void> {
   const text = options.keepThroughStep > 0 ? await readFile(path, "utf8").catch(() => "") : "";
@@ -89,4 +91,5 @@ export async function resetMetricsLog(path: string, options: { keepThroughStep: 
     }
   });
   await writeFileAtomic(path, kept.map((line) => `${line}\n`).join(""));
+  await trimEventFiles(dirname(path), options);
 }

@@ -140,7 +140,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainSummary> 
   await writeJson(runDir, "manifest.json", manifest);
   // metrics.jsonl is an append log: a fresh run starts it empty; a resume keeps the rows up to the checkpoint
   await resetMetricsLog(join(runDir, "metrics.jsonl"), { keepThroughStep: resumeState?.step ?? 0 });
-  const metrics = createMetricsLog(join(runDir, "metrics.jsonl"));
+  const metrics = createMetricsLog(join(runDir, "metrics.jsonl"), { events: true }); // + TensorBoard event file
   const gpu: GpuSampler | null = config.monitor.gpu === "auto" ? await startGpuSampler({ intervalMs: config.monitor.interval_ms, onWarning: log }) : null;
   const progress = createProgress({ total: config.train.steps, label: "train", stream: options.progressStream });
   const flopDims = { ...model.config, gatedFfn: model.config.gatedFfn };
