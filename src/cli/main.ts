@@ -1,9 +1,10 @@
-// tfew's command line (yargs): train, eval, predict, score, inspect, make-demo. The only module that reads
+// tfew's command line (yargs): train, eval, predict, score, inspect, report, make-demo. The only module that reads
 // argv, prints usage, or decides the exit code; everything else throws TfewError.
 import yargs from "yargs";
 import { BACKEND_NAMES } from "../backend/select.js";
 import { evalCommand, inspectCommand, predictCommand, scoreCommand, trainCommand, type EvalArgs } from "./commands.js";
 import { PACKAGE_ROOT, reportError } from "./common.js";
+import { reportBuilder, reportCommand } from "./report.js";
 
 const configOptions = {
   config: { type: "string", array: true, describe: "config file (YAML/JSON); repeat to layer, later wins" },
@@ -83,6 +84,12 @@ export async function main(argv: string[]): Promise<number> {
       (a) => run(() => inspectCommand({ model: a.model, revision: a.revision }))(),
     )
     .command(
+      "report <folders..>",
+      "one self-contained HTML page of charts (losses, lr, throughput, GPU, eval) from run or sweep folders",
+      (y) => reportBuilder(y),
+      (a) => run(() => reportCommand({ folders: (a.folders as string[] | undefined) ?? [], out: String(a.out), smoothing: Number(a.smoothing) }))(),
+    )
+    .command(
       "make-demo",
       "regenerate the embedded demo model, tokenizer and task (data/)",
       (y) => y.options({ out: { type: "string", default: `${PACKAGE_ROOT}/data`, describe: "folder to write demo-model/ and demo-task/ into" } }),
@@ -94,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
           return 0;
         })(),
     )
-    .demandCommand(1, "give a command: train, eval, predict, score, inspect or make-demo")
+    .demandCommand(1, "give a command: train, eval, predict, score, inspect, report or make-demo")
     .strict()
     .fail((message, error) => {
       if (error) throw error;
