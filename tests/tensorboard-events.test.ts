@@ -1,8 +1,9 @@
 // TensorBoard event files of real demo runs through the built CLI, read back by an independent reader
 // (tests/helpers/tfevents-reader.ts: framing, both CRCs of every record, field numbers and wire types):
 // the values equal metrics.jsonl's at float32; a killed and resumed run has each step once across its files;
-// eval adds eval/* scalars at the run's last step. Spawns dist/ (`npm run build` first; `npm test` does).
-import { readdir, readFile, rm } from "node:fs/promises";
+// eval adds eval/* scalars at the run's last step; a (fake) nvidia-smi's readings appear as gpu/* tags.
+// Spawns dist/ (`npm run build` first; `npm test` does).
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readEventFile, type ReadEvent } from "./helpers/tfevents-reader.js";
@@ -86,6 +87,43 @@ describe("event files of tfew train", () => {
     expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect((await eventFiles(run)).length).toBe(2);
     expect((await metricsRows(run)).map((row) => row.step)).toEqual(steps);
+  });
+});
+
+// Answers tfew's looping query with one fixed H100 line per interval (a one-shot call gets one line).
+const FAKE_NVIDIA_SMI = `#!/bin/sh
+line="0, NVIDIA H100 80GB HBM3, 87, 1234, 81559, 250.3"
+if [ "$3" != "-lms" ]; then echo "$line"; exit 0; fi
+while :; do echo "$line" || exit 0; sleep 0.05; done
+`;
+
+describe("gpu/* tags", () => {
+  it("carry the GPU readings and MFU of the steps that had one, as in metrics.jsonl", async () => {
+    const bin = join(work, "fake-bin");
+    await mkdir(bin);
+    await writeFile(join(bin, "nvidia-smi"), FAKE_NVIDIA_SMI);
+    await chmod(join(bin, "nvidia-smi"), 0o755);
+    const run = join(work, "gpu");
+    const args = ["train", "--backend", "wasm", "--out", run, "--set", "train.workers=1", "--set", "monitor.gpu=auto", "--set", "monitor.interval_ms=100", "--set", "train.steps=12"];
+    const saved = process.env.PATH;
+    process.env.PATH = `${bin}:${saved ?? ""}`; // the spawned CLI inherits it
+    try {
+      expectOk(await runCli(args, { cwd: work }));
+    } finally {
+      process.env.PATH = saved;
+    }
+    const rows = (await metricsRows(run)).filter((row) => typeof row.gpu_util_pct === "number");
+    expect(rows.length).toBeGreaterThan(0);
+    const events = (await allEvents(run)).filter((e) => e.values.some((v) => v.tag.startsWith("gpu/")));
+    expect(events.map((e) => e.step)).toEqual(rows.map((row) => row.step));
+    events.forEach((e, i) => {
+      const gpu = e.values.filter((v) => v.tag.startsWith("gpu/"));
+      expect(gpu).toEqual([
+        { tag: "gpu/util_pct", value: 87 },
+        { tag: "gpu/mem_mib", value: 1234 },
+        { tag: "gpu/mfu", value: Math.fround(rows[i]?.mfu as number) },
+      ]);
+    });
   });
 });
 

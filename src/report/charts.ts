@@ -108,7 +108,7 @@ function seriesMarks(s: LineSeries, x: Scale, y: Scale, smoothing: number | null
 
 /** A line chart of steps → values: raw (faint) and smoothed curves per series, bands under them, a legend below. */
 export function lineChart(options: LineChartOptions): string {
-  const width = options.width ?? 420;
+  const width = options.width ?? 400;
   const box = { left: MARGIN.left, top: MARGIN.top, right: width - MARGIN.right, bottom: MARGIN.top + PLOT_HEIGHT };
   const xsAll = [...options.series.flatMap((s) => s.xs), ...(options.bands ?? []).flatMap((b) => b.xs)];
   const x = linearScale([Math.min(0, ...xsAll), xsAll.length > 0 ? Math.max(...xsAll) : 1], [box.left, box.right], { ticks: 6 });

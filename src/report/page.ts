@@ -75,12 +75,19 @@ function evalBlock(e: EvalResult, name: string, i: number): string {
   return `<section class="eval" data-file="${esc(e.file)}">${head}<div class="charts">${charts.join("")}</div></section>`;
 }
 
+/** A task as a table cell: a folder or file path by its last part (the full path on hover), a hub task as it is. */
+function taskCell(task: string | null): string {
+  if (task === null) return "<td>–</td>";
+  const short = task.includes("/") && !/^[a-z]+:/.test(task) ? (task.replace(/\/+$/, "").split("/").at(-1) ?? task) : task;
+  return `<td title="${esc(task)}">${esc(short)}</td>`;
+}
+
 function runsTable(runs: readonly RunData[], colorOf: (i: number) => string, tasks?: readonly string[]): string {
   const rows = runs.map((r, i) => {
     const s = r.summary ?? {};
     const e = r.evals[0];
     const last = r.rows.at(-1);
-    return `<tr><td><span class="swatch" style="background:${colorOf(i)}"></span>${esc(r.name)}</td><td>${esc(tasks?.[i] ?? r.task ?? "–")}</td><td class="num">${r.seed ?? "–"}</td><td class="num">${last?.step ?? 0}</td><td class="num">${fmt(s.first_loss)} → ${fmt(s.final_loss ?? last?.loss)}</td><td class="num">${fmt(s.examples_per_s, 1)}</td><td>${esc(String(s.device ?? s.backend ?? "–"))}</td><td class="num">${fmt(e?.accuracy)}</td><td class="num">${fmt(e?.macro_f1)}</td></tr>`;
+    return `<tr><td><span class="swatch" style="background:${colorOf(i)}"></span>${esc(r.name)}</td>${taskCell(tasks?.[i] ?? r.task)}<td class="num">${r.seed ?? "–"}</td><td class="num">${last?.step ?? 0}</td><td class="num">${fmt(s.first_loss)} → ${fmt(s.final_loss ?? last?.loss)}</td><td class="num">${fmt(s.examples_per_s, 1)}</td><td>${esc(String(s.device ?? s.backend ?? "–"))}</td><td class="num">${fmt(e?.accuracy)}</td><td class="num">${fmt(e?.macro_f1)}</td></tr>`;
   });
   return `<table class="runs"><tr><th>run</th><th>task</th><th>seed</th><th>steps</th><th>loss first → final</th><th>examples/s</th><th>device</th><th>eval accuracy</th><th>macro-F1</th></tr>${rows.join("")}</table>`;
 }
