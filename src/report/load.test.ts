@@ -58,6 +58,18 @@ describe("loadInputs", () => {
     ]);
   });
 
+  it("reads tfew sweep's layout: cells[].dir = cells/<i>-<slug> holding run/ and eval/, cells[].task", () => {
+    const dir = join(root, "sweep-tfew");
+    const cells = [0, 1].map((i) => ({ index: i, slug: `s${i}`, dir: `cells/${i}-s${i}`, task: "raft:x", seed: i, overrides: { seed: i } }));
+    for (const c of cells) makeRun(join(dir, c.dir, "run"), { steps: 3, task: "ignored", evalIn: join(dir, c.dir, "eval"), accuracy: 0.5 + 0.25 * c.index });
+    writeFileSync(join(dir, "sweep.json"), JSON.stringify({ tfew_sweep: 1, grid_keys: ["seed"], cells }));
+    const group = loadInputs([dir]).groups[0];
+    expect(group?.cells.map((c) => [c.label, c.task, c.run.rows.length, c.run.evals.map((e) => e.accuracy)])).toEqual([
+      ["#0 seed=0", "raft:x", 3, [0.5]],
+      ["#1 seed=1", "raft:x", 3, [0.75]],
+    ]);
+  });
+
   it("reads a sweep folder without cells in sweep.json from DIR/cells/*, and any folder of run folders", () => {
     const sweep = join(root, "sweep-bare");
     makeRun(join(sweep, "cells", "0-x"), { steps: 2, task: "t" });

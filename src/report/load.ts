@@ -139,12 +139,15 @@ function cellRunDir(dir: string): string | null {
   return isDir(dir) ? (subdirs(dir).find(isRunDir) ?? null) : null;
 }
 
+/** sweep.json as `tfew sweep run` writes it: cells with their folder (`dir`, holding run/ and eval/) or `run_dir`. */
 interface SweepFile {
-  cells?: { index?: unknown; run_dir?: unknown; dir?: unknown; overrides?: unknown }[];
+  cells?: { index?: unknown; run_dir?: unknown; dir?: unknown; overrides?: unknown; task?: unknown }[];
 }
 
-function taskOf(overrides: unknown, run: RunData): string {
-  const o = overrides as Record<string, unknown> | null | undefined;
+/** The cell's task: sweep.json's `task`, else its data.path override, else the run config's data.path. */
+function taskOf(cell: { overrides?: unknown; task?: unknown }, run: RunData): string {
+  if (typeof cell.task === "string") return cell.task;
+  const o = cell.overrides as Record<string, unknown> | null | undefined;
   const fromOverride = o !== null && typeof o === "object" ? o["data.path"] : undefined;
   return typeof fromOverride === "string" ? fromOverride : (run.task ?? "all");
 }
@@ -159,8 +162,8 @@ function loadSweep(dir: string): GroupData {
   const sweep = readJsonFile(join(dir, "sweep.json")) as SweepFile;
   const listed = Array.isArray(sweep.cells) ? sweep.cells : null;
   const entries = listed !== null
-    ? listed.map((c, i) => ({ index: typeof c.index === "number" ? c.index : i, dir: resolve(dir, String(c.run_dir ?? c.dir ?? join("cells", String(i)))), overrides: c.overrides }))
-    : (isDir(join(dir, "cells")) ? subdirs(join(dir, "cells")) : []).map((d, i) => ({ index: i, dir: d, overrides: undefined }));
+    ? listed.map((c, i) => ({ index: typeof c.index === "number" ? c.index : i, dir: resolve(dir, String(c.run_dir ?? c.dir ?? join("cells", String(i)))), overrides: c.overrides, task: c.task }))
+    : (isDir(join(dir, "cells")) ? subdirs(join(dir, "cells")) : []).map((d, i) => ({ index: i, dir: d, overrides: undefined, task: undefined }));
   const cells: CellData[] = [];
   for (const entry of entries) {
     const runDir = cellRunDir(entry.dir);
@@ -169,7 +172,7 @@ function loadSweep(dir: string): GroupData {
     const cellDir = entry.dir !== runDir ? entry.dir : dirname(runDir);
     const extraEvalDirs = [resolve(dir), resolve(dir, "cells")].includes(resolve(cellDir)) ? [] : [cellDir];
     const run = loadRun(runDir, { name: cellName(entry.index, entry.overrides, relative(resolve(dir), runDir)), extraEvalDirs });
-    cells.push({ index: entry.index, label: run.name, task: taskOf(entry.overrides, run), run });
+    cells.push({ index: entry.index, label: run.name, task: taskOf(entry, run), run });
   }
   return { dir: resolve(dir), name: basename(resolve(dir)), kind: "sweep", cells };
 }
