@@ -7,7 +7,7 @@ import { resolveIa3Config } from "../adapters/ia3-config.js";
 import { loadRunConfig } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import { loadTokenizer } from "../data/tokenizer.js";
-import { TfewError } from "../errors.js";
+import { isTfewError, TfewError } from "../errors.js";
 import { crossValidate, evaluate, loadAdapterSet, predict, type EvalContext } from "../eval/evaluate.js";
 import { scorePairs, type ScorePair } from "../eval/score.js";
 import { writeFileAtomic } from "../io/atomic.js";
@@ -117,7 +117,10 @@ export async function evalCommand(args: EvalArgs): Promise<number> {
   const m = await evaluate(ctx, { adapterDir, split: args.split, outDir });
   // TensorBoard scalars: into the --run folder (beside its training curves) unless --out names another folder
   const eventsDir = args.run !== undefined && args.out === undefined ? args.run : outDir;
-  await writeEvalEvents(eventsDir, { step: args.run !== undefined ? await runStep(args.run) : 0, metrics: m });
+  await writeEvalEvents(eventsDir, { step: args.run !== undefined ? await runStep(args.run) : 0, metrics: m }).catch((error: unknown) => {
+    if (!isTfewError(error) && typeof (error as NodeJS.ErrnoException).code !== "string") throw error;
+    log(`warning: eval scalars not added to ${eventsDir}'s TensorBoard events (${(error as Error).message}); metrics.json is written`); // e.g. a read-only run folder
+  });
   process.stdout.write(`${ctx.task.name} (${args.split}, n=${m.n}): accuracy ${m.accuracy.toFixed(4)}, macro-F1 ${m.macro_f1.toFixed(4)}; ${join(outDir, "metrics.json")}\n`);
   return 0;
 }
