@@ -1,14 +1,14 @@
 // The tfew commands behind the CLI: each takes parsed arguments and returns an exit code.
 import { existsSync, readdirSync, type Dirent } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { ia3ParameterCount, ia3Specs } from "../adapters/ia3.js";
 import { resolveIa3Config } from "../adapters/ia3-config.js";
 import { loadRunConfig } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import type { TaskData } from "../data/task.js";
 import { loadTokenizer } from "../data/tokenizer.js";
-import { TfewError } from "../errors.js";
+import { isTfewError, TfewError } from "../errors.js";
 import { loadAdapterSet, prepareModel, prepareTask } from "../engine/workspace.js";
 import { crossValidate, evaluate, predict, type EvalContext } from "../eval/evaluate.js";
 import { scorePairs, type ScorePair } from "../eval/score.js";
@@ -19,6 +19,7 @@ import { linearShapes } from "../model/weights.js";
 import { createProgress } from "../monitor/progress.js";
 import { runTraining, type TrainSummary } from "../train/run.js";
 import { claimRunDir, defaultRunDir, finishedRun, readJson } from "../io/run-dir.js";
+import { writeEvalEvents } from "../train/run-events.js";
 import { configFromArgs, log, refuseToReplace, trapSignals, type ConfigArgs } from "./common.js";
 
 export async function trainCommand(args: ConfigArgs & { resume?: string }): Promise<number> {
@@ -49,6 +50,8 @@ export async function trainCommand(args: ConfigArgs & { resume?: string }): Prom
       return summary.stopped_by === "SIGINT" ? 130 : 143;
     }
     process.stdout.write(`${doneLine(summary)}\n`);
+    const shownRun = shownPath(summary.run_dir);
+    process.stdout.write(`curves: tensorboard --logdir ${shownPath(dirname(resolve(summary.run_dir)))}\n        tfew report ${shownRun} --out ${join(shownRun, "report.html")}\n`);
     return 0;
   } finally {
     signals.release();
@@ -61,6 +64,12 @@ function doneLine(summary: TrainSummary): string {
   if (summary.first_loss !== null && summary.final_loss !== null) parts.push(`loss ${summary.first_loss.toFixed(4)} → ${summary.final_loss.toFixed(4)}`);
   if (summary.examples_per_s !== null) parts.push(`${summary.examples_per_s.toFixed(1)} examples/s`);
   return `done: ${parts.join(", ")}; adapter: ${summary.adapter_dir}`;
+}
+
+/** A path as the user would type it: relative to the current folder when inside it, else absolute. */
+function shownPath(path: string): string {
+  const rel = relative(process.cwd(), resolve(path));
+  return rel === "" ? "." : rel.startsWith("..") || isAbsolute(rel) ? resolve(path) : rel;
 }
 
 export interface EvalArgs extends ConfigArgs {
@@ -117,10 +126,20 @@ export async function evalCommand(args: EvalArgs): Promise<number> {
     const trainFold = async (fold: { task: TaskData; runDir: string }) =>
       (await runTraining({ config, runDir: fold.runDir, resume: false, log, workspace: ctx.workspace, task: fold.task })).adapter_dir;
     const report = await crossValidate(ctx, { folds: args.folds, outDir, trainFold });
+    for (const [i, metrics] of report.folds.entries()) {
+      const foldDir = join(outDir, `fold-${i + 1}`);
+      await writeEvalEvents(foldDir, { step: await runStep(foldDir), metrics });
+    }
     process.stdout.write(`${args.folds}-fold: accuracy ${report.mean.accuracy.toFixed(4)} ± ${report.std.accuracy.toFixed(4)}, macro-F1 ${report.mean.macro_f1.toFixed(4)} ± ${report.std.macro_f1.toFixed(4)}; ${join(outDir, "metrics.json")}\n`);
     return 0;
   }
   const m = await evaluate(ctx, { adapterDir, split: args.split, outDir });
+  // TensorBoard scalars: into the --run folder (beside its training curves) unless --out names another folder
+  const eventsDir = args.run !== undefined && args.out === undefined ? args.run : outDir;
+  await writeEvalEvents(eventsDir, { step: args.run !== undefined ? await runStep(args.run) : 0, metrics: m }).catch((error: unknown) => {
+    if (!isTfewError(error) && typeof (error as NodeJS.ErrnoException).code !== "string") throw error;
+    log(`warning: eval scalars not added to ${eventsDir}'s TensorBoard events (${(error as Error).message}); metrics.json is written`); // e.g. a read-only run folder
+  });
   process.stdout.write(`${ctx.task.name} (${args.split}, n=${m.n}): accuracy ${m.accuracy.toFixed(4)}, macro-F1 ${m.macro_f1.toFixed(4)}; ${join(outDir, "metrics.json")}\n`);
   return 0;
 }
@@ -134,6 +153,12 @@ function foldDirs(outDir: string): string[] {
     return []; // no folder yet (or not a folder: the write reports that)
   }
   return entries.filter((e) => e.isDirectory() && /^fold-\d+$/.test(e.name)).map((e) => join(outDir, e.name));
+}
+
+/** The last step a run folder's summary.json records (0 when there is none): eval's TensorBoard step. */
+async function runStep(runDir: string): Promise<number> {
+  const summary = await readJson<{ steps?: unknown }>(join(runDir, "summary.json")).catch(() => ({ steps: 0 }));
+  return typeof summary.steps === "number" ? summary.steps : 0;
 }
 
 export async function predictCommand(args: EvalArgs): Promise<number> {

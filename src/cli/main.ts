@@ -1,5 +1,5 @@
-// tfew's command line (yargs): train, eval, predict, score, inspect, merge, export, sweep, audit, make-demo. The only module
-// that reads argv, prints usage, or decides the exit code; everything else throws TfewError.
+// tfew's command line (yargs): train, eval, predict, score, inspect, merge, export, sweep, audit, report, make-demo. The
+// only module that reads argv, prints usage, or decides the exit code; everything else throws TfewError.
 import yargs from "yargs";
 import { BACKEND_NAMES } from "../backend/select.js";
 import { MERGE_METHODS } from "../merge/merge.js";
@@ -9,6 +9,7 @@ import { PACKAGE_ROOT, reportError } from "./common.js";
 import { exportCommand } from "./export.js";
 import { mergeCommand } from "./merge.js";
 import { sweepCommands } from "./sweep.js";
+import { reportBuilder, reportCommand } from "./report.js";
 
 const configOptions = {
   config: { type: "string", array: true, describe: "config file (YAML/JSON); repeat to layer, later wins" },
@@ -130,6 +131,12 @@ export async function main(argv: string[]): Promise<number> {
       (a) => run(() => auditCommand({ config: a.config, set: a.set, backend: a.backend, out: a.out, model: a.model, run: a.run, data: a.data, folds: a.folds }))(),
     )
     .command(
+      "report <folders..>",
+      "one self-contained HTML page of charts (losses, lr, throughput, GPU, eval) from run or sweep folders",
+      (y) => reportBuilder(y),
+      (a) => run(() => reportCommand({ folders: (a.folders as string[] | undefined) ?? [], out: String(a.out), smoothing: Number(a.smoothing) }))(),
+    )
+    .command(
       "make-demo",
       "regenerate the embedded demo model, tokenizer and task (data/)",
       (y) => y.options({ out: { type: "string", default: `${PACKAGE_ROOT}/data`, describe: "folder to write demo-model/ and demo-task/ into" } }),
@@ -142,7 +149,7 @@ export async function main(argv: string[]): Promise<number> {
         })(),
     )
     .command("sweep", "run a grid of runs (tasks × seeds × ...) locally, as a Slurm job array or a Kubernetes Indexed Job", (y) => sweepCommands(y, run))
-    .demandCommand(1, "give a command: train, eval, predict, score, inspect, merge, export, sweep, audit or make-demo")
+    .demandCommand(1, "give a command: train, eval, predict, score, inspect, merge, export, sweep, audit, report or make-demo")
     .recommendCommands()
     .strictCommands()
     .strict()

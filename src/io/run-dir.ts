@@ -1,6 +1,6 @@
 // The run directory of `tfew train`: config.resolved.yaml, manifest.json (versions, inputs and their
-// hashes), summary.json, metrics.jsonl, checkpoint.safetensors and adapter/. Every file is written atomically
-// (temp, fsync, rename) except metrics.jsonl, an append log of whole lines that a resume trims to its checkpoint.
+// hashes), summary.json, metrics.jsonl (+ TensorBoard event files), checkpoint.safetensors and adapter/. Every file
+// is written atomically (temp, fsync, rename) except the append logs (metrics.jsonl, events), which a resume trims.
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, stat, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";

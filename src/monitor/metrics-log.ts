@@ -1,8 +1,10 @@
 // metrics.jsonl: one JSON object per line, appended as training runs (each line reaches the OS at once; fsync at
 // close), plus the mean / p95 helpers the summaries use. Mirrors the JSON-lines logs of nanoGPT-style trainers.
+// With `events`, the same records also go to a TensorBoard event file in the same folder (event-writer.ts).
 import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { TfewError } from "../errors.js";
+import { createEventWriter, recordScalars, type EventWriter, type EventWriterOptions } from "./event-writer.js";
 
 export interface MetricsLog {
   readonly path: string;
@@ -12,8 +14,13 @@ export interface MetricsLog {
   close(): void;
 }
 
+export interface MetricsLogOptions {
+  /** also write each record's scalars (by `step`) to a new TensorBoard event file beside the log */
+  events?: boolean | EventWriterOptions;
+}
+
 /** Opens (creating it and its directory) `path` for appending. */
-export function createMetricsLog(path: string): MetricsLog {
+export function createMetricsLog(path: string, options: MetricsLogOptions = {}): MetricsLog {
   let fd: number | null;
   try {
     mkdirSync(dirname(path), { recursive: true });
@@ -21,12 +28,14 @@ export function createMetricsLog(path: string): MetricsLog {
   } catch (error) {
     throw new TfewError(`cannot open metrics log ${path} (${errorCode(error)}); check that the run's --out directory is writable`, { cause: error });
   }
+  const events: EventWriter | null = options.events ? createEventWriter(dirname(path), options.events === true ? {} : options.events) : null;
   return {
     path,
     write(record) {
       if (fd === null) throw new TfewError(`metrics log ${path} is closed; write before close()`);
       // writeSync hands the whole line to the OS now: a crash loses no logged step, and lines never interleave.
       writeSync(fd, `${JSON.stringify(record)}\n`);
+      if (events !== null && typeof record.step === "number") events.write(record.step, recordScalars(record));
     },
     close() {
       if (fd === null) return;
@@ -36,6 +45,7 @@ export function createMetricsLog(path: string): MetricsLog {
         fsyncSync(open);
       } finally {
         closeSync(open);
+        events?.close();
       }
     },
   };

@@ -27,6 +27,7 @@ import { createProgress } from "../monitor/progress.js";
 import { loadCheckpoint, saveCheckpoint, type TrainState } from "./checkpoint.js";
 import { clipByGlobalNorm } from "./grad-clip.js";
 import { createOptimizer, type Optimizer } from "./optimizer.js";
+import { trimEventFiles } from "./run-events.js";
 import { learningRateAt } from "./schedule.js";
 import { summarize, type LoopResult, type TrainSummary } from "./summary.js";
 
@@ -160,14 +161,16 @@ async function writeRunFiles(t: Training, configText: string, started: Date, res
   };
   await writeJson(t.runDir, "manifest.json", manifest);
   // metrics.jsonl is an append log: a fresh run starts it empty; a resume keeps the rows up to the checkpoint
-  await resetMetricsLog(join(t.runDir, "metrics.jsonl"), { keepThroughStep: resumeState?.step ?? 0 });
+  const keep = { keepThroughStep: resumeState?.step ?? 0 };
+  await resetMetricsLog(join(t.runDir, "metrics.jsonl"), keep);
+  await trimEventFiles(t.runDir, keep); // the TensorBoard event files likewise; the continued run starts a new one
   return manifest;
 }
 
 /** Stage 5: the step loop with logging, GPU sampling, MFU and checkpoints; stops cleanly on a signal. */
 async function trainLoop(t: Training, engine: GradientEngine, microBatchSize: number, options: TrainOptions): Promise<LoopResult> {
   const { config } = t;
-  const metrics = createMetricsLog(join(t.runDir, "metrics.jsonl"));
+  const metrics = createMetricsLog(join(t.runDir, "metrics.jsonl"), { events: true }); // + a TensorBoard event file
   const gpu = config.monitor.gpu === "auto" ? await startGpuSampler({ intervalMs: config.monitor.interval_ms, onWarning: options.log }) : null;
   const progress = createProgress({ total: config.train.steps, label: "train", stream: options.progressStream });
   let lastCheckpointStep: number | null = t.step > 0 ? t.step : null;
