@@ -33,6 +33,7 @@ describe("trimEventFiles / resetMetricsLog", () => {
     appendFileSync(first, Buffer.from([1, 2, 3])); // and a record cut off by the kill
     writeFileSync(join(dir, "metrics.jsonl"), [1, 2, 3, 4, 5, 6, 7].map((s) => `{"step":${s}}\n`).join(""));
     await resetMetricsLog(join(dir, "metrics.jsonl"), { keepThroughStep: 4 });
+    await trimEventFiles(dir, { keepThroughStep: 4 }); // what runTraining does on resume
     expect(steps(dir, "train/loss")).toEqual([1, 2, 3, 4]);
     writeSteps(dir, 5, 9, 1_000_000); // same second: the new file sorts after the first
     expect(steps(dir, "train/loss")).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
