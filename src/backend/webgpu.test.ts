@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { tf } from "./tf.js";
-import { registerWebgpuBackend } from "./webgpu.js";
+import { provideBundledModule, registerWebgpuBackend } from "./webgpu.js";
 import type { ModuleLoader } from "./webgpu.js";
 
 const g = globalThis as Record<string, unknown>;
@@ -47,12 +47,40 @@ describe("registerWebgpuBackend", () => {
     expect(result).toEqual({ ok: false, reason: "package webgpu failed to load (Cannot find package 'debug' imported from /x/webgpu.ts)" });
   });
 
-  it("reports no adapter and never loads the backend", async () => {
+  it("reports no adapter, naming what the host lacks, and never loads the backend", async () => {
     const loads: string[] = [];
-    const result = await registerWebgpuBackend({ load: fakeLoader(null, () => ({}), loads), resolve: () => undefined });
-    expect(result).toEqual({ ok: false, reason: "no WebGPU adapter (Dawn found no usable Vulkan driver; install libvulkan1 and the GPU vendor's Vulkan ICD)" });
+    const host = { loaders: [], icdFiles: [], icdDirs: ["/etc/vulkan/icd.d"] };
+    const result = await registerWebgpuBackend({ load: fakeLoader(null, () => ({}), loads), resolve: () => undefined, host: () => host });
+    expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/^no WebGPU adapter: the Vulkan loader \(libvulkan\.so\.1\) is not installed; apt-get install libvulkan1/) as unknown });
     expect(loads).toEqual(["webgpu"]);
     expect(g.navigator).toBe(hadNavigator?.value);
+    const noDriver = await registerWebgpuBackend({ load: fakeLoader(null, () => ({})), resolve: () => undefined, host: () => ({ ...host, loaders: ["/usr/lib/libvulkan.so.1"] }) });
+    expect(noDriver).toMatchObject({ ok: false, reason: expect.stringMatching(/^no WebGPU adapter: Vulkan loader found but no Vulkan driver \(no ICD \.json in \/etc\/vulkan\/icd\.d\)/) as unknown });
+  });
+
+  it("loads bundled modules (the kit's single file) instead of node_modules once provided", async () => {
+    const fakeDawn = { create: () => ({ requestAdapter: async () => ({ info: { vendor: "test" } }) }), globals: {} };
+    const undo = [
+      provideBundledModule("webgpu", async () => fakeDawn),
+      provideBundledModule("@tensorflow/tfjs-backend-webgpu", async () => {
+        tf.registerBackend("webgpu", () => tf.findBackend("cpu") as never);
+        return {};
+      }),
+    ];
+    const result = await registerWebgpuBackend({ host: () => ({ loaders: [], icdFiles: [], icdDirs: [] }) });
+    for (const f of undo) f();
+    expect(result).toEqual({ ok: true, adapter: "test" });
+    if (hadNavigator === undefined) delete g.navigator;
+    else Object.defineProperty(globalThis, "navigator", hadNavigator);
+  });
+
+  it("names a driver that found no GPU when loader and ICD are present", async () => {
+    const result = await registerWebgpuBackend({
+      load: fakeLoader(null, () => ({})),
+      resolve: () => undefined,
+      host: () => ({ loaders: ["/l"], icdFiles: ["/x/nvidia_icd.json"], icdDirs: [] }),
+    });
+    expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/^no WebGPU adapter: Vulkan driver nvidia_icd\.json found but it reported no usable GPU/) as unknown });
   });
 
   it("reports a missing tfjs-backend-webgpu and leaves globals alone", async () => {
