@@ -4,6 +4,7 @@ import yargs from "yargs";
 import { BACKEND_NAMES } from "../backend/select.js";
 import { evalCommand, inspectCommand, predictCommand, scoreCommand, trainCommand, type EvalArgs } from "./commands.js";
 import { PACKAGE_ROOT, reportError } from "./common.js";
+import { goldCheckCommand } from "./gold-check.js";
 
 const configOptions = {
   config: { type: "string", array: true, describe: "config file (YAML/JSON); repeat to layer, later wins" },
@@ -94,7 +95,19 @@ export async function main(argv: string[]): Promise<number> {
           return 0;
         })(),
     )
-    .demandCommand(1, "give a command: train, eval, predict, score, inspect or make-demo")
+    .command(
+      "gold-check",
+      "recompute the HF/PEFT gold fixtures on a backend (logits ≤ 1e-3, (IA)³ gradients ≤ 1e-3 relative); a GPU check",
+      (y) =>
+        y.options({
+          backend: configOptions.backend,
+          fixtures: { type: "string", describe: "fixture folder (default: tests/fixtures/hf-reference/t5-tiny-gated)" },
+          output: { type: "string", describe: "also write the JSON result to this file" },
+          verbose: configOptions.verbose,
+        }),
+      (a) => run(() => goldCheckCommand({ backend: a.backend, fixtures: a.fixtures, output: a.output }))(),
+    )
+    .demandCommand(1, "give a command: train, eval, predict, score, inspect, gold-check or make-demo")
     .strict()
     .fail((message, error) => {
       if (error) throw error;
