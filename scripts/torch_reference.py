@@ -382,9 +382,19 @@ def bench(args):
                    num_decoder_layers=args.decoder_layers or args.layers, vocab_size=args.vocab, ffn=args.ffn,
                    tie_word_embeddings=not args.untie)
     torch.manual_seed(args.seed)
-    model = T5IA3(cfg, random_weights(cfg, args.seed))
+    weights = random_weights(cfg, args.seed)  # CPU generator: the same weights and batches on every device
+    if args.device != "cpu":
+        torch.set_default_device(args.device)  # the model's own ones/arange/zeros follow (torch >= 2.0)
+    model = T5IA3(cfg, {k: v.to(args.device) for k, v in weights.items()})
     opt = Adafactor(model.parameters(), lr=3e-3)
     g = torch.Generator().manual_seed(args.seed + 1)
+    sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
+
+    def make_batch_on(*shape):
+        if args.device == "cpu":
+            return make_batch(g, *shape)
+        with torch.device("cpu"):
+            return tuple(t.to(args.device) for t in make_batch(g, *shape))
     log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     if blas == "reference":
         log("WARNING: torch is using the reference BLAS (libblas3, ~3 GFLOP/s), ~40x slower than a real PyTorch "
@@ -394,12 +404,13 @@ def bench(args):
 
     times = []
     for i in range(args.warmup + args.train_steps):
-        batch = make_batch(g, args.batch, args.seq, args.choices, args.choice_len, cfg.vocab_size)
+        batch = make_batch_on(args.batch, args.seq, args.choices, args.choice_len, cfg.vocab_size)
         t0 = time.perf_counter()
         out = tfew_losses(model, *batch, share_cross_kv=args.share_cross_kv)
         out["total_loss"].backward()
         opt.step()
         opt.zero_grad()
+        sync()
         dt = time.perf_counter() - t0
         log(f"  train step {i + 1}{' (warm-up)' if i < args.warmup else ''}: {dt:.3f} s, "
             f"loss {out['total_loss'].item():.4f}")
@@ -415,13 +426,14 @@ def bench(args):
     ev = {}
     for nc in [int(x) for x in args.eval_choices.split(",") if x]:
         n_ex = args.eval_examples if nc < args.large_choices else min(args.eval_examples, args.eval_examples_large)
-        batches = [make_batch(g, min(args.eval_batch, n_ex - s), args.seq, nc, args.choice_len, cfg.vocab_size)
+        batches = [make_batch_on(min(args.eval_batch, n_ex - s), args.seq, nc, args.choice_len, cfg.vocab_size)
                    for s in range(0, n_ex, args.eval_batch)]
         if args.warmup > 0 and not ev:  # one untimed eval batch, at the first choice count only (77 costs ~10 s)
             predict(model, *batches[0][:2], share_cross_kv=args.share_cross_kv)
         t0 = time.perf_counter()
         for input_ids, choices, _ in batches:
             predict(model, input_ids, choices, share_cross_kv=args.share_cross_kv)
+        sync()
         dt = time.perf_counter() - t0
         ev[str(nc)] = {"examples_per_s": n_ex / dt, "examples": n_ex, "batch": args.eval_batch, "seconds": dt}
         log(f"  eval {nc} choices: {n_ex} examples in {dt:.2f} s")
@@ -435,7 +447,7 @@ def bench(args):
     for k, v in ev.items():
         log(f"| eval {k} choices examples/s ({v['examples']} examples) | {v['examples_per_s']:.2f} |")
     log(f"| peak RSS MB | {peak:.0f} |")
-    return {"torch_version": torch.__version__, "blas": blas, "threads": args.threads,
+    return {"torch_version": torch.__version__, "device": args.device, "blas": blas, "threads": args.threads,
             "share_cross_kv": args.share_cross_kv,
             "model": {"d_model": cfg.d_model, "d_kv": cfg.d_kv, "heads": cfg.num_heads, "d_ff": cfg.d_ff,
                       "layers": cfg.num_layers, "decoder_layers": cfg.num_decoder_layers, "vocab": cfg.vocab_size,
@@ -471,6 +483,7 @@ def main(argv=None):
     ap.add_argument("--untie", action="store_true", help="separate lm_head (default tied, as T5Config/t5-small)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    ap.add_argument("--device", default="cpu", help="torch device, e.g. cuda (needs torch >= 2.0; gpu-check.sh)")
     args = ap.parse_args(argv)
     result = bench(args)
     if args.json:

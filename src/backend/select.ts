@@ -28,11 +28,14 @@ async function tryTensorflow(): Promise<string | null> {
   return null;
 }
 
-/** TFEW_WASM_DIR: the folder holding tfjs-backend-wasm's .wasm files (the kit's wasm/; default: beside the package). */
+/**
+ * TFEW_WASM_DIR: the folder holding tfjs-backend-wasm's .wasm files (the kit's wasm/; default: beside the package).
+ * A location, not a choice: also read from process.env, which workers (given env {}) share.
+ */
 async function tryWasm(env: NodeJS.ProcessEnv): Promise<boolean> {
   try {
     const wasm = await import("@tensorflow/tfjs-backend-wasm");
-    const dir = env.TFEW_WASM_DIR;
+    const dir = env.TFEW_WASM_DIR ?? process.env.TFEW_WASM_DIR;
     if (dir !== undefined && dir !== "") wasm.setWasmPaths(dir.endsWith("/") ? dir : `${dir}/`);
     return await tf.setBackend("wasm");
   } catch {

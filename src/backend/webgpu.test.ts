@@ -4,6 +4,8 @@ import { provideBundledModule, registerWebgpuBackend } from "./webgpu.js";
 import type { ModuleLoader } from "./webgpu.js";
 
 const g = globalThis as Record<string, unknown>;
+/** A host where the Vulkan probe sees a loader and a driver manifest (so Dawn is asked). */
+const vulkanPresent = () => ({ loaders: ["/usr/lib/x86_64-linux-gnu/libvulkan.so.1"], icdFiles: ["/usr/share/vulkan/icd.d/nvidia_icd.json"], icdDirs: [] });
 const hadNavigator = Object.getOwnPropertyDescriptor(globalThis, "navigator");
 
 function notFound(specifier: string): Error {
@@ -67,11 +69,19 @@ describe("registerWebgpuBackend", () => {
         return {};
       }),
     ];
-    const result = await registerWebgpuBackend({ host: () => ({ loaders: [], icdFiles: [], icdDirs: [] }) });
+    const result = await registerWebgpuBackend({ host: vulkanPresent });
     for (const f of undo) f();
     expect(result).toEqual({ ok: true, adapter: "test" });
     if (hadNavigator === undefined) delete g.navigator;
     else Object.defineProperty(globalThis, "navigator", hadNavigator);
+  });
+
+  it("does not ask Dawn (which would print Vulkan warnings) when the probe finds no loader or no driver", async () => {
+    let created = 0;
+    const load: ModuleLoader = async () => ({ create: () => (created++, { requestAdapter: async () => ({}) }), globals: {} });
+    const result = await registerWebgpuBackend({ load, resolve: () => undefined, host: () => ({ ...vulkanPresent(), icdFiles: [] }) });
+    expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/no Vulkan driver/) as unknown });
+    expect(created).toBe(0);
   });
 
   it("names a driver that found no GPU when loader and ICD are present", async () => {
@@ -87,6 +97,7 @@ describe("registerWebgpuBackend", () => {
     const result = await registerWebgpuBackend({
       load: fakeLoader({}, () => ({})),
       resolve: (specifier) => { throw notFound(specifier); },
+      host: vulkanPresent,
     });
     expect(result).toEqual({ ok: false, reason: "package @tensorflow/tfjs-backend-webgpu not installed" });
     expect(g.GPUBufferUsage).toBeUndefined();
@@ -101,6 +112,7 @@ describe("registerWebgpuBackend", () => {
         return {};
       }),
       resolve: () => undefined,
+      host: vulkanPresent,
     });
     expect(seenAtLoad).toEqual(["function", { MAP_READ: 1 }]);
     expect(result).toEqual({ ok: true, adapter: "nvidia hopper H100" });
@@ -110,7 +122,7 @@ describe("registerWebgpuBackend", () => {
   });
 
   it("undoes the globals when the backend does not register", async () => {
-    const result = await registerWebgpuBackend({ load: fakeLoader({}, () => ({})), resolve: () => undefined });
+    const result = await registerWebgpuBackend({ load: fakeLoader({}, () => ({})), resolve: () => undefined, host: vulkanPresent });
     expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/did not register/) as unknown });
     expect(g.GPUBufferUsage).toBeUndefined();
     expect(Object.getOwnPropertyDescriptor(globalThis, "navigator")).toEqual(hadNavigator);

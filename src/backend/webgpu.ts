@@ -58,6 +58,7 @@ export function registerWebgpuBackend(options: { load?: ModuleLoader; resolve?: 
 }
 
 async function register(load: ModuleLoader, resolve: (specifier: string) => void, host: () => VulkanHost): Promise<WebgpuRegistration> {
+  const precheck = process.env.TFEW_WEBGPU_PRECHECK !== "0"; // 0: ask Dawn even where the Vulkan probe sees nothing
   try {
     let dawn: DawnModule;
     try {
@@ -66,9 +67,12 @@ async function register(load: ModuleLoader, resolve: (specifier: string) => void
       return { ok: false, reason: isNotFound(error, DAWN) ? `package ${DAWN} not installed` : `package ${DAWN} failed to load (${oneLine(error)})` };
     }
     if (typeof dawn.create !== "function") return { ok: false, reason: `package ${DAWN} has no create(); expected dawn-gpu/node-webgpu` };
+    // Without a Vulkan loader or driver Dawn finds nothing and prints Vulkan warnings: say what is missing instead
+    const vulkan = host();
+    if (precheck && (vulkan.loaders.length === 0 || vulkan.icdFiles.length === 0)) return { ok: false, reason: explainNoAdapter(vulkan) };
     const gpu = dawn.create([]);
     const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
-    if (adapter === null || adapter === undefined) return { ok: false, reason: explainNoAdapter(host()) };
+    if (adapter === null || adapter === undefined) return { ok: false, reason: explainNoAdapter(vulkan) };
     try {
       resolve(BACKEND);
     } catch {
