@@ -6,7 +6,7 @@
 # utilization, MFU); PyTorch on the same shapes (scripts/torch_reference.py --device cuda) when python3 has CUDA
 # torch, and the ratio; ONE JSON summary (README "GPU check" gives its format).
 #
-#   tfew-kit/scripts/gpu-check.sh [OUT_DIR]        (default OUT_DIR: ./gpu-check-<UTC time> under the kit)
+#   tfew-kit/scripts/gpu-check.sh [OUT_DIR]     (default: gpu-check-<UTC time> in the kit, or in $TMPDIR if read-only)
 #
 # Env: STEPS=10 train steps per backend; BACKENDS="webgpu tensorflow"; TOTAL_S=450 (time budget of the whole check:
 # each stage gets at most what is left, so it ends within 8 minutes); CHECK_CONFIG (default
@@ -20,7 +20,8 @@ steps=${STEPS:-10}
 backends=${BACKENDS:-webgpu tensorflow}
 total_s=${TOTAL_S:-450}
 python=${PYTHON:-python3}
-out=${1:-$root/gpu-check-$(date -u +%Y%m%dT%H%M%SZ)}
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+if [[ -w $root ]]; then out=${1:-$root/gpu-check-$stamp}; else out=${1:-${TMPDIR:-/tmp}/tfew-gpu-check-$stamp}; fi
 mkdir -p "$out" || exit 2
 out=$(cd "$out" && pwd)
 deadline=$((SECONDS + total_s))
