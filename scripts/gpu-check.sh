@@ -28,14 +28,15 @@ deadline=$((SECONDS + total_s))
 # TF 2.x on a GPU newer than its SASS (sm_89/sm_90 with the CUDA 11.2 build) JIT-compiles PTX once; keep it all.
 export CUDA_CACHE_MAXSIZE=${CUDA_CACHE_MAXSIZE:-4294967296}
 
+# tfew / bench: the commands (arrays, so that `timeout` can run them)
 if [[ -x $root/bin/node && -f $root/dist/cli/main.js && -x $root/bin/tfew ]]; then
   layout=kit node_bin=$root/bin/node
-  tfew() { "$root/bin/tfew" "$@"; }
-  bench() { "$root/bin/tfew" bench "$@"; }
+  tfew=("$root/bin/tfew")
+  bench=("$root/bin/tfew" bench)
 elif [[ -f $root/dist/cli/main.js ]] && command -v node >/dev/null 2>&1; then
   layout=checkout node_bin=$(command -v node)
-  tfew() { node "$root/bin/tfew.js" "$@"; }
-  bench() { node "$root/dist/bench/main.js" "$@"; }
+  tfew=("$node_bin" "$root/bin/tfew.js")
+  bench=("$node_bin" "$root/dist/bench/main.js")
 else
   echo "gpu-check: $root is neither a tfew kit (bin/node, dist/cli/main.js) nor a built checkout with node on PATH" >&2
   exit 2
@@ -119,7 +120,7 @@ echo "   loader: $(grep '^vulkan_loader' "$out/facts.tsv" | cut -f2), driver man
 usable=()
 for backend in $backends; do
   echo "== gold fixtures on $backend"
-  TF_CPP_MIN_LOG_LEVEL=0 stage "gold-$backend" 120 tfew gold-check --backend "$backend" --output "$out/gold-$backend.json"
+  TF_CPP_MIN_LOG_LEVEL=0 stage "gold-$backend" 120 "${tfew[@]}" gold-check --backend "$backend" --output "$out/gold-$backend.json"
   rc=$?
   grep -m1 -E '^(gold-check|tfew: error)' "$out/gold-$backend.log" | sed 's/^/   /'
   if [[ $backend == tensorflow && $rc -le 1 ]] && ! grep -q 'device:GPU:0' "$out/gold-$backend.log"; then
@@ -133,11 +134,11 @@ done
 if ((${#usable[@]} > 0)); then
   if [[ $config == configs/bench-t5-small.yaml ]]; then
     echo "== preparing the T5-small-shaped model and task (bench-results/)"
-    stage prepare 90 bench prepare || echo "   prepare failed: see $out/prepare.log"
+    stage prepare 90 "${bench[@]}" prepare || echo "   prepare failed: see $out/prepare.log"
   fi
   for backend in "${usable[@]}"; do
     echo "== train --backend $backend, $steps steps"
-    stage "train-$backend" 200 tfew train --config "$config" --backend "$backend" --set "train.steps=$steps" \
+    stage "train-$backend" 200 "${tfew[@]}" train --config "$config" --backend "$backend" --set "train.steps=$steps" \
       --set train.checkpoint_every=100000 --set monitor.gpu=auto --out "$out/train-$backend"
     tail -n1 "$out/train-$backend.log" | sed 's/^/   /'
   done

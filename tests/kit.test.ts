@@ -85,25 +85,40 @@ describe("the kit", () => {
     expect(result.logits_max_abs).toBeLessThanOrEqual(1e-4);
   });
 
-  it("gpu-check.sh without a GPU: nvidia-smi's view and the missing WebGPU adapter land in one JSON summary", () => {
+  it("gpu-check.sh without a GPU: nvidia-smi's view, the missing WebGPU adapter and a wasm run land in one JSON summary", () => {
     const fake = join(work, "fake-bin");
     mkdirSync(fake);
-    writeFileSync(join(fake, "nvidia-smi"), `#!/bin/sh\ncase "$1" in --query-gpu=*) echo "0, NVIDIA H100 80GB HBM3, 550.54.15, 81559, 1";; *) echo "fake nvidia-smi: 1 GPU";; esac\n`);
+    // the check's query, and the monitor's looping query (-lms) until the sampler stops it
+    writeFileSync(join(fake, "nvidia-smi"), [
+      "#!/bin/sh",
+      'case "$1" in',
+      '  --query-gpu=index,name,driver_version*) echo "0, NVIDIA H100 80GB HBM3, 550.54.15, 81559, 1" ;;',
+      '  --query-gpu=index,name,utilization.gpu*) while :; do echo "0, NVIDIA H100 80GB HBM3, 40, 900, 81559, 120.0"; sleep 0.2; done ;;',
+      '  *) echo "fake nvidia-smi: 1 GPU" ;;',
+      "esac",
+    ].join("\n"));
     chmodSync(join(fake, "nvidia-smi"), 0o755);
     const out = join(work, "check");
+    // no node_modules/.bin (vitest's PATH has the repository's own tfew there): the check must use the kit's
     const r = spawnSync("bash", [join(kit, "scripts", "gpu-check.sh"), out], {
-      encoding: "utf8", timeout: 120_000, env: { HOME: work, PATH: `${fake}:${process.env.PATH ?? ""}`, BACKENDS: "webgpu", TORCH: "off", TOTAL_S: "100" },
+      encoding: "utf8", timeout: 180_000,
+      env: { HOME: work, PATH: `${fake}:/usr/local/bin:/usr/bin:/bin`, BACKENDS: "webgpu wasm", CHECK_CONFIG: "demo", STEPS: "2", TORCH: "off", TOTAL_S: "150", TFEW_NATIVE_MATMUL: "0" },
     });
-    expect(r.status, r.stdout + r.stderr).toBe(1);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain("fake nvidia-smi: 1 GPU");
     const summary = JSON.parse(readFileSync(join(out, "gpu-check.json"), "utf8")) as Record<string, unknown>;
     expect(summary).toMatchObject({
-      format: "tfew-gpu-check/1", layout: "kit", config: "configs/bench-t5-small.yaml", steps: 10, pass: false,
+      format: "tfew-gpu-check/1", layout: "kit", node: process.version, config: "configs/default.yaml", steps: 2, pass: true,
       gpus: [{ index: 0, name: "NVIDIA H100 80GB HBM3", driver: "550.54.15", memory_total_mib: 81559, memory_used_mib: 1 }],
-      backends: { webgpu: { gold: { ok: false, pass: null, error: expect.stringMatching(/^tfew: error: backend: "webgpu" .*no WebGPU adapter/) as unknown }, train: null, torch_ratio: null } },
+      backends: {
+        webgpu: { gold: { ok: false, pass: null, error: expect.stringMatching(/^tfew: error: backend: "webgpu" .*no WebGPU adapter/) as unknown }, train: null, torch_ratio: null },
+        wasm: { gold: { ok: true, pass: true }, train: { ok: true, steps: 2, gpu_util_mean_pct: 40, error: null }, torch_ratio: null },
+      },
       torch: { ok: false, error: "no python3 with CUDA torch (TORCH=off)" },
     });
-    expect((summary.vulkan as { loader: string }).loader).toMatch(/^(system|kit)$/);
-    expect(summary.stages).toEqual([expect.objectContaining({ name: "gold-webgpu", exit_code: 1 })]);
+    expect((summary.vulkan as { loader: string }).loader).toMatch(/^(system|kit|missing)$/);
+    expect((summary.stages as { name: string }[]).map((s) => s.name)).toEqual(["gold-webgpu", "gold-wasm", "train-wasm"]);
+    expect(readFileSync(join(out, "gold-wasm.log"), "utf8")).toContain(`"fixtures":"${kit}/`);
   });
+
 });
