@@ -134,6 +134,19 @@ function copyTree(kit) {
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
   const node = process.version;
   writeFileSync(join(kit, "package.json"), `${JSON.stringify({ name: "tfew-kit", version: pkg.version, private: true, type: "module", node }, null, 2)}\n`);
+  writeFileSync(join(kit, "README.txt"), [
+    `tfew ${pkg.version} portable kit (linux-x64, Node ${node} inside; the host needs no Node, npm or internet).`,
+    "  bin/tfew train                         # the demo, on wasm",
+    "  bin/tfew train --backend webgpu ...    # NVIDIA GPU through Vulkan (Dawn); see tfew's README, GPU hosts",
+    "  scripts/gpu-check.sh [OUT_DIR]         # the GPU check: one JSON summary, OUT_DIR/gpu-check.json",
+    "Licenses: dist/cli/main.js.LEGAL.txt (bundled packages), licenses/ (Node, Dawn).",
+    "",
+  ].join("\n"));
+  mkdirSync(join(kit, "licenses"), { recursive: true });
+  const nodeLicense = [join(dirname(process.execPath), "..", "share", "doc", "node", "LICENSE"), "/usr/share/doc/nodejs/LICENSE"].find((f) => existsSync(f));
+  if (nodeLicense !== undefined) copyFileSync(nodeLicense, join(kit, "licenses", "node-LICENSE"));
+  const dawnLicense = join(root, "node_modules", "webgpu", "LICENSE.md");
+  if (existsSync(dawnLicense)) copyFileSync(dawnLicense, join(kit, "licenses", "webgpu-LICENSE.md"));
 }
 
 function pack(out, kitParent, level) {
