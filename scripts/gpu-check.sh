@@ -8,9 +8,10 @@
 #
 #   tfew-kit/scripts/gpu-check.sh [OUT_DIR]     (default: gpu-check-<UTC time> in the kit, or in $TMPDIR if read-only)
 #
-# Env: STEPS=10 train steps per backend; BACKENDS="webgpu tensorflow"; TOTAL_S=450 (time budget of the whole check:
-# each stage gets at most what is left, so it ends within 8 minutes); CHECK_CONFIG (default
-# configs/bench-t5-small.yaml; "demo" = the tiny demo, a quick smoke run); TORCH=auto|off; PYTHON=python3.
+# Env: STEPS=10 train steps per backend; BACKENDS="webgpu tensorflow"; TOTAL_S=420 (budget of the stages: each gets
+# at most what is left; with the torch probe and the 10 s kill grace the check ends within 8 minutes);
+# CHECK_CONFIG (default configs/bench-t5-small.yaml; "demo" = the tiny demo, a quick smoke run); TORCH=auto|off;
+# PYTHON=python3.
 # Exit: 0 when some GPU backend passed the gold check and trained; 1 otherwise; 2 when the kit is incomplete.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,7 +19,7 @@ cd "$root" || exit 2
 
 steps=${STEPS:-10}
 backends=${BACKENDS:-webgpu tensorflow}
-total_s=${TOTAL_S:-450}
+total_s=${TOTAL_S:-420}
 python=${PYTHON:-python3}
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 if [[ -w $root ]]; then out=${1:-$root/gpu-check-$stamp}; else out=${1:-${TMPDIR:-/tmp}/tfew-gpu-check-$stamp}; fi
@@ -145,7 +146,7 @@ if ((${#usable[@]} > 0)); then
 fi
 
 if [[ ${TORCH:-auto} != off ]] && command -v "$python" >/dev/null 2>&1 &&
-  "$python" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 3)' >/dev/null 2>&1; then
+  timeout 30 "$python" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 3)' >/dev/null 2>&1; then
   echo "== PyTorch on the same shapes (scripts/torch_reference.py --device cuda, cross-attention K/V shared as in tfew)"
   stage torch 120 "$python" scripts/torch_reference.py --device cuda --json --threads 4 --batch 8 --seq 256 \
     --choices 2 --untie --ffn relu --train-steps "$steps" --warmup 1 --eval-choices "" --share-cross-kv
