@@ -2,7 +2,7 @@
 // train the demo with a PATH that holds no `node`, check the wasm backend (not cpu), the one-line WebGPU error,
 // the gold check, and scripts/gpu-check.sh's JSON summary with a fake nvidia-smi. Needs dist/ (npm run build).
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -74,6 +74,25 @@ describe("the kit", () => {
       const bare = run(join(kit, "bin", "node"), [join(kit, "dist", "cli", "main.js"), "train", "--backend", "webgpu", "--out", join(work, "webgpu2")], bareEnv());
       expect(bare.stderr.trim()).toMatch(/^tfew: error: .*the Vulkan loader \(libvulkan\.so\.1\) is not installed; apt-get install libvulkan1[^\n]*$/);
     }
+  });
+
+  it("registers the bundled tfjs-backend-webgpu with the bundle's own tfjs-core when Dawn gives an adapter", () => {
+    // a copy of the app beside a fake "webgpu" package whose adapter has no device: registration must succeed
+    // (one tfjs-core), then tfjs's own backend start fails on requestDevice
+    const copy = join(work, "fake-gpu");
+    for (const dir of ["dist", "wasm", "data", "configs"]) cpSync(join(kit, dir), join(copy, dir), { recursive: true });
+    cpSync(join(kit, "package.json"), join(copy, "package.json"));
+    mkdirSync(join(copy, "node_modules", "webgpu"), { recursive: true });
+    writeFileSync(join(copy, "node_modules", "webgpu", "package.json"), JSON.stringify({ name: "webgpu", type: "module", main: "index.js" }));
+    writeFileSync(join(copy, "node_modules", "webgpu", "index.js"), [
+      "export const globals = { GPUBufferUsage: { MAP_READ: 1, MAP_WRITE: 2, COPY_SRC: 4, COPY_DST: 8, STORAGE: 128 }, GPUMapMode: { READ: 1, WRITE: 2 } };",
+      "const adapter = { info: { vendor: 'fake' }, features: new Set(), limits: {}, requestDevice: async () => { throw new Error('fake adapter has no device'); } };",
+      "export function create() { return { requestAdapter: async () => adapter }; }",
+    ].join("\n"));
+    const r = run(join(kit, "bin", "node"), [join(copy, "dist", "cli", "main.js"), "train", "--backend", "webgpu", "--out", join(work, "fake-gpu-run")], { ...bareEnv(), TFEW_WEBGPU_PRECHECK: "0" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).not.toMatch(/did not register|not installed/);
+    expect(r.stderr).toMatch(/^tfew: error: backend: "webgpu" asked by --backend but unavailable: tf\.setBackend\('webgpu'\) failed; use --backend wasm$/m);
   });
 
   it("runs the gold check on wasm from the kit's own fixtures", () => {
