@@ -1,150 +1,159 @@
 #!/usr/bin/env bash
-# GPU smoke benchmark for a GPU host that may lack a system Node and internet: shows nvidia-smi, trains
-# configs/bench-t5-small.yaml on the best GPU backend present and on wasm, and prints both summaries side by side.
+# GPU check for an NVIDIA host, run from the tfew kit (tfew-kit/scripts/gpu-check.sh) or a checkout / the Docker
+# image: nvidia-smi's view; Vulkan for WebGPU (NVIDIA's nvidia_icd.json via VK_DRIVER_FILES, the kit's loader when
+# the host has none); the gold fixtures on each GPU backend (logits ≤ 1e-3, (IA)³ gradients ≤ 1e-3 relative); the
+# T5-small-shaped model trained a few steps per GPU backend with the GPU monitor on (s/step, examples/s, mean GPU
+# utilization, MFU); PyTorch on the same shapes (scripts/torch_reference.py --device cuda) when python3 has CUDA
+# torch, and the ratio; ONE JSON summary (README "GPU check" gives its format).
 #
-#   scripts/gpu-check.sh                 (runs from the repo root wherever it is called from)
+#   tfew-kit/scripts/gpu-check.sh [OUT_DIR]     (default: gpu-check-<UTC time> in the kit, or in $TMPDIR if read-only)
 #
-# Env: NODE (node binary; else ./node-bin/node, else node on PATH), STEPS=10, WASM_STEPS=2, OUT (folder for
-# both runs; default a new temp folder), GPU_BACKEND (tensorflow | webgpu: skip the probes), TFEW (CLI entry,
-# default bin/tfew.js), time limits in seconds: PROBE_TIMEOUT=45 (each probe), GPU_TIMEOUT=220, WASM_TIMEOUT=110.
-# With the defaults the whole check ends within 8 minutes (worst case 15 + 2 × 50 + 230 + 120 = 465 s).
-# Exit: 0 when the GPU run wrote summary.json, 1 otherwise, 2 without Node.
-set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# Env: STEPS=10 train steps per backend; BACKENDS="webgpu tensorflow"; TOTAL_S=420 (budget of the stages: each gets
+# at most what is left; with the torch probe and the 10 s kill grace the check ends within 8 minutes);
+# CHECK_CONFIG (default configs/bench-t5-small.yaml; "demo" = the tiny demo, a quick smoke run); TORCH=auto|off;
+# PYTHON=python3.
+# Exit: 0 when some GPU backend passed the gold check and trained; 1 otherwise; 2 when the kit is incomplete.
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root" || exit 2
 
 steps=${STEPS:-10}
-wasm_steps=${WASM_STEPS:-2}
-gpu_timeout=${GPU_TIMEOUT:-220}
-wasm_timeout=${WASM_TIMEOUT:-110}
-probe_timeout=${PROBE_TIMEOUT:-45}
-tfew=${TFEW:-bin/tfew.js}
-config=configs/bench-t5-small.yaml
-# TF 2.9.1 carries SASS up to sm_80: newer GPUs (H100: sm_90) JIT-compile its PTX. A cache big enough to keep all
-# of it (default 256 MiB is not) means the probe below pays that once and the training run reuses it.
+backends=${BACKENDS:-webgpu tensorflow}
+total_s=${TOTAL_S:-420}
+python=${PYTHON:-python3}
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+if [[ -w $root ]]; then out=${1:-$root/gpu-check-$stamp}; else out=${1:-${TMPDIR:-/tmp}/tfew-gpu-check-$stamp}; fi
+mkdir -p "$out" || exit 2
+out=$(cd "$out" && pwd)
+deadline=$((SECONDS + total_s))
+# TF 2.x on a GPU newer than its SASS (sm_89/sm_90 with the CUDA 11.2 build) JIT-compiles PTX once; keep it all.
 export CUDA_CACHE_MAXSIZE=${CUDA_CACHE_MAXSIZE:-4294967296}
 
-if [[ -n ${NODE:-} ]]; then
-  node_bin=$NODE
-elif [[ -x ./node-bin/node ]]; then
-  node_bin=./node-bin/node
-elif command -v node >/dev/null 2>&1; then
-  node_bin=$(command -v node)
+# tfew / bench: the commands (arrays, so that `timeout` can run them)
+if [[ -x $root/bin/node && -f $root/dist/cli/main.js && -x $root/bin/tfew ]]; then
+  layout=kit node_bin=$root/bin/node
+  tfew=("$root/bin/tfew")
+  bench=("$root/bin/tfew" bench)
+elif [[ -f $root/dist/cli/main.js ]] && command -v node >/dev/null 2>&1; then
+  layout=checkout node_bin=$(command -v node)
+  tfew=("$node_bin" "$root/bin/tfew.js")
+  bench=("$node_bin" "$root/dist/bench/main.js")
 else
-  echo "gpu-check: no Node.js found: set NODE=/path/to/node, unpack one into ./node-bin/, or put node on PATH" >&2
+  echo "gpu-check: $root is neither a tfew kit (bin/node, dist/cli/main.js) nor a built checkout with node on PATH" >&2
   exit 2
 fi
-echo "== node: $node_bin $("$node_bin" --version)"
+config=${CHECK_CONFIG:-configs/bench-t5-small.yaml}
+[[ $config == demo ]] && config=configs/default.yaml
+
+# stage NAME WANT_S CMD...: runs CMD with the smaller of WANT_S and the time left, output in $out/NAME.log;
+# records "NAME<TAB>exit code<TAB>seconds<TAB>limit" in stages.tsv (exit 124: stopped at its limit; -1: no time left).
+stage() {
+  local name=$1 want=$2 left limit t0 rc
+  shift 2
+  left=$((deadline - SECONDS))
+  limit=$((want < left ? want : left))
+  if ((limit < 5)); then
+    printf '%s\t-1\t0\t0\n' "$name" >>"$out/stages.tsv"
+    echo "   $name: skipped, no time left in TOTAL_S=$total_s"
+    return 1
+  fi
+  t0=$SECONDS
+  timeout --kill-after=10 "$limit" "$@" >"$out/$name.log" 2>&1
+  rc=$?
+  printf '%s\t%s\t%s\t%s\n' "$name" "$rc" "$((SECONDS - t0))" "$limit" >>"$out/stages.tsv"
+  return "$rc"
+}
+: >"$out/stages.tsv"
+: >"$out/facts.tsv"
+fact() { printf '%s\t%s\n' "$1" "$2" >>"$out/facts.tsv"; }
+fact layout "$layout"
+fact node "$("$node_bin" --version)"
+fact config "$config"
+fact steps "$steps"
 
 echo "== nvidia-smi"
 if command -v nvidia-smi >/dev/null 2>&1; then
   timeout 15 nvidia-smi || echo "(nvidia-smi failed with exit code $?)"
+  timeout 15 nvidia-smi --query-gpu=index,name,driver_version,memory.total,memory.used --format=csv,noheader,nounits >"$out/nvidia-smi.csv" 2>/dev/null
 else
-  echo "(nvidia-smi not found)"
+  echo "(nvidia-smi not found: no NVIDIA driver here)"
 fi
 
-out_root=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/tfew-gpu-check.XXXXXX")}
-mkdir -p "$out_root"
-
-# the random T5-small-shaped model and the 256-token task that configs/bench-t5-small.yaml names (made once)
-echo "== preparing the T5-small-shaped benchmark model and task (bench-results/)"
-"$node_bin" dist/bench/main.js prepare || { echo "gpu-check: could not prepare the benchmark model (is dist/ built? npm run build)" >&2; exit 2; }
-
-# tensorflow: tfjs-node-gpu must load AND TensorFlow must create a GPU device (it silently runs on the CPU
-# when the CUDA 11.2 / cuDNN 8.1 libraries are missing).
-probe_tensorflow() {
-  local log=$out_root/probe-tensorflow.log
-  if TF_CPP_MIN_LOG_LEVEL=0 timeout --kill-after=5 "$probe_timeout" "$node_bin" -e '
-    require("@tensorflow/tfjs-node-gpu");
-    const tf = require("@tensorflow/tfjs");
-    const a = tf.ones([512, 512]);
-    tf.matMul(a, a).dataSync();
-    console.log("backend", tf.getBackend());' >"$log" 2>&1 && grep -q "device:GPU:0" "$log"; then
-    return 0
-  fi
-  echo "   tensorflow: not usable ($(grep -m1 -E "Error|Could not load|GPU" "$log" || tail -n1 "$log"))"
-  return 1
+echo "== Vulkan (WebGPU's way to the GPU)"
+has_system_vulkan() {
+  { /sbin/ldconfig -p 2>/dev/null || ldconfig -p 2>/dev/null || true; } | grep -q 'libvulkan\.so\.1 '
 }
-
-# webgpu: tfew's own registration (dist/) when built, else a bare Dawn adapter request.
-probe_webgpu() {
-  local log=$out_root/probe-webgpu.log
-  # shellcheck disable=SC2016 # ${...} here is a JavaScript template literal
-  if timeout --kill-after=5 "$probe_timeout" "$node_bin" --input-type=module -e '
-    import { existsSync } from "node:fs";
-    if (existsSync("dist/backend/webgpu.js")) {
-      const { registerWebgpuBackend } = await import(new URL("dist/backend/webgpu.js", `file://${process.cwd()}/`).href);
-      const r = await registerWebgpuBackend();
-      console.log(r.ok ? `adapter ${r.adapter}` : `reason ${r.reason}`);
-      process.exit(r.ok ? 0 : 1);
-    }
-    const { create } = await import("webgpu");
-    const adapter = await create([]).requestAdapter({ powerPreference: "high-performance" });
-    console.log(adapter ? "adapter found" : "reason no adapter");
-    process.exit(adapter ? 0 : 1);' >"$log" 2>&1; then
-    return 0
+if has_system_vulkan; then
+  fact vulkan_loader system
+elif [[ -e $root/vulkan/lib/libvulkan.so.1 ]]; then
+  export LD_LIBRARY_PATH=$root/vulkan/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  fact vulkan_loader kit
+else
+  deb=$(ls "$root"/vulkan/libvulkan1_*.deb 2>/dev/null | head -n1)
+  unpack=$root/vulkan/root
+  [[ -w $root ]] || unpack=$out/vulkan-root
+  if [[ -n $deb ]] && command -v dpkg >/dev/null 2>&1 && dpkg -x "$deb" "$unpack"; then
+    export LD_LIBRARY_PATH=$unpack/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    fact vulkan_loader kit-deb
+  else
+    fact vulkan_loader missing
   fi
-  echo "   webgpu: not usable ($(grep -m1 -E "^reason|Error" "$log" || tail -n1 "$log"))"
-  return 1
-}
-
-echo "== GPU backend"
-gpu_backend=${GPU_BACKEND:-}
-if [[ -n $gpu_backend ]]; then
-  echo "   GPU_BACKEND=$gpu_backend: not probing"
-elif probe_tensorflow; then
-  gpu_backend=tensorflow
-elif probe_webgpu; then
-  gpu_backend=webgpu
 fi
-echo "   picked: ${gpu_backend:-none}"
-
-# run NAME BACKEND STEPS LIMIT: one training run into $out_root/NAME; output also in $out_root/NAME.log.
-run() {
-  local name=$1 backend=$2 n=$3 limit=$4 rc
-  echo "== train --backend $backend, $n steps, limit ${limit}s -> $out_root/$name"
-  set +e
-  timeout --kill-after=10 "$limit" "$node_bin" "$tfew" train --config "$config" --backend "$backend" \
-    --set "train.steps=$n" --out "$out_root/$name" 2>&1 | tee "$out_root/$name.log"
-  rc=${PIPESTATUS[0]}
-  set -e
-  if [[ $rc -eq 124 || $rc -eq 137 ]]; then
-    echo "   $name: stopped at its ${limit}s limit"
-  elif [[ $rc -ne 0 ]]; then
-    echo "   $name: exit code $rc"
-  fi
-}
-
-if [[ -n $gpu_backend ]]; then
-  run gpu "$gpu_backend" "$steps" "$gpu_timeout"
+if [[ -z ${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-} ]]; then
+  for dir in /etc/vulkan/icd.d /usr/share/vulkan/icd.d /usr/local/share/vulkan/icd.d /etc/xdg/vulkan/icd.d \
+    /usr/local/nvidia/share/vulkan/icd.d /usr/local/nvidia/icd.d; do
+    if [[ -f $dir/nvidia_icd.json ]]; then
+      export VK_DRIVER_FILES=$dir/nvidia_icd.json VK_ICD_FILENAMES=$dir/nvidia_icd.json
+      break
+    fi
+  done
 fi
-run wasm wasm "$wasm_steps" "$wasm_timeout"
+if [[ -z ${VK_DRIVER_FILES:-} ]] && { /sbin/ldconfig -p 2>/dev/null || ldconfig -p 2>/dev/null; } | grep -q 'libGLX_nvidia\.so\.0 '; then
+  # the driver's Vulkan library is mounted but its manifest is not (containers without the graphics capability)
+  mkdir -p "$out/vulkan"
+  printf '{"file_format_version": "1.0.0", "ICD": {"library_path": "libGLX_nvidia.so.0", "api_version": "1.3"}}\n' >"$out/vulkan/nvidia_icd.json"
+  export VK_DRIVER_FILES=$out/vulkan/nvidia_icd.json VK_ICD_FILENAMES=$out/vulkan/nvidia_icd.json
+  fact vulkan_icd_written "$VK_DRIVER_FILES"
+fi
+fact vulkan_icd "${VK_DRIVER_FILES:-}"
+echo "   loader: $(grep '^vulkan_loader' "$out/facts.tsv" | cut -f2), driver manifest: ${VK_DRIVER_FILES:-none found}"
 
-echo "== summaries ($out_root)"
-# shellcheck disable=SC2016 # ${...} here is a JavaScript template literal
-"$node_bin" -e '
-  const fs = require("fs");
-  const runs = process.argv.slice(1).map((dir) => {
-    const file = `${dir}/summary.json`;
-    try { return JSON.parse(fs.readFileSync(file, "utf8")); } catch { return null; }
-  });
-  const num = (v, digits, unit = "") => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(digits) + unit : "-");
-  const rows = [
-    ["backend", (s) => s.backend ?? "-"],
-    ["device", (s) => (s.device === undefined || s.device === null ? "-" : String(s.device))],
-    ["examples/s", (s) => num(s.examples_per_s, 2)],
-    ["s/step", (s) => num(s.s_per_step, 3)],
-    ["GPU util mean", (s) => num(s.gpu?.utilization_mean_pct, 1, " %")],
-    ["GPU util p95", (s) => num(s.gpu?.utilization_p95_pct, 1, " %")],
-    ["GPU memory peak", (s) => num(s.gpu?.memory_peak_mib, 0, " MiB")],
-    ["GPU samples", (s) => num(s.gpu?.samples, 0)],
-    ["MFU", (s) => num(typeof s.mfu === "number" ? s.mfu * 100 : null, 2, " %")],
-  ];
-  const header = ["", "gpu run", "wasm run"];
-  const table = [header, ...rows.map(([label, get]) => [label, ...runs.map((s) => (s === null ? "(no summary.json)" : get(s)))])];
-  const [g, w] = runs;
-  if (g && w && g.examples_per_s > 0 && w.examples_per_s > 0) table.push(["speed-up", `${(g.examples_per_s / w.examples_per_s).toFixed(1)}x`, ""]);
-  const widths = header.map((_, i) => Math.max(...table.map((row) => String(row[i]).length)));
-  for (const row of table) console.log(row.map((cell, i) => String(cell).padEnd(widths[i])).join("  ").trimEnd());
-' "$out_root/gpu" "$out_root/wasm"
+usable=()
+for backend in $backends; do
+  echo "== gold fixtures on $backend"
+  TF_CPP_MIN_LOG_LEVEL=0 stage "gold-$backend" 120 "${tfew[@]}" gold-check --backend "$backend" --output "$out/gold-$backend.json"
+  rc=$?
+  grep -m1 -E '^(gold-check|tfew: error)' "$out/gold-$backend.log" | sed 's/^/   /'
+  if [[ $backend == tensorflow && $rc -le 1 ]] && ! grep -q 'device:GPU:0' "$out/gold-$backend.log"; then
+    echo "   tensorflow ran on the CPU (no GPU device: CUDA/cuDNN libraries missing or too old); not trained"
+    fact tensorflow_cpu_only true
+  elif [[ $rc -le 1 && -f $out/gold-$backend.json ]]; then
+    usable+=("$backend")
+  fi
+done
 
-[[ -f $out_root/gpu/summary.json ]]
+if ((${#usable[@]} > 0)); then
+  if [[ $config == configs/bench-t5-small.yaml ]]; then
+    echo "== preparing the T5-small-shaped model and task (bench-results/)"
+    stage prepare 90 "${bench[@]}" prepare || echo "   prepare failed: see $out/prepare.log"
+  fi
+  for backend in "${usable[@]}"; do
+    echo "== train --backend $backend, $steps steps"
+    stage "train-$backend" 200 "${tfew[@]}" train --config "$config" --backend "$backend" --set "train.steps=$steps" \
+      --set train.checkpoint_every=100000 --set monitor.gpu=auto --out "$out/train-$backend"
+    tail -n1 "$out/train-$backend.log" | sed 's/^/   /'
+  done
+fi
+
+if [[ ${TORCH:-auto} != off ]] && command -v "$python" >/dev/null 2>&1 &&
+  timeout 30 "$python" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 3)' >/dev/null 2>&1; then
+  echo "== PyTorch on the same shapes (scripts/torch_reference.py --device cuda, cross-attention K/V shared as in tfew)"
+  stage torch 120 "$python" scripts/torch_reference.py --device cuda --json --threads 4 --batch 8 --seq 256 \
+    --choices 2 --untie --ffn relu --train-steps "$steps" --warmup 1 --eval-choices "" --share-cross-kv
+  tail -n1 "$out/torch.log" >"$out/torch.json"
+else
+  fact torch_skipped "no python3 with CUDA torch (TORCH=${TORCH:-auto})"
+fi
+
+echo "== summary"
+"$node_bin" "$root/scripts/gpu-check-summary.js" "$out"

@@ -396,9 +396,19 @@ def bench(args):
                    num_decoder_layers=args.decoder_layers or args.layers, vocab_size=args.vocab, ffn=args.ffn,
                    tie_word_embeddings=not args.untie)
     torch.manual_seed(args.seed)
-    model = T5IA3(cfg, random_weights(cfg, args.seed))
+    weights = random_weights(cfg, args.seed)  # CPU generator: the same weights and batches on every device
+    if args.device != "cpu":
+        torch.set_default_device(args.device)  # the model's own ones/arange/zeros follow (torch >= 2.0)
+    model = T5IA3(cfg, {k: v.to(args.device) for k, v in weights.items()})
     opt = Adafactor(model.parameters(), lr=3e-3)
     g = torch.Generator().manual_seed(args.seed + 1)
+    sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
+
+    def make_batch_on(*shape):
+        if args.device == "cpu":
+            return make_batch(g, *shape)
+        with torch.device("cpu"):
+            return tuple(t.to(args.device) for t in make_batch(g, *shape))
     log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     if blas == "reference":
         log("WARNING: torch is using the reference BLAS (libblas3, ~3 GFLOP/s), ~40x slower than a real PyTorch "
@@ -414,14 +424,15 @@ def bench(args):
     for i in range(args.warmup + args.train_steps):
         if given:
             start = (i * args.batch) % len(given["train"])
-            batch = pad_examples((given["train"] * 2)[start:start + args.batch])
+            batch = tuple(t.to(args.device) for t in pad_examples((given["train"] * 2)[start:start + args.batch]))
         else:
-            batch = make_batch(g, args.batch, args.seq, args.choices, args.choice_len, cfg.vocab_size)
+            batch = make_batch_on(args.batch, args.seq, args.choices, args.choice_len, cfg.vocab_size)
         t0 = time.perf_counter()
         out = tfew_losses(model, *batch, share_cross_kv=args.share_cross_kv)
         out["total_loss"].backward()
         opt.step()
         opt.zero_grad()
+        sync()
         dt = time.perf_counter() - t0
         log(f"  train step {i + 1}{' (warm-up)' if i < args.warmup else ''}: {dt:.3f} s, "
             f"loss {out['total_loss'].item():.4f}")
@@ -441,10 +452,11 @@ def bench(args):
         if given:
             rows = given["eval"][key]
             n_ex = len(rows)
-            batches = [pad_examples(rows[s:s + args.eval_batch]) for s in range(0, n_ex, args.eval_batch)]
+            batches = [tuple(t.to(args.device) for t in pad_examples(rows[s:s + args.eval_batch]))
+                       for s in range(0, n_ex, args.eval_batch)]
         else:
             n_ex = args.eval_examples if nc < args.large_choices else min(args.eval_examples, args.eval_examples_large)
-            batches = [make_batch(g, min(args.eval_batch, n_ex - s), args.seq, nc, args.choice_len, cfg.vocab_size)
+            batches = [make_batch_on(min(args.eval_batch, n_ex - s), args.seq, nc, args.choice_len, cfg.vocab_size)
                        for s in range(0, n_ex, args.eval_batch)]
         if args.warmup > 0:  # one untimed pass at every choice count, as tfew's side does
             for input_ids, choices, _ in batches:
@@ -452,6 +464,7 @@ def bench(args):
         t0 = time.perf_counter()
         for input_ids, choices, _ in batches:
             predict(model, input_ids, choices, share_cross_kv=args.share_cross_kv)
+        sync()
         dt = time.perf_counter() - t0
         ev[str(nc)] = {"examples_per_s": n_ex / dt, "examples": n_ex, "batch": args.eval_batch, "seconds": dt}
         log(f"  eval {nc} choices: {n_ex} examples in {dt:.2f} s")
@@ -465,7 +478,7 @@ def bench(args):
     for k, v in ev.items():
         log(f"| eval {k} choices examples/s ({v['examples']} examples) | {v['examples_per_s']:.2f} |")
     log(f"| peak RSS MB | {peak:.0f} |")
-    return {"torch_version": torch.__version__, "blas": blas, "threads": args.threads,
+    return {"torch_version": torch.__version__, "device": args.device, "blas": blas, "threads": args.threads,
             "share_cross_kv": args.share_cross_kv,
             "model": {"d_model": cfg.d_model, "d_kv": cfg.d_kv, "heads": cfg.num_heads, "d_ff": cfg.d_ff,
                       "layers": cfg.num_layers, "decoder_layers": cfg.num_decoder_layers, "vocab": cfg.vocab_size,
@@ -502,6 +515,7 @@ def main(argv=None):
     ap.add_argument("--untie", action="store_true", help="separate lm_head (default tied, as T5Config/t5-small)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    ap.add_argument("--device", default="cpu", help="torch device, e.g. cuda (needs torch >= 2.0; gpu-check.sh)")
     args = ap.parse_args(argv)
     result = bench(args)
     if args.json:

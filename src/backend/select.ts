@@ -28,9 +28,15 @@ async function tryTensorflow(): Promise<string | null> {
   return null;
 }
 
-async function tryWasm(): Promise<boolean> {
+/**
+ * TFEW_WASM_DIR: the folder holding tfjs-backend-wasm's .wasm files (the kit's wasm/; default: beside the package).
+ * A location, not a choice: also read from process.env, which workers (given env {}) share.
+ */
+async function tryWasm(env: NodeJS.ProcessEnv): Promise<boolean> {
   try {
-    await import("@tensorflow/tfjs-backend-wasm");
+    const wasm = await import("@tensorflow/tfjs-backend-wasm");
+    const dir = env.TFEW_WASM_DIR ?? process.env.TFEW_WASM_DIR;
+    if (dir !== undefined && dir !== "") wasm.setWasmPaths(dir.endsWith("/") ? dir : `${dir}/`);
     return await tf.setBackend("wasm");
   } catch {
     return false;
@@ -52,14 +58,24 @@ function finish(name: BackendChoice["name"], reason: string): BackendChoice {
     // per-head split and the cached W (workarounds for wasm's slow transposed/batched matMul) are not needed
     const native = installNativeMatMul();
     if (native.ok) {
-      setAttentionImpl("reference");
-      return { name, reason: `${reason}; matMul: native ${native.library}`, keepUntransposed: false };
+      const paths = fastPaths(name, { nativeMatMul: true });
+      setAttentionImpl(paths.attention);
+      return { name, reason: `${reason}; matMul: native ${native.library}`, keepUntransposed: paths.keepUntransposed };
     }
     reason = `${reason}; matMul: wasm (${native.reason})`;
   }
-  const perHead = name === "wasm" || name === "cpu";
-  setAttentionImpl(perHead ? "per-head" : "reference");
-  return { name, reason, keepUntransposed: perHead };
+  const paths = fastPaths(name, { nativeMatMul: false });
+  setAttentionImpl(paths.attention);
+  return { name, reason, keepUntransposed: paths.keepUntransposed };
+}
+
+/**
+ * The wasm-era fast paths per backend: per-head 2-D attention and the cached untransposed W help only where
+ * batched/transposed matMul is slow (wasm, cpu without native matMul); GPU and TensorFlow backends get plain ops.
+ */
+export function fastPaths(name: BackendChoice["name"], options: { nativeMatMul: boolean }): { attention: "per-head" | "reference"; keepUntransposed: boolean } {
+  const slowBatchedMatMul = (name === "wasm" || name === "cpu") && !options.nativeMatMul;
+  return { attention: slowBatchedMatMul ? "per-head" : "reference", keepUntransposed: slowBatchedMatMul };
 }
 
 /** Picks and initializes a backend. `requested` wins over TFEW_BACKEND, which wins over auto. */
@@ -82,7 +98,7 @@ export async function selectBackend(requested: BackendName | undefined, env: Nod
       return finish("webgpu", `${via}: Dawn WebGPU adapter`);
     }
     case "wasm":
-      if (!(await tryWasm())) throw new TfewError(`backend: "wasm" asked by ${via} but @tensorflow/tfjs-backend-wasm failed to start; use --backend cpu`);
+      if (!(await tryWasm(env))) throw new TfewError(`backend: "wasm" asked by ${via} but @tensorflow/tfjs-backend-wasm failed to start; use --backend cpu`);
       return finish("wasm", `${via}: WebAssembly SIMD, 1 thread per worker`);
     case "cpu":
       await tf.setBackend("cpu");
@@ -90,7 +106,7 @@ export async function selectBackend(requested: BackendName | undefined, env: Nod
     case "auto": {
       const pkg = await tryTensorflow();
       if (pkg !== null) return finish("tensorflow", `auto: ${pkg} loaded`);
-      if (await tryWasm()) return finish("wasm", "auto: tfjs-node not installed, WebAssembly SIMD available");
+      if (await tryWasm(env)) return finish("wasm", "auto: tfjs-node not installed, WebAssembly SIMD available");
       await tf.setBackend("cpu");
       return finish("cpu", "auto: neither tfjs-node nor wasm available");
     }

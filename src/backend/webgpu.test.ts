@@ -1,9 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { tf } from "./tf.js";
-import { registerWebgpuBackend } from "./webgpu.js";
+import { provideBundledModule, registerWebgpuBackend } from "./webgpu.js";
 import type { ModuleLoader } from "./webgpu.js";
 
 const g = globalThis as Record<string, unknown>;
+/** A host where the Vulkan probe sees a loader and a driver manifest (so Dawn is asked). */
+const vulkanPresent = () => ({ loaders: ["/usr/lib/x86_64-linux-gnu/libvulkan.so.1"], icdFiles: ["/usr/share/vulkan/icd.d/nvidia_icd.json"], icdDirs: [] });
 const hadNavigator = Object.getOwnPropertyDescriptor(globalThis, "navigator");
 
 function notFound(specifier: string): Error {
@@ -47,18 +49,55 @@ describe("registerWebgpuBackend", () => {
     expect(result).toEqual({ ok: false, reason: "package webgpu failed to load (Cannot find package 'debug' imported from /x/webgpu.ts)" });
   });
 
-  it("reports no adapter and never loads the backend", async () => {
+  it("reports no adapter, naming what the host lacks, and never loads the backend", async () => {
     const loads: string[] = [];
-    const result = await registerWebgpuBackend({ load: fakeLoader(null, () => ({}), loads), resolve: () => undefined });
-    expect(result).toEqual({ ok: false, reason: "no WebGPU adapter (Dawn found no usable Vulkan driver; install libvulkan1 and the GPU vendor's Vulkan ICD)" });
+    const host = { loaders: [], icdFiles: [], icdDirs: ["/etc/vulkan/icd.d"] };
+    const result = await registerWebgpuBackend({ load: fakeLoader(null, () => ({}), loads), resolve: () => undefined, host: () => host });
+    expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/^no WebGPU adapter: the Vulkan loader \(libvulkan\.so\.1\) is not installed; apt-get install libvulkan1/) as unknown });
     expect(loads).toEqual(["webgpu"]);
     expect(g.navigator).toBe(hadNavigator?.value);
+    const noDriver = await registerWebgpuBackend({ load: fakeLoader(null, () => ({})), resolve: () => undefined, host: () => ({ ...host, loaders: ["/usr/lib/libvulkan.so.1"] }) });
+    expect(noDriver).toMatchObject({ ok: false, reason: expect.stringMatching(/^no WebGPU adapter: Vulkan loader found but no Vulkan driver \(no ICD \.json in \/etc\/vulkan\/icd\.d\)/) as unknown });
+  });
+
+  it("loads bundled modules (the kit's single file) instead of node_modules once provided", async () => {
+    const fakeDawn = { create: () => ({ requestAdapter: async () => ({ info: { vendor: "test" } }) }), globals: {} };
+    const undo = [
+      provideBundledModule("webgpu", async () => fakeDawn),
+      provideBundledModule("@tensorflow/tfjs-backend-webgpu", async () => {
+        tf.registerBackend("webgpu", () => tf.findBackend("cpu") as never);
+        return {};
+      }),
+    ];
+    const result = await registerWebgpuBackend({ host: vulkanPresent });
+    for (const f of undo) f();
+    expect(result).toEqual({ ok: true, adapter: "test" });
+    if (hadNavigator === undefined) delete g.navigator;
+    else Object.defineProperty(globalThis, "navigator", hadNavigator);
+  });
+
+  it("does not ask Dawn (which would print Vulkan warnings) when the probe finds no loader or no driver", async () => {
+    let created = 0;
+    const load: ModuleLoader = async () => ({ create: () => (created++, { requestAdapter: async () => ({}) }), globals: {} });
+    const result = await registerWebgpuBackend({ load, resolve: () => undefined, host: () => ({ ...vulkanPresent(), icdFiles: [] }) });
+    expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/no Vulkan driver/) as unknown });
+    expect(created).toBe(0);
+  });
+
+  it("names a driver that found no GPU when loader and ICD are present", async () => {
+    const result = await registerWebgpuBackend({
+      load: fakeLoader(null, () => ({})),
+      resolve: () => undefined,
+      host: () => ({ loaders: ["/l"], icdFiles: ["/x/nvidia_icd.json"], icdDirs: [] }),
+    });
+    expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/^no WebGPU adapter: Vulkan driver nvidia_icd\.json found but it reported no usable GPU/) as unknown });
   });
 
   it("reports a missing tfjs-backend-webgpu and leaves globals alone", async () => {
     const result = await registerWebgpuBackend({
       load: fakeLoader({}, () => ({})),
       resolve: (specifier) => { throw notFound(specifier); },
+      host: vulkanPresent,
     });
     expect(result).toEqual({ ok: false, reason: "package @tensorflow/tfjs-backend-webgpu not installed" });
     expect(g.GPUBufferUsage).toBeUndefined();
@@ -73,6 +112,7 @@ describe("registerWebgpuBackend", () => {
         return {};
       }),
       resolve: () => undefined,
+      host: vulkanPresent,
     });
     expect(seenAtLoad).toEqual(["function", { MAP_READ: 1 }]);
     expect(result).toEqual({ ok: true, adapter: "nvidia hopper H100" });
@@ -82,7 +122,7 @@ describe("registerWebgpuBackend", () => {
   });
 
   it("undoes the globals when the backend does not register", async () => {
-    const result = await registerWebgpuBackend({ load: fakeLoader({}, () => ({})), resolve: () => undefined });
+    const result = await registerWebgpuBackend({ load: fakeLoader({}, () => ({})), resolve: () => undefined, host: vulkanPresent });
     expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/did not register/) as unknown });
     expect(g.GPUBufferUsage).toBeUndefined();
     expect(Object.getOwnPropertyDescriptor(globalThis, "navigator")).toEqual(hadNavigator);

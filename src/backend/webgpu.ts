@@ -2,6 +2,7 @@
 // only when called. Mirrors the dawn-gpu/node-webgpu README: navigator = { gpu: create([]) } plus its globals.
 import { createRequire } from "node:module";
 import { tf } from "./tf.js";
+import { explainNoAdapter, probeVulkanHost, type VulkanHost } from "./vulkan-probe.js";
 
 export type WebgpuRegistration = { ok: true; adapter: string } | { ok: false; reason: string };
 
@@ -22,10 +23,23 @@ interface AdapterLike {
 // Variable specifiers keep tsc from resolving the optional packages: this file compiles without them.
 const DAWN = "webgpu";
 const BACKEND = "@tensorflow/tfjs-backend-webgpu";
-const defaultLoader: ModuleLoader = (specifier) => import(specifier);
+// Modules bundled into the app (the kit's single file, scripts/kit-entry.js): they share its one tfjs-core.
+const bundled = new Map<string, () => Promise<unknown>>();
+const defaultLoader: ModuleLoader = (specifier) => bundled.get(specifier)?.() ?? import(specifier);
 const defaultResolve = (specifier: string): void => {
-  createRequire(import.meta.url).resolve(specifier);
+  if (!bundled.has(specifier)) createRequire(import.meta.url).resolve(specifier);
 };
+
+/**
+ * Makes `specifier` load through `load` instead of node_modules (the kit bundles @tensorflow/tfjs-backend-webgpu).
+ * Returns a function that takes it back.
+ */
+export function provideBundledModule(specifier: string, load: () => Promise<unknown>): () => void {
+  bundled.set(specifier, load);
+  return () => {
+    if (bundled.get(specifier) === load) bundled.delete(specifier);
+  };
+}
 
 let once: Promise<WebgpuRegistration> | null = null;
 
@@ -34,15 +48,17 @@ let once: Promise<WebgpuRegistration> | null = null;
  * (no Vulkan driver, e.g. Debian's Mesa without a GPU) or a failing load all come back as { ok: false, reason }.
  * Globals (navigator, GPU* constants) are only set once an adapter exists. The result is cached.
  */
-export function registerWebgpuBackend(options: { load?: ModuleLoader; resolve?: (specifier: string) => void } = {}): Promise<WebgpuRegistration> {
-  if (options.load !== undefined || options.resolve !== undefined) {
-    return register(options.load ?? defaultLoader, options.resolve ?? defaultResolve);
+export function registerWebgpuBackend(options: { load?: ModuleLoader; resolve?: (specifier: string) => void; host?: () => VulkanHost } = {}): Promise<WebgpuRegistration> {
+  const host = options.host ?? (() => probeVulkanHost());
+  if (options.load !== undefined || options.resolve !== undefined || options.host !== undefined) {
+    return register(options.load ?? defaultLoader, options.resolve ?? defaultResolve, host);
   }
-  once ??= register(defaultLoader, defaultResolve);
+  once ??= register(defaultLoader, defaultResolve, host);
   return once;
 }
 
-async function register(load: ModuleLoader, resolve: (specifier: string) => void): Promise<WebgpuRegistration> {
+async function register(load: ModuleLoader, resolve: (specifier: string) => void, host: () => VulkanHost): Promise<WebgpuRegistration> {
+  const precheck = process.env.TFEW_WEBGPU_PRECHECK !== "0"; // 0: ask Dawn even where the Vulkan probe sees nothing
   try {
     let dawn: DawnModule;
     try {
@@ -51,11 +67,12 @@ async function register(load: ModuleLoader, resolve: (specifier: string) => void
       return { ok: false, reason: isNotFound(error, DAWN) ? `package ${DAWN} not installed` : `package ${DAWN} failed to load (${oneLine(error)})` };
     }
     if (typeof dawn.create !== "function") return { ok: false, reason: `package ${DAWN} has no create(); expected dawn-gpu/node-webgpu` };
+    // Without a Vulkan loader or driver Dawn finds nothing and prints Vulkan warnings: say what is missing instead
+    const vulkan = host();
+    if (precheck && (vulkan.loaders.length === 0 || vulkan.icdFiles.length === 0)) return { ok: false, reason: explainNoAdapter(vulkan) };
     const gpu = dawn.create([]);
     const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
-    if (adapter === null || adapter === undefined) {
-      return { ok: false, reason: "no WebGPU adapter (Dawn found no usable Vulkan driver; install libvulkan1 and the GPU vendor's Vulkan ICD)" };
-    }
+    if (adapter === null || adapter === undefined) return { ok: false, reason: explainNoAdapter(vulkan) };
     try {
       resolve(BACKEND);
     } catch {

@@ -10,6 +10,7 @@ import { exportCommand } from "./export.js";
 import { mergeCommand } from "./merge.js";
 import { sweepCommands } from "./sweep.js";
 import { reportBuilder, reportCommand } from "./report.js";
+import { goldCheckCommand } from "./gold-check.js";
 
 const configOptions = {
   config: { type: "string", array: true, describe: "config file (YAML/JSON); repeat to layer, later wins" },
@@ -148,8 +149,20 @@ export async function main(argv: string[]): Promise<number> {
           return 0;
         })(),
     )
+    .command(
+      "gold-check",
+      "recompute the HF/PEFT gold fixtures on a backend (logits ≤ 1e-3, (IA)³ gradients ≤ 1e-3 relative); a GPU check",
+      (y) =>
+        y.options({
+          backend: configOptions.backend,
+          fixtures: { type: "string", describe: "fixture folder (default: tests/fixtures/hf-reference/t5-tiny-gated)" },
+          output: { type: "string", describe: "also write the JSON result to this file" },
+          verbose: configOptions.verbose,
+        }),
+      (a) => run(() => goldCheckCommand({ backend: a.backend, fixtures: a.fixtures, output: a.output }))(),
+    )
     .command("sweep", "run a grid of runs (tasks × seeds × ...) locally, as a Slurm job array or a Kubernetes Indexed Job", (y) => sweepCommands(y, run))
-    .demandCommand(1, "give a command: train, eval, predict, score, inspect, merge, export, sweep, audit, report or make-demo")
+    .demandCommand(1, "give a command: train, eval, predict, score, inspect, merge, export, sweep, audit, report, gold-check or make-demo")
     .recommendCommands()
     .strictCommands()
     .strict()

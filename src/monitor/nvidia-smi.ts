@@ -1,5 +1,6 @@
 // Parses `nvidia-smi --query-gpu=<NVIDIA_SMI_FIELDS> --format=csv,noheader,nounits` output into samples.
 // Mirrors nvidia-smi's CSV query mode: one line per GPU per tick, fields in the order queried.
+import { parseSmiNumber, splitSmiLine } from "../nvidia-smi-csv.js";
 
 /** One GPU reading. Fields nvidia-smi reports as `[N/A]`, `N/A` or `[Not Supported]` are null. */
 export interface GpuSample {
@@ -28,25 +29,13 @@ export const NVIDIA_SMI_QUERY_ARGS: readonly string[] = [
   "--format=csv,noheader,nounits",
 ];
 
-// Any bracketed value ("[N/A]", "[Not Supported]", "[Unknown Error]", "[GPU requires reset]") and bare "N/A"
-// mean nvidia-smi has no reading for that field on this GPU.
-const NOT_AVAILABLE = /^(\[[^\]]*\]|N\/A)$/i;
-const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
-
-/** Parses one numeric field; undefined means the field is garbage (the whole line is then rejected). */
-function parseField(raw: string): number | null | undefined {
-  if (NOT_AVAILABLE.test(raw)) return null;
-  if (!NUMBER.test(raw)) return undefined;
-  return Number(raw);
-}
-
 /** Parses one line; null when it is not a well-formed sample. */
 export function parseNvidiaSmiLine(line: string, timeMs: number): GpuSample | null {
-  const parts = line.split(",").map((part) => part.trim());
+  const parts = splitSmiLine(line);
   if (parts.length < NVIDIA_SMI_FIELDS.length) return null;
   // A product name never contains a comma today; if one ever does, the middle fields are the name.
   const indexRaw = parts[0] ?? "";
-  const numeric = parts.slice(-4).map(parseField);
+  const numeric = parts.slice(-4).map(parseSmiNumber);
   const name = parts.slice(1, -4).join(", ");
   if (!/^\d+$/.test(indexRaw) || name === "" || numeric.some((value) => value === undefined)) return null;
   const [utilizationPct, memoryUsedMiB, memoryTotalMiB, powerW] = numeric as (number | null)[];
