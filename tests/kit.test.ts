@@ -55,7 +55,7 @@ describe("the kit", () => {
 
   it("trains the demo with no node on PATH, on wasm (not cpu), with 2 workers running the same bundle", () => {
     const out = join(work, "run");
-    const r = run(join(kit, "bin", "tfew"), ["train", "--out", out, "--set", "train.steps=2", "--set", "train.workers=2", "--set", "monitor.gpu=off"], bareEnv());
+    const r = run(join(kit, "bin", "tfew"), ["train", "--out", out, "--set", "train.steps=2", "--set", "train.workers=2", "--set", "train.micro_batch_size=4", "--set", "monitor.gpu=off"], bareEnv());
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^backend: wasm \(/m);
     expect(r.stderr).toMatch(/on 2 workers/);
