@@ -37,7 +37,7 @@ function maxRelDiff(a: ReadonlyMap<string, Float32Array>, b: ReadonlyMap<string,
 describe("one objective for any micro-batch size and worker count", () => {
   it("micro-batches 1/2/4/8 and 2 workers give the full-batch gradient; workers never change the bytes", async () => {
     const backend = await selectBackend("wasm");
-    const model = await loadT5(DEMO_MODEL, { keepUntransposed: backend.keepUntransposed });
+    const model = await loadT5(DEMO_MODEL, backend);
     const { config } = loadRunConfig({ files: [], sets: [`model=${DEMO_MODEL}`, `data.path=${DEMO_TASK}`] });
     const task = await prepareTask(config);
     const tokenizer = await loadTokenizer(DEMO_MODEL);

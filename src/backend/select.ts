@@ -1,8 +1,8 @@
 // Backend choice: auto = tensorflow (tfjs-node-gpu with a GPU, else tfjs-node), then wasm, then cpu.
 // `--backend NAME` / TFEW_BACKEND override. Optional packages are imported dynamically: their absence
-// never breaks install or startup. Also sets the per-backend fast paths (per-head attention on wasm/cpu).
+// never breaks install or startup. Also picks the per-backend fast paths (per-head attention on wasm/cpu), which
+// loadT5 applies.
 import { TfewError } from "../errors.js";
-import { setAttentionImpl } from "../model/attention.js";
 import { installNativeMatMul } from "./native-matmul.js";
 import { tf } from "./tf.js";
 
@@ -14,9 +14,14 @@ export interface BackendChoice {
   reason: string;
   /** linear layers keep W beside Wᵀ so every backward matMul is a plain 2-D one (wasm/cpu) */
   keepUntransposed: boolean;
+  /** attention kernel for this backend: per-head 2-D matMuls where batched matMul is slow; loadT5 applies it */
+  attention: "per-head" | "reference";
 }
 
 async function tryTensorflow(): Promise<string | null> {
+  // TensorFlow grabs almost all GPU memory at start unless told to grow: then nvidia-smi (the GPU monitor and
+  // micro-batch sizing) sees what tfew really uses. A user's own setting wins.
+  process.env.TF_FORCE_GPU_ALLOW_GROWTH ??= "true";
   for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
     try {
       await import(pkg);
@@ -58,15 +63,11 @@ function finish(name: BackendChoice["name"], reason: string): BackendChoice {
     // per-head split and the cached W (workarounds for wasm's slow transposed/batched matMul) are not needed
     const native = installNativeMatMul();
     if (native.ok) {
-      const paths = fastPaths(name, { nativeMatMul: true });
-      setAttentionImpl(paths.attention);
-      return { name, reason: `${reason}; matMul: native ${native.library}`, keepUntransposed: paths.keepUntransposed };
+      return { name, reason: `${reason}; matMul: native ${native.library}`, ...fastPaths(name, { nativeMatMul: true }) };
     }
     reason = `${reason}; matMul: wasm (${native.reason})`;
   }
-  const paths = fastPaths(name, { nativeMatMul: false });
-  setAttentionImpl(paths.attention);
-  return { name, reason, keepUntransposed: paths.keepUntransposed };
+  return { name, reason, ...fastPaths(name, { nativeMatMul: false }) };
 }
 
 /**

@@ -18,7 +18,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 async function forwardTokensPerSecond(modelDir: string, shape: { batch: number; src: number; tgt: number }, reps: number): Promise<number> {
   const backend = await selectBackend("wasm");
-  const model = await loadT5(modelDir, { keepUntransposed: backend.keepUntransposed });
+  const model = await loadT5(modelDir, backend);
   const run = () =>
     tf.tidy(() => {
       const ids = tf.fill([shape.batch, shape.src], 5, "int32") as tf.Tensor2D;

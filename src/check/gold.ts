@@ -119,7 +119,7 @@ function case3(model: T5Model, set: Ia3VectorSet, gold: Case, file: string) {
 export async function runGoldCheck(options: { fixtureDir: string; backend: BackendChoice }): Promise<GoldCheckResult> {
   const t0 = performance.now();
   const dir = options.fixtureDir;
-  const model = await loadT5(dir, { keepUntransposed: options.backend.keepUntransposed });
+  const model = await loadT5(dir, options.backend);
   const ia3File = join(dir, "ia3.safetensors");
   const tfewFile = join(dir, "tfew.safetensors");
   const ia3Gold = (await readSafetensors(ia3File)).tensors;

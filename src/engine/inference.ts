@@ -2,6 +2,7 @@
 // batch is sized for memory from the model's shapes before any kernel runs, and more than one batch on a
 // CPU backend is split across a worker pool. Sizes and workers change speed, never the scores.
 import { readVectors, type Ia3VectorSet } from "../adapters/ia3.js";
+import { asOutOfMemoryError } from "../backend/out-of-memory.js";
 import { countParameters } from "../model/config.js";
 import { evalBatchSize } from "./memory.js";
 import { resolveWorkerCount, startPool, rankWithPool } from "./pool.js";
@@ -26,13 +27,17 @@ export async function rankExamples(ws: Workspace, adapter: Ia3VectorSet | null, 
     batchSize: options.batchSize,
     shapes: exampleShapes(inputs),
     what: options.what ?? "eval",
+    deviceFreeBytes: ws.deviceFreeBytes,
   });
   const rankOptions = { lengthNorm: options.lengthNorm, choiceChunk: options.choiceChunk, batchSize };
   const workers = resolveWorkerCount(options.workers, { backend, jobs: Math.ceil(inputs.length / batchSize) });
-  if (workers <= 1) return rankAll(ws.model, adapter, inputs, { ...rankOptions, onBatch: options.onProgress });
+  const oom = (error: unknown) => {
+    throw asOutOfMemoryError(error, { phase: "eval", backend, size: batchSize });
+  };
+  if (workers <= 1) return rankAll(ws.model, adapter, inputs, { ...rankOptions, onBatch: options.onProgress }).catch(oom);
   const pool = await startPool(workers, { modelDir: ws.model.dir, backend, ia3Config: adapter?.config ?? null, initial: adapter === null ? null : readVectors(adapter) });
   try {
-    return await rankWithPool(pool, inputs, { ...rankOptions, onProgress: options.onProgress });
+    return await rankWithPool(pool, inputs, { ...rankOptions, onProgress: options.onProgress }).catch(oom);
   } finally {
     await pool.close();
   }

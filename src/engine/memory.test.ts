@@ -2,6 +2,7 @@
 // cannot fit named with its tokens and the key to lower, and decoder passes bounded for many choices.
 import { describe, expect, it } from "vitest";
 import { parseT5Config } from "../model/config.js";
+import { parseGpuMemoryCsv } from "../backend/device-memory.js";
 import { choiceChunkSize, evalBatchSize, trainMicroBatchSize } from "./memory.js";
 
 const SMALL = parseT5Config({ model_type: "t5", d_model: 512, d_kv: 64, num_heads: 8, d_ff: 2048, num_layers: 6, num_decoder_layers: 6, vocab_size: 32128, feed_forward_proj: "relu" }, "t5-small");
@@ -35,5 +36,38 @@ describe("memory sizing", () => {
     expect(choiceChunkSize({ examples: 16, tgtLen: 8, srcLen: 256, config: SMALL, choiceChunk: 32 })).toBe(8); // 1024 logit rows
     expect(choiceChunkSize({ examples: 2, tgtLen: 8, srcLen: 16384, config: SMALL, choiceChunk: 77 })).toBe(16); // 32 Mi cross-attention scores
     expect(choiceChunkSize({ examples: 64, tgtLen: 32, srcLen: 4096, config: SMALL, choiceChunk: 32 })).toBe(1);
+  });
+});
+
+describe("GPU sizing from canned nvidia-smi output (T0-3B, batch 8 × 256, 2 choices)", () => {
+  const T0_3B = parseT5Config({ model_type: "t5", d_model: 1024, d_kv: 128, num_heads: 32, d_ff: 16384, num_layers: 24, num_decoder_layers: 24, vocab_size: 32128, feed_forward_proj: "gated-gelu" }, "t0-3b");
+  const params = 2_849_757_184; // T0-3B (bigscience/T0_3B)
+  // idle cards (memory.used small) as `nvidia-smi --query-gpu=index,uuid,memory.total,memory.used,name` prints them
+  const cards = {
+    "16 GB": "0, GPU-a, 16384, 300, Tesla V100-SXM2-16GB",
+    "24 GB": "0, GPU-b, 23028, 400, NVIDIA A10",
+    "40 GB": "0, GPU-c, 40960, 500, NVIDIA A100-SXM4-40GB",
+    "80 GB": "0, GPU-d, 81559, 600, NVIDIA H100 80GB HBM3",
+  };
+  const size = (line: string) => {
+    const free = parseGpuMemoryCsv(line)[0]?.freeBytes ?? null;
+    return () => trainMicroBatchSize({ backend: "tensorflow", config: T0_3B, parameterCount: params, batchSize: 8, shapes: [shape(256)], what: "training", deviceFreeBytes: free });
+  };
+
+  it("does not fit a 16 GB card (weights alone are 11.4 GB): one line naming the example and the key", () => {
+    expect(size(cards["16 GB"])).toThrow(/training example 1 \(256 input tokens.*GiB free on the GPU \(nvidia-smi\).*data\.max_seq_len/);
+  });
+
+  it("shrinks micro-batches on a 24 GB card and uses the whole batch of 8 on 40 and 80 GB cards", () => {
+    const on24 = size(cards["24 GB"])();
+    expect(on24).toBeGreaterThanOrEqual(1);
+    expect(on24).toBeLessThan(8);
+    expect(size(cards["40 GB"])()).toBeGreaterThan(on24);
+    expect(size(cards["80 GB"])()).toBe(8);
+  });
+
+  it("leaves the batch alone when the GPU's memory is unknown (no nvidia-smi) and on cpu", () => {
+    expect(trainMicroBatchSize({ backend: "webgpu", config: T0_3B, parameterCount: params, batchSize: 8, shapes: [shape(256)], what: "training", deviceFreeBytes: null })).toBe(8);
+    expect(trainMicroBatchSize({ backend: "cpu", config: SMALL, parameterCount: 60_000_000, batchSize: 8, shapes: [shape(4096)], what: "training", deviceFreeBytes: 1e9 })).toBe(8);
   });
 });

@@ -2,7 +2,8 @@
 // 4 GiB: frozen weights take W, Wᵀ and XNNPACK's packed copy; training keeps every intermediate on the tape
 // (measured, PERF-NOTES: T5-small, 256 tokens, 2 choices: 4 examples per pass use 2.9-3.1 GB; 8 abort);
 // inference keeps only one layer's attention scores at a time. Micro-batch and eval batch sizes change
-// speed only: the objective is the same for any split (see accumulate.ts).
+// speed only: the objective is the same for any split (see accumulate.ts). On GPU backends the bound is the
+// device's free memory as nvidia-smi reports it before the model loads.
 import { TfewError } from "../errors.js";
 import { innerDim, type T5Config } from "../model/config.js";
 
@@ -65,9 +66,23 @@ export function weightHeapBytes(parameterCount: number): number {
 
 const gib = (bytes: number) => (bytes / 1024 ** 3).toFixed(1);
 
-/** Heap left for activations on the wasm backend; null = not capped (other backends). */
-function freeHeapBytes(backend: string, parameterCount: number): number | null {
-  return backend === "wasm" ? WASM_HEAP_BYTES * HEAP_USABLE - weightHeapBytes(parameterCount) : null;
+const DEVICE_USABLE = 0.85; // of a GPU's free memory: the framework's workspace and fragmentation need the rest
+
+/**
+ * Bytes left for activations: the wasm heap beside W, Wᵀ and XNNPACK's copy; a GPU's free memory (measured
+ * before the model loaded) beside the float32 weights; null = unknown, not capped (cpu, or no nvidia-smi).
+ */
+function freeBytes(input: SizingInput): number | null {
+  if (input.backend === "wasm") return WASM_HEAP_BYTES * HEAP_USABLE - weightHeapBytes(input.parameterCount);
+  if (input.deviceFreeBytes === undefined || input.deviceFreeBytes === null || input.backend === "cpu") return null;
+  return input.deviceFreeBytes * DEVICE_USABLE - 4 * input.parameterCount;
+}
+
+/** Where the memory bound of the sizing comes from, for the log line. */
+export function memoryBasis(input: { backend: string; deviceFreeBytes?: number | null }): string {
+  if (input.backend === "wasm") return "the wasm backend's 4 GiB heap";
+  if (input.backend !== "cpu" && input.deviceFreeBytes != null) return `${gib(input.deviceFreeBytes)} GiB free on the GPU (nvidia-smi)`;
+  return "no memory cap known";
 }
 
 /** Index of the example with the most input tokens (the one that bounds memory). */
@@ -81,7 +96,8 @@ export interface SizingInput {
   parameterCount: number;
   batchSize: number; // the most that is asked for
   shapes: readonly ExampleShape[]; // every example that will run
-  what: string; // "training example 3 of data/x.csv" style prefix for errors: "training" | "eval"
+  what: string; // names the examples in errors: "training", "eval", "predict", "score"
+  deviceFreeBytes?: number | null; // GPU backends: free device memory before the model loaded (nvidia-smi)
 }
 
 /**
@@ -89,33 +105,36 @@ export interface SizingInput {
  * has a hard cap; others use the full batch unless configured. An example that cannot fit alone is named.
  */
 export function trainMicroBatchSize(input: SizingInput): number {
-  const free = freeHeapBytes(input.backend, input.parameterCount);
+  const free = freeBytes(input);
   if (free === null || input.shapes.length === 0) return input.batchSize;
   const i = largest(input.shapes);
   const shape = input.shapes[i] as ExampleShape;
   const tgtLen = Math.max(...input.shapes.map((s) => s.tgtLen));
   const perExample = activationBytesPerExample(input.config, { ...shape, tgtLen });
   const fit = Math.floor(free / perExample);
-  if (fit < 1) throw tooLarge(input, i, perExample, "lower data.max_seq_len (or train on a GPU backend: --backend tensorflow or webgpu)");
-  return Math.min(input.batchSize, fit);
+  if (fit < 1) throw tooLarge(input, i, perExample, input.backend === "wasm" ? "lower data.max_seq_len (or train on a GPU backend: --backend tensorflow or webgpu)" : "lower data.max_seq_len or use a GPU with more memory");
+  // the fewest passes that fit, of equal size (8 that fit 5 → 4 + 4, not 5 + 3): balanced across workers
+  const passes = Math.ceil(input.batchSize / Math.min(input.batchSize, fit));
+  return Math.ceil(input.batchSize / passes);
 }
 
 /** The largest eval batch (≤ batchSize) whose encoder activations and one bounded decoder pass fit the heap. */
 export function evalBatchSize(input: SizingInput): number {
-  const free = freeHeapBytes(input.backend, input.parameterCount);
+  const free = freeBytes(input);
   if (free === null || input.shapes.length === 0) return input.batchSize;
   const i = largest(input.shapes);
   const srcLen = (input.shapes[i] as ExampleShape).srcLen;
   const perExample = inferenceBytesPerExample(input.config, srcLen);
   const fit = Math.floor((free - decoderPassBytes(input.config, srcLen)) / perExample);
-  if (fit < 1) throw tooLarge(input, i, perExample + decoderPassBytes(input.config, srcLen), "lower data.max_seq_len (or use --backend tensorflow or webgpu)");
+  if (fit < 1) throw tooLarge(input, i, perExample + decoderPassBytes(input.config, srcLen), input.backend === "wasm" ? "lower data.max_seq_len (or use --backend tensorflow or webgpu)" : "lower data.max_seq_len or use a GPU with more memory");
   return Math.min(input.batchSize, fit);
 }
 
 function tooLarge(input: SizingInput, index: number, bytes: number, fix: string): TfewError {
   const s = input.shapes[index] as ExampleShape;
+  const weights = input.backend === "wasm" ? weightHeapBytes(input.parameterCount) : 4 * input.parameterCount;
   return new TfewError(
-    `memory: ${input.what} example ${index + 1} (${s.srcLen} input tokens, ${s.numChoices} choices of up to ${s.tgtLen} tokens) needs about ${gib(bytes)} GiB beside ${gib(weightHeapBytes(input.parameterCount))} GiB of weights, over the wasm backend's 4 GiB heap; ${fix}`,
+    `memory: ${input.what} example ${index + 1} (${s.srcLen} input tokens, ${s.numChoices} choices of up to ${s.tgtLen} tokens) needs about ${gib(bytes)} GiB beside ${gib(weights)} GiB of weights, over ${memoryBasis(input)}; ${fix}`,
   );
 }
 

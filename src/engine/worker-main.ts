@@ -17,7 +17,7 @@ let state: { model: LoadedModel; set: Ia3VectorSet | null } | null = null;
 async function answer(message: WorkerJob | { kind: "init"; init: WorkerInit }): Promise<WorkerReply> {
   if (message.kind === "init") {
     const backend = await selectBackend(message.init.backend as BackendName, {});
-    const model = await loadT5(message.init.modelDir, { keepUntransposed: backend.keepUntransposed });
+    const model = await loadT5(message.init.modelDir, backend);
     const { ia3Config, initial } = message.init;
     const set = ia3Config === null ? null : createVectorSet("worker", model.weights, ia3Config, initial === null ? undefined : new Map(initial));
     state = { model, set };

@@ -3,6 +3,7 @@
 // (IA)³ adapters loaded onto the model.
 import { createVectorSet, ia3Specs, linearModules, type Ia3VectorSet } from "../adapters/ia3.js";
 import { checkAdapterFits, readAdapter } from "../adapters/peft-adapter.js";
+import { deviceFreeBytes } from "../backend/device-memory.js";
 import { selectBackend, type BackendChoice } from "../backend/select.js";
 import type { RunConfig } from "../config/schema.js";
 import { answerChoices, renderPrompt } from "../data/template.js";
@@ -19,6 +20,8 @@ export interface Workspace {
   source: ModelSource;
   model: LoadedModel;
   tokenizer: T5Tokenizer;
+  /** GPU backends: the device's free memory before the model loaded (nvidia-smi), for sizing; else null */
+  deviceFreeBytes: number | null;
 }
 
 export async function prepareModel(config: RunConfig, options: { backend?: BackendChoice; log: (line: string) => void }): Promise<Workspace> {
@@ -26,14 +29,16 @@ export async function prepareModel(config: RunConfig, options: { backend?: Backe
   const source = await resolveModelSource(config.model, { revision: config.revision });
   const tokenizerDir = config.tokenizer ?? source.dir;
   const tokenizer = await loadTokenizer(tokenizerDir);
-  const model = await loadT5(source.dir, { keepUntransposed: backend.keepUntransposed });
+  const onGpu = backend.name === "tensorflow" || backend.name === "webgpu";
+  const deviceFree = onGpu ? await deviceFreeBytes() : null; // before the weights take their share
+  const model = await loadT5(source.dir, backend);
   if (tokenizer.vocabSize > model.config.vocabSize) {
     throw new TfewError(`tokenizer in ${tokenizerDir} has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${model.config.vocabSize}; use the model's own tokenizer`);
   }
   // printed once the model has loaded, so that a bad model is a single error line
   options.log(`backend: ${backend.name} (${backend.reason})`);
   options.log(`model: ${config.model} (${source.kind}${source.commit ? ` @ ${source.commit.slice(0, 12)}` : ""}) from ${source.dir}`);
-  return { backend, source, model, tokenizer };
+  return { backend, source, model, tokenizer, deviceFreeBytes: deviceFree };
 }
 
 export async function prepareTask(config: RunConfig): Promise<TaskData> {

@@ -1,6 +1,7 @@
 // Loads a T5 from a local Hugging Face folder: config.json + weights (safetensors, sharded, or a
 // safely-read pytorch_model.bin), every key and shape asserted, into frozen tensors.
 import { readCheckpointDir } from "../io/checkpoint-dir.js";
+import { setAttentionImpl, type AttentionImpl } from "./attention.js";
 import { readT5Config } from "./config.js";
 import type { T5Model } from "./t5.js";
 import { buildWeights } from "./weights.js";
@@ -8,6 +9,8 @@ import { buildWeights } from "./weights.js";
 export interface LoadModelOptions {
   /** keep W and Wᵀ (fast backward on wasm/cpu); false halves weight memory on native/GPU backends */
   keepUntransposed: boolean;
+  /** the backend's attention kernel (BackendChoice.attention), set for the process; absent: left as it is */
+  attention?: AttentionImpl;
 }
 
 export interface LoadedModel extends T5Model {
@@ -16,6 +19,7 @@ export interface LoadedModel extends T5Model {
 }
 
 export async function loadT5(modelDir: string, options: LoadModelOptions): Promise<LoadedModel> {
+  if (options.attention !== undefined) setAttentionImpl(options.attention);
   const config = await readT5Config(modelDir);
   const { tensors, files } = await readCheckpointDir(modelDir);
   const weights = buildWeights(config, tensors, { keepUntransposed: options.keepUntransposed, source: modelDir });

@@ -3,6 +3,7 @@
 // the run files, the step loop (micro-batches → the full batch's gradient → clip → optimizer → vectors,
 // checkpoints), then the PEFT adapter and the summary. Checkpoints make a killed run resumable exactly.
 import { join } from "node:path";
+import { asOutOfMemoryError } from "../backend/out-of-memory.js";
 import { assignVectors, createVectorSet, ia3ParameterCount, ia3Specs, linearModules, readVectors, type Ia3VectorSet } from "../adapters/ia3.js";
 import { resolveIa3Config, type Ia3Config } from "../adapters/ia3-config.js";
 import { checkAdapterFits, readAdapter, saveAdapter } from "../adapters/peft-adapter.js";
@@ -12,7 +13,7 @@ import { describeDataFiles } from "../data/manifest.js";
 import type { TaskData } from "../data/task.js";
 import { createLocalEngine, type GradientEngine } from "../engine/accumulate.js";
 import { passTokens, type TfewExample } from "../engine/batch.js";
-import { trainMicroBatchSize } from "../engine/memory.js";
+import { memoryBasis, trainMicroBatchSize } from "../engine/memory.js";
 import { createWorkerEngine, resolveWorkerCount, startPool } from "../engine/pool.js";
 import { EpochSampler } from "../engine/rng.js";
 import { buildExamples, exampleShapes, prepareModel, prepareTask, type Workspace } from "../engine/workspace.js";
@@ -130,15 +131,16 @@ async function setUp(options: TrainOptions, run: Awaited<ReturnType<typeof openR
 async function startEngine(t: Training, log: (line: string) => void): Promise<{ engine: GradientEngine; microBatchSize: number }> {
   const { train } = t.config;
   const backend = t.ws.backend.name;
+  const sizing = { backend, deviceFreeBytes: t.ws.deviceFreeBytes };
   const microBatchSize = train.micro_batch_size === "auto"
-    ? trainMicroBatchSize({ backend, config: t.ws.model.config, parameterCount: countParameters(t.ws.model.config).total, batchSize: train.batch_size, shapes: exampleShapes(t.examples), what: "training" })
+    ? trainMicroBatchSize({ ...sizing, config: t.ws.model.config, parameterCount: countParameters(t.ws.model.config).total, batchSize: train.batch_size, shapes: exampleShapes(t.examples), what: "training" })
     : Math.min(train.micro_batch_size, train.batch_size);
   const workers = resolveWorkerCount(train.workers, { backend, jobs: Math.ceil(train.batch_size / microBatchSize) });
   const settings = { lengthNorm: train.length_norm, ulWeight: train.ul_weight, lnWeight: train.ln_weight };
   const engine = workers > 1
     ? createWorkerEngine(await startPool(workers, { modelDir: t.ws.model.dir, backend, ia3Config: t.ia3Config, initial: t.params }), { microBatchSize, settings })
     : createLocalEngine(t.ws.model, t.set, settings, microBatchSize);
-  log(`train: ${t.examples.length} examples, ${t.task.labelNames.length} choices, ${ia3ParameterCount(t.set.specs)} (IA)³ parameters in ${t.set.specs.length} vectors; batch ${train.batch_size} = micro-batches of ${microBatchSize} on ${workers} worker${workers > 1 ? "s" : ""}`);
+  log(`train: ${t.examples.length} examples, ${t.task.labelNames.length} choices, ${ia3ParameterCount(t.set.specs)} (IA)³ parameters in ${t.set.specs.length} vectors; batch ${train.batch_size} = micro-batches of ${microBatchSize} (${train.micro_batch_size === "auto" ? `auto: ${memoryBasis(sizing)}` : "train.micro_batch_size"}) on ${workers} worker${workers > 1 ? "s" : ""}`);
   return { engine, microBatchSize };
 }
 
@@ -187,7 +189,9 @@ async function trainLoop(t: Training, engine: GradientEngine, microBatchSize: nu
       const tStep = performance.now();
       const batch = t.sampler.next(config.train.batch_size).map((i) => t.examples[i] as TfewExample);
       const lr = learningRateAt(t.step, { lr: config.train.lr, totalSteps: config.train.steps, warmupRatio: config.train.warmup_ratio });
-      const result = await engine.compute(batch);
+      const result = await engine.compute(batch).catch((error: unknown) => {
+        throw asOutOfMemoryError(error, { phase: "train", backend: t.ws.backend.name, size: microBatchSize });
+      });
       const { norm } = config.train.max_grad_norm === null ? { norm: NaN } : clipByGlobalNorm(result.grads, config.train.max_grad_norm);
       const problem = applyUpdate(t, result, lr);
       if (problem !== null && !config.train.skip_nonfinite) {
