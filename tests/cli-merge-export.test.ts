@@ -111,7 +111,7 @@ describe("bad input: exit 1, one line, nothing written", () => {
     await expectOneLineError(["export", "--model", DEMO_MODEL_DIR, "--adapter", taken, "--out", taken], `export: --out ${taken} is not empty; give a new or empty folder (nothing is overwritten)`, null);
     expect(readFileSync(join(taken, "adapter_config.json"), "utf8")).toBe(before);
     const out = join(tmp, "never-4");
-    await expectOneLineError(["export", "--model", DEMO_MODEL_DIR, "--adapter", taken, "--out", out], `adapter: vector encoder.block.0.layer.0.SelfAttention.k in ${taken} has 2 values but this model needs shape [64, 1]; the adapter was made for another model`, out);
+    await expectOneLineError(["export", "--model", DEMO_MODEL_DIR, "--adapter", taken, "--out", out], `adapter: vector encoder.block.0.layer.0.SelfAttention.k in ${taken} is [2, 1] (output scaling) but this model and config need [64, 1] (output scaling); the adapter was made for another model or other adapter.feedforward_modules`, out);
   });
 
   it("score: --run and --adapter together; a folder that is not a run", async () => {

@@ -242,7 +242,7 @@ describe("refusals: one line, nothing written", () => {
   });
 
   it.each([
-    ["an adapter of another model", () => GOLD_ADAPTER, /^adapter: vector encoder\.block\.0\.layer\.0\.SelfAttention\.k in .* has 32 values but this model needs shape \[64, 1\]; the adapter was made for another model$/],
+    ["an adapter of another model", () => GOLD_ADAPTER, /^adapter: vector encoder\.block\.0\.layer\.0\.SelfAttention\.k in .* is \[32, 1\] \(output scaling\) but this model and config need \[64, 1\] \(output scaling\); the adapter was made for another model or other adapter\.feedforward_modules$/],
     ["a missing adapter folder", () => join(root, "no-such-adapter"), /^adapter: no adapter_config.json in .*no-such-adapter; point at a folder written by tfew train/],
   ])("%s", async (_, adapterDir, message) => {
     const out = join(root, "never");

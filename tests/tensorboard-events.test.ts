@@ -142,7 +142,7 @@ describe("event files of tfew eval", () => {
     expect((await allEvents(out)).filter((e) => e.fileVersion === undefined).map((e) => [e.step, e.values])).toEqual([[4, expected]]);
 
     expectOk(await runCli(["eval", "--run", run, ...QUICK], { cwd: work })); // no --out: into the run's own events
-    expectOk(await runCli(["eval", "--run", run, ...QUICK], { cwd: work })); // again: replaces, never duplicates
+    expectOk(await runCli(["eval", "--run", run, "--overwrite", ...QUICK], { cwd: work })); // again: replaces, never duplicates
     const evals = (await allEvents(run)).filter((e) => e.values.some((v) => v.tag.startsWith("eval/")));
     expect(evals.map((e) => [e.step, e.values])).toEqual([[4, expected]]);
   });
