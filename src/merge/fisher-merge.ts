@@ -87,7 +87,7 @@ export async function fisherMerge(options: FisherMergeOptions): Promise<MergeSum
       fishers.push(fisher);
       computed++;
     }
-    records.push({ file: resolve(dir, FISHER_FILE), kind: p.key.tfew_fisher, data: p.key.data, data_sha256: p.key.data_sha256, examples: Number(p.key.examples), length_norm: Number(p.key.length_norm), reused: reuse });
+    records.push({ file: resolve(dir, FISHER_FILE), kind: p.key.tfew_fisher, data: existsSync(p.key.data) ? resolve(p.key.data) : p.key.data, data_sha256: p.key.data_sha256, examples: Number(p.key.examples), length_norm: Number(p.key.length_norm), reused: reuse });
   }
   const summary = await mergeAdapterFolders({ adapterDirs: options.inputs.map((i) => i.adapterDir), method: "fisher", weights: options.weights ?? null, fishers, fisherRecords: records, outDir: options.outDir });
   return { ...summary, computed, reused: prepared.length - computed };
