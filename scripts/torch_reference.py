@@ -4,7 +4,8 @@
 #
 # Run with Debian's torch (apt-get install -y python3-torch), not the pyenv python first on PATH:
 #   /usr/bin/python3 scripts/torch_reference.py --json            # human table on stderr, one JSON object on stdout
-# scripts/torch_reference_check.py imports this file and checks it against tests/fixtures/hf-reference/t5-tiny-gated.
+# scripts/torch_reference_check.py imports this file and checks it against tests/fixtures/hf-reference/t5-tiny-gated;
+# scripts/fisher_reference.py uses its fisher_diagonal for the Fisher-merge reference.
 import argparse
 import ctypes
 import json
@@ -283,6 +284,33 @@ def predict(model, input_ids, choices_ids, share_cross_kv=False):
     scores = nll.sum(-1) / (choices_ids != 0).sum(-1)
     return scores.argmin(1), scores
 
+
+
+def rank_log_probs(model, input_ids, choices_ids, length_norm=1.0):
+    """log p(c|x) = log_softmax(-score) over the choices [bs, nc]; score = sum NLL / (real tokens)^length_norm."""
+    bs, nc = choices_ids.shape[:2]
+    logits, lm_target = run_choices(model, input_ids, choices_ids)
+    nll = F.cross_entropy(logits.flatten(0, 1), lm_target.flatten(0, 1), reduction="none").view(bs, nc, -1)
+    lengths = (choices_ids != 0).sum(-1).clamp(min=1).to(nll.dtype)
+    return F.log_softmax(-(nll.sum(-1) / lengths ** length_norm), dim=1)
+
+
+def fisher_diagonal(model, examples, kind="model", length_norm=1.0):
+    """Diagonal Fisher of the (IA)^3 vectors (tfew merge --method fisher): the mean over examples of
+    sum_c p(c|x) (d log p(c|x))^2 (kind "model") or (d log p(y|x))^2 (kind "empirical"), one example at a
+    time, autograd of each log p(c|x) directly. examples: [{input_ids, choices, label}] (unpadded id lists)."""
+    params = model.parameters()
+    total = [torch.zeros_like(p, dtype=torch.float64) for p in params]
+    for e in examples:
+        input_ids, choices_ids, _ = pad_examples([e])
+        logp = rank_log_probs(model, input_ids, choices_ids, length_norm)[0]  # [nc]
+        p = logp.detach().exp()
+        for c in (range(len(e["choices"])) if kind == "model" else [e["label"]]):
+            grads = torch.autograd.grad(logp[c], params, retain_graph=True)
+            weight = p[c].double() if kind == "model" else 1.0
+            for acc, g in zip(total, grads):
+                acc += weight * g.double() ** 2
+    return {path: acc / len(examples) for path, acc in zip(model.ia3, total)}
 
 class Adafactor:
     """transformers.optimization.Adafactor, scale_parameter=True, relative_step=False, warmup_init=False, beta1=None,

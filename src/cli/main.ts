@@ -91,12 +91,18 @@ export async function main(argv: string[]): Promise<number> {
       (y) =>
         y.options({
           adapter: { type: "string", array: true, demandOption: true, describe: "adapter folder (repeat: two or more)" },
-          method: { type: "string", choices: MERGE_METHODS, default: "average" as const, describe: "average | weighted (one --weight each) | fisher (fisher.safetensors beside each adapter)" },
+          method: { type: "string", choices: MERGE_METHODS, default: "average" as const, describe: "average | weighted (one --weight each) | fisher (one --data each, or fisher.safetensors beside each adapter)" },
           weight: { type: "number", array: true, describe: "one weight per --adapter, same order (weighted, fisher)" },
           out: { type: "string", demandOption: true, describe: "new folder for the merged adapter", coerce: lastValue },
+          data: { type: "string", array: true, describe: "fisher: one task data path per --adapter, same order (its Fisher is computed on it)" },
+          fisher: { type: "string", choices: ["model", "empirical"], describe: "fisher: expectation over the model's own choice probabilities (default) or the gold labels" },
+          model: { type: "string", describe: "fisher: base model (default: the first adapter's base_model_name_or_path)" },
+          config: configOptions.config,
+          set: configOptions.set,
+          backend: configOptions.backend,
           verbose: configOptions.verbose,
         }),
-      (a) => run(() => mergeCommand({ adapter: a.adapter, method: a.method, weight: a.weight, out: a.out as string }))(),
+      (a) => run(() => mergeCommand({ adapter: a.adapter, method: a.method, weight: a.weight, out: a.out as string, data: a.data, fisher: a.fisher, model: a.model, config: a.config, set: a.set, backend: a.backend }))(),
     )
     .command(
       "export",

@@ -1,5 +1,5 @@
 // A pool of worker_threads, each with its own tfjs backend, frozen weights and (IA)³ vectors, answering
-// jobs: micro-batch gradients, rank-classification scores, new vector values. wasm in Node runs one
+// jobs: micro-batch gradients, rank-classification scores, Fisher diagonals, new vector values. wasm in Node runs one
 // thread, so this is how tfew uses every core. Results come back in job order, never in finishing order.
 import { availableParallelism } from "node:os";
 import { existsSync } from "node:fs";
@@ -9,6 +9,7 @@ import type { Ia3Config } from "../adapters/ia3-config.js";
 import { TfewError } from "../errors.js";
 import { combineParts, type GradientEngine, type MicroBatchPart } from "./accumulate.js";
 import { batchNormalizers, splitMicroBatches, type TfewExample } from "./batch.js";
+import type { FisherSettings } from "./fisher.js";
 import type { LossSettings } from "./gradients.js";
 import type { LossNormalizers } from "./losses.js";
 import type { RankInput, RankOptions, RankResult } from "./rank.js";
@@ -23,12 +24,14 @@ export interface WorkerInit {
 export type WorkerJob =
   | { kind: "gradients"; microBatches: TfewExample[][]; normalizers: LossNormalizers; settings: LossSettings }
   | { kind: "rank"; inputs: RankInput[]; options: RankOptions & { batchSize: number } }
-  | { kind: "set-vectors"; values: Map<string, Float32Array> };
+  | { kind: "set-vectors"; values: Map<string, Float32Array> }
+  | { kind: "fisher"; blocks: TfewExample[][]; settings: FisherSettings };
 
 export type WorkerReply =
   | { kind: "ready" }
   | { kind: "gradients"; parts: MicroBatchPart[] }
   | { kind: "rank"; result: RankResult }
+  | { kind: "fisher"; sums: Map<string, Float64Array>[] } // per block, Σ of its examples' Fisher terms
   | { kind: "done" }
   | { kind: "error"; message: string; tfew: boolean };
 

@@ -1,11 +1,12 @@
 // Entry of a worker thread of the pool (pool.ts): its own backend, frozen weights and (IA)³ vectors;
-// answers gradient, rank and set-vectors jobs.
+// answers gradient, rank, Fisher and set-vectors jobs.
 import { parentPort } from "node:worker_threads";
 import { assignVectors, createVectorSet, type Ia3VectorSet } from "../adapters/ia3.js";
 import { selectBackend, type BackendName } from "../backend/select.js";
 import { isTfewError } from "../errors.js";
 import { loadT5, type LoadedModel } from "../model/load.js";
 import { microBatchParts } from "./accumulate.js";
+import { fisherBlockSums } from "./fisher.js";
 import type { WorkerInit, WorkerJob, WorkerReply } from "./pool.js";
 import { rankAll } from "./rank.js";
 
@@ -26,6 +27,7 @@ async function answer(message: WorkerJob | { kind: "init"; init: WorkerInit }): 
   if (state === null) throw new Error("worker used before init");
   if (message.kind === "rank") return { kind: "rank", result: await rankAll(state.model, state.set, message.inputs, message.options) };
   if (state.set === null) throw new Error("worker has no (IA)³ vectors to train");
+  if (message.kind === "fisher") return { kind: "fisher", sums: fisherBlockSums(state.model, state.set, message.blocks, message.settings) };
   if (message.kind === "set-vectors") {
     assignVectors(state.set, message.values);
     return { kind: "done" };

@@ -138,7 +138,7 @@ describe("bad input: one line, nothing written", () => {
       return { dirs: [a, c], method: "average" };
     }, /^safetensors: file .*no-weights\/adapter_model.safetensors not found; check the path$/],
     ["weights count mismatch", async () => ({ dirs: [a, b], method: "weighted", weights: [1, 2, 3] }), "merge: 3 --weight values for 2 --adapter folders; give one --weight per adapter, in the same order"],
-    ["fisher without fisher.safetensors", async () => ({ dirs: [a, b], method: "fisher" }), /^merge: .*\/a has no fisher.safetensors; --method fisher needs each adapter's Fisher diagonal, computed on its task's data with --data/],
+    ["fisher without fisher.safetensors", async () => ({ dirs: [a, b], method: "fisher" }), /^merge: .*\/a has no fisher.safetensors; --method fisher needs each adapter's Fisher diagonal: give one --data per --adapter/],
     ["one adapter", async () => ({ dirs: [a], method: "average" }), "merge: give at least two --adapter folders (got 1)"],
   ];
 

@@ -24,6 +24,8 @@ export interface MergeFoldersOptions {
   weights?: readonly number[] | null;
   /** fisher: diagonals already computed (one per adapter, null = read that adapter's fisher.safetensors) */
   fishers?: readonly (ReadonlyMap<string, Float32Array> | null)[] | null;
+  /** fisher: what merge.json records as each input's Fisher source (default: the file read, or "computed") */
+  fisherRecords?: readonly (Record<string, unknown> | null)[] | null;
   outDir: string;
 }
 
@@ -37,13 +39,8 @@ export interface MergeSummary {
 export async function mergeAdapterFolders(options: MergeFoldersOptions): Promise<MergeSummary> {
   await assertFreshOutDir(options.outDir, "merge");
   if (options.adapterDirs.length < 2) throw new TfewError(`merge: give at least two --adapter folders (got ${options.adapterDirs.length})`);
-  const adapters: MergeSource[] = [];
-  for (const dir of options.adapterDirs) {
-    if (!(await stat(dir).catch(() => undefined))?.isDirectory()) throw new TfewError(`merge: adapter folder ${dir} does not exist; give folders written by tfew train (run/adapter), tfew merge or PEFT`);
-    const adapter = await readAdapter(dir);
-    adapters.push({ ...adapter, baseModel: await canonicalModel(adapter.baseModel), dir });
-  }
-  const fisherSources: (string | null)[] = adapters.map(() => null);
+  const adapters = await readMergeSources(options.adapterDirs);
+  const fisherSources: (string | Record<string, unknown> | null)[] = adapters.map(() => null);
   let fishers: ReadonlyMap<string, Float32Array>[] | null = null;
   if (options.method === "fisher") {
     fishers = [];
@@ -51,9 +48,9 @@ export async function mergeAdapterFolders(options: MergeFoldersOptions): Promise
       const given = options.fishers?.[i] ?? null;
       const read = given ?? (await readFisherFile(adapter.dir));
       if (read === null) {
-        throw new TfewError(`merge: ${adapter.dir} has no ${FISHER_FILE}; --method fisher needs each adapter's Fisher diagonal, computed on its task's data with --data (not available yet), or use --method average or weighted`);
+        throw new TfewError(`merge: ${adapter.dir} has no ${FISHER_FILE}; --method fisher needs each adapter's Fisher diagonal: give one --data per --adapter (its task's data) to compute it, or use --method average or weighted`);
       }
-      fisherSources[i] = given === null ? resolve(adapter.dir, FISHER_FILE) : "computed";
+      fisherSources[i] = options.fisherRecords?.[i] ?? (given === null ? resolve(adapter.dir, FISHER_FILE) : "computed");
       fishers.push(read);
     }
   }
@@ -78,6 +75,17 @@ export async function mergeAdapterFolders(options: MergeFoldersOptions): Promise
   });
   const parameters = [...adapter.values.values()].reduce((n, v) => n + v.length, 0);
   return { outDir: options.outDir, vectors: adapter.values.size, parameters, weights };
+}
+
+/** Reads the adapter folders to merge (each must exist); base models named by local folders by their real path. */
+export async function readMergeSources(dirs: readonly string[]): Promise<MergeSource[]> {
+  const adapters: MergeSource[] = [];
+  for (const dir of dirs) {
+    if (!(await stat(dir).catch(() => undefined))?.isDirectory()) throw new TfewError(`merge: adapter folder ${dir} does not exist; give folders written by tfew train (run/adapter), tfew merge or PEFT`);
+    const adapter = await readAdapter(dir);
+    adapters.push({ ...adapter, baseModel: await canonicalModel(adapter.baseModel), dir });
+  }
+  return adapters;
 }
 
 /** A base model named by a local folder compares by its real path (relative and absolute spellings agree); hub ids as written. */
