@@ -6,6 +6,17 @@ import { join } from "node:path";
 import { TfewError } from "../errors.js";
 import { EVENT_FILE_PREFIX, FILE_VERSION, encodeEvent, frameRecord } from "./tfevents.js";
 
+/** fsync then close an append log's descriptor (null: already closed): its lines survive a crash after close. */
+export function syncAndClose(fd: number | null, after?: () => void): void {
+  if (fd === null) return;
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+    after?.();
+  }
+}
+
 /** metrics.jsonl field → TensorBoard tag (the gpu/* ones only appear on GPU hosts). */
 export const TRAIN_TAGS: Readonly<Record<string, string>> = {
   loss: "train/loss",
@@ -104,14 +115,9 @@ export function createEventWriter(dir: string, options: EventWriterOptions = {})
       append(encodeEvent({ wallTime: now() / 1000, step, scalars }));
     },
     close() {
-      if (fd === null) return;
       const open = fd;
       fd = null;
-      try {
-        fsyncSync(open);
-      } finally {
-        closeSync(open);
-      }
+      syncAndClose(open);
     },
   };
 }

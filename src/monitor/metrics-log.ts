@@ -1,10 +1,10 @@
 // metrics.jsonl: one JSON object per line, appended as training runs (each line reaches the OS at once; fsync at
 // close), plus the mean / p95 helpers the summaries use. Mirrors the JSON-lines logs of nanoGPT-style trainers.
 // With `events`, the same records also go to a TensorBoard event file in the same folder (event-writer.ts).
-import { closeSync, fsyncSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { TfewError } from "../errors.js";
-import { createEventWriter, recordScalars, type EventWriter, type EventWriterOptions } from "./event-writer.js";
+import { createEventWriter, recordScalars, syncAndClose, type EventWriter, type EventWriterOptions } from "./event-writer.js";
 
 export interface MetricsLog {
   readonly path: string;
@@ -38,15 +38,9 @@ export function createMetricsLog(path: string, options: MetricsLogOptions = {}):
       if (events !== null && typeof record.step === "number") events.write(record.step, recordScalars(record));
     },
     close() {
-      if (fd === null) return;
       const open = fd;
       fd = null;
-      try {
-        fsyncSync(open);
-      } finally {
-        closeSync(open);
-        events?.close();
-      }
+      syncAndClose(open, () => events?.close());
     },
   };
 }
