@@ -20,6 +20,7 @@ import { createProgress } from "../monitor/progress.js";
 import { runTraining, type TrainSummary } from "../train/run.js";
 import { claimRunDir, defaultRunDir, finishedRun, readJson } from "../io/run-dir.js";
 import { writeEvalEvents } from "../train/run-events.js";
+import { evalRunTasks, selectTasks } from "./eval-tasks.js";
 import { configFromArgs, log, refuseToReplace, trapSignals, type ConfigArgs } from "./common.js";
 
 export async function trainCommand(args: ConfigArgs & { resume?: string }): Promise<number> {
@@ -81,6 +82,7 @@ export interface EvalArgs extends ConfigArgs {
   folds?: number;
   output?: string;
   overwrite?: boolean; // replace an existing metrics.json / predictions file
+  task?: string; // eval --run of a multi-task run: only this task
 }
 
 /** Config and adapter of eval/predict from --run / --adapter / --model (+ --config/--set, --data). */
@@ -118,6 +120,12 @@ async function evalContext(config: RunConfig): Promise<EvalContext> {
 export async function evalCommand(args: EvalArgs): Promise<number> {
   const { config, adapterDir } = await evalSetup(args);
   const outDir = args.out ?? join("runs", "eval");
+  if (args.run !== undefined && config.data.tasks !== null && args.folds === undefined) {
+    const names = selectTasks(config, args.task).map((t) => t.name);
+    refuseToReplace(names.map((name) => join(outDir, name, "metrics.json")), { overwrite: args.overwrite === true, command: "eval", other: "another --out folder" });
+    return evalRunTasks(config, { run: args.run, task: args.task, split: args.split, out: outDir });
+  }
+  if (args.task !== undefined) throw new TfewError("eval: --task needs --run of a multi-task run (one with data.tasks)");
   // cross-validation also trains a run into each fold-K folder: earlier ones are outputs too
   const folds = args.folds === undefined ? [] : foldDirs(outDir);
   refuseToReplace([join(outDir, "metrics.json"), ...folds], { overwrite: args.overwrite === true, command: "eval", other: "another --out folder" });

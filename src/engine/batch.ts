@@ -23,7 +23,7 @@ export interface TfewBatch {
   targetMask: Float32Array; // [size, numChoices, tgtLen] 1 = real choice token (incl. </s>), 0 = pad
   decoderInputIds: Int32Array; // [size, numChoices, tgtLen] targets shifted right
   labels: number[]; // [size]
-  tasks: number[]; // [size] task (vector set) index of each example
+  tasks: number[] | null; // [size] task index of each example (multi-task runs); null = examples carry none
 }
 
 export interface PadIds {
@@ -71,7 +71,7 @@ export function makeBatch(examples: readonly TfewExample[], ids: PadIds): TfewBa
     ...padInputs(examples.map((e) => e.inputIds), ids.padId),
     ...padChoices(examples.map((e) => e.choices), ids),
     labels: examples.map((e) => e.label),
-    tasks: examples.map((e) => e.task ?? 0),
+    tasks: examples.some((e) => e.task !== undefined) ? examples.map((e) => e.task ?? 0) : null,
   };
 }
 

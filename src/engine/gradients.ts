@@ -22,7 +22,7 @@ export interface MicroBatchResult {
   sums: { lm: number; ul: number; ln: number }; // this micro-batch's loss sums (see losses.ts LossSums)
   grads: Map<string, Float32Array>; // d share / d vector, by module path ("<task>/<path>" for several sets); shares add up to the batch gradient
   choiceScores: Float32Array; // [batch, choices] length-normalized NLL (lower is better)
-  taskSums?: Map<number, Sums>; // several sets: each task's loss sums (for per-task losses)
+  taskSums?: Map<number, Sums>; // examples with tasks: each task's loss sums (for per-task losses)
 }
 
 /** Per-token NLL of every choice [batch, choices, tgtLen] (0 at padding) and the target mask. */
@@ -39,7 +39,7 @@ export function choiceTokenNll(model: T5Model, batch: TfewBatch, ia3: Ia3Scales 
  */
 export function computeGradients(model: T5Model, vectorSets: Ia3VectorSet | readonly Ia3VectorSet[], batch: TfewBatch, settings: LossSettings, n: LossNormalizers): MicroBatchResult {
   const sets = asSets(vectorSets);
-  const tasks = sets.length === 1 ? batch.labels.map(() => 0) : batch.tasks;
+  const tasks = sets.length === 1 || batch.tasks === null ? batch.labels.map(() => 0) : batch.tasks; // set of each example
   const used = usedSets(tasks).map((t) => sets[t] as Ia3VectorSet);
   const varList = used.flatMap((set) => set.specs.map((s) => set.variables.get(s.path) as tf.Variable));
   let result: MicroBatchResult | undefined;
@@ -61,9 +61,9 @@ export function computeGradients(model: T5Model, vectorSets: Ia3VectorSet | read
     }
     const scalar = (t: tf.Scalar) => t.dataSync()[0] as number;
     result = { sums: { lm: scalar(p.lm), ul: scalar(p.ul), ln: scalar(p.ln) }, grads: out, choiceScores: p.scores.dataSync() as Float32Array };
-    if (sets.length > 1) {
-      result.taskSums = new Map();
-      addByTask(result.taskSums, exampleSums(p.tokenNll, p.targetMask, batch.labels, settings.lengthNorm), tasks);
+    if (batch.tasks !== null) {
+      result.taskSums = new Map(); // per-task losses (also when every task shares one set)
+      addByTask(result.taskSums, exampleSums(p.tokenNll, p.targetMask, batch.labels, settings.lengthNorm), batch.tasks);
     }
     tf.dispose([p.lm, p.ul, p.ln, p.scores, p.tokenNll, p.targetMask]);
   });
