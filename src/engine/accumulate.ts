@@ -2,8 +2,7 @@
 // Each micro-batch's share is already divided by the whole batch's counts, so the step's gradient is the
 // plain SUM of the shares, taken in float64 in micro-batch order: a given micro_batch_size gives the same
 // bytes on 1 or N workers, and any micro_batch_size gives the full-batch gradient up to float rounding.
-import type { Ia3VectorSet } from "../adapters/ia3.js";
-import { asSets, assignParams } from "../adapters/routing.js";
+import { assignTrained, type TrainedVectors } from "../adapters/trainable.js";
 import type { T5Model } from "../model/t5.js";
 import { batchNormalizers, makeBatch, splitMicroBatches, type TfewExample } from "./batch.js";
 import { computeGradients, type LossSettings } from "./gradients.js";
@@ -75,7 +74,7 @@ export function countTokens(examples: readonly TfewExample[]): number {
 }
 
 /** The parts of a list of micro-batches in this thread (the local engine and each worker). */
-export function microBatchParts(model: T5Model, set: Ia3VectorSet | readonly Ia3VectorSet[], microBatches: readonly TfewExample[][], settings: LossSettings, n: LossNormalizers): MicroBatchPart[] {
+export function microBatchParts(model: T5Model, set: TrainedVectors, microBatches: readonly TfewExample[][], settings: LossSettings, n: LossNormalizers): MicroBatchPart[] {
   return microBatches.map((examples) => {
     const batch = makeBatch(examples, { padId: model.config.padTokenId, decoderStartId: model.config.decoderStartTokenId });
     const r = computeGradients(model, set, batch, settings, n);
@@ -84,7 +83,7 @@ export function microBatchParts(model: T5Model, set: Ia3VectorSet | readonly Ia3
 }
 
 /** Gradients in this thread; several sets = per-example task routing (examples carry their task index). */
-export function createLocalEngine(model: T5Model, set: Ia3VectorSet | readonly Ia3VectorSet[], settings: LossSettings, microBatchSize: number): GradientEngine {
+export function createLocalEngine(model: T5Model, set: TrainedVectors, settings: LossSettings, microBatchSize: number): GradientEngine {
   return {
     microBatchSize,
     workers: 1,
@@ -92,7 +91,7 @@ export function createLocalEngine(model: T5Model, set: Ia3VectorSet | readonly I
       const n = batchNormalizers(examples);
       return combineParts(microBatchParts(model, set, splitMicroBatches(examples, microBatchSize), settings, n), n, settings, examples);
     },
-    setVectors: async (values) => assignParams(asSets(set), values),
+    setVectors: async (values) => assignTrained(set, values),
     close: async () => undefined,
   };
 }

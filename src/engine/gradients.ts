@@ -3,9 +3,8 @@
 // by the whole batch's counts, and the gradients of that share with respect to the (IA)³ vectors only.
 // Shares of all micro-batches add up to the full batch's loss and gradient. Everything inside tf.tidy.
 import { tf } from "../backend/tf.js";
-import type { Ia3VectorSet } from "../adapters/ia3.js";
-import { asSets, paramKey, taskScales, usedSets } from "../adapters/routing.js";
-import type { Ia3Scales } from "../model/layers.js";
+import { forwardPlan, trainedParams, type TrainedVectors } from "../adapters/trainable.js";
+import type { Ia3Input } from "../model/routing-hook.js";
 import type { T5Model } from "../model/t5.js";
 import type { TfewBatch } from "./batch.js";
 import { lossShare, lossSums, type LossNormalizers } from "./losses.js";
@@ -26,7 +25,7 @@ export interface MicroBatchResult {
 }
 
 /** Per-token NLL of every choice [batch, choices, tgtLen] (0 at padding) and the target mask. */
-export function choiceTokenNll(model: T5Model, batch: TfewBatch, ia3: Ia3Scales | undefined): { tokenNll: tf.Tensor3D; targetMask: tf.Tensor3D } {
+export function choiceTokenNll(model: T5Model, batch: TfewBatch, ia3: Ia3Input | undefined): { tokenNll: tf.Tensor3D; targetMask: tf.Tensor3D } {
   const encoded = encodeInputs(model, batch, ia3);
   const group = { count: batch.numChoices, tgtLen: batch.tgtLen, targets: batch.targets, targetMask: batch.targetMask, decoderInputIds: batch.decoderInputIds };
   const tokenNll = choiceNll(model, encoded, group, ia3); // [batch, choices, tgt]
@@ -35,29 +34,27 @@ export function choiceTokenNll(model: T5Model, batch: TfewBatch, ia3: Ia3Scales 
 
 /**
  * Loss sums and (IA)³ gradients of one micro-batch, normalized by the whole batch's counts `n`. With several
- * sets, example b is routed to sets[batch.tasks[b]]; sets no example uses get zero gradients.
+ * sets, example b is routed to sets[batch.tasks[b]] and sets no example uses get zero gradients; SMEAR
+ * experts and routers all get theirs.
  */
-export function computeGradients(model: T5Model, vectorSets: Ia3VectorSet | readonly Ia3VectorSet[], batch: TfewBatch, settings: LossSettings, n: LossNormalizers): MicroBatchResult {
-  const sets = asSets(vectorSets);
-  const tasks = sets.length === 1 || batch.tasks === null ? batch.labels.map(() => 0) : batch.tasks; // set of each example
-  const used = usedSets(tasks).map((t) => sets[t] as Ia3VectorSet);
-  const varList = used.flatMap((set) => set.specs.map((s) => set.variables.get(s.path) as tf.Variable));
+export function computeGradients(model: T5Model, vectors: TrainedVectors, batch: TfewBatch, settings: LossSettings, n: LossNormalizers): MicroBatchResult {
+  const tasks = batch.tasks ?? batch.labels.map(() => 0); // the set of each example (task routing)
+  const plan = forwardPlan(vectors, tasks);
+  const varList = plan.used.map((p) => p.variable);
   let result: MicroBatchResult | undefined;
   tf.tidy(() => {
     let parts: { lm: tf.Scalar; ul: tf.Scalar; ln: tf.Scalar; scores: tf.Tensor2D; tokenNll: tf.Tensor3D; targetMask: tf.Tensor3D } | undefined;
     const { grads } = tf.variableGrads(() => {
-      const { tokenNll, targetMask } = choiceTokenNll(model, batch, taskScales(sets, tasks));
+      const { tokenNll, targetMask } = choiceTokenNll(model, batch, plan.scales());
       const sums = lossSums({ tokenNll, targetMask, labels: batch.labels, lengthNorm: settings.lengthNorm });
       parts = { lm: tf.keep(sums.lm), ul: tf.keep(sums.ul), ln: tf.keep(sums.ln), scores: tf.keep(sums.choiceScores), tokenNll: tf.keep(tokenNll), targetMask: tf.keep(targetMask) }; // kept past variableGrads' own tidy
       return lossShare(sums, n, { ul: settings.ulWeight, ln: settings.lnWeight });
     }, varList);
     const p = parts as NonNullable<typeof parts>;
     const out = new Map<string, Float32Array>();
-    for (const set of sets) {
-      for (const spec of set.specs) {
-        const g = grads[(set.variables.get(spec.path) as tf.Variable).name];
-        out.set(paramKey(sets, set, spec.path), g ? (g.dataSync() as Float32Array) : new Float32Array(spec.shape[0] * spec.shape[1]));
-      }
+    for (const p of trainedParams(vectors)) {
+      const g = grads[p.variable.name];
+      out.set(p.key, g ? (g.dataSync() as Float32Array) : new Float32Array(p.shape.reduce((a, b) => a * b, 1)));
     }
     const scalar = (t: tf.Scalar) => t.dataSync()[0] as number;
     result = { sums: { lm: scalar(p.lm), ul: scalar(p.ul), ln: scalar(p.ln) }, grads: out, choiceScores: p.scores.dataSync() as Float32Array };
