@@ -3,9 +3,9 @@
 // "<task>/<path>" (task sets), "expert/<name>/<path>" and "router/<block>.weight|bias" (SMEAR).
 import { tf } from "../backend/tf.js";
 import type { Ia3Input } from "../model/routing-hook.js";
-import type { Ia3VectorSet } from "./ia3.js";
+import { disposeVectorSet, toScales, type Ia3VectorSet } from "./ia3.js";
 import { asSets, paramKey, taskScales, usedSets } from "./routing.js";
-import { isSmear, smearRouter, type SmearAdapter } from "./smear.js";
+import { disposeSmear, isSmear, smearRouter, type SmearAdapter } from "./smear.js";
 
 export type TrainedVectors = Ia3VectorSet | readonly Ia3VectorSet[] | SmearAdapter;
 
@@ -52,4 +52,17 @@ export function assignTrained(vectors: TrainedVectors, values: ReadonlyMap<strin
     p.variable.assign(t);
     t.dispose();
   }
+}
+
+/** An adapter loaded for inference: one PEFT vector set or a SMEAR adapter. */
+export type AdapterVectors = Ia3VectorSet | SmearAdapter;
+
+/** What the forward pass runs with (call inside a tidy). */
+export function adapterInput(adapter: AdapterVectors): Ia3Input {
+  return isSmear(adapter) ? smearRouter(adapter) : toScales(adapter);
+}
+
+export function disposeAdapter(adapter: AdapterVectors): void {
+  if (isSmear(adapter)) disposeSmear(adapter);
+  else disposeVectorSet(adapter);
 }

@@ -9,7 +9,7 @@ import type { RunConfig } from "../config/schema.js";
 import type { TaskData } from "../data/task.js";
 import { loadTokenizer } from "../data/tokenizer.js";
 import { isTfewError, TfewError } from "../errors.js";
-import { loadAdapterSet, prepareModel, prepareTask } from "../engine/workspace.js";
+import { loadAdapter, prepareModel, prepareTask } from "../engine/workspace.js";
 import { crossValidate, evaluate, predict, type EvalContext } from "../eval/evaluate.js";
 import { scorePairs, type ScorePair } from "../eval/score.js";
 import { writeFileAtomic } from "../io/atomic.js";
@@ -233,7 +233,7 @@ export async function scoreCommand(args: ScoreArgs): Promise<number> {
     }
     pairs.push({ source: r.source, target: r.target });
   });
-  const adapter = await loadAdapterSet(ws, adapterDir);
+  const adapter = await loadAdapter(ws, adapterDir);
   const progress = createProgress({ total: pairs.length, label: "score" });
   const results = await scorePairs(ws, adapter, pairs, { batchSize: args.batchSize, onBatch: (done) => progress.update(done, {}) });
   progress.stop();

@@ -4,10 +4,10 @@
 // checkpoints), then the PEFT adapter and the summary. Checkpoints make a killed run resumable exactly.
 import { join } from "node:path";
 import { asOutOfMemoryError } from "../backend/out-of-memory.js";
-import { createVectorSet, ia3ParameterCount, ia3Specs, linearModules, type Ia3VectorSet } from "../adapters/ia3.js";
-import { assignParams, paramSpecs, readParams } from "../adapters/routing.js";
+import type { Ia3VectorSet } from "../adapters/ia3.js";
+import { isSmear } from "../adapters/smear.js";
+import { assignTrained, readTrained, type TrainedVectors } from "../adapters/trainable.js";
 import { resolveIa3Config, type Ia3Config } from "../adapters/ia3-config.js";
-import { checkAdapterFits, readAdapter, saveAdapter } from "../adapters/peft-adapter.js";
 import { configToYaml } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import { describeDataFiles } from "../data/manifest.js";
@@ -32,6 +32,7 @@ import { clipByGlobalNorm } from "./grad-clip.js";
 import type { Optimizer } from "./optimizer.js";
 import { createSetOptimizer, usedGrads, type ParamGroup } from "./set-optimizers.js";
 import { prepareTasks, taskExamples, type TrainingTasks } from "./tasks.js";
+import { createTrainedVectors, describeVectors, paramGroups, saveTrainedVectors } from "./vectors.js";
 import { trimEventFiles } from "./run-events.js";
 import { learningRateAt } from "./schedule.js";
 import { summarize, type LoopResult, type TrainSummary } from "./summary.js";
@@ -57,8 +58,8 @@ interface Training {
   ws: Workspace;
   task: TaskData;
   examples: TfewExample[];
-  sets: Ia3VectorSet[]; // one, or one per task (adapter.routing: task)
-  groups: ParamGroup[]; // each set's flat parameter names (optimizer groups)
+  vectors: TrainedVectors; // one set, one per task (adapter.routing: task), or SMEAR experts + routers
+  groups: ParamGroup[]; // optimizer groups of flat parameter names
   multi: TrainingTasks | null; // data.tasks
   ia3Config: Ia3Config;
   optimizer: Optimizer;
@@ -78,9 +79,8 @@ export async function runTraining(options: TrainOptions): Promise<TrainSummary> 
   const loop = await trainLoop(t, engine, microBatchSize, options);
   const adapterDir = join(t.runDir, "adapter");
   if (loop.stoppedBy === null) {
-    assignParams(t.sets, t.params);
-    // one set per task: adapter/<task>/; one set (single task, or routing: shared): adapter/
-    for (const set of t.sets) await saveAdapter(t.sets.length > 1 ? join(adapterDir, set.name) : adapterDir, set, { baseModel: t.config.model });
+    assignTrained(t.vectors, t.params);
+    await saveTrainedVectors(adapterDir, t.vectors, { baseModel: t.config.model });
   }
   const summary = summarize({ ...loop, runDir: t.runDir, adapterDir, backend: t.ws.backend.name, batchSize: t.config.train.batch_size, microBatchSize, workers: engine.workers, steps: t.step, nonfiniteSkipped: t.nonfiniteSkipped });
   await writeJson(t.runDir, "summary.json", summary);
@@ -112,28 +112,19 @@ async function setUp(options: TrainOptions, run: Awaited<ReturnType<typeof openR
   const ws = options.workspace ?? (await prepareModel(config, { log }));
   const { examples, sizes } = multi ? taskExamples(multi, ws, log) : singleTaskExamples(task, ws, config, log);
   const ia3Config = resolveIa3Config(ws.model.config.modelType, { targetModules: config.adapter.target_modules, feedforwardModules: config.adapter.feedforward_modules });
-  let initial: Map<string, Float32Array> | undefined;
-  if (config.adapter.init_from !== null) {
-    const adapter = await readAdapter(config.adapter.init_from);
-    // check before the vectors are built: a wrong-sized vector must be a TfewError, not a tf shape error
-    checkAdapterFits(adapter, ia3Specs(linearModules(ws.model.weights), ia3Config), config.adapter.init_from);
-    initial = adapter.values;
-  }
-  if (config.adapter.routing === "smear") throw new TfewError("adapter.routing: smear is not available in this version; use task or shared");
-  const names = multi !== null && config.adapter.routing === "task" ? multi.names : [config.adapter.task_name];
-  const sets = names.map((name) => createVectorSet(name, ws.model.weights, ia3Config, initial));
-  const groups = sets.map((set) => ({ name: set.name, params: paramSpecs(sets).filter((p) => sets.length === 1 || p.name.startsWith(`${set.name}/`)) }));
+  const vectors = await createTrainedVectors(config, ws.model.weights, ia3Config, multi?.names ?? null);
+  const groups = paramGroups(vectors);
   const optimizer = createSetOptimizer({ name: config.train.optimizer, weightDecay: config.train.weight_decay }, groups);
-  const params = readParams(sets);
+  const params = readTrained(vectors);
   const state = run.resumeState;
   const sampler = multi ? new TaskSampler(sizes, multi.weights, config.seed, state?.sampler as TaskSamplerState | undefined) : new EpochSampler(examples.length, config.seed, state?.sampler as SamplerState | undefined);
-  const t: Training = { config, runDir: run.runDir, ws, task, examples, sets, groups, multi, ia3Config, optimizer, params, sampler, step: 0, nonfiniteSkipped: 0, configSha: run.configSha };
+  const t: Training = { config, runDir: run.runDir, ws, task, examples, vectors, groups, multi, ia3Config, optimizer, params, sampler, step: 0, nonfiniteSkipped: 0, configSha: run.configSha };
   if (state !== null) {
     for (const [path, v] of state.vectors) params.set(path, v);
     optimizer.loadState(state.optimizer);
     t.step = state.step;
     t.nonfiniteSkipped = state.nonfiniteSkipped;
-    assignParams(sets, params);
+    assignTrained(vectors, params);
   }
   return t;
 }
@@ -152,14 +143,14 @@ async function startEngine(t: Training, log: (line: string) => void): Promise<{ 
   const microBatchSize = train.micro_batch_size === "auto"
     ? trainMicroBatchSize({ ...sizing, config: t.ws.model.config, parameterCount: countParameters(t.ws.model.config).total, batchSize: train.batch_size, shapes: exampleShapes(t.examples), what: "training" })
     : Math.min(train.micro_batch_size, train.batch_size);
-  const workers = resolveWorkerCount(train.workers, { backend, jobs: Math.ceil(train.batch_size / microBatchSize) });
+  const smear = isSmear(t.vectors); // SMEAR trains in this thread (workers hold plain vector sets)
+  const workers = smear ? 1 : resolveWorkerCount(train.workers, { backend, jobs: Math.ceil(train.batch_size / microBatchSize) });
   const settings = { lengthNorm: train.length_norm, ulWeight: train.ul_weight, lnWeight: train.ln_weight };
   const engine = workers > 1
-    ? createWorkerEngine(await startPool(workers, { modelDir: t.ws.model.dir, backend, ia3Config: t.ia3Config, initial: t.params, ...(t.sets.length > 1 ? { tasks: t.sets.map((s) => s.name) } : {}) }), { microBatchSize, settings })
-    : createLocalEngine(t.ws.model, t.sets, settings, microBatchSize);
-  const first = t.sets[0] as Ia3VectorSet;
+    ? createWorkerEngine(await startPool(workers, { modelDir: t.ws.model.dir, backend, ia3Config: t.ia3Config, initial: t.params, ...(Array.isArray(t.vectors) && t.vectors.length > 1 ? { tasks: (t.vectors as Ia3VectorSet[]).map((s) => s.name) } : {}) }), { microBatchSize, settings })
+    : createLocalEngine(t.ws.model, t.vectors, settings, microBatchSize);
   const tasks = t.multi ? `${t.multi.names.length} tasks (${t.multi.names.join(", ")}; routing: ${t.config.adapter.routing}), ` : "";
-  log(`train: ${tasks}${t.examples.length} examples, ${t.task.labelNames.length} choices, ${ia3ParameterCount(first.specs)} (IA)³ parameters in ${first.specs.length} vectors${t.sets.length > 1 ? ` per task` : ""}; batch ${train.batch_size} = micro-batches of ${microBatchSize} (${train.micro_batch_size === "auto" ? `auto: ${memoryBasis(sizing)}` : "train.micro_batch_size"}) on ${workers} worker${workers > 1 ? "s" : ""}`);
+  log(`train: ${tasks}${t.examples.length} examples, ${t.task.labelNames.length} choices, ${describeVectors(t.vectors)}; batch ${train.batch_size} = micro-batches of ${microBatchSize} (${train.micro_batch_size === "auto" ? `auto: ${memoryBasis(sizing)}` : "train.micro_batch_size"}) on ${workers} worker${workers > 1 ? "s" : ""}`);
   return { engine, microBatchSize };
 }
 
