@@ -11,6 +11,7 @@ import { paramSpecs, readParams } from "../src/adapters/routing.js";
 import { selectBackend } from "../src/backend/select.js";
 import { loadRunConfig } from "../src/config/load.js";
 import { createLocalEngine } from "../src/engine/accumulate.js";
+import { createWorkerEngine, startPool } from "../src/engine/pool.js";
 import type { TfewExample } from "../src/engine/batch.js";
 import { buildExamples, prepareTask } from "../src/engine/workspace.js";
 import { loadTokenizer } from "../src/data/tokenizer.js";
@@ -80,6 +81,19 @@ describe("a 2-task run equals two single-task runs when each batch holds one tas
     expect(maxRelDiff(new Map([...full.grads].map(([k, v]) => [k, v.map((g) => g + 1)])), new Map([...ones.grads].map(([k, v]) => [k, v.map((g) => g + 1)])), (k) => k)).toBeLessThanOrEqual(1e-6);
     expect(Math.abs(full.losses.total - ones.losses.total) / full.losses.total).toBeLessThanOrEqual(1e-6);
     expect(full.tasks?.get(1)?.examples).toBe(4);
+    // the worker pool holds every set: 2 workers give the local micro-batch-2 bytes
+    await ensureBuilt();
+    const local2 = await createLocalEngine(model, sets, settings, 2).compute(mixed);
+    const pool = await startPool(2, { modelDir: DEMO_MODEL_DIR, backend: "wasm", ia3Config: IA3_DEFAULTS.t5, initial: readParams(sets), tasks: ["a", "b"] });
+    const workers = createWorkerEngine(pool, { microBatchSize: 2, settings });
+    try {
+      const two = await workers.compute(mixed);
+      for (const [key, g] of local2.grads) expect(Buffer.from((two.grads.get(key) as Float32Array).buffer).equals(Buffer.from(g.buffer))).toBe(true);
+      expect(two.losses).toEqual(local2.losses);
+      expect([...(two.tasks ?? [])]).toEqual([...(local2.tasks ?? [])]);
+    } finally {
+      await workers.close();
+    }
     expect(Math.abs((full.tasks?.get(0)?.losses.total as number) - (ones.tasks?.get(0)?.losses.total as number))).toBeLessThanOrEqual(1e-5);
   }, 120_000);
 });
