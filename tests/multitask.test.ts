@@ -18,6 +18,7 @@ import { loadTokenizer } from "../src/data/tokenizer.js";
 import { loadT5 } from "../src/model/load.js";
 import { clipByGlobalNorm } from "../src/train/grad-clip.js";
 import { createSetOptimizer, usedGrads } from "../src/train/set-optimizers.js";
+import { startCli, runCli } from "./helpers/spawn-tfew.js";
 import { DEMO_MODEL_DIR, DEMO_TASK_DIR, ensureBuilt, makeTempDir, parseCsv, removeTempDir, runTfew, runTfewOk, toCsv } from "./helpers/tfew-cli.js";
 
 const settings = { lengthNorm: 1, ulWeight: 1, lnWeight: 1 };
@@ -147,6 +148,23 @@ describe("tfew train with data.tasks, end to end on the demo split into two task
     expect(existsSync(join(run, "adapter", "one"))).toBe(false);
     const row = JSON.parse(readFileSync(join(run, "metrics.jsonl"), "utf8").trim().split("\n")[0] as string) as { tasks?: object };
     expect(Object.keys(row.tasks ?? {}).length).toBeGreaterThan(0);
+  }, 300_000);
+
+  it("a run killed with SIGKILL and resumed ends with every task's adapter bytes of an uninterrupted run", async () => {
+    const args = (out: string) => ["train", "--backend", "wasm", "--out", out, ...[tasksSet(), "train.steps=6", "train.batch_size=4", "train.checkpoint_every=1", "train.workers=1", "monitor.gpu=off"].flatMap((s) => ["--set", s])];
+    const whole = join(dir, "whole");
+    expect((await runCli(args(whole), { cwd: dir })).code).toBe(0);
+    const killed = join(dir, "killed");
+    const run = startCli(args(killed), { cwd: dir });
+    await run.waitFor("train step 3/6");
+    run.child.kill("SIGKILL");
+    await run.done;
+    const resumed = await runCli(["train", "--resume", killed, "--set", "train.workers=1", "--set", "monitor.gpu=off"], { cwd: dir });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    for (const name of ["one", "two"]) {
+      const bytes = (d: string) => readFileSync(join(d, "adapter", name, "adapter_model.safetensors"));
+      expect(bytes(killed).equals(bytes(whole))).toBe(true);
+    }
   }, 300_000);
 
   it("duplicate task names: one clear line, nothing written", async () => {
