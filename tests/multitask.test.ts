@@ -165,6 +165,8 @@ describe("tfew train with data.tasks, end to end on the demo split into two task
       const bytes = (d: string) => readFileSync(join(d, "adapter", name, "adapter_model.safetensors"));
       expect(bytes(killed).equals(bytes(whole))).toBe(true);
     }
+    const again = await runCli(["train", "--resume", killed], { cwd: dir });
+    expect(again.stdout).toMatch(/already finished 6 of 6 steps; nothing to do/);
   }, 300_000);
 
   it("duplicate task names: one clear line, nothing written", async () => {
