@@ -169,6 +169,16 @@ describe("tfew train with data.tasks, end to end on the demo split into two task
     expect(again.stdout).toMatch(/already finished 6 of 6 steps; nothing to do/);
   }, 300_000);
 
+  it("adapter.routing: smear with data.tasks: one expert per task, and eval --run evaluates each task through the routers", async () => {
+    const run = join(dir, "smear");
+    await runTfewOk(["train", "--out", run, ...[tasksSet(), "adapter.routing=smear", ...quick].flatMap((s) => ["--set", s])]);
+    expect(JSON.parse(readFileSync(join(run, "adapter", "router_config.json"), "utf8")).experts).toEqual(["one", "two"]);
+    const ev = await runTfewOk(["eval", "--run", run, "--out", join(dir, "eval-smear")]);
+    expect(ev.stdout).toMatch(/^one \(train.*\ntwo \(train/);
+    const single = await runTfew(["train", "--out", join(dir, "smear-none"), "--set", "adapter.routing=smear", ...quick.flatMap((s) => ["--set", s])]);
+    expect(single.stderr.trim().split("\n").at(-1)).toMatch(/^tfew: error: adapter\.routing: smear needs adapter\.experts/);
+  }, 300_000);
+
   it("duplicate task names: one clear line, nothing written", async () => {
     const run = join(dir, "dup");
     const r = await runTfew(["train", "--out", run, "--set", `data.tasks=[{name: one, path: ${join(dir, "one")}}, {name: one, path: ${join(dir, "two")}}]`, ...quick.flatMap((s) => ["--set", s])]);
