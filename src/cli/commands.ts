@@ -126,6 +126,7 @@ export async function evalCommand(args: EvalArgs): Promise<number> {
     return evalRunTasks(config, { run: args.run, task: args.task, split: args.split, out: outDir });
   }
   if (args.task !== undefined) throw new TfewError("eval: --task needs --run of a multi-task run (one with data.tasks)");
+  if (config.data.tasks !== null && args.folds !== undefined) throw new TfewError("eval: --folds cross-validates one task; for a task of data.tasks pass --set data.tasks=null --set data.path=<its path>");
   // cross-validation also trains a run into each fold-K folder: earlier ones are outputs too
   const folds = args.folds === undefined ? [] : foldDirs(outDir);
   refuseToReplace([join(outDir, "metrics.json"), ...folds], { overwrite: args.overwrite === true, command: "eval", other: "another --out folder" });
