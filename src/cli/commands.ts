@@ -9,7 +9,7 @@ import type { RunConfig } from "../config/schema.js";
 import type { TaskData } from "../data/task.js";
 import { loadTokenizer } from "../data/tokenizer.js";
 import { isTfewError, TfewError } from "../errors.js";
-import { loadAdapterSet, prepareModel, prepareTask } from "../engine/workspace.js";
+import { loadAdapter, prepareModel, prepareTask } from "../engine/workspace.js";
 import { crossValidate, evaluate, predict, type EvalContext } from "../eval/evaluate.js";
 import { scorePairs, type ScorePair } from "../eval/score.js";
 import { writeFileAtomic } from "../io/atomic.js";
@@ -20,6 +20,7 @@ import { createProgress } from "../monitor/progress.js";
 import { runTraining, type TrainSummary } from "../train/run.js";
 import { claimRunDir, defaultRunDir, finishedRun, readJson } from "../io/run-dir.js";
 import { writeEvalEvents } from "../train/run-events.js";
+import { evalRunTasks, selectTasks } from "./eval-tasks.js";
 import { configFromArgs, log, refuseToReplace, trapSignals, type ConfigArgs } from "./common.js";
 
 export async function trainCommand(args: ConfigArgs & { resume?: string }): Promise<number> {
@@ -81,6 +82,7 @@ export interface EvalArgs extends ConfigArgs {
   folds?: number;
   output?: string;
   overwrite?: boolean; // replace an existing metrics.json / predictions file
+  task?: string; // eval --run of a multi-task run: only this task
 }
 
 /** Config and adapter of eval/predict from --run / --adapter / --model (+ --config/--set, --data). */
@@ -118,6 +120,13 @@ async function evalContext(config: RunConfig): Promise<EvalContext> {
 export async function evalCommand(args: EvalArgs): Promise<number> {
   const { config, adapterDir } = await evalSetup(args);
   const outDir = args.out ?? join("runs", "eval");
+  if (args.run !== undefined && config.data.tasks !== null && args.folds === undefined) {
+    const names = selectTasks(config, args.task).map((t) => t.name);
+    refuseToReplace(names.map((name) => join(outDir, name, "metrics.json")), { overwrite: args.overwrite === true, command: "eval", other: "another --out folder" });
+    return evalRunTasks(config, { run: args.run, task: args.task, split: args.split, out: outDir });
+  }
+  if (args.task !== undefined) throw new TfewError("eval: --task needs --run of a multi-task run (one with data.tasks)");
+  if (config.data.tasks !== null && args.folds !== undefined) throw new TfewError("eval: --folds cross-validates one task; for a task of data.tasks pass --set data.tasks=null --set data.path=<its path>");
   // cross-validation also trains a run into each fold-K folder: earlier ones are outputs too
   const folds = args.folds === undefined ? [] : foldDirs(outDir);
   refuseToReplace([join(outDir, "metrics.json"), ...folds], { overwrite: args.overwrite === true, command: "eval", other: "another --out folder" });
@@ -225,7 +234,7 @@ export async function scoreCommand(args: ScoreArgs): Promise<number> {
     }
     pairs.push({ source: r.source, target: r.target });
   });
-  const adapter = await loadAdapterSet(ws, adapterDir);
+  const adapter = await loadAdapter(ws, adapterDir);
   const progress = createProgress({ total: pairs.length, label: "score" });
   const results = await scorePairs(ws, adapter, pairs, { batchSize: args.batchSize, onBatch: (done) => progress.update(done, {}) });
   progress.stop();

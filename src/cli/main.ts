@@ -59,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       "eval",
       "rank-classify a labelled split; write metrics.json (accuracy, macro-F1, confusion)",
-      (y) => y.options({ ...evalOptions, folds: { type: "number", describe: "K-fold cross-validation on the labelled split" } }),
+      (y) => y.options({ ...evalOptions, folds: { type: "number", describe: "K-fold cross-validation on the labelled split" }, task: { type: "string", describe: "with --run of a multi-task run: evaluate only this task (default: every task, into <out>/<task>/)" } }),
       (a) => run(() => evalCommand({ ...(a as unknown as EvalArgs), split: (a.split as "train" | "test" | undefined) ?? "train" }))(),
     )
     .command(

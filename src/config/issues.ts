@@ -10,16 +10,23 @@ export interface Layer {
   data: Record<string, unknown>;
 }
 
-/** The schema with `.default()` / `.prefault()` wrappers removed. */
+/** The schema with `.default()` / `.prefault()` / `.optional()` wrappers removed. */
 function unwrap(schema: z.ZodType): z.ZodType {
   let current = schema;
-  while (current instanceof z.ZodDefault || current instanceof z.ZodPrefault) current = current.unwrap() as z.ZodType;
+  while (current instanceof z.ZodDefault || current instanceof z.ZodPrefault || current instanceof z.ZodOptional) current = current.unwrap() as z.ZodType;
   return current;
+}
+
+/** A list of sections (data.tasks) reads as its entries' section: data.tasks.labels is checked like data.labels. */
+function entrySection(schema: z.ZodType): z.ZodType {
+  let inner = unwrap(schema);
+  if (inner instanceof z.ZodNullable) inner = unwrap(inner.unwrap() as z.ZodType);
+  return inner instanceof z.ZodArray && unwrap(inner.element as z.ZodType) instanceof z.ZodObject ? (inner.element as z.ZodType) : inner;
 }
 
 /** The keys of a section schema, in schema order; undefined for a value (leaf) schema. */
 export function sectionKeys(schema: z.ZodType): string[] | undefined {
-  const inner = unwrap(schema);
+  const inner = unwrap(entrySection(schema));
   return inner instanceof z.ZodObject ? Object.keys(inner.shape) : undefined;
 }
 
@@ -27,7 +34,7 @@ export function sectionKeys(schema: z.ZodType): string[] | undefined {
 export function schemaAt(path: readonly string[]): z.ZodType | undefined {
   let current: z.ZodType = RunConfigSchema;
   for (const key of path) {
-    const inner = unwrap(current);
+    const inner = unwrap(entrySection(current));
     if (!(inner instanceof z.ZodObject)) return undefined;
     const shape = inner.shape as Record<string, z.ZodType>;
     if (!Object.hasOwn(shape, key)) return undefined;
@@ -129,9 +136,12 @@ function issueMessage(issue: z.core.$ZodIssue, merged: unknown, layers: readonly
     return unknownKeyMessage(path, sourceOf(layers, path));
   }
   const name = keyPath.length === 0 ? "the config" : keyPath.join(".");
-  const source = sourceOf(layers, keyPath);
+  // with the indices of lists of sections (data.tasks.0.labels), not of a value's own list (data.labels, whole)
+  const fullPath = issue.path.filter((key): key is string | number => typeof key !== "symbol");
+  while (typeof fullPath[fullPath.length - 1] === "number") fullPath.pop();
+  const source = sourceOf(layers, fullPath);
   if (issue.code === "custom") return `${name} in ${source} ${issue.message}`;
   const schema = schemaAt(keyPath);
   const allowed = schema === undefined ? "a valid value" : allowedText(schema);
-  return `${name} in ${source} must be ${allowed}, got ${formatValue(valueAt(merged, keyPath))}`;
+  return `${name} in ${source} must be ${allowed}, got ${formatValue(valueAt(merged, fullPath))}`;
 }

@@ -26,8 +26,9 @@ describe("RunConfigSchema defaults", () => {
         template: null,
         max_seq_len: 256,
         max_choice_len: 32,
+        tasks: null,
       },
-      adapter: { target_modules: null, feedforward_modules: null, task_name: "default", init_from: null },
+      adapter: { target_modules: null, feedforward_modules: null, task_name: "default", init_from: null, routing: "task", experts: null },
       train: {
         steps: 1000,
         batch_size: 8,

@@ -30,6 +30,36 @@ export const DataSchema = z.strictObject({
   max_choice_len: positiveInt().default(32), // answer-choice (decoder) tokens, longer choices truncated
 });
 
+/** data.* keys a task entry may override (no defaults: an absent key takes the run's data.* value). */
+const dataOverrides = Object.fromEntries(
+  Object.entries(DataSchema.shape).map(([key, field]) => [key, (field as z.ZodDefault<z.ZodType>).unwrap().optional()]),
+);
+
+/** One entry of data.tasks: a task of a multi-task run. */
+export interface TaskEntry extends Partial<z.output<typeof DataSchema>> {
+  name: string; // names the task's vector set, adapter/<name>/ and its metrics
+  path: string; // its data, as data.path
+  weight: number; // sampling weight: batches draw tasks in proportion to weight × examples
+}
+
+const TaskEntrySchema = z.strictObject({
+  ...dataOverrides,
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).describe("a task name of letters, digits, '.', '_' or '-'"),
+  path: text(),
+  weight: positiveNumber().default(1),
+}) as unknown as z.ZodType<TaskEntry>;
+
+export const MultiDataSchema = DataSchema.extend({
+  // multi-task run: [{name, path, weight?, ...any data.* key}]; null = one task (data.path)
+  tasks: z.array(TaskEntrySchema).min(1).nullable().describe("a list of tasks [{name, path, weight?, ...data keys}] or null").default(null),
+}).superRefine((data, ctx) => {
+  const seen = new Set<string>();
+  for (const task of data.tasks ?? []) {
+    if (seen.has(task.name)) ctx.addIssue({ code: "custom", path: ["tasks"], message: `names the task ${JSON.stringify(task.name)} twice; give each task a unique name` });
+    seen.add(task.name);
+  }
+});
+
 export const AdapterSchema = z
   .strictObject({
     // layer names to rescale, e.g. [k, v, wo]; null = per-model-type table (PEFT's)
@@ -38,6 +68,11 @@ export const AdapterSchema = z
     feedforward_modules: textListOrNull().default(null),
     task_name: text().default("default"), // adapter name, written into the PEFT adapter files
     init_from: textOrNull().default(null), // adapter folder to start from; null = vectors of ones (identity)
+    // multi-task runs: task = one vector set per task, each example routed to its task's; shared = all tasks
+    // train ONE set ((IA)³ multitask pre-training); smear = experts mixed per example by learned routers
+    routing: oneOf(["task", "shared", "smear"] as const).default("task"),
+    // smear: expert adapter folders to start from, or a count of experts at identity; null = one per task
+    experts: z.union([z.array(z.string().min(1)).min(1), z.number().int().min(2)]).nullable().describe("a list of adapter folders, an integer >= 2, or null").default(null),
   })
   .superRefine((adapter, ctx) => {
     // PEFT's IA3Config.__post_init__: every feed-forward module must also be a target module.
@@ -104,7 +139,7 @@ export const RunConfigSchema = z.strictObject({
   // TF.js backend; auto = tensorflow (tfjs-node) if installed, else wasm, else cpu
   backend: oneOf(["auto", "tensorflow", "wasm", "cpu", "webgpu"] as const).default("auto"),
   seed: nonNegativeInt().default(42), // seeds data shuffling and sampling; same seed + config = same run
-  data: DataSchema.prefault({}),
+  data: MultiDataSchema.prefault({}),
   adapter: AdapterSchema.prefault({}),
   train: TrainSchema.prefault({}),
   eval: EvalSchema.prefault({}),

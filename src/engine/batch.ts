@@ -9,6 +9,7 @@ export interface TfewExample {
   inputIds: number[]; // prompt tokens, ending in </s>
   choices: number[][]; // each choice's tokens, ending in </s>
   label: number; // index of the correct choice (−1 when unknown: prediction)
+  task?: number; // multi-task runs: index of the example's task (its vector set); absent = 0
 }
 
 export interface TfewBatch {
@@ -22,6 +23,7 @@ export interface TfewBatch {
   targetMask: Float32Array; // [size, numChoices, tgtLen] 1 = real choice token (incl. </s>), 0 = pad
   decoderInputIds: Int32Array; // [size, numChoices, tgtLen] targets shifted right
   labels: number[]; // [size]
+  tasks: number[] | null; // [size] task index of each example (multi-task runs); null = examples carry none
 }
 
 export interface PadIds {
@@ -69,6 +71,7 @@ export function makeBatch(examples: readonly TfewExample[], ids: PadIds): TfewBa
     ...padInputs(examples.map((e) => e.inputIds), ids.padId),
     ...padChoices(examples.map((e) => e.choices), ids),
     labels: examples.map((e) => e.label),
+    tasks: examples.some((e) => e.task !== undefined) ? examples.map((e) => e.task ?? 0) : null,
   };
 }
 

@@ -1,7 +1,9 @@
 // Rank classification over many examples, as eval, predict, score (and Fisher, audit) need it: the eval
 // batch is sized for memory from the model's shapes before any kernel runs, and more than one batch on a
 // CPU backend is split across a worker pool. Sizes and workers change speed, never the scores.
-import { readVectors, type Ia3VectorSet } from "../adapters/ia3.js";
+import { readVectors } from "../adapters/ia3.js";
+import { isSmear } from "../adapters/smear.js";
+import type { AdapterVectors } from "../adapters/trainable.js";
 import { asOutOfMemoryError } from "../backend/out-of-memory.js";
 import { countParameters } from "../model/config.js";
 import { evalBatchSize } from "./memory.js";
@@ -18,7 +20,7 @@ export interface InferenceOptions {
   what?: string; // names the examples in a memory error ("eval", "predict", "score")
 }
 
-export async function rankExamples(ws: Workspace, adapter: Ia3VectorSet | null, inputs: readonly RankInput[], options: InferenceOptions): Promise<RankResult> {
+export async function rankExamples(ws: Workspace, adapter: AdapterVectors | null, inputs: readonly RankInput[], options: InferenceOptions): Promise<RankResult> {
   const backend = ws.backend.name;
   const batchSize = evalBatchSize({
     backend,
@@ -34,7 +36,7 @@ export async function rankExamples(ws: Workspace, adapter: Ia3VectorSet | null, 
   const oom = (error: unknown) => {
     throw asOutOfMemoryError(error, { phase: "eval", backend, size: batchSize });
   };
-  if (workers <= 1) return rankAll(ws.model, adapter, inputs, { ...rankOptions, onBatch: options.onProgress }).catch(oom);
+  if (workers <= 1 || isSmear(adapter)) return rankAll(ws.model, adapter, inputs, { ...rankOptions, onBatch: options.onProgress }).catch(oom);
   const pool = await startPool(workers, { modelDir: ws.model.dir, backend, ia3Config: adapter?.config ?? null, initial: adapter === null ? null : readVectors(adapter) });
   try {
     return await rankWithPool(pool, inputs, { ...rankOptions, onProgress: options.onProgress }).catch(oom);

@@ -2,7 +2,7 @@
 // cross-attention K/V once per example, then decode any group of answer choices against them and take the
 // per-token NLL. Training decodes all choices in one pass; rank classification decodes them in chunks.
 import { tf } from "../backend/tf.js";
-import type { Ia3Scales } from "../model/layers.js";
+import type { Ia3Input } from "../model/routing-hook.js";
 import { crossKeyValues, decode, encode, lmLogits, type CrossKv, type T5Model } from "../model/t5.js";
 import { tokenNll } from "./token-nll.js";
 
@@ -22,15 +22,15 @@ export interface ChoiceGroup {
   decoderInputIds: Int32Array; // [size, count, tgtLen] targets shifted right
 }
 
-export function encodeInputs(model: T5Model, inputs: { inputIds: Int32Array; attentionMask: Float32Array; size: number; srcLen: number }, ia3: Ia3Scales | undefined): Encoded {
+export function encodeInputs(model: T5Model, inputs: { inputIds: Int32Array; attentionMask: Float32Array; size: number; srcLen: number }, ia3: Ia3Input | undefined): Encoded {
   const { size, srcLen } = inputs;
   const mask = tf.tensor2d(inputs.attentionMask, [size, srcLen]);
   const encoded = encode(model, tf.tensor2d(inputs.inputIds, [size, srcLen], "int32"), mask, ia3); // [size, src, d]
-  return { size, mask, crossKv: crossKeyValues(model, encoded, ia3) };
+  return { size, mask, crossKv: crossKeyValues(model, encoded, ia3, mask) };
 }
 
 /** Per-token NLL [size, count, tgtLen] of a choice group (0 at padding). */
-export function choiceNll(model: T5Model, encoded: Encoded, group: ChoiceGroup, ia3: Ia3Scales | undefined): tf.Tensor3D {
+export function choiceNll(model: T5Model, encoded: Encoded, group: ChoiceGroup, ia3: Ia3Input | undefined): tf.Tensor3D {
   const { size } = encoded;
   const { count, tgtLen } = group;
   const decoderInputIds = tf.tensor3d(group.decoderInputIds, [size, count, tgtLen], "int32");

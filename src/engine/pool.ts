@@ -18,7 +18,8 @@ export interface WorkerInit {
   modelDir: string;
   backend: string;
   ia3Config: Ia3Config | null; // null: no adapter (zero-shot eval)
-  initial: ReadonlyMap<string, Float32Array> | null;
+  initial: ReadonlyMap<string, Float32Array> | null; // by module path; with `tasks`, by "<task>/<path>"
+  tasks?: string[]; // multi-task runs: one vector set per task name, examples routed by their task index
 }
 
 export type WorkerJob =
@@ -143,7 +144,7 @@ export function createWorkerEngine(pool: WorkerPool, options: { microBatchSize: 
       const normalizers = batchNormalizers(examples);
       const micro = splitMicroBatches(examples, options.microBatchSize);
       const replies = await pool.map(micro, (share) => ({ kind: "gradients", microBatches: share, normalizers, settings: options.settings }), (r) => expect("gradients")(r).parts);
-      return combineParts(replies.flat(), normalizers, options.settings);
+      return combineParts(replies.flat(), normalizers, options.settings, examples);
     },
     setVectors: (values) => pool.broadcast({ kind: "set-vectors", values: new Map(values) }),
     close: () => pool.close(),

@@ -2,7 +2,7 @@
 // the lowest. The shared pipeline runs the encoder and the cross-attention K/V once per example; choices go
 // through the decoder in chunks that share them, each chunk's logits bounded (see memory.ts).
 import { tf } from "../backend/tf.js";
-import { toScales, type Ia3VectorSet } from "../adapters/ia3.js";
+import { adapterInput, type AdapterVectors } from "../adapters/trainable.js";
 import type { T5Model } from "../model/t5.js";
 import { padChoices, padInputs } from "./batch.js";
 import { choiceScores } from "./losses.js";
@@ -26,14 +26,14 @@ export interface RankResult {
 }
 
 /** Scores one batch of examples (all with the same number of choices). */
-export function rankBatch(model: T5Model, adapter: Ia3VectorSet | null, batch: readonly RankInput[], options: RankOptions): RankResult {
+export function rankBatch(model: T5Model, adapter: AdapterVectors | null, batch: readonly RankInput[], options: RankOptions): RankResult {
   const size = batch.length;
   const numChoices = (batch[0] as RankInput).choices.length;
   const ids = { padId: model.config.padTokenId, decoderStartId: model.config.decoderStartTokenId };
   const scores = batch.map(() => new Float32Array(numChoices));
   const nllSums = batch.map(() => new Float32Array(numChoices));
   tf.tidy(() => {
-    const ia3 = adapter === null ? undefined : toScales(adapter);
+    const ia3 = adapter === null ? undefined : adapterInput(adapter);
     const inputs = padInputs(batch.map((e) => e.inputIds), ids.padId);
     const encoded = encodeInputs(model, { ...inputs, size }, ia3); // once per example, shared by every chunk
     const maxTgtLen = Math.max(...batch.flatMap((e) => e.choices.map((c) => c.length)));
@@ -62,7 +62,7 @@ export function rankBatch(model: T5Model, adapter: Ia3VectorSet | null, batch: r
 /** Rank-classifies every example in batches of `batchSize`, reporting progress after each batch. */
 export async function rankAll(
   model: T5Model,
-  adapter: Ia3VectorSet | null,
+  adapter: AdapterVectors | null,
   inputs: readonly RankInput[],
   options: RankOptions & { batchSize: number; onBatch?: (done: number) => void },
 ): Promise<RankResult> {

@@ -1,7 +1,8 @@
 // Entry of a worker thread of the pool (pool.ts): its own backend, frozen weights and (IA)³ vectors;
 // answers gradient, rank, Fisher and set-vectors jobs.
 import { parentPort } from "node:worker_threads";
-import { assignVectors, createVectorSet, type Ia3VectorSet } from "../adapters/ia3.js";
+import { createVectorSet, type Ia3VectorSet } from "../adapters/ia3.js";
+import { assignParams } from "../adapters/routing.js";
 import { selectBackend, type BackendName } from "../backend/select.js";
 import { isTfewError } from "../errors.js";
 import { loadT5, type LoadedModel } from "../model/load.js";
@@ -13,15 +14,17 @@ import { rankAll } from "./rank.js";
 const port = parentPort;
 if (port === null) throw new Error("worker-main.ts must run in a worker thread");
 
-let state: { model: LoadedModel; set: Ia3VectorSet | null } | null = null;
+let state: { model: LoadedModel; set: Ia3VectorSet | null; sets: Ia3VectorSet[] } | null = null;
 
 async function answer(message: WorkerJob | { kind: "init"; init: WorkerInit }): Promise<WorkerReply> {
   if (message.kind === "init") {
     const backend = await selectBackend(message.init.backend as BackendName, {});
     const model = await loadT5(message.init.modelDir, backend);
     const { ia3Config, initial } = message.init;
-    const set = ia3Config === null ? null : createVectorSet("worker", model.weights, ia3Config, initial === null ? undefined : new Map(initial));
-    state = { model, set };
+    const names = message.init.tasks ?? ["worker"];
+    const sets = ia3Config === null ? [] : names.map((name) => createVectorSet(name, model.weights, ia3Config));
+    if (initial !== null) assignParams(sets, new Map(initial));
+    state = { model, set: sets[0] ?? null, sets };
     return { kind: "ready" };
   }
   if (state === null) throw new Error("worker used before init");
@@ -29,10 +32,10 @@ async function answer(message: WorkerJob | { kind: "init"; init: WorkerInit }): 
   if (state.set === null) throw new Error("worker has no (IA)³ vectors to train");
   if (message.kind === "fisher") return { kind: "fisher", sums: fisherBlockSums(state.model, state.set, message.blocks, message.settings) };
   if (message.kind === "set-vectors") {
-    assignVectors(state.set, message.values);
+    assignParams(state.sets, message.values);
     return { kind: "done" };
   }
-  return { kind: "gradients", parts: microBatchParts(state.model, state.set, message.microBatches, message.settings, message.normalizers) };
+  return { kind: "gradients", parts: microBatchParts(state.model, state.sets, message.microBatches, message.settings, message.normalizers) };
 }
 
 port.on("message", async (message: WorkerJob | { kind: "init"; init: WorkerInit }) => {

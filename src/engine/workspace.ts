@@ -1,8 +1,11 @@
 // The prepared workspace that train, eval and predict share: backend, model source (local folder or hub
 // cache), tokenizer, frozen T5, the task, T-Few examples (prompt ids, answer-choice ids, gold index) and
 // (IA)³ adapters loaded onto the model.
+import { join } from "node:path";
 import { createVectorSet, ia3Specs, linearModules, type Ia3VectorSet } from "../adapters/ia3.js";
 import { checkAdapterFits, readAdapter } from "../adapters/peft-adapter.js";
+import { firstExpert, isSmearDir, loadSmear } from "../adapters/smear-files.js";
+import type { AdapterVectors } from "../adapters/trainable.js";
 import { deviceFreeBytes } from "../backend/device-memory.js";
 import { selectBackend, type BackendChoice } from "../backend/select.js";
 import type { RunConfig } from "../config/schema.js";
@@ -75,6 +78,13 @@ export function buildExamples(task: TaskData, rows: readonly Example[], tokenize
     return { inputIds: prompt.ids, choices: choiceIds, label: row.label ?? -1 };
   });
   return { examples, truncated };
+}
+
+/** Loads an adapter folder for eval/predict/score: a PEFT IA3 folder or a SMEAR adapter (null = zero-shot). */
+export async function loadAdapter(ws: Workspace, adapterDir: string | null): Promise<AdapterVectors | null> {
+  if (adapterDir === null || !(await isSmearDir(adapterDir))) return loadAdapterSet(ws, adapterDir);
+  const first = await readAdapter(join(adapterDir, "experts", await firstExpert(adapterDir))); // its target modules
+  return loadSmear(adapterDir, ws.model.weights, first.config);
 }
 
 /** Loads an adapter folder into a vector set for this model (null = zero-shot). */

@@ -2,13 +2,13 @@
 // write metrics.json (accuracy, RAFT's macro-F1, per class, confusion) or a RAFT submission CSV; and
 // K-fold cross-validation on the labelled split (RAFT's test labels are private).
 import { join } from "node:path";
-import { disposeVectorSet, type Ia3VectorSet } from "../adapters/ia3.js";
+import { disposeAdapter, type AdapterVectors } from "../adapters/trainable.js";
 import type { RunConfig } from "../config/schema.js";
 import { csvField } from "../data/table.js";
 import type { Example, TaskData } from "../data/task.js";
 import { rankExamples } from "../engine/inference.js";
 import { permutation } from "../engine/rng.js";
-import { buildExamples, loadAdapterSet, type Workspace } from "../engine/workspace.js";
+import { buildExamples, loadAdapter, type Workspace } from "../engine/workspace.js";
 import { TfewError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { ensureRunDir, writeJson } from "../io/run-dir.js";
@@ -25,7 +25,7 @@ export interface EvalContext {
 }
 
 /** Predicted label index for each example. */
-export async function predictLabels(ctx: EvalContext, adapter: Ia3VectorSet | null, rows: readonly Example[], label: string): Promise<number[]> {
+export async function predictLabels(ctx: EvalContext, adapter: AdapterVectors | null, rows: readonly Example[], label: string): Promise<number[]> {
   const { examples, truncated } = buildExamples(ctx.task, rows, ctx.workspace.tokenizer, ctx.config);
   if (truncated > 0) ctx.log(`warning: ${truncated} of ${rows.length} prompts were cut to data.max_seq_len=${ctx.config.data.max_seq_len} tokens`);
   const progress = createProgress({ total: examples.length, label, stream: ctx.progressStream });
@@ -58,7 +58,7 @@ function labelled(rows: readonly Example[], where: string): { rows: Example[]; g
 
 export async function evaluate(ctx: EvalContext, options: { adapterDir: string | null; split: "train" | "test"; outDir: string }): Promise<ClassificationMetrics> {
   const { rows, gold } = labelled(options.split === "train" ? ctx.task.train : ctx.task.test, options.split);
-  const adapter = await loadAdapterSet(ctx.workspace, options.adapterDir);
+  const adapter = await loadAdapter(ctx.workspace, options.adapterDir);
   try {
     const predicted = await predictLabels(ctx, adapter, rows, "eval");
     const metrics = classificationMetrics(gold, predicted, ctx.task.labelNames);
@@ -66,7 +66,7 @@ export async function evaluate(ctx: EvalContext, options: { adapterDir: string |
     await writeJson(dir, "metrics.json", { task: ctx.task.name, split: options.split, adapter: options.adapterDir, ...metrics });
     return metrics;
   } finally {
-    if (adapter) disposeVectorSet(adapter);
+    if (adapter) disposeAdapter(adapter);
   }
 }
 
@@ -79,13 +79,13 @@ export function submissionCsv(rows: readonly Example[], predicted: readonly numb
 export async function predict(ctx: EvalContext, options: { adapterDir: string | null; split: "train" | "test"; outFile: string }): Promise<number> {
   const rows = options.split === "train" ? ctx.task.train : ctx.task.test;
   if (rows.length === 0) throw new TfewError(`predict: the ${options.split} split of ${ctx.config.data.path} has no rows`);
-  const adapter = await loadAdapterSet(ctx.workspace, options.adapterDir);
+  const adapter = await loadAdapter(ctx.workspace, options.adapterDir);
   try {
     const predicted = await predictLabels(ctx, adapter, rows, "predict");
     await writeFileAtomic(options.outFile, submissionCsv(rows, predicted, ctx.task.labelNames));
     return rows.length;
   } finally {
-    if (adapter) disposeVectorSet(adapter);
+    if (adapter) disposeAdapter(adapter);
   }
 }
 

@@ -1,6 +1,6 @@
 // `tfew score`: log-likelihood of each target given its source — Σ log p over the target's tokens
 // including </s> (what HF's loss × token count gives), through the same ranking pipeline as eval.
-import type { Ia3VectorSet } from "../adapters/ia3.js";
+import type { AdapterVectors } from "../adapters/trainable.js";
 import { rankExamples } from "../engine/inference.js";
 import type { Workspace } from "../engine/workspace.js";
 
@@ -16,7 +16,7 @@ export interface ScoreResult {
 
 export async function scorePairs(
   ws: Workspace,
-  adapter: Ia3VectorSet | null,
+  adapter: AdapterVectors | null,
   pairs: readonly ScorePair[],
   options: { batchSize: number; workers?: number | "auto"; onBatch?: (done: number) => void },
 ): Promise<ScoreResult[]> {

@@ -99,8 +99,17 @@ export async function finishedRun(dir: string, options: { steps: number }): Prom
   }
   if (typeof summary !== "object" || summary === null || summary.stopped_by !== null || typeof summary.steps !== "number" || summary.steps < options.steps) return null;
   const adapterDir = join(dir, "adapter");
-  if ((await stat(join(adapterDir, "adapter_model.safetensors")).catch(() => undefined)) === undefined) return null;
+  if (!(await hasAdapter(adapterDir))) return null;
   return { steps: summary.steps, adapterDir };
+}
+
+/** adapter/ holds the run's result: one PEFT adapter, a SMEAR adapter, or one adapter/<task>/ per task. */
+async function hasAdapter(adapterDir: string): Promise<boolean> {
+  const exists = async (path: string) => (await stat(path).catch(() => undefined)) !== undefined;
+  if ((await exists(join(adapterDir, "adapter_model.safetensors"))) || (await exists(join(adapterDir, "router_config.json")))) return true;
+  const names = await readdir(adapterDir).catch(() => [] as string[]);
+  for (const name of names) if (await exists(join(adapterDir, name, "adapter_model.safetensors"))) return true;
+  return false;
 }
 
 /** Temp files of writeFileAtomic (`.<name>.tmp-<pid>-<hex>`) that a killed process left behind. */

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import "@tensorflow/tfjs-backend-wasm";
 import { tf } from "../backend/tf.js";
-import { frozenMatMul, scaleFeatures } from "./fast-linear.js";
+import { frozenMatMul, scaleExamples, scaleFeatures } from "./fast-linear.js";
 import type { Linear } from "./weights.js";
 
 describe.each(["cpu", "wasm"])("fast linear on %s", (backend) => {
@@ -32,5 +32,19 @@ describe.each(["cpu", "wasm"])("fast linear on %s", (backend) => {
     const [gy2, gl2] = tf.grads(f(scaleFeatures))([y, l]);
     expect(Math.max(...tf.abs(tf.sub(gy1 as tf.Tensor, gy2 as tf.Tensor)).dataSync())).toBeLessThan(1e-5);
     expect(Math.max(...tf.abs(tf.sub(gl1 as tf.Tensor, gl2 as tf.Tensor)).dataSync())).toBeLessThan(1e-5);
+  });
+
+  it("scaleExamples scales each example's rows by its own row of the table, gradients as autograd of an explicit per-row table", async () => {
+    await tf.setBackend(backend);
+    const y = tf.randomNormal([6, 3], 0, 1, "float32", 13) as tf.Tensor2D; // 2 examples × 3 rows each
+    const table = tf.randomNormal([2, 3], 1, 0.2, "float32", 14) as tf.Tensor2D;
+    const dy = tf.randomNormal([6, 3], 0, 1, "float32", 15);
+    const rowsOf = tf.tensor2d([1, 0, 1, 0, 1, 0, 0, 1, 0, 1, 0, 1], [6, 2]); // one-hot example of each row
+    const f = (fn: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor) => (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(fn(a as tf.Tensor2D, b as tf.Tensor2D), dy));
+    const [gy1, gt1] = tf.grads(f((a, b) => tf.mul(a, tf.matMul(rowsOf, b))))([y, table]);
+    const [gy2, gt2] = tf.grads(f(scaleExamples))([y, table]);
+    expect(tf.sub(scaleExamples(y, table).slice([3, 0], [1, 3]), tf.mul(y.slice([3, 0], [1, 3]), table.slice([1, 0], [1, 3]))).abs().max().dataSync()[0]).toBeLessThan(1e-6);
+    expect(Math.max(...tf.abs(tf.sub(gy1 as tf.Tensor, gy2 as tf.Tensor)).dataSync())).toBeLessThan(1e-5);
+    expect(Math.max(...tf.abs(tf.sub(gt1 as tf.Tensor, gt2 as tf.Tensor)).dataSync())).toBeLessThan(1e-5);
   });
 });

@@ -36,3 +36,17 @@ export function scaleFeatures(y: tf.Tensor2D, vector: tf.Tensor1D): tf.Tensor2D 
   });
   return op(y, vector) as tf.Tensor2D;
 }
+
+/**
+ * Per-example (IA)³ scales: y [rows, n] with rows example-major (encoder [batch·src], decoder
+ * [batch·choices·tgt], cross-attention K/V [batch·src]) times table [batch, n], one row of scales per example.
+ * Gradients by autograd (a broadcast multiply): dy ⊙ scale for y, Σ over each example's rows of dy ⊙ y for table.
+ */
+export function scaleExamples(y: tf.Tensor2D, table: tf.Tensor2D): tf.Tensor2D {
+  const [rows, n] = y.shape;
+  const batch = table.shape[0];
+  if (rows % batch !== 0) throw new Error(`scaleExamples: ${rows} rows are not a multiple of ${batch} examples`);
+  const perExample = tf.reshape(y, [batch, rows / batch, n]); // [batch, rows/batch, n]
+  const scaled = tf.mul(perExample, tf.expandDims(table, 1)); // [batch, rows/batch, n] · [batch, 1, n]
+  return tf.reshape(scaled, [rows, n]) as tf.Tensor2D; // [rows, n]
+}

@@ -2,12 +2,16 @@
 // linear layers with optional (IA)³ scaling (PEFT tuners/ia3 semantics), the feed-forward block.
 import { tf } from "../backend/tf.js";
 import type { ActivationName, T5Config } from "./config.js";
-import { frozenMatMul, scaleFeatures } from "./fast-linear.js";
+import { frozenMatMul, scaleExamples, scaleFeatures } from "./fast-linear.js";
 import type { FfnWeights, Linear } from "./weights.js";
 
-/** One (IA)³ vector attached to a linear module: scales its input (feed-forward modules) or its output. */
+/**
+ * One (IA)³ vector attached to a linear module: scales its input (feed-forward modules) or its output.
+ * A [n] vector scales every row (one vector set); a [batch, n] table gives each example its own scales
+ * (per-example routing: task vectors or a SMEAR mixture), rows being example-major.
+ */
 export interface Ia3Scale {
-  vector: tf.Tensor1D; // flattened: [in] when scaleInput, else [out]
+  vector: tf.Tensor1D | tf.Tensor2D; // [n] or [batch, n]; n = in when scaleInput, else out
   scaleInput: boolean;
 }
 
@@ -45,8 +49,13 @@ export function activate(x: tf.Tensor, activation: ActivationName): tf.Tensor {
 export function linear(x: tf.Tensor2D, lin: Linear, ia3: Ia3Scales | undefined): tf.Tensor2D {
   const scale = ia3?.get(lin.path);
   if (scale === undefined) return frozenMatMul(x, lin);
-  if (scale.scaleInput) return frozenMatMul(scaleFeatures(x, scale.vector), lin);
-  return scaleFeatures(frozenMatMul(x, lin), scale.vector);
+  if (scale.scaleInput) return frozenMatMul(applyScale(x, scale.vector), lin);
+  return applyScale(frozenMatMul(x, lin), scale.vector);
+}
+
+/** y [rows, n] times one vector [n] (the single-set path, unchanged) or per-example scales [batch, n]. */
+function applyScale(y: tf.Tensor2D, vector: tf.Tensor1D | tf.Tensor2D): tf.Tensor2D {
+  return vector.rank === 1 ? scaleFeatures(y, vector as tf.Tensor1D) : scaleExamples(y, vector as tf.Tensor2D);
 }
 
 /** T5DenseActDense / T5DenseGatedActDense on x [rows, dModel]. */

@@ -6,6 +6,7 @@ import { attention, usesPerHead } from "./attention.js";
 import { headBiases } from "./fast-attention.js";
 import { innerDim, type T5Config } from "./config.js";
 import { feedForward, linear, rmsNorm, type Ia3Scales } from "./layers.js";
+import { blockScales, isRouter, maskedMean, type Ia3Input } from "./routing-hook.js";
 import { MASK_VALUE, positionBias } from "./position-bias.js";
 import type { T5Weights } from "./weights.js";
 
@@ -18,6 +19,7 @@ export interface T5Model {
 export interface CrossKv {
   k: tf.Tensor3D;
   v: tf.Tensor3D;
+  scales?: Ia3Scales; // a router's scales of this decoder block (computed with K/V, reused by decode)
 }
 
 /** (1 − mask) · MASK_VALUE: [batch, len] additive key mask from a 0/1 attention mask. */
@@ -26,7 +28,7 @@ export function additiveMask(attentionMask: tf.Tensor2D): tf.Tensor2D {
 }
 
 /** Encoder: input ids [batch, srcLen] (int32) and 0/1 mask [batch, srcLen] → hidden [batch, srcLen, dModel]. */
-export function encode(model: T5Model, inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, ia3?: Ia3Scales): tf.Tensor3D {
+export function encode(model: T5Model, inputIds: tf.Tensor2D, attentionMask: tf.Tensor2D, ia3?: Ia3Input): tf.Tensor3D {
   const { config, weights } = model;
   const [batch, srcLen] = inputIds.shape;
   const keyMask = additiveMask(attentionMask);
@@ -34,9 +36,11 @@ export function encode(model: T5Model, inputIds: tf.Tensor2D, attentionMask: tf.
   const bias = table ? positionBias(table, srcLen, srcLen, { ...bucketOptions(config, true), causal: false }) : null; // [heads, src, src]
   const perHeadBias = usesPerHead(srcLen, srcLen) ? headBiases(bias, keyMask, batch, config.numHeads) : null; // once for all layers
   let x = tf.reshape(tf.gather(weights.shared, tf.reshape(inputIds, [-1])), [batch * srcLen, config.dModel]) as tf.Tensor2D; // [batch·src, d]
-  for (const block of weights.encoder.blocks) {
-    x = encoderBlock(x, block, { batch, srcLen, bias, keyMask, perHeadBias, config }, ia3);
-  }
+  weights.encoder.blocks.forEach((block, layer) => {
+    // a router reads the masked mean of the block's input: [batch·src, d] → [batch, d]
+    const scales = blockScales(ia3, { stack: "encoder", layer }, () => maskedMean(x, attentionMask));
+    x = encoderBlock(x, block, { batch, srcLen, bias, keyMask, perHeadBias, config }, scales);
+  });
   x = rmsNorm(x, weights.encoder.finalNorm, config.layerNormEpsilon) as tf.Tensor2D;
   return tf.reshape(x, [batch, srcLen, config.dModel]) as tf.Tensor3D; // [batch, src, d]
 }
@@ -75,16 +79,25 @@ function encoderBlock(input: tf.Tensor2D, block: T5Weights["encoder"]["blocks"][
   });
 }
 
-/** Cross-attention K and V of every decoder layer from the encoder output [batch, srcLen, dModel]. */
-export function crossKeyValues(model: T5Model, encoderHidden: tf.Tensor3D, ia3?: Ia3Scales): CrossKv[] {
+/**
+ * Cross-attention K and V of every decoder layer from the encoder output [batch, srcLen, dModel]. A router
+ * routes each decoder block on the masked mean of the encoder output (one mixture per example, shared by all
+ * its choices); those scales ride along in CrossKv.scales for decode.
+ */
+export function crossKeyValues(model: T5Model, encoderHidden: tf.Tensor3D, ia3?: Ia3Input, encoderMask?: tf.Tensor2D): CrossKv[] {
   const { config, weights } = model;
   const [batch, srcLen, d] = encoderHidden.shape;
   const inner = innerDim(config);
   const flat = tf.reshape(encoderHidden, [batch * srcLen, d]) as tf.Tensor2D; // [batch·src, d]
-  return weights.decoder.blocks.map((block) => ({
-    k: tf.reshape(linear(flat, block.crossAttention.k, ia3), [batch, srcLen, inner]) as tf.Tensor3D, // [batch, src, inner]
-    v: tf.reshape(linear(flat, block.crossAttention.v, ia3), [batch, srcLen, inner]) as tf.Tensor3D,
-  }));
+  const mean = () => maskedMean(flat, encoderMask ?? tf.ones([batch, srcLen]));
+  return weights.decoder.blocks.map((block, layer) => {
+    const scales = blockScales(ia3, { stack: "decoder", layer }, mean);
+    return {
+      k: tf.reshape(linear(flat, block.crossAttention.k, scales), [batch, srcLen, inner]) as tf.Tensor3D, // [batch, src, inner]
+      v: tf.reshape(linear(flat, block.crossAttention.v, scales), [batch, srcLen, inner]) as tf.Tensor3D,
+      ...(isRouter(ia3) ? { scales } : {}),
+    };
+  });
 }
 
 export interface DecodeInputs {
@@ -94,7 +107,7 @@ export interface DecodeInputs {
 }
 
 /** Decoder → final hidden states [batch·choices·tgtLen, dModel] (scaled by dModel^-0.5 when embeddings are tied). */
-export function decode(model: T5Model, inputs: DecodeInputs, ia3?: Ia3Scales): tf.Tensor2D {
+export function decode(model: T5Model, inputs: DecodeInputs, ia3?: Ia3Input): tf.Tensor2D {
   const { config, weights } = model;
   const [batch, choices, tgtLen] = inputs.decoderInputIds.shape;
   const rowsCount = batch * choices;
@@ -107,32 +120,35 @@ export function decode(model: T5Model, inputs: DecodeInputs, ia3?: Ia3Scales): t
     : null;
   let x = tf.reshape(tf.gather(weights.shared, tf.reshape(inputs.decoderInputIds, [-1])), [rowsCount * tgtLen, config.dModel]) as tf.Tensor2D; // [rows·tgt, d]
   weights.decoder.blocks.forEach((block, layer) => {
+    const kv = inputs.crossKv[layer] as CrossKv;
+    const ia3Block = kv.scales ?? blockScales(ia3, { stack: "decoder", layer }, () => {
+      throw new Error("decode: a router's decoder scales come from crossKeyValues (pass its CrossKv)");
+    });
     const att = block.selfAttention;
     const h = rmsNorm(x, block.selfAttentionNorm, eps) as tf.Tensor2D;
     const perRow = (t: tf.Tensor2D) => tf.reshape(t, [rowsCount, tgtLen, inner]) as tf.Tensor3D; // [rows, tgt, inner]
     const selfContext = attention({
-      q: perRow(linear(h, att.q, ia3)),
-      k: perRow(linear(h, att.k, ia3)),
-      v: perRow(linear(h, att.v, ia3)),
+      q: perRow(linear(h, att.q, ia3Block)),
+      k: perRow(linear(h, att.k, ia3Block)),
+      v: perRow(linear(h, att.v, ia3Block)),
       bias: selfBias,
       keyMask: null,
       numHeads: config.numHeads,
     });
-    x = tf.add(x, linear(tf.reshape(selfContext, [rowsCount * tgtLen, inner]), att.o, ia3));
+    x = tf.add(x, linear(tf.reshape(selfContext, [rowsCount * tgtLen, inner]), att.o, ia3Block));
     const cross = block.crossAttention;
-    const kv = inputs.crossKv[layer] as CrossKv;
     const hc = rmsNorm(x, block.crossAttentionNorm, eps) as tf.Tensor2D;
     // all choices of an example attend to the same encoder states: queries of example b are its choices·tgt rows
     const crossContext = attention({
-      q: tf.reshape(linear(hc, cross.q, ia3), [batch, choices * tgtLen, inner]) as tf.Tensor3D, // [batch, choices·tgt, inner]
+      q: tf.reshape(linear(hc, cross.q, ia3Block), [batch, choices * tgtLen, inner]) as tf.Tensor3D, // [batch, choices·tgt, inner]
       k: kv.k,
       v: kv.v,
       bias: null,
       keyMask,
       numHeads: config.numHeads,
     });
-    x = tf.add(x, linear(tf.reshape(crossContext, [rowsCount * tgtLen, inner]), cross.o, ia3));
-    x = tf.add(x, feedForward(rmsNorm(x, block.ffnNorm, eps) as tf.Tensor2D, block.ffn, config, ia3));
+    x = tf.add(x, linear(tf.reshape(crossContext, [rowsCount * tgtLen, inner]), cross.o, ia3Block));
+    x = tf.add(x, feedForward(rmsNorm(x, block.ffnNorm, eps) as tf.Tensor2D, block.ffn, config, ia3Block));
   });
   x = rmsNorm(x, weights.decoder.finalNorm, eps) as tf.Tensor2D;
   if (config.tieWordEmbeddings) x = tf.mul(x, config.dModel ** -0.5); // T5ForConditionalGeneration rescales before the tied head

@@ -1,5 +1,5 @@
 // Training checkpoints: one safetensors file written atomically (temp, fsync, rename), holding the (IA)³
-// vectors, the optimizer's arrays, and in its metadata the step, data-sampler position and optimizer
+// vectors (every set of a multi-task run, as "<task>/<path>"), the optimizer's arrays, and in its metadata the step, data-sampler position and optimizer
 // scalars — everything an exact resume needs (the data order is a pure function of seed and position).
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -8,6 +8,7 @@ import type { AtomicWriteOptions } from "../io/atomic.js";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
 import type { OptimizerState } from "./optimizer.js";
 import type { SamplerState } from "../engine/rng.js";
+import type { TaskSamplerState } from "../engine/task-sampler.js";
 
 export const CHECKPOINT_FILE = "checkpoint.safetensors";
 
@@ -15,7 +16,7 @@ export interface TrainState {
   step: number; // optimizer steps completed
   vectors: Map<string, Float32Array>; // by module path
   optimizer: OptimizerState;
-  sampler: SamplerState;
+  sampler: SamplerState | TaskSamplerState; // multi-task runs: the task sampler's
   nonfiniteSkipped: number; // steps skipped for NaN/Inf (train.skip_nonfinite)
   configSha: string; // sha256 of config.resolved.yaml: resume refuses a changed config
 }
@@ -61,7 +62,7 @@ export async function loadCheckpoint(runDir: string): Promise<TrainState | null>
       step: Number(metadata.step),
       vectors,
       optimizer,
-      sampler: JSON.parse(metadata.sampler ?? "") as SamplerState,
+      sampler: JSON.parse(metadata.sampler ?? "") as SamplerState | TaskSamplerState,
       nonfiniteSkipped: Number(metadata.nonfinite_skipped ?? 0),
       configSha: metadata.config_sha ?? "",
     };

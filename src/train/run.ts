@@ -4,18 +4,20 @@
 // checkpoints), then the PEFT adapter and the summary. Checkpoints make a killed run resumable exactly.
 import { join } from "node:path";
 import { asOutOfMemoryError } from "../backend/out-of-memory.js";
-import { assignVectors, createVectorSet, ia3ParameterCount, ia3Specs, linearModules, readVectors, type Ia3VectorSet } from "../adapters/ia3.js";
+import type { Ia3VectorSet } from "../adapters/ia3.js";
+import { isSmear } from "../adapters/smear.js";
+import { assignTrained, readTrained, type TrainedVectors } from "../adapters/trainable.js";
 import { resolveIa3Config, type Ia3Config } from "../adapters/ia3-config.js";
-import { checkAdapterFits, readAdapter, saveAdapter } from "../adapters/peft-adapter.js";
 import { configToYaml } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import { describeDataFiles } from "../data/manifest.js";
 import type { TaskData } from "../data/task.js";
-import { createLocalEngine, type GradientEngine } from "../engine/accumulate.js";
+import { createLocalEngine, type GradientEngine, type StepGradients } from "../engine/accumulate.js";
 import { passTokens, type TfewExample } from "../engine/batch.js";
 import { memoryBasis, trainMicroBatchSize } from "../engine/memory.js";
 import { createWorkerEngine, resolveWorkerCount, startPool } from "../engine/pool.js";
-import { EpochSampler } from "../engine/rng.js";
+import { EpochSampler, type SamplerState } from "../engine/rng.js";
+import { TaskSampler, type TaskSamplerState } from "../engine/task-sampler.js";
 import { buildExamples, exampleShapes, prepareModel, prepareTask, type Workspace } from "../engine/workspace.js";
 import { TfewError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
@@ -27,7 +29,10 @@ import { mfu, resolvePeakFlops, t5StepFlops } from "../monitor/mfu.js";
 import { createProgress } from "../monitor/progress.js";
 import { loadCheckpoint, saveCheckpoint, type TrainState } from "./checkpoint.js";
 import { clipByGlobalNorm } from "./grad-clip.js";
-import { createOptimizer, type Optimizer } from "./optimizer.js";
+import type { Optimizer } from "./optimizer.js";
+import { createSetOptimizer, usedGrads, type ParamGroup } from "./set-optimizers.js";
+import { prepareTasks, taskExamples, type TrainingTasks } from "./tasks.js";
+import { createTrainedVectors, describeVectors, paramGroups, saveTrainedVectors } from "./vectors.js";
 import { trimEventFiles } from "./run-events.js";
 import { learningRateAt } from "./schedule.js";
 import { summarize, type LoopResult, type TrainSummary } from "./summary.js";
@@ -53,11 +58,13 @@ interface Training {
   ws: Workspace;
   task: TaskData;
   examples: TfewExample[];
-  set: Ia3VectorSet;
+  vectors: TrainedVectors; // one set, one per task (adapter.routing: task), or SMEAR experts + routers
+  groups: ParamGroup[]; // optimizer groups of flat parameter names
+  multi: TrainingTasks | null; // data.tasks
   ia3Config: Ia3Config;
   optimizer: Optimizer;
-  params: Map<string, Float32Array>; // the vectors' current values (what checkpoints hold)
-  sampler: EpochSampler;
+  params: Map<string, Float32Array>; // the vectors' current values by flat key (what checkpoints hold)
+  sampler: EpochSampler | TaskSampler;
   step: number;
   nonfiniteSkipped: number;
   configSha: string;
@@ -72,8 +79,8 @@ export async function runTraining(options: TrainOptions): Promise<TrainSummary> 
   const loop = await trainLoop(t, engine, microBatchSize, options);
   const adapterDir = join(t.runDir, "adapter");
   if (loop.stoppedBy === null) {
-    assignVectors(t.set, t.params);
-    await saveAdapter(adapterDir, t.set, { baseModel: t.config.model });
+    assignTrained(t.vectors, t.params);
+    await saveTrainedVectors(adapterDir, t.vectors, { baseModel: t.config.model });
   }
   const summary = summarize({ ...loop, runDir: t.runDir, adapterDir, backend: t.ws.backend.name, batchSize: t.config.train.batch_size, microBatchSize, workers: engine.workers, steps: t.step, nonfiniteSkipped: t.nonfiniteSkipped });
   await writeJson(t.runDir, "summary.json", summary);
@@ -99,32 +106,33 @@ async function openRun(options: TrainOptions): Promise<{ runDir: string; configT
 /** Stage 2: task (cheap, fails fast on bad data), model, examples, vectors, optimizer, sampler; resume state applied. */
 async function setUp(options: TrainOptions, run: Awaited<ReturnType<typeof openRun>>): Promise<Training> {
   const { config, log } = options;
-  const task = options.task ?? (await prepareTask(config));
+  const multi = config.data.tasks === null ? null : await prepareTasks(config);
+  const task = multi?.tasks[0] ?? options.task ?? (await prepareTask(config));
   if (task.train.length === 0) throw new TfewError(`data: ${config.data.path} has no labelled training examples`);
   const ws = options.workspace ?? (await prepareModel(config, { log }));
-  const { examples, truncated } = buildExamples(task, task.train, ws.tokenizer, config);
-  if (truncated > 0) log(`warning: ${truncated} of ${examples.length} training prompts were longer than data.max_seq_len=${config.data.max_seq_len} tokens and had their text fields cut`);
+  const { examples, sizes } = multi ? taskExamples(multi, ws, log) : singleTaskExamples(task, ws, config, log);
   const ia3Config = resolveIa3Config(ws.model.config.modelType, { targetModules: config.adapter.target_modules, feedforwardModules: config.adapter.feedforward_modules });
-  let initial: Map<string, Float32Array> | undefined;
-  if (config.adapter.init_from !== null) {
-    const adapter = await readAdapter(config.adapter.init_from);
-    // check before the vectors are built: a wrong-sized vector must be a TfewError, not a tf shape error
-    checkAdapterFits(adapter, ia3Specs(linearModules(ws.model.weights), ia3Config), config.adapter.init_from);
-    initial = adapter.values;
-  }
-  const set = createVectorSet(config.adapter.task_name, ws.model.weights, ia3Config, initial);
-  const optimizer = createOptimizer({ name: config.train.optimizer, weightDecay: config.train.weight_decay }, set.specs.map((s) => ({ name: s.path, shape: s.shape })));
-  const params = readVectors(set);
+  const vectors = await createTrainedVectors(config, ws.model.weights, ia3Config, multi?.names ?? null);
+  const groups = paramGroups(vectors);
+  const optimizer = createSetOptimizer({ name: config.train.optimizer, weightDecay: config.train.weight_decay }, groups);
+  const params = readTrained(vectors);
   const state = run.resumeState;
-  const t: Training = { config, runDir: run.runDir, ws, task, examples, set, ia3Config, optimizer, params, sampler: new EpochSampler(examples.length, config.seed, state?.sampler), step: 0, nonfiniteSkipped: 0, configSha: run.configSha };
+  const sampler = multi ? new TaskSampler(sizes, multi.weights, config.seed, state?.sampler as TaskSamplerState | undefined) : new EpochSampler(examples.length, config.seed, state?.sampler as SamplerState | undefined);
+  const t: Training = { config, runDir: run.runDir, ws, task, examples, vectors, groups, multi, ia3Config, optimizer, params, sampler, step: 0, nonfiniteSkipped: 0, configSha: run.configSha };
   if (state !== null) {
     for (const [path, v] of state.vectors) params.set(path, v);
     optimizer.loadState(state.optimizer);
     t.step = state.step;
     t.nonfiniteSkipped = state.nonfiniteSkipped;
-    assignVectors(set, params);
+    assignTrained(vectors, params);
   }
   return t;
+}
+
+function singleTaskExamples(task: TaskData, ws: Workspace, config: RunConfig, log: (line: string) => void): { examples: TfewExample[]; sizes: number[] } {
+  const { examples, truncated } = buildExamples(task, task.train, ws.tokenizer, config);
+  if (truncated > 0) log(`warning: ${truncated} of ${examples.length} training prompts were longer than data.max_seq_len=${config.data.max_seq_len} tokens and had their text fields cut`);
+  return { examples, sizes: [examples.length] };
 }
 
 /** Stage 3: micro-batch size (memory only, never the core count), worker count, and the engine. */
@@ -135,12 +143,14 @@ async function startEngine(t: Training, log: (line: string) => void): Promise<{ 
   const microBatchSize = train.micro_batch_size === "auto"
     ? trainMicroBatchSize({ ...sizing, config: t.ws.model.config, parameterCount: countParameters(t.ws.model.config).total, batchSize: train.batch_size, shapes: exampleShapes(t.examples), what: "training" })
     : Math.min(train.micro_batch_size, train.batch_size);
-  const workers = resolveWorkerCount(train.workers, { backend, jobs: Math.ceil(train.batch_size / microBatchSize) });
+  const smear = isSmear(t.vectors); // SMEAR trains in this thread (workers hold plain vector sets)
+  const workers = smear ? 1 : resolveWorkerCount(train.workers, { backend, jobs: Math.ceil(train.batch_size / microBatchSize) });
   const settings = { lengthNorm: train.length_norm, ulWeight: train.ul_weight, lnWeight: train.ln_weight };
   const engine = workers > 1
-    ? createWorkerEngine(await startPool(workers, { modelDir: t.ws.model.dir, backend, ia3Config: t.ia3Config, initial: t.params }), { microBatchSize, settings })
-    : createLocalEngine(t.ws.model, t.set, settings, microBatchSize);
-  log(`train: ${t.examples.length} examples, ${t.task.labelNames.length} choices, ${ia3ParameterCount(t.set.specs)} (IA)³ parameters in ${t.set.specs.length} vectors; batch ${train.batch_size} = micro-batches of ${microBatchSize} (${train.micro_batch_size === "auto" ? `auto: ${memoryBasis(sizing)}` : "train.micro_batch_size"}) on ${workers} worker${workers > 1 ? "s" : ""}`);
+    ? createWorkerEngine(await startPool(workers, { modelDir: t.ws.model.dir, backend, ia3Config: t.ia3Config, initial: t.params, ...(Array.isArray(t.vectors) && t.vectors.length > 1 ? { tasks: (t.vectors as Ia3VectorSet[]).map((s) => s.name) } : {}) }), { microBatchSize, settings })
+    : createLocalEngine(t.ws.model, t.vectors, settings, microBatchSize);
+  const tasks = t.multi ? `${t.multi.names.length} tasks (${t.multi.names.join(", ")}; routing: ${t.config.adapter.routing}), ` : "";
+  log(`train: ${tasks}${t.examples.length} examples, ${t.task.labelNames.length} choices, ${describeVectors(t.vectors)}; batch ${train.batch_size} = micro-batches of ${microBatchSize} (${train.micro_batch_size === "auto" ? `auto: ${memoryBasis(sizing)}` : "train.micro_batch_size"}) on ${workers} worker${workers > 1 ? "s" : ""}`);
   return { engine, microBatchSize };
 }
 
@@ -192,6 +202,7 @@ async function trainLoop(t: Training, engine: GradientEngine, microBatchSize: nu
       const result = await engine.compute(batch).catch((error: unknown) => {
         throw asOutOfMemoryError(error, { phase: "train", backend: t.ws.backend.name, size: microBatchSize });
       });
+      result.grads = usedGrads(result.grads, t.groups, new Set(batch.map((e) => e.task ?? 0))); // sets of tasks not in the batch: no update
       const { norm } = config.train.max_grad_norm === null ? { norm: NaN } : clipByGlobalNorm(result.grads, config.train.max_grad_norm);
       const problem = applyUpdate(t, result, lr);
       if (problem !== null && !config.train.skip_nonfinite) {
@@ -229,6 +240,7 @@ async function trainLoop(t: Training, engine: GradientEngine, microBatchSize: nu
           step_s: seconds,
           ...(g ? { gpu_util_pct: g.utilizationPct, gpu_mem_mib: g.memoryUsedMiB } : {}),
           ...(out.lastMfu !== null ? { mfu: out.lastMfu } : {}),
+          ...(result.tasks && t.multi ? { tasks: taskRecord(result.tasks, t.multi.names) } : {}),
         };
         metrics.write(record);
         progress.update(t.step, { loss: record.loss, lr, examples_per_s: record.examples_per_s, ...(g?.utilizationPct != null ? { gpu_util_pct: g.utilizationPct } : {}), ...(g?.memoryUsedMiB != null ? { gpu_mem_mib: g.memoryUsedMiB } : {}) });
@@ -267,4 +279,11 @@ function allFinite(values: ReadonlyMap<string, Float32Array>): boolean {
 
 function copyVectors(values: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> {
   return new Map([...values].map(([path, v]) => [path, Float32Array.from(v)]));
+}
+
+/** metrics.jsonl's per-task losses: { name: { loss, lm_loss, ul_loss, ln_loss, examples } } for the tasks in the batch. */
+function taskRecord(tasks: NonNullable<StepGradients["tasks"]>, names: readonly string[]): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const [index, { losses, examples }] of tasks) out[names[index] ?? String(index)] = { loss: losses.total, lm_loss: losses.lm, ul_loss: losses.ul, ln_loss: losses.ln, examples };
+  return out;
 }

@@ -1,0 +1,83 @@
+// SMEAR adapters on disk: experts/<name>/ (each a PEFT IA3 folder), router.safetensors (per block
+// "<block>.weight" [dModel, experts] and "<block>.bias" [experts]) and router_config.json (what routes on what).
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { TfewError } from "../errors.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
+import type { T5Weights } from "../model/weights.js";
+import type { Ia3Config } from "./ia3-config.js";
+import { ia3Specs, linearModules } from "./ia3.js";
+import { checkAdapterFits, readAdapter, saveAdapter } from "./peft-adapter.js";
+import { blockNames, createSmear, type SmearAdapter } from "./smear.js";
+
+export const ROUTER_FILE = "router.safetensors";
+export const ROUTER_CONFIG = "router_config.json";
+
+export async function saveSmear(dir: string, adapter: SmearAdapter, options: { baseModel: string }): Promise<void> {
+  for (const expert of adapter.experts) await saveAdapter(join(dir, "experts", expert.name), expert, options);
+  const tensors: Record<string, { dtype: "F32"; shape: number[]; data: Float32Array }> = {};
+  for (const [block, r] of adapter.routers) {
+    tensors[`${block}.weight`] = { dtype: "F32", shape: r.weight.shape, data: r.weight.dataSync() as Float32Array };
+    tensors[`${block}.bias`] = { dtype: "F32", shape: r.bias.shape, data: r.bias.dataSync() as Float32Array };
+  }
+  await writeSafetensors(join(dir, ROUTER_FILE), tensors, { format: "tfew-smear-router-1" });
+  const config = {
+    type: "smear",
+    base_model_name_or_path: options.baseModel,
+    experts: adapter.experts.map((e) => e.name),
+    d_model: adapter.dModel,
+    router: "per block: softmax(mean(h)·weight + bias) over experts; h = the block's input (encoder blocks) or the encoder output (decoder blocks), mean over real tokens",
+  };
+  await writeFileAtomic(join(dir, ROUTER_CONFIG), JSON.stringify(config, null, 2));
+}
+
+/** True when a folder holds a SMEAR adapter (router_config.json). */
+export async function isSmearDir(dir: string): Promise<boolean> {
+  return (await stat(join(dir, ROUTER_CONFIG)).catch(() => undefined)) !== undefined;
+}
+
+/** The first expert's name in router_config.json (whose adapter_config gives the target modules). */
+export async function firstExpert(dir: string): Promise<string> {
+  const raw = JSON.parse(await readFile(join(dir, ROUTER_CONFIG), "utf8")) as { experts?: unknown };
+  const name = Array.isArray(raw.experts) ? raw.experts[0] : undefined;
+  if (typeof name !== "string") throw new TfewError(`adapter: ${join(dir, ROUTER_CONFIG)} lists no experts; point at a folder written by tfew train with adapter.routing: smear`);
+  return name;
+}
+
+/** Expert folders read and checked against this model: a folder for another model is one clear line. */
+export async function readExperts(dirs: readonly string[], weights: T5Weights, config: Ia3Config): Promise<{ name: string; initial: Map<string, Float32Array> }[]> {
+  const specs = ia3Specs(linearModules(weights), config);
+  const out: { name: string; initial: Map<string, Float32Array> }[] = [];
+  for (const [i, dir] of dirs.entries()) {
+    const adapter = await readAdapter(dir);
+    try {
+      checkAdapterFits(adapter, specs, dir);
+    } catch (error) {
+      throw new TfewError(`SMEAR expert ${dir} does not fit this model: ${(error as Error).message.replace(/^adapter: /, "")} (adapter.experts lists adapters trained on this model)`);
+    }
+    out.push({ name: `expert${i}`, initial: adapter.values });
+  }
+  return out;
+}
+
+/** Loads a saved SMEAR adapter onto a model. */
+export async function loadSmear(dir: string, weights: T5Weights, config: Ia3Config): Promise<SmearAdapter> {
+  const raw = JSON.parse(await readFile(join(dir, ROUTER_CONFIG), "utf8")) as { experts?: unknown };
+  if (!Array.isArray(raw.experts) || raw.experts.length < 1) throw new TfewError(`adapter: ${join(dir, ROUTER_CONFIG)} lists no experts; point at a folder written by tfew train with adapter.routing: smear`);
+  const names = raw.experts as string[];
+  const experts = await readExperts(names.map((n) => join(dir, "experts", n)), weights, config);
+  const { tensors } = await readSafetensors(join(dir, ROUTER_FILE));
+  const values = new Map<string, Float32Array>();
+  for (const block of blockNames(weights)) {
+    for (const field of ["weight", "bias"]) {
+      const record = tensors.get(`${block}.${field}`);
+      if (record === undefined) throw new TfewError(`adapter: ${join(dir, ROUTER_FILE)} has no ${block}.${field}; the router was made for another model`);
+      values.set(`${block}.${field}`, record.data as Float32Array);
+    }
+  }
+  const dModel = weights.shared.shape[1] as number;
+  const bad = [...values].find(([key, v]) => v.length !== (key.endsWith(".weight") ? dModel * names.length : names.length));
+  if (bad) throw new TfewError(`adapter: router ${bad[0]} in ${dir} has ${bad[1].length} values, this model needs ${bad[0].endsWith(".weight") ? dModel * names.length : names.length}; the router was made for another model`);
+  return createSmear(weights, config, experts.map((e, i) => ({ name: names[i] as string, initial: e.initial })), values);
+}

@@ -1,0 +1,40 @@
+// `tfew eval --run R` on a multi-task run (data.tasks): every task (or --task NAME) evaluated with its own
+// adapter (adapter/<task>/, or the one shared adapter/), metrics written to <out>/<task>/metrics.json.
+import { join } from "node:path";
+import type { RunConfig } from "../config/schema.js";
+import { evaluate } from "../eval/evaluate.js";
+import { prepareModel, prepareTask } from "../engine/workspace.js";
+import { TfewError } from "../errors.js";
+import { taskConfig } from "../train/tasks.js";
+import { log } from "./common.js";
+
+export interface TaskEvalArgs {
+  run: string;
+  task?: string; // one task's name; absent = every task
+  split: "train" | "test";
+  out: string;
+}
+
+/** The tasks to evaluate: all of data.tasks, or the one --task names (a clear line when it names none). */
+export function selectTasks(config: RunConfig, name: string | undefined): NonNullable<RunConfig["data"]["tasks"]> {
+  const tasks = config.data.tasks ?? [];
+  if (name === undefined) return tasks;
+  const picked = tasks.filter((t) => t.name === name);
+  if (picked.length === 0) throw new TfewError(`eval: --task ${name} is not a task of this run; its tasks are ${tasks.map((t) => t.name).join(", ")}`);
+  return picked;
+}
+
+/** Evaluates the run's tasks one by one on one loaded model; prints one line per task. */
+export async function evalRunTasks(config: RunConfig, args: TaskEvalArgs): Promise<number> {
+  const tasks = selectTasks(config, args.task);
+  const workspace = await prepareModel(config, { log });
+  for (const entry of tasks) {
+    const own = taskConfig(config, entry);
+    const task = await prepareTask(own);
+    const adapterDir = config.adapter.routing === "task" ? join(args.run, "adapter", entry.name) : join(args.run, "adapter");
+    const outDir = join(args.out, entry.name);
+    const m = await evaluate({ config: own, workspace, task, log }, { adapterDir, split: args.split, outDir });
+    process.stdout.write(`${entry.name} (${args.split}, n=${m.n}): accuracy ${m.accuracy.toFixed(4)}, macro-F1 ${m.macro_f1.toFixed(4)}; ${join(outDir, "metrics.json")}\n`);
+  }
+  return 0;
+}
