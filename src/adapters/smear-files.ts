@@ -37,6 +37,19 @@ export async function isSmearDir(dir: string): Promise<boolean> {
   return (await stat(join(dir, ROUTER_CONFIG)).catch(() => undefined)) !== undefined;
 }
 
+/**
+ * The base model an adapter folder records (PEFT's adapter_config.json, or a SMEAR folder's router_config.json);
+ * null when it names none. One clear line when the folder holds neither file.
+ */
+export async function adapterBaseModel(dir: string): Promise<string | null> {
+  const file = join(dir, (await isSmearDir(dir)) ? ROUTER_CONFIG : "adapter_config.json");
+  const text = await readFile(file, "utf8").catch(() => {
+    throw new TfewError(`adapter: ${dir} has no adapter_config.json (nor router_config.json); give an adapter folder written by tfew train, tfew merge or PEFT`);
+  });
+  const raw = JSON.parse(text) as { base_model_name_or_path?: unknown };
+  return typeof raw.base_model_name_or_path === "string" && raw.base_model_name_or_path !== "" ? raw.base_model_name_or_path : null;
+}
+
 /** The first expert's name in router_config.json (whose adapter_config gives the target modules). */
 export async function firstExpert(dir: string): Promise<string> {
   const raw = JSON.parse(await readFile(join(dir, ROUTER_CONFIG), "utf8")) as { experts?: unknown };

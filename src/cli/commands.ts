@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { ia3ParameterCount, ia3Specs } from "../adapters/ia3.js";
 import { resolveIa3Config } from "../adapters/ia3-config.js";
+import { adapterBaseModel } from "../adapters/smear-files.js";
 import { loadRunConfig } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import type { TaskData } from "../data/task.js";
@@ -100,9 +101,11 @@ async function evalSetup(args: EvalArgs): Promise<{ config: RunConfig; adapterDi
   } else {
     if (args.adapter !== undefined) {
       adapterDir = args.adapter;
-      const adapterConfig = await readJson<{ base_model_name_or_path?: string }>(join(args.adapter, "adapter_config.json"));
-      if (args.model === undefined && adapterConfig.base_model_name_or_path) sets.unshift(`model=${adapterConfig.base_model_name_or_path}`);
-      else if (args.model === undefined) throw new TfewError(`eval/predict: ${args.adapter}/adapter_config.json names no base model; add --model M`);
+      if (args.model === undefined) {
+        const base = await adapterBaseModel(args.adapter);
+        if (base === null) throw new TfewError(`eval/predict: the adapter ${args.adapter} names no base model; add --model M`);
+        sets.unshift(`model=${base}`);
+      }
     }
     if (args.model !== undefined) sets.unshift(`model=${args.model}`);
     config = configFromArgs({ ...args, set: sets, backend: undefined }).config;
@@ -203,9 +206,9 @@ async function scoreSetup(args: ScoreArgs): Promise<{ config: RunConfig; adapter
   }
   if (args.model === undefined) {
     if (args.adapter === undefined) throw new TfewError("score: give --model M, --adapter DIR or --run DIR");
-    const adapterConfig = await readJson<{ base_model_name_or_path?: string }>(join(args.adapter, "adapter_config.json"));
-    if (!adapterConfig.base_model_name_or_path) throw new TfewError(`score: ${args.adapter}/adapter_config.json names no base model; add --model M`);
-    sets.unshift(`model=${adapterConfig.base_model_name_or_path}`);
+    const base = await adapterBaseModel(args.adapter);
+    if (base === null) throw new TfewError(`score: the adapter ${args.adapter} names no base model; add --model M`);
+    sets.unshift(`model=${base}`);
   }
   return { config: configFromArgs({ config: undefined, set: sets, backend: args.backend }).config, adapterDir: args.adapter ?? null };
 }
