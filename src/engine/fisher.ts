@@ -3,14 +3,13 @@
 import { tf } from "../backend/tf.js";
 import { readVectors, toScales, type Ia3VectorSet } from "../adapters/ia3.js";
 import { TfewError } from "../errors.js";
-import { countParameters } from "../model/config.js";
 import type { T5Model } from "../model/t5.js";
 import { makeBatch, splitMicroBatches, type TfewExample } from "./batch.js";
 import { choiceTokenNll } from "./gradients.js";
 import { choiceScores } from "./losses.js";
 import { trainMicroBatchSize } from "./memory.js";
 import { resolveWorkerCount, startPool, type WorkerPool, type WorkerReply } from "./pool.js";
-import type { Workspace } from "./workspace.js";
+import { sizingOf, type Workspace } from "./workspace.js";
 
 export const FISHER_KINDS = ["model", "empirical"] as const;
 /** model: expectation over the model's own p(c|x); empirical: the gold label's log-likelihood only */
@@ -142,7 +141,7 @@ export async function computeFisher(ws: Pick<Workspace, "backend" | "model" | "d
   const backend = ws.backend.name;
   // the memory sizing of training: each pass holds one example (model kind: one choice) and its tape
   const shapes = examples.map((e) => ({ srcLen: e.inputIds.length, numChoices: options.kind === "model" ? 1 : e.choices.length, tgtLen: Math.max(...e.choices.map((c) => c.length)) }));
-  trainMicroBatchSize({ backend, config: ws.model.config, parameterCount: countParameters(ws.model.config).total, batchSize: 1, shapes, what: "fisher", deviceFreeBytes: ws.deviceFreeBytes });
+  trainMicroBatchSize({ ...sizingOf(ws), batchSize: 1, shapes, what: "fisher" });
   const settings: FisherSettings = { kind: options.kind, lengthNorm: options.lengthNorm };
   const blocks = splitMicroBatches(examples, FISHER_BLOCK);
   const workers = resolveWorkerCount(options.workers, { backend, jobs: blocks.length });

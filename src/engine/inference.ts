@@ -5,11 +5,10 @@ import { readVectors } from "../adapters/ia3.js";
 import { isSmear } from "../adapters/smear.js";
 import type { AdapterVectors } from "../adapters/trainable.js";
 import { asOutOfMemoryError } from "../backend/out-of-memory.js";
-import { countParameters } from "../model/config.js";
 import { evalBatchSize } from "./memory.js";
 import { resolveWorkerCount, startPool, rankWithPool } from "./pool.js";
 import { rankAll, type RankInput, type RankResult } from "./rank.js";
-import { exampleShapes, type Workspace } from "./workspace.js";
+import { exampleShapes, sizingOf, type Workspace } from "./workspace.js";
 
 export interface InferenceOptions {
   lengthNorm: number; // eval.length_norm
@@ -22,15 +21,7 @@ export interface InferenceOptions {
 
 export async function rankExamples(ws: Workspace, adapter: AdapterVectors | null, inputs: readonly RankInput[], options: InferenceOptions): Promise<RankResult> {
   const backend = ws.backend.name;
-  const batchSize = evalBatchSize({
-    backend,
-    config: ws.model.config,
-    parameterCount: countParameters(ws.model.config).total,
-    batchSize: options.batchSize,
-    shapes: exampleShapes(inputs),
-    what: options.what ?? "eval",
-    deviceFreeBytes: ws.deviceFreeBytes,
-  });
+  const batchSize = evalBatchSize({ ...sizingOf(ws), batchSize: options.batchSize, shapes: exampleShapes(inputs), what: options.what ?? "eval" });
   const rankOptions = { lengthNorm: options.lengthNorm, choiceChunk: options.choiceChunk, batchSize };
   const workers = resolveWorkerCount(options.workers, { backend, jobs: Math.ceil(inputs.length / batchSize) });
   const oom = (error: unknown) => {

@@ -14,6 +14,7 @@ import { loadTask, type Example, type TaskData } from "../data/task.js";
 import { loadTokenizer, type T5Tokenizer } from "../data/tokenizer.js";
 import { TfewError } from "../errors.js";
 import { resolveDatasetFiles, resolveModelSource, type ModelSource } from "../io/hub.js";
+import { countParameters } from "../model/config.js";
 import { loadT5, type LoadedModel } from "../model/load.js";
 import type { TfewExample } from "./batch.js";
 import type { ExampleShape } from "./memory.js";
@@ -94,6 +95,11 @@ export async function loadAdapterSet(ws: Workspace, adapterDir: string | null): 
   // checked before building: a wrong-sized vector must be a TfewError, not a tf shape error
   checkAdapterFits(adapter, ia3Specs(linearModules(ws.model.weights), adapter.config), adapterDir);
   return createVectorSet("eval", ws.model.weights, adapter.config, adapter.values);
+}
+
+/** What memory sizing (memory.ts) needs of the workspace: backend, model shapes and size, the GPU's free memory. */
+export function sizingOf(ws: Pick<Workspace, "backend" | "model" | "deviceFreeBytes">): { backend: string; config: Workspace["model"]["config"]; parameterCount: number; deviceFreeBytes: number | null } {
+  return { backend: ws.backend.name, config: ws.model.config, parameterCount: countParameters(ws.model.config).total, deviceFreeBytes: ws.deviceFreeBytes };
 }
 
 /** What memory sizing needs of each example. */

@@ -18,11 +18,10 @@ import { memoryBasis, trainMicroBatchSize } from "../engine/memory.js";
 import { createWorkerEngine, resolveWorkerCount, startPool } from "../engine/pool.js";
 import { EpochSampler, type SamplerState } from "../engine/rng.js";
 import { TaskSampler, type TaskSamplerState } from "../engine/task-sampler.js";
-import { buildExamples, exampleShapes, prepareModel, prepareTask, type Workspace } from "../engine/workspace.js";
+import { buildExamples, exampleShapes, prepareModel, prepareTask, sizingOf, type Workspace } from "../engine/workspace.js";
 import { TfewError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { ensureRunDir, hashFiles, removeTempFiles, resetMetricsLog, sha256Text, TFEW_VERSION, writeJson } from "../io/run-dir.js";
-import { countParameters } from "../model/config.js";
 import { startGpuSampler } from "../monitor/gpu-sampler.js";
 import { createMetricsLog } from "../monitor/metrics-log.js";
 import { mfu, resolvePeakFlops, t5StepFlops } from "../monitor/mfu.js";
@@ -139,9 +138,9 @@ function singleTaskExamples(task: TaskData, ws: Workspace, config: RunConfig, lo
 async function startEngine(t: Training, log: (line: string) => void): Promise<{ engine: GradientEngine; microBatchSize: number }> {
   const { train } = t.config;
   const backend = t.ws.backend.name;
-  const sizing = { backend, deviceFreeBytes: t.ws.deviceFreeBytes };
+  const sizing = sizingOf(t.ws);
   const microBatchSize = train.micro_batch_size === "auto"
-    ? trainMicroBatchSize({ ...sizing, config: t.ws.model.config, parameterCount: countParameters(t.ws.model.config).total, batchSize: train.batch_size, shapes: exampleShapes(t.examples), what: "training" })
+    ? trainMicroBatchSize({ ...sizing, batchSize: train.batch_size, shapes: exampleShapes(t.examples), what: "training" })
     : Math.min(train.micro_batch_size, train.batch_size);
   const smear = isSmear(t.vectors); // SMEAR trains in this thread (workers hold plain vector sets)
   const workers = smear ? 1 : resolveWorkerCount(train.workers, { backend, jobs: Math.ceil(train.batch_size / microBatchSize) });
