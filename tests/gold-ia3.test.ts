@@ -125,7 +125,7 @@ describe.each(["cpu", "wasm"])("(IA)³ gold on %s", (backend) => {
     const before = tf.memory().numTensors;
     const settings = { lengthNorm: 1, ulWeight: 1, lnWeight: 1 };
     const n = batchNormalizers(examples);
-    const micro = computeGradients(model, set, batch, settings, n);
+    const micro = await computeGradients(model, set, batch, settings, n);
     const r = { ...micro, losses: lossValues(micro.sums, n, { ul: 1, ln: 1 }) };
     expect(tf.memory().numTensors).toBe(before);
     const val = (n: string) => caseTensor(gold, n).data[0] as number;
@@ -141,7 +141,7 @@ describe.each(["cpu", "wasm"])("(IA)³ gold on %s", (backend) => {
     console.log(`[${backend}] tfew grad rel ${gradErr.toExponential(2)}`);
     expect(gradErr).toBeLessThanOrEqual(1e-4);
     // one example per micro-batch: the same losses and gradient (the whole batch's normalizers)
-    const split = combineParts(microBatchParts(model, set, splitMicroBatches(examples, 1), settings, n), n, settings);
+    const split = combineParts(await microBatchParts(model, set, splitMicroBatches(examples, 1), settings, n), n, settings);
     expect(rel(split.losses.total, r.losses.total)).toBeLessThanOrEqual(1e-6);
     for (const [path, g] of r.grads) expect(relErr(split.grads.get(path) as Float32Array, g)).toBeLessThanOrEqual(1e-5);
     disposeVectorSet(set);
@@ -152,7 +152,7 @@ describe.each(["cpu", "wasm"])("(IA)³ gold on %s", (backend) => {
     const set = createVectorSet("t", model.weights, IA3_DEFAULTS.t5, initial);
     const examples = case3Examples(gold);
     for (const choiceChunk of [1, 2, 32]) {
-      const r = rankBatch(model, set, examples, { lengthNorm: 1, choiceChunk });
+      const r = await rankBatch(model, set, examples, { lengthNorm: 1, choiceChunk });
       const scores = Float32Array.from(r.scores.flatMap((s) => Array.from(s)));
       const err = relErr(scores, caseTensor(gold, "choice_scores").data);
       console.log(`[${backend}] rank choice_scores rel ${err.toExponential(2)} (chunk ${choiceChunk})`);

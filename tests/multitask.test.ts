@@ -41,7 +41,7 @@ async function trainOn(model: Awaited<ReturnType<typeof loadT5>>, sets: Ia3Vecto
   const groups = sets.map((set) => ({ name: set.name, params: paramSpecs(sets).filter((p) => sets.length === 1 || p.name.startsWith(`${set.name}/`)) }));
   const optimizer = createSetOptimizer({ name: "adafactor", weightDecay: 0 }, groups);
   const engine = createLocalEngine(model, sets, settings, 2);
-  const params = readParams(sets);
+  const params = await readParams(sets);
   for (const [i, batch] of batches.entries()) {
     const r = await engine.compute(batch);
     const grads = usedGrads(r.grads, groups, new Set(batch.map((e) => e.task ?? 0)));
@@ -85,7 +85,7 @@ describe("a 2-task run equals two single-task runs when each batch holds one tas
     // the worker pool holds every set: 2 workers give the local micro-batch-2 bytes
     await ensureBuilt();
     const local2 = await createLocalEngine(model, sets, settings, 2).compute(mixed);
-    const pool = await startPool(2, { modelDir: DEMO_MODEL_DIR, backend: "wasm", ia3Config: IA3_DEFAULTS.t5, initial: readParams(sets), tasks: ["a", "b"] });
+    const pool = await startPool(2, { modelDir: DEMO_MODEL_DIR, backend: "wasm", ia3Config: IA3_DEFAULTS.t5, initial: await readParams(sets), tasks: ["a", "b"] });
     const workers = createWorkerEngine(pool, { microBatchSize: 2, settings });
     try {
       const two = await workers.compute(mixed);

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import "@tensorflow/tfjs-backend-wasm";
-import { createVectorSet, readVectors } from "../src/adapters/ia3.js";
+import { createVectorSet } from "../src/adapters/ia3.js";
 import { IA3_DEFAULTS } from "../src/adapters/ia3-config.js";
 import { readAdapter } from "../src/adapters/peft-adapter.js";
 import { selectBackend } from "../src/backend/select.js";
@@ -45,7 +45,7 @@ describe("one objective for any micro-batch size and worker count", () => {
     const { examples } = buildExamples(task, task.train.slice(0, 8), tokenizer, config);
     expect(new Set(examples.map((e) => e.inputIds.length)).size).toBeGreaterThan(3);
     const set = createVectorSet("t", model.weights, IA3_DEFAULTS.t5);
-    const values = new Map([...readVectors(set)].map(([p, v]) => [p, v.map((_, i) => 1 + 0.1 * Math.sin(i + p.length))]));
+    const values = new Map(set.specs.map((s) => [s.path, new Float32Array(s.shape[0] * s.shape[1])] as const).map(([p, v]) => [p, v.map((_, i) => 1 + 0.1 * Math.sin(i + p.length))]));
     const local = async (micro: number): Promise<StepGradients> => {
       const engine = createLocalEngine(model, set, settings, micro);
       await engine.setVectors(values);

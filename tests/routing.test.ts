@@ -3,7 +3,7 @@
 // normalizers, ≤ 1e-5 relative), and its per-task loss sums are those examples' sums.
 import { describe, expect, it } from "vitest";
 import "@tensorflow/tfjs-backend-wasm";
-import { createVectorSet, readVectors, assignVectors, type Ia3VectorSet } from "../src/adapters/ia3.js";
+import { createVectorSet, assignVectors, type Ia3VectorSet } from "../src/adapters/ia3.js";
 import { IA3_DEFAULTS } from "../src/adapters/ia3-config.js";
 import { selectBackend } from "../src/backend/select.js";
 import { loadRunConfig } from "../src/config/load.js";
@@ -29,7 +29,7 @@ function relDiff(a: Float32Array, b: Float32Array): number {
 /** A set whose vectors differ from 1 (and from the other task's) by a task-specific pattern. */
 function taskSet(model: Awaited<ReturnType<typeof loadT5>>, name: string, phase: number): Ia3VectorSet {
   const set = createVectorSet(name, model.weights, IA3_DEFAULTS.t5);
-  assignVectors(set, new Map([...readVectors(set)].map(([p, v]) => [p, v.map((_, i) => 1 + 0.2 * Math.sin(i * 0.7 + p.length + phase))])));
+  assignVectors(set, new Map(set.specs.map((s) => [s.path, new Float32Array(s.shape[0] * s.shape[1])] as const).map(([p, v]) => [p, v.map((_, i) => 1 + 0.2 * Math.sin(i * 0.7 + p.length + phase))])));
   return set;
 }
 
@@ -46,8 +46,9 @@ describe("per-example task routing", () => {
     const sets = [taskSet(model, "a", 0), taskSet(model, "b", 2)];
     const ids = { padId: model.config.padTokenId, decoderStartId: model.config.decoderStartTokenId };
     const n = batchNormalizers(examples);
-    const mixed = computeGradients(model, sets, makeBatch(examples, ids), settings, n);
-    const alone = examples.map((e) => computeGradients(model, sets[e.task as number] as Ia3VectorSet, makeBatch([e], ids), settings, n));
+    const mixed = await computeGradients(model, sets, makeBatch(examples, ids), settings, n);
+    const alone = [];
+    for (const e of examples) alone.push(await computeGradients(model, sets[e.task as number] as Ia3VectorSet, makeBatch([e], ids), settings, n));
 
     for (const [t, set] of sets.entries()) {
       for (const spec of set.specs) {
@@ -78,8 +79,8 @@ describe("per-example task routing", () => {
     const ids = { padId: model.config.padTokenId, decoderStartId: model.config.decoderStartTokenId };
     const examples = base.map((e) => ({ ...e, task: 1 }));
     const n = batchNormalizers(examples);
-    const mixed = computeGradients(model, sets, makeBatch(examples, ids), settings, n);
-    const single = computeGradients(model, sets[1] as Ia3VectorSet, makeBatch(examples, ids), settings, n);
+    const mixed = await computeGradients(model, sets, makeBatch(examples, ids), settings, n);
+    const single = await computeGradients(model, sets[1] as Ia3VectorSet, makeBatch(examples, ids), settings, n);
     for (const spec of (sets[0] as Ia3VectorSet).specs) {
       expect((mixed.grads.get(`a/${spec.path}`) as Float32Array).every((g) => g === 0)).toBe(true);
       expect(relDiff(single.grads.get(spec.path) as Float32Array, mixed.grads.get(`b/${spec.path}`) as Float32Array)).toBe(0);

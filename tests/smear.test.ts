@@ -29,7 +29,7 @@ async function setup() {
   const examples: TfewExample[] = base.map((e, b) => ({ ...e, task: tasks[b] }));
   const sets = ["a", "b"].map((name, t) => {
     const set = createVectorSet(name, model.weights, IA3_DEFAULTS.t5);
-    assignVectors(set, new Map([...readVectors(set)].map(([p, v]) => [p, v.map((_, i) => 1 + 0.2 * Math.sin(i * 0.7 + p.length + 2 * t))])));
+    assignVectors(set, new Map(set.specs.map((s) => [s.path, new Float32Array(s.shape[0] * s.shape[1])] as const).map(([p, v]) => [p, v.map((_, i) => 1 + 0.2 * Math.sin(i * 0.7 + p.length + 2 * t))])));
     return set;
   });
   const ids = { padId: model.config.padTokenId, decoderStartId: model.config.decoderStartTokenId };
@@ -39,8 +39,8 @@ async function setup() {
 describe("SMEAR", () => {
   it("a router fixed to one-hot equals task routing (losses and expert gradients ≤ 1e-6)", async () => {
     const { model, tasks, sets, batch, n } = await setup();
-    const task = computeGradients(model, sets, batch, settings, n);
-    const smear = createSmear(model.weights, IA3_DEFAULTS.t5, sets.map((s) => ({ name: s.name, initial: readVectors(s) })));
+    const task = await computeGradients(model, sets, batch, settings, n);
+    const smear = createSmear(model.weights, IA3_DEFAULTS.t5, await Promise.all(sets.map(async (s) => ({ name: s.name, initial: await readVectors(s) }))));
     const vars = smear.experts.flatMap((e) => e.specs.map((s) => e.variables.get(s.path) as tf.Variable));
     const { value, grads } = tf.variableGrads(() => {
       const fixed = tf.oneHot(tf.tensor1d(tasks, "int32"), 2).toFloat() as tf.Tensor2D; // [batch, experts]
@@ -70,26 +70,26 @@ describe("SMEAR", () => {
         routerValues.set(`${stack}.block.${layer}.bias`, Float32Array.from([0.3, -0.2]));
       }
     }
-    const smear = createSmear(model.weights, IA3_DEFAULTS.t5, sets.map((s: Ia3VectorSet) => ({ name: s.name, initial: readVectors(s) })), routerValues);
-    const loss = () => lossValues(computeGradients(model, smear, batch, settings, n).sums, n, weights).total;
-    const r = computeGradients(model, smear, batch, settings, n);
+    const smear = createSmear(model.weights, IA3_DEFAULTS.t5, await Promise.all(sets.map(async (s: Ia3VectorSet) => ({ name: s.name, initial: await readVectors(s) }))), routerValues);
+    const loss = async () => lossValues((await computeGradients(model, smear, batch, settings, n)).sums, n, weights).total;
+    const r = await computeGradients(model, smear, batch, settings, n);
     for (const key of ["router/encoder.block.0.bias", "router/decoder.block.1.bias", "router/encoder.block.1.weight", "router/decoder.block.0.weight"]) {
       const g = r.grads.get(key) as Float32Array;
       const i = g.reduce((best, v, j) => (Math.abs(v) > Math.abs(g[best] as number) ? j : best), 0); // the largest entry: a clear signal in float32
       const [block, field] = [key.slice(7, key.lastIndexOf(".")), key.slice(key.lastIndexOf(".") + 1)];
       const router = smear.routers.get(block) as { weight: tf.Variable; bias: tf.Variable };
       const variable = field === "weight" ? router.weight : router.bias;
-      const at = (delta: number) => {
-        const values = Float32Array.from(variable.dataSync() as Float32Array);
+      const at = async (delta: number) => {
+        const values = Float32Array.from(await variable.data());
         values[i] = (values[i] as number) + delta;
         variable.assign(tf.tensor(values, variable.shape));
-        const l = loss();
+        const l = await loss();
         values[i] = (values[i] as number) - delta;
         variable.assign(tf.tensor(values, variable.shape));
         return l;
       };
       const eps = 1e-2;
-      const fd = (at(eps) - at(-eps)) / (2 * eps);
+      const fd = ((await at(eps)) - (await at(-eps))) / (2 * eps);
       console.log(`${key}[${i}]: autograd ${g[i]}, finite difference ${fd}`);
       expect(Math.abs(fd - (g[i] as number))).toBeLessThanOrEqual(2e-2 * Math.abs(g[i] as number) + 1e-4);
     }

@@ -36,7 +36,7 @@ describe.each(["wasm", "cpu"])("T-Few training on %s", (backend) => {
     expect(Object.keys(tf.engine().registeredVariables).length - variablesBefore).toBe(set.specs.length);
     const engine = createLocalEngine(model, set, { lengthNorm: 1, ulWeight: 1, lnWeight: 1 }, 4);
     const optimizer = createOptimizer({ name: "adafactor", weightDecay: 0 }, set.specs.map((s) => ({ name: s.path, shape: s.shape })));
-    const params = readVectors(set);
+    const params = await readVectors(set);
     const data = syntheticExamples(16);
     const steps = backend === "wasm" ? 30 : 4; // the pure-JS cpu backend is ~30× slower: leak and weight checks only
     const losses: number[] = [];

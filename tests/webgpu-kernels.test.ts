@@ -26,8 +26,8 @@ const hasWebgpuPackage = (() => {
 
 /** Kernel names one call runs (forward and, through variableGrads, backward). */
 async function kernelsOf(f: () => unknown): Promise<Set<string>> {
-  const info = await tf.profile(() => {
-    f();
+  const info = await tf.profile(async () => {
+    await f();
     return tf.scalar(0);
   });
   // kernelNames also holds customGrad / composite-op scopes ("forward", "logSoftmax__op"): keep real kernels

@@ -2,6 +2,7 @@
 // Parameter-Efficient Fine-Tuning is Better and Cheaper than In-Context Learning"; PEFT tuners/ia3/layer.py).
 // Non-feed-forward modules (k, v): vector [out, 1] scales the output. Feed-forward modules (wo): vector
 // [1, in] scales the input. Vectors start at ones and are the model's only tf.Variables.
+import { readPacked } from "../backend/reads.js";
 import { tf } from "../backend/tf.js";
 import { TfewError } from "../errors.js";
 import type { Ia3Scales } from "../model/layers.js";
@@ -82,11 +83,11 @@ export function toScales(set: Ia3VectorSet): Ia3Scales {
   return scales;
 }
 
-/** Current values by path (copies). */
-export function readVectors(set: Ia3VectorSet): Map<string, Float32Array> {
-  const out = new Map<string, Float32Array>();
-  for (const [path, v] of set.variables) out.set(path, Float32Array.from(v.dataSync() as Float32Array));
-  return out;
+/** Current values by path (copies), in one device read. */
+export async function readVectors(set: Ia3VectorSet): Promise<Map<string, Float32Array>> {
+  const paths = [...set.variables.keys()];
+  const values = await readPacked([...set.variables.values()]);
+  return new Map(paths.map((path, i) => [path, values[i] as Float32Array]));
 }
 
 /** Overwrites the variables with new values by path. */

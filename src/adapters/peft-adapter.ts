@@ -39,7 +39,7 @@ export function peftAdapterConfig(config: Ia3Config, baseModel: string): Record<
 }
 
 export async function saveAdapter(dir: string, set: Ia3VectorSet, options: { baseModel: string }): Promise<void> {
-  const values = readVectors(set);
+  const values = await readVectors(set);
   const shapes = new Map(set.specs.map((spec) => [spec.path, spec.shape as number[]]));
   await writeAdapterFiles(dir, { config: set.config, baseModel: options.baseModel, values, shapes });
 }

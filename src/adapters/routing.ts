@@ -45,9 +45,9 @@ export function paramSpecs(sets: readonly Ia3VectorSet[]): { name: string; shape
 }
 
 /** Current values of every set, by flat key (copies). */
-export function readParams(sets: readonly Ia3VectorSet[]): Map<string, Float32Array> {
+export async function readParams(sets: readonly Ia3VectorSet[]): Promise<Map<string, Float32Array>> {
   const out = new Map<string, Float32Array>();
-  for (const set of sets) for (const [path, v] of readVectors(set)) out.set(paramKey(sets, set, path), v);
+  for (const set of sets) for (const [path, v] of await readVectors(set)) out.set(paramKey(sets, set, path), v);
   return out;
 }
 

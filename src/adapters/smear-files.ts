@@ -2,6 +2,7 @@
 // "<block>.weight" [dModel, experts] and "<block>.bias" [experts]) and router_config.json (what routes on what).
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { readPacked } from "../backend/reads.js";
 import { TfewError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
@@ -17,10 +18,12 @@ export const ROUTER_CONFIG = "router_config.json";
 export async function saveSmear(dir: string, adapter: SmearAdapter, options: { baseModel: string }): Promise<void> {
   for (const expert of adapter.experts) await saveAdapter(join(dir, "experts", expert.name), expert, options);
   const tensors: Record<string, { dtype: "F32"; shape: number[]; data: Float32Array }> = {};
-  for (const [block, r] of adapter.routers) {
-    tensors[`${block}.weight`] = { dtype: "F32", shape: r.weight.shape, data: r.weight.dataSync() as Float32Array };
-    tensors[`${block}.bias`] = { dtype: "F32", shape: r.bias.shape, data: r.bias.dataSync() as Float32Array };
-  }
+  const routers = [...adapter.routers];
+  const values = await readPacked(routers.flatMap(([, r]) => [r.weight, r.bias])); // one device read
+  routers.forEach(([block, r], i) => {
+    tensors[`${block}.weight`] = { dtype: "F32", shape: r.weight.shape, data: values[2 * i] as Float32Array };
+    tensors[`${block}.bias`] = { dtype: "F32", shape: r.bias.shape, data: values[2 * i + 1] as Float32Array };
+  });
   await writeSafetensors(join(dir, ROUTER_FILE), tensors, { format: "tfew-smear-router-1" });
   const config = {
     type: "smear",

@@ -1,6 +1,7 @@
 // What a training step differentiates, whatever the routing: one vector set, one set per task (per-example
 // task routing), or SMEAR experts plus routers. Flat parameter names: the module path (one set),
 // "<task>/<path>" (task sets), "expert/<name>/<path>" and "router/<block>.weight|bias" (SMEAR).
+import { readPacked } from "../backend/reads.js";
 import { tf } from "../backend/tf.js";
 import type { Ia3Input } from "../model/routing-hook.js";
 import { disposeVectorSet, toScales, type Ia3VectorSet } from "./ia3.js";
@@ -38,9 +39,11 @@ export function forwardPlan(vectors: TrainedVectors, tasks: readonly number[]): 
   return { used: trainedParams(sets).filter((p) => usedNames.has(p.key.slice(0, p.key.indexOf("/")))), scales: () => taskScales(sets, tasks) };
 }
 
-/** Current values by flat name (copies). */
-export function readTrained(vectors: TrainedVectors): Map<string, Float32Array> {
-  return new Map(trainedParams(vectors).map((p) => [p.key, Float32Array.from(p.variable.dataSync() as Float32Array)]));
+/** Current values by flat name (copies), in one device read. */
+export async function readTrained(vectors: TrainedVectors): Promise<Map<string, Float32Array>> {
+  const params = trainedParams(vectors);
+  const values = await readPacked(params.map((p) => p.variable));
+  return new Map(params.map((p, i) => [p.key, values[i] as Float32Array]));
 }
 
 /** Overwrites every variable from flat values. */

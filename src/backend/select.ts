@@ -4,6 +4,7 @@
 // loadT5 applies.
 import { TfewError } from "../errors.js";
 import { installNativeMatMul } from "./native-matmul.js";
+import { applyReadPolicy } from "./reads.js";
 import { tf } from "./tf.js";
 
 export const BACKEND_NAMES = ["auto", "tensorflow", "wasm", "cpu", "webgpu"] as const;
@@ -81,6 +82,7 @@ export function fastPaths(name: BackendChoice["name"], options: { nativeMatMul: 
 
 /** Picks and initializes a backend. `requested` wins over TFEW_BACKEND, which wins over auto. */
 export async function selectBackend(requested: BackendName | undefined, env: NodeJS.ProcessEnv = process.env): Promise<BackendChoice> {
+  applyReadPolicy(); // TFEW_STRICT_READS=1: synchronous reads throw (process.env: workers share it)
   const fromEnv = env.TFEW_BACKEND as BackendName | undefined;
   if (fromEnv !== undefined && !BACKEND_NAMES.includes(fromEnv)) {
     throw new TfewError(`backend: TFEW_BACKEND="${fromEnv}" is not a backend; use one of ${BACKEND_NAMES.join(", ")}`);

@@ -5,6 +5,7 @@ import { createVectorSet, disposeVectorSet, toScales, type Ia3VectorSet } from "
 import { IA3_DEFAULTS } from "../adapters/ia3-config.js";
 import { peftTensorName } from "../adapters/peft-adapter.js";
 import type { BackendChoice } from "../backend/select.js";
+import { readPacked } from "../backend/reads.js";
 import { tf } from "../backend/tf.js";
 import { TfewError } from "../errors.js";
 import { readSafetensors } from "../io/safetensors.js";
@@ -67,14 +68,14 @@ function maxAbs(actual: ArrayLike<number>, gold: ArrayLike<number>): number {
 }
 
 /** Case 2: (IA)³ at PEFT's vector values; logits, HF loss and its gradients. */
-function case2(model: T5Model, set: Ia3VectorSet, gold: Case, file: string) {
+async function case2(model: T5Model, set: Ia3VectorSet, gold: Case, file: string) {
   const ids = get(gold, "input_ids", file);
   const dec = get(gold, "decoder_input_ids", file);
   const [batch, srcLen] = ids.shape as [number, number];
   const tgtLen = dec.shape[1] as number;
   const labels = Array.from(get(gold, "labels", file).data);
   const varList = set.specs.map((s) => set.variables.get(s.path) as tf.Variable);
-  return tf.tidy(() => {
+  const kept = tf.tidy(() => {
     let logits: tf.Tensor | undefined;
     const { value, grads } = tf.variableGrads(() => {
       const mask = tf.tensor2d(Float32Array.from(get(gold, "attention_mask", file).data), [batch, srcLen]);
@@ -88,18 +89,18 @@ function case2(model: T5Model, set: Ia3VectorSet, gold: Case, file: string) {
       const nll = tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), tf.cast(target, "float32")), -1)); // [rows]
       return tf.div(tf.sum(tf.mul(nll, keep)), tf.sum(keep)) as tf.Scalar;
     }, varList);
-    const out = {
-      loss: value.dataSync()[0] as number,
-      logits: (logits as tf.Tensor).dataSync() as Float32Array,
-      grads: set.specs.map((s, i) => ({ path: s.path, data: grads[(varList[i] as tf.Variable).name]?.dataSync() as Float32Array })),
-    };
-    logits?.dispose();
-    return out;
+    return [value, logits as tf.Tensor, ...varList.map((v) => grads[v.name] as tf.Tensor)];
   });
+  const [loss, logits, ...grads] = await readPacked(kept).finally(() => tf.dispose(kept)); // one device read
+  return {
+    loss: (loss as Float32Array)[0] as number,
+    logits: logits as Float32Array,
+    grads: set.specs.map((s, i) => ({ path: s.path, data: grads[i] as Float32Array })),
+  };
 }
 
 /** Case 3: the T-Few step (three losses) on a 2-example batch; gradients of the total. */
-function case3(model: T5Model, set: Ia3VectorSet, gold: Case, file: string) {
+async function case3(model: T5Model, set: Ia3VectorSet, gold: Case, file: string) {
   const ids = get(gold, "input_ids", file);
   const choices = get(gold, "choices_ids", file);
   const srcLen = ids.shape[1] as number;
@@ -112,7 +113,7 @@ function case3(model: T5Model, set: Ia3VectorSet, gold: Case, file: string) {
   }));
   const settings = { lengthNorm: 1, ulWeight: 1, lnWeight: 1 };
   const n = batchNormalizers(examples);
-  return combineParts(microBatchParts(model, set, [examples], settings, n), n, settings); // the whole batch in one pass
+  return combineParts(await microBatchParts(model, set, [examples], settings, n), n, settings); // the whole batch in one pass
 }
 
 /** Runs cases 2 and 3 on the current backend (already selected) and compares with the fixture. */
@@ -130,8 +131,8 @@ export async function runGoldCheck(options: { fixtureDir: string; backend: Backe
   }
   const set = createVectorSet("gold", model.weights, IA3_DEFAULTS.t5, initial);
   try {
-    const c2 = case2(model, set, ia3Gold, ia3File);
-    const c3 = case3(model, set, tfewGold, tfewFile);
+    const c2 = await case2(model, set, ia3Gold, ia3File);
+    const c3 = await case3(model, set, tfewGold, tfewFile);
     const goldLoss = get(ia3Gold, "loss", ia3File).data[0] as number;
     const goldTotal = get(tfewGold, "total_loss", tfewFile).data[0] as number;
     const result = {

@@ -1,11 +1,14 @@
 // Gradient engines turn a batch of T-Few examples into the loss and (IA)³ gradient of one optimizer step.
 // Each micro-batch's share is already divided by the whole batch's counts, so the step's gradient is the
-// plain SUM of the shares, taken in float64 in micro-batch order: a given micro_batch_size gives the same
-// bytes on 1 or N workers, and any micro_batch_size gives the full-batch gradient up to float rounding.
+// plain SUM of the shares: on wasm / cpu read per micro-batch and taken in float64 in micro-batch order (a given
+// micro_batch_size gives the same bytes on 1 or N workers); on GPU / native backends summed on the device and
+// read ONCE per step. Any micro_batch_size gives the full-batch gradient up to float rounding.
 import { assignTrained, type TrainedVectors } from "../adapters/trainable.js";
+import { accumulatesOnDevice, deviceReads, readFloats } from "../backend/reads.js";
+import { tf } from "../backend/tf.js";
 import type { T5Model } from "../model/t5.js";
 import { batchNormalizers, makeBatch, splitMicroBatches, type TfewExample } from "./batch.js";
-import { computeGradients, type LossSettings } from "./gradients.js";
+import { computeGradients, gradientTensors, unpackSummable, type LossSettings } from "./gradients.js";
 import { lossValues, type LossNormalizers, type LossValues } from "./losses.js";
 import { addByTask, taskLosses, type Sums } from "./task-losses.js";
 
@@ -15,6 +18,7 @@ export interface StepGradients {
   examples: number;
   tokens: number; // real (non-pad) encoder + decoder tokens processed
   tasks?: Map<number, { losses: LossValues; examples: number }>; // several sets: each task's losses over its examples
+  reads: number; // device reads this step made (backend/reads.ts), in every thread
 }
 
 /** One micro-batch's contribution (what a worker sends back), kept in micro-batch order. */
@@ -24,6 +28,7 @@ export interface MicroBatchPart {
   examples: number;
   tokens: number;
   taskSums?: [number, Sums][]; // several sets: each task's loss sums (a list: crosses worker threads)
+  reads: number; // device reads made for this part
 }
 
 export interface GradientEngine {
@@ -66,6 +71,7 @@ export function combineParts(parts: readonly MicroBatchPart[], n: LossNormalizer
     grads: sumGrads(parts.map((p) => p.grads)),
     examples: parts.reduce((a, p) => a + p.examples, 0),
     tokens: parts.reduce((a, p) => a + p.tokens, 0),
+    reads: parts.reduce((a, p) => a + p.reads, 0),
   };
 }
 
@@ -73,23 +79,60 @@ export function countTokens(examples: readonly TfewExample[]): number {
   return examples.reduce((n, e) => n + e.inputIds.length + e.choices.reduce((m, c) => m + c.length, 0), 0);
 }
 
-/** The parts of a list of micro-batches in this thread (the local engine and each worker). */
-export function microBatchParts(model: T5Model, set: TrainedVectors, microBatches: readonly TfewExample[][], settings: LossSettings, n: LossNormalizers): MicroBatchPart[] {
-  return microBatches.map((examples) => {
+/** The parts of a list of micro-batches in this thread (the local engine and each worker): one read each. */
+export async function microBatchParts(model: T5Model, set: TrainedVectors, microBatches: readonly TfewExample[][], settings: LossSettings, n: LossNormalizers): Promise<MicroBatchPart[]> {
+  const parts: MicroBatchPart[] = [];
+  for (const examples of microBatches) {
     const batch = makeBatch(examples, { padId: model.config.padTokenId, decoderStartId: model.config.decoderStartTokenId });
-    const r = computeGradients(model, set, batch, settings, n);
-    return { sums: r.sums, grads: r.grads, examples: examples.length, tokens: countTokens(examples), ...(r.taskSums ? { taskSums: [...r.taskSums] } : {}) };
-  });
+    const before = deviceReads();
+    const r = await computeGradients(model, set, batch, settings, n);
+    const reads = deviceReads() - before;
+    parts.push({ sums: r.sums, grads: r.grads, examples: examples.length, tokens: countTokens(examples), reads, ...(r.taskSums ? { taskSums: [...r.taskSums] } : {}) });
+  }
+  return parts;
+}
+
+/**
+ * The step on the device: every micro-batch's packed sums and gradients added there (float32, micro-batch
+ * order), then ONE read for the whole step (loss sums, per-task sums and every gradient together).
+ */
+export async function deviceStep(model: T5Model, set: TrainedVectors, microBatches: readonly TfewExample[][], settings: LossSettings, n: LossNormalizers): Promise<MicroBatchPart> {
+  const all = microBatches.flat();
+  const hasTasks = all.some((e) => e.task !== undefined);
+  const taskCount = hasTasks ? Math.max(...all.map((e) => e.task ?? 0)) + 1 : 0;
+  let total: tf.Tensor1D | null = null;
+  for (const examples of microBatches) {
+    const batch = makeBatch(examples, { padId: model.config.padTokenId, decoderStartId: model.config.decoderStartTokenId });
+    const t = gradientTensors(model, set, batch, settings, n, hasTasks ? taskCount : undefined);
+    t.scores.dispose();
+    const previous: tf.Tensor1D | null = total;
+    total = previous === null ? t.summable : tf.tidy(() => tf.add(previous, t.summable) as tf.Tensor1D);
+    if (previous !== null) tf.dispose([previous, t.summable]);
+  }
+  const summed = total as tf.Tensor1D;
+  try {
+    const before = deviceReads();
+    const data = await readFloats(summed);
+    const reads = deviceReads() - before;
+    const present = new Set(all.map((e) => e.task ?? 0));
+    const r = unpackSummable(data, set, taskCount, present);
+    return { sums: r.sums, grads: r.grads, examples: all.length, tokens: countTokens(all), reads, ...(r.taskSums ? { taskSums: [...r.taskSums] } : {}) };
+  } finally {
+    summed.dispose();
+  }
 }
 
 /** Gradients in this thread; several sets = per-example task routing (examples carry their task index). */
 export function createLocalEngine(model: T5Model, set: TrainedVectors, settings: LossSettings, microBatchSize: number): GradientEngine {
+  const onDevice = accumulatesOnDevice(); // the backend's choice (backend/reads.ts), made once
   return {
     microBatchSize,
     workers: 1,
     compute: async (examples) => {
       const n = batchNormalizers(examples);
-      return combineParts(microBatchParts(model, set, splitMicroBatches(examples, microBatchSize), settings, n), n, settings, examples);
+      const microBatches = splitMicroBatches(examples, microBatchSize);
+      const parts = onDevice ? [await deviceStep(model, set, microBatches, settings, n)] : await microBatchParts(model, set, microBatches, settings, n);
+      return combineParts(parts, n, settings, examples);
     },
     setVectors: async (values) => assignTrained(set, values),
     close: async () => undefined,

@@ -23,9 +23,10 @@ describe("model Fisher", () => {
     for (const [name, t] of tensors) if (name.endsWith(".ia3_l")) initial.set(name.slice("base_model.model.".length, -".ia3_l".length), t.data as Float32Array);
     const set = createVectorSet("gold", model.weights, IA3_DEFAULTS.t5, initial);
     const example = { inputIds: [4892, 17, 1433, 10, 621, 8, 166, 8759, 58, 1], choices: [[59, 3, 20458, 1], [3, 20458, 18, 3897, 1], [3986, 19672, 1]], label: 1 };
-    const fast = exampleFisher(model, set, example, { kind: "model", lengthNorm: 1 });
-    const p = softmaxOfNegated(Array.from(rankBatch(model, set, [example], { lengthNorm: 1, choiceChunk: 8 }).scores[0] as Float32Array));
-    const byChoice = example.choices.map((_, c) => exampleFisher(model, set, { ...example, label: c }, { kind: "empirical", lengthNorm: 1 }));
+    const fast = await exampleFisher(model, set, example, { kind: "model", lengthNorm: 1 });
+    const p = softmaxOfNegated(Array.from((await rankBatch(model, set, [example], { lengthNorm: 1, choiceChunk: 8 })).scores[0] as Float32Array));
+    const byChoice: Map<string, Float64Array>[] = [];
+    for (let c = 0; c < example.choices.length; c++) byChoice.push(await exampleFisher(model, set, { ...example, label: c }, { kind: "empirical", lengthNorm: 1 }));
     let diff = 0;
     let scale = 0;
     for (const [path, f] of fast) {

@@ -1,5 +1,6 @@
 // Diagonal Fisher of an adapter's (IA)³ vectors under the model's own rank-classification distribution
 // p(c|x) = softmax_c(−score_c) (Matena & Raffel 2022 §2; scores as in losses.ts choiceScores).
+import { readPacked } from "../backend/reads.js";
 import { tf } from "../backend/tf.js";
 import { readVectors, toScales, type Ia3VectorSet } from "../adapters/ia3.js";
 import { TfewError } from "../errors.js";
@@ -25,21 +26,25 @@ export interface FisherSettings {
 
 type Grads = Map<string, Float32Array>;
 
-/** Runs `f` (a scalar of the set's vectors) forward and backward; its value and gradient by module path. */
-function valueAndGrads(set: Ia3VectorSet, f: () => tf.Scalar): { value: number; grads: Grads } {
+/** Runs `f` (a scalar of the set's vectors) forward and backward; its value and gradient by module path (one read). */
+async function valueAndGrads(set: Ia3VectorSet, f: () => tf.Scalar): Promise<{ value: number; grads: Grads }> {
   const varList = set.specs.map((s) => set.variables.get(s.path) as tf.Variable);
-  const out: Grads = new Map();
-  let result = 0;
-  tf.tidy(() => {
+  const kept = tf.tidy(() => {
     const { value, grads } = tf.variableGrads(f, varList);
-    set.specs.forEach((spec, i) => out.set(spec.path, (grads[(varList[i] as tf.Variable).name] as tf.Tensor).dataSync() as Float32Array));
-    result = value.dataSync()[0] as number;
+    return [value, ...varList.map((v) => grads[v.name] as tf.Tensor)];
   });
-  return { value: result, grads: out };
+  try {
+    const [value, ...grads] = await readPacked(kept);
+    const out: Grads = new Map();
+    set.specs.forEach((spec, i) => out.set(spec.path, grads[i] as Float32Array));
+    return { value: (value as Float32Array)[0] as number, grads: out };
+  } finally {
+    tf.dispose(kept);
+  }
 }
 
 /** score_c and ∇score_c of one choice, decoded alone (the encoder runs again for each choice). */
-function choiceScoreGradient(model: T5Model, set: Ia3VectorSet, example: TfewExample, choice: number, lengthNorm: number): { value: number; grads: Grads } {
+function choiceScoreGradient(model: T5Model, set: Ia3VectorSet, example: TfewExample, choice: number, lengthNorm: number): Promise<{ value: number; grads: Grads }> {
   const ids = { padId: model.config.padTokenId, decoderStartId: model.config.decoderStartTokenId };
   const batch = makeBatch([{ inputIds: example.inputIds, choices: [example.choices[choice] as number[]], label: 0 }], ids);
   return valueAndGrads(set, () => {
@@ -49,7 +54,7 @@ function choiceScoreGradient(model: T5Model, set: Ia3VectorSet, example: TfewExa
 }
 
 /** log p(y|x) of the gold label with every choice decoded in one pass, and its gradient. */
-function goldLogProbGradient(model: T5Model, set: Ia3VectorSet, example: TfewExample, lengthNorm: number): { value: number; grads: Grads } {
+function goldLogProbGradient(model: T5Model, set: Ia3VectorSet, example: TfewExample, lengthNorm: number): Promise<{ value: number; grads: Grads }> {
   const ids = { padId: model.config.padTokenId, decoderStartId: model.config.decoderStartTokenId };
   const batch = makeBatch([example], ids);
   return valueAndGrads(set, () => {
@@ -63,14 +68,15 @@ function goldLogProbGradient(model: T5Model, set: Ia3VectorSet, example: TfewExa
  * One example's term, in float64. With g_c = ∇score_c and p = softmax(−score), ∇log p(c|x) = −(g_c − ḡ),
  * ḡ = Σ_k p_k g_k; model: Σ_c p_c (g_c − ḡ)² (one gradient per choice); empirical: (∇log p(y|x))².
  */
-export function exampleFisher(model: T5Model, set: Ia3VectorSet, example: TfewExample, settings: FisherSettings): Map<string, Float64Array> {
+export async function exampleFisher(model: T5Model, set: Ia3VectorSet, example: TfewExample, settings: FisherSettings): Promise<Map<string, Float64Array>> {
   const out = new Map<string, Float64Array>();
   if (settings.kind === "empirical") {
     if (!(example.label >= 0 && example.label < example.choices.length)) throw new TfewError(`fisher: an example has no gold label; --fisher empirical needs labelled data (or use --fisher model)`);
-    for (const [path, g] of goldLogProbGradient(model, set, example, settings.lengthNorm).grads) out.set(path, Float64Array.from(g, (x) => x * x));
+    for (const [path, g] of (await goldLogProbGradient(model, set, example, settings.lengthNorm)).grads) out.set(path, Float64Array.from(g, (x) => x * x));
     return out;
   }
-  const perChoice = example.choices.map((_, c) => choiceScoreGradient(model, set, example, c, settings.lengthNorm));
+  const perChoice: { value: number; grads: Grads }[] = [];
+  for (let c = 0; c < example.choices.length; c++) perChoice.push(await choiceScoreGradient(model, set, example, c, settings.lengthNorm));
   const p = softmaxOfNegated(perChoice.map((r) => r.value));
   for (const spec of set.specs) {
     const gs = perChoice.map((r) => r.grads.get(spec.path) as Float32Array);
@@ -97,18 +103,20 @@ export function softmaxOfNegated(scores: readonly number[]): number[] {
 }
 
 /** Σ of the example terms of each block, in example order (what a worker sends back). */
-export function fisherBlockSums(model: T5Model, set: Ia3VectorSet, blocks: readonly TfewExample[][], settings: FisherSettings): Map<string, Float64Array>[] {
-  return blocks.map((block) => {
+export async function fisherBlockSums(model: T5Model, set: Ia3VectorSet, blocks: readonly TfewExample[][], settings: FisherSettings): Promise<Map<string, Float64Array>[]> {
+  const out: Map<string, Float64Array>[] = [];
+  for (const block of blocks) {
     const sum = new Map<string, Float64Array>();
     for (const example of block) {
-      for (const [path, term] of exampleFisher(model, set, example, settings)) {
+      for (const [path, term] of await exampleFisher(model, set, example, settings)) {
         const acc = sum.get(path);
         if (acc === undefined) sum.set(path, term);
         else for (let j = 0; j < acc.length; j++) acc[j] = (acc[j] as number) + (term[j] as number);
       }
     }
-    return sum;
-  });
+    out.push(sum);
+  }
+  return out;
 }
 
 /** F = (1/N) Σ blocks, added in block order in float64, rounded once to float32. */
@@ -149,12 +157,12 @@ export async function computeFisher(ws: Pick<Workspace, "backend" | "model" | "d
   if (workers <= 1) {
     sums = [];
     for (const [i, block] of blocks.entries()) {
-      sums.push(...fisherBlockSums(ws.model, set, [block], settings));
+      sums.push(...(await fisherBlockSums(ws.model, set, [block], settings)));
       options.onProgress?.(Math.min((i + 1) * FISHER_BLOCK, examples.length));
       await new Promise((r) => setImmediate(r));
     }
   } else {
-    const pool = await startPool(workers, { modelDir: ws.model.dir, backend, ia3Config: set.config, initial: readVectors(set) });
+    const pool = await startPool(workers, { modelDir: ws.model.dir, backend, ia3Config: set.config, initial: await readVectors(set) });
     try {
       sums = await fisherWithPool(pool, blocks, settings, options.onProgress);
     } finally {

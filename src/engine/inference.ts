@@ -28,7 +28,7 @@ export async function rankExamples(ws: Workspace, adapter: AdapterVectors | null
     throw asOutOfMemoryError(error, { phase: "eval", backend, size: batchSize });
   };
   if (workers <= 1 || isSmear(adapter)) return rankAll(ws.model, adapter, inputs, { ...rankOptions, onBatch: options.onProgress }).catch(oom);
-  const pool = await startPool(workers, { modelDir: ws.model.dir, backend, ia3Config: adapter?.config ?? null, initial: adapter === null ? null : readVectors(adapter) });
+  const pool = await startPool(workers, { modelDir: ws.model.dir, backend, ia3Config: adapter?.config ?? null, initial: adapter === null ? null : await readVectors(adapter) });
   try {
     return await rankWithPool(pool, inputs, { ...rankOptions, onProgress: options.onProgress }).catch(oom);
   } finally {

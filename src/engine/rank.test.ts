@@ -14,9 +14,9 @@ describe("rank classification", () => {
       { inputIds: [13959, 1566, 12, 2968, 10, 37, 629, 1], choices },
       { inputIds: [8427, 5843, 29925, 1], choices },
     ];
-    const whole = rankBatch(model, null, inputs, { lengthNorm: 1, choiceChunk: 5 });
+    const whole = await rankBatch(model, null, inputs, { lengthNorm: 1, choiceChunk: 5 });
     for (const chunk of [1, 2, 3]) {
-      const parts = rankBatch(model, null, inputs, { lengthNorm: 1, choiceChunk: chunk });
+      const parts = await rankBatch(model, null, inputs, { lengthNorm: 1, choiceChunk: chunk });
       expect(parts.predictions).toEqual(whole.predictions);
       parts.scores.forEach((s, b) => s.forEach((v, j) => expect(Math.abs(v - (whole.scores[b]![j] as number))).toBeLessThan(1e-4)));
     }

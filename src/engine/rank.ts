@@ -1,6 +1,7 @@
 // Rank classification (T-Few `predict`): score every answer choice by its length-normalized NLL and pick
 // the lowest. The shared pipeline runs the encoder and the cross-attention K/V once per example; choices go
 // through the decoder in chunks that share them, each chunk's logits bounded (see memory.ts).
+import { readPacked } from "../backend/reads.js";
 import { tf } from "../backend/tf.js";
 import { adapterInput, type AdapterVectors } from "../adapters/trainable.js";
 import type { T5Model } from "../model/t5.js";
@@ -25,36 +26,46 @@ export interface RankResult {
   predictions: number[];
 }
 
-/** Scores one batch of examples (all with the same number of choices). */
-export function rankBatch(model: T5Model, adapter: AdapterVectors | null, batch: readonly RankInput[], options: RankOptions): RankResult {
+/**
+ * Scores one batch of examples (all with the same number of choices). Every chunk's Σ NLL and normalized
+ * scores stay on the device until the batch is done: one device read per batch.
+ */
+export async function rankBatch(model: T5Model, adapter: AdapterVectors | null, batch: readonly RankInput[], options: RankOptions): Promise<RankResult> {
   const size = batch.length;
   const numChoices = (batch[0] as RankInput).choices.length;
   const ids = { padId: model.config.padTokenId, decoderStartId: model.config.decoderStartTokenId };
-  const scores = batch.map(() => new Float32Array(numChoices));
-  const nllSums = batch.map(() => new Float32Array(numChoices));
-  tf.tidy(() => {
+  const perChunk = tf.tidy(() => {
     const ia3 = adapter === null ? undefined : adapterInput(adapter);
     const inputs = padInputs(batch.map((e) => e.inputIds), ids.padId);
     const encoded = encodeInputs(model, { ...inputs, size }, ia3); // once per example, shared by every chunk
     const maxTgtLen = Math.max(...batch.flatMap((e) => e.choices.map((c) => c.length)));
     const chunk = choiceChunkSize({ examples: size, tgtLen: maxTgtLen, srcLen: inputs.srcLen, config: model.config, choiceChunk: options.choiceChunk });
+    const out: tf.Tensor[] = [];
     for (let first = 0; first < numChoices; first += chunk) {
       const count = Math.min(chunk, numChoices - first);
       const group = { count, ...padChoices(batch.map((e) => e.choices.slice(first, first + count)), ids) };
-      tf.tidy(() => {
+      out.push(tf.tidy(() => {
         const nll = choiceNll(model, encoded, group, ia3); // [size, count, tgt]
         const mask = tf.tensor3d(group.targetMask, [size, count, group.tgtLen]);
-        const sums = tf.sum(nll, 2).dataSync(); // [size·count]
-        const normalized = choiceScores(nll, mask, options.lengthNorm).dataSync(); // [size·count]
-        for (let b = 0; b < size; b++) {
-          for (let j = 0; j < count; j++) {
-            (nllSums[b] as Float32Array)[first + j] = sums[b * count + j] as number;
-            (scores[b] as Float32Array)[first + j] = normalized[b * count + j] as number;
-          }
-        }
-      });
+        return tf.stack([tf.sum(nll, 2), choiceScores(nll, mask, options.lengthNorm)]); // [2, size, count]
+      }));
     }
+    return out;
   });
+  const values = await readPacked(perChunk).finally(() => tf.dispose(perChunk));
+  const scores = batch.map(() => new Float32Array(numChoices));
+  const nllSums = batch.map(() => new Float32Array(numChoices));
+  let first = 0;
+  for (const data of values) {
+    const count = data.length / (2 * size); // [2, size, count]
+    for (let b = 0; b < size; b++) {
+      for (let j = 0; j < count; j++) {
+        (nllSums[b] as Float32Array)[first + j] = data[b * count + j] as number;
+        (scores[b] as Float32Array)[first + j] = data[(size + b) * count + j] as number;
+      }
+    }
+    first += count;
+  }
   const predictions = scores.map((s) => s.reduce((best, v, j) => (v < (s[best] as number) ? j : best), 0));
   return { scores, nllSums, predictions };
 }
@@ -68,7 +79,7 @@ export async function rankAll(
 ): Promise<RankResult> {
   const out: RankResult = { scores: [], nllSums: [], predictions: [] };
   for (let i = 0; i < inputs.length; i += options.batchSize) {
-    const r = rankBatch(model, adapter, inputs.slice(i, i + options.batchSize), options);
+    const r = await rankBatch(model, adapter, inputs.slice(i, i + options.batchSize), options);
     out.scores.push(...r.scores);
     out.nllSums.push(...r.nllSums);
     out.predictions.push(...r.predictions);

@@ -4,6 +4,7 @@
 // checkpoints), then the PEFT adapter and the summary. Checkpoints make a killed run resumable exactly.
 import { join } from "node:path";
 import { asOutOfMemoryError } from "../backend/out-of-memory.js";
+import { tf } from "../backend/tf.js";
 import type { Ia3VectorSet } from "../adapters/ia3.js";
 import { isSmear } from "../adapters/smear.js";
 import { assignTrained, readTrained, type TrainedVectors } from "../adapters/trainable.js";
@@ -114,7 +115,7 @@ async function setUp(options: TrainOptions, run: Awaited<ReturnType<typeof openR
   const vectors = await createTrainedVectors(config, ws.model.weights, ia3Config, multi?.names ?? null);
   const groups = paramGroups(vectors);
   const optimizer = createSetOptimizer({ name: config.train.optimizer, weightDecay: config.train.weight_decay }, groups);
-  const params = readTrained(vectors);
+  const params = await readTrained(vectors);
   const state = run.resumeState;
   const sampler = multi ? new TaskSampler(sizes, multi.weights, config.seed, state?.sampler as TaskSamplerState | undefined) : new EpochSampler(examples.length, config.seed, state?.sampler as SamplerState | undefined);
   const t: Training = { config, runDir: run.runDir, ws, task, examples, vectors, groups, multi, ia3Config, optimizer, params, sampler, step: 0, nonfiniteSkipped: 0, configSha: run.configSha };
@@ -189,7 +190,8 @@ async function trainLoop(t: Training, engine: GradientEngine, microBatchSize: nu
     await saveCheckpoint(t.runDir, { step: t.step, vectors: t.params, optimizer: t.optimizer.state(), sampler: t.sampler.snapshot(), nonfiniteSkipped: t.nonfiniteSkipped, configSha: t.configSha });
     lastCheckpointStep = t.step;
   };
-  const out: LoopResult = { losses: [], stepTimes: [], tokensTotal: 0, lastMfu: null, stoppedBy: null, gpu, wall: 0 };
+  const out: LoopResult = { losses: [], stepTimes: [], tokensTotal: 0, lastMfu: null, stoppedBy: null, gpu, wall: 0, deviceReads: 0, tensorsLeaked: null };
+  let tensorsAfterStep2: number | null = null;
   const t0 = performance.now();
   try {
     while (t.step < config.train.steps) {
@@ -217,6 +219,9 @@ async function trainLoop(t: Training, engine: GradientEngine, microBatchSize: nu
       out.stepTimes.push(seconds);
       out.losses.push(result.losses.total);
       out.tokensTotal += result.tokens;
+      out.deviceReads += result.reads;
+      if (out.stepTimes.length === 2) tensorsAfterStep2 = tf.memory().numTensors;
+      else if (tensorsAfterStep2 !== null) out.tensorsLeaked = tf.memory().numTensors - tensorsAfterStep2;
       await new Promise((r) => setImmediate(r)); // let the GPU sampler, signals and stdout run
       const g = gpu?.latest()[0];
       const peak = resolvePeakFlops({ gpuName: g?.name ?? null, peakTflops: config.monitor.peak_tflops });

@@ -11,6 +11,8 @@ export interface LoopResult {
   stoppedBy: string | null;
   gpu: GpuSampler | null;
   wall: number;
+  deviceReads: number; // device reads the steps made (every thread: workers report theirs)
+  tensorsLeaked: number | null; // live tensors at the end minus after step 2 (this thread; 0 = no per-step leak)
 }
 
 export interface TrainSummary {
@@ -28,6 +30,8 @@ export interface TrainSummary {
   micro_batch_size: number;
   workers: number;
   nonfinite_skipped: number;
+  device_reads_per_step: number | null; // tensor reads back to the host per step (GPU backends: 1, loss + gradients packed)
+  tensors_leaked: number | null; // tf.memory().numTensors at the end minus after step 2 (null: fewer than 3 steps)
   mfu: number | null;
   gpu: unknown;
   wall_s: number;
@@ -54,6 +58,8 @@ export function summarize(r: LoopResult & { runDir: string; adapterDir: string; 
     micro_batch_size: r.microBatchSize,
     workers: r.workers,
     nonfinite_skipped: r.nonfiniteSkipped,
+    device_reads_per_step: r.stepTimes.length > 0 ? r.deviceReads / r.stepTimes.length : null,
+    tensors_leaked: r.tensorsLeaked,
     mfu: r.lastMfu,
     gpu: r.gpu?.summary() ?? null,
     wall_s: r.wall,
