@@ -7,7 +7,7 @@ import { IA3_DEFAULTS } from "../adapters/ia3-config.js";
 import { deviceReads } from "../backend/reads.js";
 import { tf } from "../backend/tf.js";
 import { setAttentionImpl } from "../model/attention.js";
-import type { LoadedModel } from "../model/load.js";
+import type { T5Model } from "../model/t5.js";
 import { loadGoldModel } from "../../tests/helpers/gold-model.js";
 import { combineParts, deviceStep, microBatchParts } from "./accumulate.js";
 import { batchNormalizers, splitMicroBatches, type TfewExample } from "./batch.js";
@@ -15,7 +15,7 @@ import { batchNormalizers, splitMicroBatches, type TfewExample } from "./batch.j
 const settings = { lengthNorm: 1, ulWeight: 1, lnWeight: 1 };
 const ids = (n: number, seed: number) => Array.from({ length: n }, (_, i) => 3 + ((i * 31 + seed * 17) % 400)).concat([1]);
 
-function patterned(model: LoadedModel, name: string, phase: number): Ia3VectorSet {
+function patterned(model: T5Model, name: string, phase: number): Ia3VectorSet {
   const set = createVectorSet(name, model.weights, IA3_DEFAULTS.t5);
   const values = set.specs.map((s) => [s.path, Float32Array.from({ length: s.shape[0] * s.shape[1] }, (_, i) => 1 + 0.2 * Math.sin(i * 0.7 + phase))] as const);
   assignVectors(set, new Map(values));
@@ -33,7 +33,7 @@ function relDiff(a: Float32Array, b: Float32Array): number {
 }
 
 describe("device accumulation equals host accumulation", () => {
-  let model: LoadedModel;
+  let model: T5Model;
   beforeAll(async () => {
     await tf.setBackend("cpu");
     setAttentionImpl("reference");
