@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Runs CMD ARGS... inside the Debian 13 lavapipe root (scripts/lavapipe-root.sh) with this repo at its own path,
+# this host's node and VK_ICD_FILENAMES set: WebGPU (Dawn) on a software Vulkan. Exit: CMD's, or 77 when skipped.
+# TFEW_LAVAPIPE_NO_NODE=1 keeps node off PATH inside (to run the kit's bin/tfew, which brings its own).
+set -euo pipefail
+
+readonly NODE_DIR=/opt/tfew-node/bin # node's place inside the root: on PATH unless TFEW_LAVAPIPE_NO_NODE=1
+readonly ICD=/usr/share/vulkan/icd.d/lvp_icd.json
+readonly NS_MARK=TFEW_LAVAPIPE_NAMESPACE
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+readonly REPO
+MOUNTS=() # mount points made by this script, in mount order (unmounted in reverse)
+
+log() { echo "lavapipe: $*" >&2; }
+
+usage() {
+  echo "usage: scripts/lavapipe-run.sh CMD [ARGS...]   (runs CMD in $REPO inside the lavapipe root)" >&2
+  exit 2
+}
+
+# Bind mount that cannot hand an unmount back to the host (rslave), recorded for the cleanup.
+bind() {
+  local source=$1 target=$2
+  if [[ -d $source ]]; then mkdir -p "$target"; else mkdir -p "$(dirname "$target")" && touch "$target"; fi
+  mount --rbind "$source" "$target"
+  MOUNTS+=("$target")
+  mount --make-rslave "$target"
+}
+
+mount_proc() {
+  mkdir -p "$1/proc"
+  mount -t proc proc "$1/proc"
+  MOUNTS+=("$1/proc")
+}
+
+# Runs on every exit (normal, error, signal): unmounts in reverse order, then checks that nothing is left.
+cleanup() {
+  local i
+  for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
+    umount -R "${MOUNTS[i]}" 2>/dev/null || umount -R -l "${MOUNTS[i]}" || log "could not unmount ${MOUNTS[i]}"
+  done
+  MOUNTS=()
+  if [[ -n ${ROOT:-} ]] && findmnt -rn -o TARGET | grep -q "^$ROOT/"; then
+    log "mounts left below $ROOT:"
+    findmnt -rn -o TARGET | grep "^$ROOT/" >&2
+  fi
+}
+
+# Mounts, then runs CMD in the repo folder inside the root; returns CMD's exit status.
+run_inside() {
+  local node
+  node=$(readlink -f "$(command -v node)") || { log "no node on this host's PATH"; return 1; }
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  trap 'exit 129' HUP
+  bind /dev "$ROOT/dev"
+  mount_proc "$ROOT"
+  bind /sys "$ROOT/sys" # Mesa and the Vulkan loader read /sys (CPU topology, device list)
+  bind /tmp "$ROOT/tmp" # tests and the CLI write temp folders: the same ones inside and outside
+  bind "$REPO" "$ROOT$REPO"
+  # node (glibc, libstdc++ only; see ldd) runs unchanged on Debian 13's newer libraries.
+  bind "$node" "$ROOT$NODE_DIR/node"
+  local path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+  [[ ${TFEW_LAVAPIPE_NO_NODE:-0} == 1 ]] || path="$NODE_DIR:$path"
+  local status=0
+  # The caller's environment passes through (TFEW_*, CI); only what points into the host's system is replaced.
+  env -u LD_LIBRARY_PATH -u VK_DRIVER_FILES PATH="$path" VK_ICD_FILENAMES="$ICD" \
+    chroot "$ROOT" /bin/bash -c 'cd "$1" && shift && exec "$@"' lavapipe "$REPO" "$@" || status=$?
+  return "$status"
+}
+
+main() {
+  [[ $# -ge 1 ]] || usage
+  local status=0
+  ROOT=$("$REPO/scripts/lavapipe-root.sh") || exit $? # 77 (skipped) passes through with its one line
+  readonly ROOT
+  if [[ -z ${!NS_MARK:-} ]] && command -v unshare >/dev/null; then
+    # A private mount namespace: the kernel drops every mount made here when the run ends, even on SIGKILL;
+    # the trap's unmounting is the second line of defence and covers hosts without unshare.
+    export "$NS_MARK=1"
+    exec unshare --mount --propagation private "$0" "$@"
+  fi
+  run_inside "$@" || status=$?
+  exit "$status"
+}
+
+main "$@"
