@@ -7,7 +7,7 @@ readonly SKIP=77
 readonly SUITE=trixie
 readonly PACKAGES=mesa-vulkan-drivers,libvulkan1,vulkan-tools
 # The stamp holds the recipe: a root built from another recipe is rebuilt, a root without a stamp is half-built.
-readonly RECIPE="suite=$SUITE variant=apt include=$PACKAGES"
+readonly RECIPE="suite=$SUITE variant=apt include=$PACKAGES etc-hosts=localhost"
 readonly STAMP_NAME=.tfew-lavapipe-complete
 
 cache_dir() { echo "${TFEW_CACHE_DIR:-$HOME/.cache/tfew}"; }
@@ -27,7 +27,10 @@ debian_mirror() {
   for file in /etc/apt/sources.list.d/*.sources; do
     [[ -r $file ]] || continue
     awk '
-      function flush() { if (uris != "" && suites !~ /-security/) { print uris; found = 1; exit } uris = ""; suites = "" }
+      function flush() {
+        if (uris != "" && suites !~ /-security/) { print uris; found = 1; exit }
+        uris = ""; suites = ""
+      }
       /^[[:space:]]*$/ { flush(); next }
       /^URIs:/ { uris = $2 }
       /^Suites:/ { suites = $0 }
@@ -72,6 +75,8 @@ build() {
     safe_remove "$partial"
     skip "mmdebstrap failed (network or mirror problem; see the lines above)"
   fi
+  # mmdebstrap writes no /etc/hosts: without one "localhost" does not resolve (vitest listens on it).
+  printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$partial/etc/hosts"
   printf '%s' "$RECIPE" >"$partial/$STAMP_NAME" # written last: marks the root complete
   safe_remove "$root"
   mv "$partial" "$root"

@@ -47,6 +47,17 @@ cleanup() {
   fi
 }
 
+# npm and npx (plain JavaScript) from the host's node install, beside node: `npx vitest` works inside.
+bind_npm() {
+  local npm_cli package
+  npm_cli=$(readlink -f "$(command -v npm)" 2>/dev/null) || return 0
+  package=$(dirname "$(dirname "$npm_cli")") # .../node_modules/npm
+  [[ -f $package/bin/npx-cli.js ]] || return 0
+  bind "$package" "$ROOT$NODE_DIR/../lib/node_modules/npm"
+  ln -sfn ../lib/node_modules/npm/bin/npm-cli.js "$ROOT$NODE_DIR/npm"
+  ln -sfn ../lib/node_modules/npm/bin/npx-cli.js "$ROOT$NODE_DIR/npx"
+}
+
 # Mounts, then runs CMD in the repo folder inside the root; returns CMD's exit status.
 run_inside() {
   local node
@@ -62,6 +73,7 @@ run_inside() {
   bind "$REPO" "$ROOT$REPO"
   # node (glibc, libstdc++ only; see ldd) runs unchanged on Debian 13's newer libraries.
   bind "$node" "$ROOT$NODE_DIR/node"
+  bind_npm
   local path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
   [[ ${TFEW_LAVAPIPE_NO_NODE:-0} == 1 ]] || path="$NODE_DIR:$path"
   local status=0

@@ -185,7 +185,8 @@ export function installWebgpuMatMulFix(): string[] {
     if (fixedKernels.has(config.kernelFunc)) continue;
     const inner = config.kernelFunc;
     const kernelFunc: tf.KernelFunc = (params) => {
-      const flag = tf.env().getNumber(PROGRAM_FLAG);
+      const flag = flagNumber(PROGRAM_FLAG);
+      if (flag === null) return inner(params); // a tfjs without the flag: not the version this fix is for
       if (!runsSplitKWithTransposedB(callOf(params), flag, thresholdOf(params.backend))) return inner(params);
       tf.env().set(PROGRAM_FLAG, SMALL_OUTPUT);
       try {
@@ -219,8 +220,17 @@ function callOf(params: Parameters<tf.KernelFunc>[0]): MatMulCall {
   };
 }
 
+/** A registered numeric flag's value; null when this tfjs has no such flag. */
+function flagNumber(name: string): number | null {
+  try {
+    return tf.env().getNumber(name);
+  } catch {
+    return null;
+  }
+}
+
 function thresholdOf(backend: unknown): number {
-  const fromFlag = tf.env().getNumber(THRESHOLD_FLAG);
+  const fromFlag = flagNumber(THRESHOLD_FLAG) ?? -1;
   if (fromFlag > 0) return fromFlag;
   const own = (backend as { thresholdToIncreaseWorkgroups?: unknown }).thresholdToIncreaseWorkgroups;
   return typeof own === "number" ? own : 8;
