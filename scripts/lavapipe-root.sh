@@ -60,7 +60,7 @@ check_prerequisites() {
   command -v mmdebstrap >/dev/null || skip "mmdebstrap not installed (apt-get install mmdebstrap)"
   [[ -n $MIRROR ]] || skip "no Debian mirror in /etc/apt/sources.list.d/*.sources"
   # A cheap reachability check so that an offline host skips in seconds instead of failing mid-build.
-  if command -v curl >/dev/null && ! curl -fsS -o /dev/null --max-time 20 "$MIRROR/dists/$SUITE/Release"; then
+  if command -v curl >/dev/null && ! curl -fs -o /dev/null --max-time 20 "$MIRROR/dists/$SUITE/Release"; then
     skip "Debian mirror $MIRROR unreachable (no network?)"
   fi
 }

@@ -11,6 +11,7 @@ readonly NS_MARK=TFEW_LAVAPIPE_NAMESPACE
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 readonly REPO
 MOUNTS=() # mount points made by this script, in mount order (unmounted in reverse)
+CHILD=    # CMD's process while it runs
 
 log() { echo "lavapipe: $*" >&2; }
 
@@ -35,6 +36,7 @@ mount_proc() {
 }
 
 # Runs on every exit (normal, error, signal): unmounts in reverse order, then checks that nothing is left.
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
   local i
   for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
@@ -58,14 +60,35 @@ bind_npm() {
   ln -sfn ../lib/node_modules/npm/bin/npx-cli.js "$ROOT$NODE_DIR/npx"
 }
 
+# A signal to this script goes on to CMD; the wait loop then collects CMD's status and the EXIT trap unmounts.
+# (Bash runs traps only between commands: CMD runs in the background and is waited for so that they run at once.)
+# shellcheck disable=SC2317 # called by the signal traps
+forward() {
+  if [[ -n ${CHILD:-} ]]; then kill -"$1" "$CHILD" 2>/dev/null || true; else exit "$2"; fi
+}
+
+# Runs CMD in the background (stdin kept) and waits until it is gone; returns its exit status.
+run_and_wait() {
+  "$@" <&0 &
+  CHILD=$!
+  local status
+  while true; do
+    status=0
+    wait "$CHILD" || status=$?
+    kill -0 "$CHILD" 2>/dev/null || break # gone: $status is its own; else a trapped signal interrupted wait
+  done
+  CHILD=
+  return "$status"
+}
+
 # Mounts, then runs CMD in the repo folder inside the root; returns CMD's exit status.
 run_inside() {
   local node
   node=$(readlink -f "$(command -v node)") || { log "no node on this host's PATH"; return 1; }
   trap cleanup EXIT
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
-  trap 'exit 129' HUP
+  trap 'forward INT 130' INT
+  trap 'forward TERM 143' TERM
+  trap 'forward HUP 129' HUP
   bind /dev "$ROOT/dev"
   mount_proc "$ROOT"
   bind /sys "$ROOT/sys" # Mesa and the Vulkan loader read /sys (CPU topology, device list)
@@ -78,7 +101,8 @@ run_inside() {
   [[ ${TFEW_LAVAPIPE_NO_NODE:-0} == 1 ]] || path="$NODE_DIR:$path"
   local status=0
   # The caller's environment passes through (TFEW_*, CI); only what points into the host's system is replaced.
-  env -u LD_LIBRARY_PATH -u VK_DRIVER_FILES PATH="$path" VK_ICD_FILENAMES="$ICD" \
+  # shellcheck disable=SC2016 # $1 and $@ belong to the inner bash
+  run_and_wait env -u LD_LIBRARY_PATH -u VK_DRIVER_FILES PATH="$path" VK_ICD_FILENAMES="$ICD" \
     chroot "$ROOT" /bin/bash -c 'cd "$1" && shift && exec "$@"' lavapipe "$REPO" "$@" || status=$?
   return "$status"
 }
