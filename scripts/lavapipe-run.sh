@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs CMD ARGS... inside the Debian 13 lavapipe root (scripts/lavapipe-root.sh) with this repo at its own path,
-# this host's node and VK_ICD_FILENAMES set: WebGPU (Dawn) on a software Vulkan. Exit: CMD's, or 77 when skipped.
+# this host's node and VK_ICD_FILENAMES set: WebGPU (Dawn) on a software Vulkan. Exit: CMD's, or 77 when skipped
+# (one line "lavapipe: skipped: <why>"; a CMD that itself exits 77 reads the same).
 # TFEW_LAVAPIPE_NO_NODE=1 keeps node off PATH inside (to run the kit's bin/tfew, which brings its own).
 set -euo pipefail
 
@@ -110,6 +111,11 @@ run_inside() {
 main() {
   [[ $# -ge 1 ]] || usage
   local status=0
+  # A cached root needs no build, but the bind mounts and chroot still need root.
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "lavapipe: skipped: needs root (chroot bind mounts)" >&2
+    exit 77
+  fi
   ROOT=$("$REPO/scripts/lavapipe-root.sh") || exit $? # 77 (skipped) passes through with its one line
   readonly ROOT
   if [[ -z ${!NS_MARK:-} ]] && command -v unshare >/dev/null; then
