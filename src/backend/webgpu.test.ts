@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { tf } from "./tf.js";
-import { provideBundledModule, registerWebgpuBackend } from "./webgpu.js";
+import {
+  installWebgpuMatMulFix, provideBundledModule, registerWebgpuBackend, runsSplitKWithTransposedB, webgpuMatMulFixed,
+} from "./webgpu.js";
 import type { ModuleLoader } from "./webgpu.js";
 
 const g = globalThis as Record<string, unknown>;
@@ -126,5 +128,64 @@ describe("registerWebgpuBackend", () => {
     expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/did not register/) as unknown });
     expect(g.GPUBufferUsage).toBeUndefined();
     expect(Object.getOwnPropertyDescriptor(globalThis, "navigator")).toEqual(hadNavigator);
+  });
+});
+
+describe("the split-K matMul fix", () => {
+  const call = (m: number, n: number, k: number, transposeB = true, batch = 1) => ({
+    aShape: batch > 1 ? [batch, m, k] : [m, k],
+    bShape: transposeB ? (batch > 1 ? [batch, n, k] : [n, k]) : [k, n],
+    transposeA: false,
+    transposeB,
+  });
+
+  it("finds the calls tfjs-backend-webgpu 4.22 sends to split-K with a transposed B (auto choice, threshold 8)", () => {
+    expect(runsSplitKWithTransposedB(call(6, 32, 2048), -1, 8)).toBe(true); // [6,2048]·[32,2048]ᵀ of the report
+    expect(runsSplitKWithTransposedB(call(6, 32, 32128), -1, 8)).toBe(true);
+    expect(runsSplitKWithTransposedB(call(6, 32, 512), -1, 8)).toBe(false); // K < 2000: small-output program
+    expect(runsSplitKWithTransposedB(call(4, 32, 4096), -1, 8)).toBe(false); // 128 outputs: reduce program
+    expect(runsSplitKWithTransposedB(call(6, 32, 2048, false), -1, 8)).toBe(false); // B not transposed: right
+    expect(runsSplitKWithTransposedB(call(6, 32, 2048, true, 3), -1, 8)).toBe(false); // split-K is batch 1 only
+    expect(runsSplitKWithTransposedB(call(512, 512, 4096), -1, 8)).toBe(false); // many tiles: packed program
+    expect(runsSplitKWithTransposedB(call(6, 512, 4096), -1, 8)).toBe(true); // M ≤ 8: up to twice the threshold
+    expect(runsSplitKWithTransposedB(call(6, 544, 4096), -1, 8)).toBe(false);
+    expect(runsSplitKWithTransposedB(call(64, 64, 512), 1, 8)).toBe(true); // forced split-K
+    expect(runsSplitKWithTransposedB(call(6, 32, 2048), 3, 8)).toBe(false); // forced packed
+  });
+
+  it("wraps webgpu's BatchMatMul: only such calls run the small-output program; the flag comes back", () => {
+    const flag = "WEBGPU_MATMUL_PROGRAM_TYPE";
+    try {
+      tf.env().get(flag);
+    } catch {
+      tf.env().registerFlag(flag, () => -1); // registered by tfjs-backend-webgpu, which this process has not loaded
+    }
+    const seen: number[] = [];
+    const kernelFunc: tf.KernelFunc = () => {
+      seen.push(tf.env().getNumber(flag));
+      return { dataId: {}, shape: [], dtype: "float32" };
+    };
+    const previous = tf.getKernel("BatchMatMul", "webgpu");
+    if (previous !== undefined) tf.unregisterKernel("BatchMatMul", "webgpu");
+    tf.registerKernel({ kernelName: "BatchMatMul", backendName: "webgpu", kernelFunc });
+    try {
+      expect(installWebgpuMatMulFix()).toEqual(["BatchMatMul"]);
+      expect(installWebgpuMatMulFix()).toEqual(["BatchMatMul"]); // idempotent: wraps once
+      const run = (a: number[], b: number[], transposeB: boolean) => {
+        const info = (shape: number[]) => ({ dataId: {}, shape, dtype: "float32" as const });
+        const backend = { thresholdToIncreaseWorkgroups: 8 } as never;
+        const attrs = { transposeA: false, transposeB };
+        tf.getKernel("BatchMatMul", "webgpu")?.kernelFunc({ inputs: { a: info(a), b: info(b) }, backend, attrs });
+      };
+      run([6, 2048], [32, 2048], true);
+      run([6, 2048], [2048, 32], false);
+      run([6, 512], [32, 512], true);
+      expect(seen).toEqual([2, -1, -1]);
+      expect(tf.env().getNumber(flag)).toBe(-1);
+    } finally {
+      tf.unregisterKernel("BatchMatMul", "webgpu");
+      if (previous !== undefined) tf.registerKernel(previous);
+    }
+    expect(webgpuMatMulFixed()).toBe(false); // _FusedMatMul is not registered here
   });
 });

@@ -90,6 +90,7 @@ async function register(load: ModuleLoader, resolve: (specifier: string) => void
       undo();
       return { ok: false, reason: `${BACKEND} did not register with tfew's tfjs-core (two copies? check npm ls @tensorflow/tfjs-core)` };
     }
+    installWebgpuMatMulFix();
     return { ok: true, adapter: describe(adapter) };
   } catch (error) {
     return { ok: false, reason: `WebGPU setup failed (${oneLine(error)})` };
@@ -127,4 +128,110 @@ function describe(adapter: AdapterLike): string {
 function oneLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return (text.split("\n")[0] ?? "").slice(0, 200);
+}
+
+// tfjs-backend-webgpu 4.22's split-K matMul program (chosen for batch 1, K >= 2000 and few output tiles) reads B
+// as vec4 along the wrong axis when B is transposed: its vec4 test, unlike the packed program's, lacks
+// `!transposeB`. Measured on lavapipe: relative error ~1 for [6,2048]·[32,2048]ᵀ (scripts/webgpu-matmul-matrix.mjs).
+const PROGRAM_FLAG = "WEBGPU_MATMUL_PROGRAM_TYPE";
+const THRESHOLD_FLAG = "WEBGPU_THRESHOLD_TO_INCREASE_WORKGROUPS_FOR_MATMUL";
+const SPLIT_K = 1; // MatMulProgramType.MatMulSplitKProgram
+const SMALL_OUTPUT = 2; // MatMulProgramType.MatMulSmallOutputSizeProgram: what auto picks when split-K is not allowed
+const MATMUL_KERNELS = ["BatchMatMul", "_FusedMatMul"];
+const fixedKernels = new WeakSet<tf.KernelFunc>();
+
+export interface MatMulCall {
+  aShape: readonly number[];
+  bShape: readonly number[];
+  transposeA: boolean;
+  transposeB: boolean;
+}
+
+/**
+ * Whether tfjs-backend-webgpu 4.22 would run `call` with its split-K program and a transposed B (the wrong case).
+ * Repeats its choice in BatchMatMul_impl: `programFlag` is WEBGPU_MATMUL_PROGRAM_TYPE (-1: auto), `threshold` the
+ * workgroup count under which it spreads work (the backend's thresholdToIncreaseWorkgroups unless the flag sets it).
+ */
+export function runsSplitKWithTransposedB(call: MatMulCall, programFlag: number, threshold: number): boolean {
+  if (!call.transposeB) return false;
+  if (programFlag >= 0) return programFlag === SPLIT_K;
+  const { aShape, bShape } = call;
+  const batch = Math.max(product(aShape.slice(0, -2)), product(bShape.slice(0, -2)));
+  const m = call.transposeA ? aShape.at(-1) ?? 1 : aShape.at(-2) ?? 1;
+  const n = bShape.at(-2) ?? 1;
+  const k = bShape.at(-1) ?? 1;
+  const workgroups = batch * Math.ceil(m / 32) * Math.ceil(n / 32);
+  const fewWorkgroups = workgroups <= threshold || (m <= 8 && workgroups <= threshold * 2);
+  return fewWorkgroups && batch * m * n > 128 && batch === 1 && k >= 2000;
+}
+
+function product(dims: readonly number[]): number {
+  return dims.reduce((total, dim) => total * dim, 1);
+}
+
+/**
+ * Wraps webgpu's BatchMatMul and _FusedMatMul kernels so that a call which would take the broken split-K path runs
+ * the small-output program instead (right for every shape measured); every other call is untouched. Called by
+ * registerWebgpuBackend; idempotent; TFEW_WEBGPU_MATMUL_FIX=0 leaves the kernels as shipped (to show the bug).
+ * Returns the kernels wrapped now or before.
+ */
+export function installWebgpuMatMulFix(): string[] {
+  if (process.env.TFEW_WEBGPU_MATMUL_FIX === "0") return [];
+  const wrapped: string[] = [];
+  for (const name of MATMUL_KERNELS) {
+    const config = tf.getKernel(name, "webgpu");
+    if (config === undefined) continue;
+    wrapped.push(name);
+    if (fixedKernels.has(config.kernelFunc)) continue;
+    const inner = config.kernelFunc;
+    const kernelFunc: tf.KernelFunc = (params) => {
+      const flag = flagNumber(PROGRAM_FLAG);
+      if (flag === null) return inner(params); // a tfjs without the flag: not the version this fix is for
+      if (!runsSplitKWithTransposedB(callOf(params), flag, thresholdOf(params.backend))) return inner(params);
+      tf.env().set(PROGRAM_FLAG, SMALL_OUTPUT);
+      try {
+        return inner(params);
+      } finally {
+        tf.env().set(PROGRAM_FLAG, flag);
+      }
+    };
+    fixedKernels.add(kernelFunc);
+    tf.unregisterKernel(name, "webgpu");
+    tf.registerKernel({ ...config, kernelFunc });
+  }
+  return wrapped;
+}
+
+/** Whether webgpu's matMul kernels currently carry the split-K fix. */
+export function webgpuMatMulFixed(): boolean {
+  return MATMUL_KERNELS.every((name) => {
+    const config = tf.getKernel(name, "webgpu");
+    return config !== undefined && fixedKernels.has(config.kernelFunc);
+  });
+}
+
+function callOf(params: Parameters<tf.KernelFunc>[0]): MatMulCall {
+  const { a, b } = params.inputs;
+  return {
+    aShape: a?.shape ?? [],
+    bShape: b?.shape ?? [],
+    transposeA: params.attrs?.transposeA === true,
+    transposeB: params.attrs?.transposeB === true,
+  };
+}
+
+/** A registered numeric flag's value; null when this tfjs has no such flag. */
+function flagNumber(name: string): number | null {
+  try {
+    return tf.env().getNumber(name);
+  } catch {
+    return null;
+  }
+}
+
+function thresholdOf(backend: unknown): number {
+  const fromFlag = flagNumber(THRESHOLD_FLAG) ?? -1;
+  if (fromFlag > 0) return fromFlag;
+  const own = (backend as { thresholdToIncreaseWorkgroups?: unknown }).thresholdToIncreaseWorkgroups;
+  return typeof own === "number" ? own : 8;
 }
