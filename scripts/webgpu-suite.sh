@@ -104,10 +104,16 @@ cli_stages() {
     --input "$work/score-input.jsonl" --output "$work/scores.jsonl"
   stage_needing "$adapter" "$prefix-audit" "${tfew[@]}" audit --backend webgpu --verbose --run "$run" \
     --data "$DEMO_TASK" --folds 2 --out "$work/audit" "${TRAIN_SETS[@]}"
-  # One adapter twice (merge writes fisher.safetensors beside it): the Fisher computation, then its reuse, on webgpu.
-  stage_needing "$adapter" "$prefix-merge-fisher" "${tfew[@]}" merge --backend webgpu --verbose --method fisher \
-    --adapter "$adapter" --data "$DEMO_TASK" --adapter "$adapter" --data "$DEMO_TASK" \
-    --set monitor.gpu=off --out "$work/merged"
+  # A copy of the adapter per prefix (merge caches fisher.safetensors beside it, so the kit would reuse the repo's),
+  # given twice: the Fisher computed on webgpu, then its reuse.
+  if [[ -d $adapter ]]; then
+    rm -rf "$work/fisher-adapter"
+    cp -r "$adapter" "$work/fisher-adapter"
+    rm -f "$work/fisher-adapter/fisher.safetensors"
+  fi
+  stage_needing "$work/fisher-adapter" "$prefix-merge-fisher" "${tfew[@]}" merge --backend webgpu --verbose \
+    --method fisher --adapter "$work/fisher-adapter" --data "$DEMO_TASK" --adapter "$work/fisher-adapter" \
+    --data "$DEMO_TASK" --set monitor.gpu=off --out "$work/merged"
 }
 
 # The kit tarball: TFEW_KIT, else kit/ from npm run kit, else one built now (scripts/kit.js --fast, on the host).

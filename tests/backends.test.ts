@@ -4,7 +4,7 @@
 // Backends: TFEW_TEST_BACKENDS (comma-separated; default "wasm,cpu"); wasm is the reference and always runs
 // first. The backend suites run it with webgpu inside the lavapipe root and with tensorflow on a pip TF.
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readSafetensors } from "../src/io/safetensors.js";
@@ -70,9 +70,15 @@ async function runOn(backend: string): Promise<BackendRun> {
   const pairs = join(tmp, "pairs.jsonl");
   if (!existsSync(pairs)) writeFileSync(pairs, ["my invoice is wrong\tbilling", "the app crashes\tbug report", "add dark mode\tfeature request"].map((l) => JSON.stringify({ source: l.split("\t")[0], target: l.split("\t")[1] })).join("\n") + "\n");
   await runTfewOk(["score", "--adapter", reference, "--model", "data/demo-model", "--input", pairs, "--output", `${out("score")}.jsonl`, "--backend", backend], TIMEOUT);
-  const copy = out("fisher-adapter");
-  cpSync(reference, copy, { recursive: true }); // fisher.safetensors is cached in the adapter folder: one copy per backend
-  await runTfewOk(["merge", "--method", "fisher", "--adapter", copy, "--data", DEMO_TASK_DIR, "--adapter", reference, "--data", DEMO_TASK_DIR, "--out", out("merged"), ...quick(backend)], TIMEOUT);
+  // fisher.safetensors is cached in the adapter folder: fresh copies of the adapter files, so each backend computes its own
+  const [copy, second] = [out("fisher-adapter"), out("fisher-adapter-2")];
+  for (const dir of [copy, second]) {
+    cpSync(reference, dir, { recursive: true });
+    rmSync(join(dir, "fisher.safetensors"), { force: true });
+  }
+  await runTfewOk(["merge", "--method", "fisher", "--adapter", copy, "--data", DEMO_TASK_DIR, "--adapter", second, "--data", DEMO_TASK_DIR, "--out", out("merged"), ...quick(backend)], TIMEOUT);
+  const merged = JSON.parse(readFileSync(join(out("merged"), "merge.json"), "utf8")) as { inputs: { fisher: { reused: boolean } }[] };
+  expect(merged.inputs.map((i) => i.fisher.reused)).toEqual([false, false]);
   const result: BackendRun = {
     run,
     summary: JSON.parse(readFileSync(join(run, "summary.json"), "utf8")),
