@@ -22,8 +22,8 @@ export interface BackendChoice {
 /**
  * auto's choice on a host without a usable CUDA GPU. Measured in one run on a 2-core x86-64 VM (Xeon with AVX-512,
  * Debian 12, 23 GiB), T5-small shape (configs/bench-t5-small.yaml: batch 8 × 256 tokens), 6 steps, first discarded:
- *   wasm + native OpenBLAS matMul, 2 workers:          3.35 s/step mean (median 2.20), peak RSS 5.56 GB
- *   tensorflow (tfjs-node over pip tensorflow-cpu 2.21): 3.93 s/step mean (median 3.90), peak RSS 3.95 GB
+ *   wasm + native OpenBLAS matMul, 2 workers:          3.35 s/step mean (median 2.20), peak RSS 5.30 GiB
+ *   tensorflow (tfjs-node over pip tensorflow-cpu 2.21): 3.93 s/step mean (median 3.90), peak RSS 3.77 GiB
  * Same losses (88.8465 vs 88.8466 after 6 steps). So on CPU auto takes wasm and never imports tfjs-node
  * (docs/tensorflow-backend.md has the commands); --backend tensorflow trades ~15% speed for ~30% less memory.
  */
