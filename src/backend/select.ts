@@ -1,7 +1,8 @@
-// Backend choice: auto = tensorflow (tfjs-node-gpu with a GPU, else tfjs-node), then wasm, then cpu.
-// `--backend NAME` / TFEW_BACKEND override. Optional packages are imported dynamically: their absence
-// never breaks install or startup. Also picks the per-backend fast paths (per-head attention on wasm/cpu), which
-// loadT5 applies.
+// Backend choice: auto = tensorflow on a CUDA GPU (tfjs-node-gpu, or a tfjs-node built over a CUDA TensorFlow),
+// else what is faster on a CPU host (wasm, measured; see CPU_AUTO), then cpu. `--backend NAME` / TFEW_BACKEND override.
+// Optional packages are imported dynamically: their absence never breaks install or startup. Also picks the
+// per-backend fast paths (per-head attention on wasm/cpu), which loadT5 applies.
+import { existsSync, readdirSync } from "node:fs";
 import { TfewError } from "../errors.js";
 import { installNativeMatMul } from "./native-matmul.js";
 import { applyReadPolicy } from "./reads.js";
@@ -19,19 +20,85 @@ export interface BackendChoice {
   attention: "per-head" | "reference";
 }
 
-async function tryTensorflow(): Promise<string | null> {
+/**
+ * auto's choice on a host without a usable CUDA GPU. Measured in one run on a 2-core x86-64 VM (Xeon with AVX-512,
+ * Debian 12, 23 GiB), T5-small shape (configs/bench-t5-small.yaml: batch 8 × 256 tokens), 6 steps, first discarded:
+ *   wasm + native OpenBLAS matMul, 2 workers:          3.35 s/step mean (median 2.20), peak RSS 5.30 GiB
+ *   tensorflow (tfjs-node over pip tensorflow-cpu 2.21): 3.93 s/step mean (median 3.90), peak RSS 3.77 GiB
+ * Same losses (88.8465 vs 88.8466 after 6 steps). So on CPU auto takes wasm and never imports tfjs-node
+ * (docs/tensorflow-backend.md has the commands); --backend tensorflow trades ~15% speed for ~30% less memory.
+ */
+export const CPU_AUTO: "wasm" | "tensorflow" = "wasm";
+
+/** What auto asks of the host; tests replace it. */
+export interface HostProbe {
+  /** a CUDA device this process may use: /dev/nvidiaN present and not hidden by CUDA_VISIBLE_DEVICES */
+  cudaGpu: (env: NodeJS.ProcessEnv) => boolean;
+  /** import of an optional package; tfjs-node's registers its backend at priority 3 and activates it */
+  importPackage: (pkg: string) => Promise<unknown>;
+  /** the faster backend on this machine class without a GPU */
+  cpuAuto: "wasm" | "tensorflow";
+}
+
+export function cudaGpuVisible(env: NodeJS.ProcessEnv): boolean {
+  const visible = (env.CUDA_VISIBLE_DEVICES ?? process.env.CUDA_VISIBLE_DEVICES)?.trim().toLowerCase();
+  if (visible === "" || visible === "-1" || visible === "none" || visible === "void") return false;
+  try {
+    return existsSync("/dev/nvidiactl") && readdirSync("/dev").some((name) => /^nvidia\d+$/.test(name));
+  } catch {
+    return false;
+  }
+}
+
+export const HOST: HostProbe = { cudaGpu: cudaGpuVisible, importPackage: (pkg) => import(pkg), cpuAuto: CPU_AUTO };
+
+/** The GPU package first (it runs on CPU too when CUDA is missing), then the CPU one (or a CUDA build of it). */
+const TFJS_NODE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const;
+
+/**
+ * auto's attempts in order. "tensorflow-gpu": load tfjs-node, keep it if TensorFlow placed ops on the GPU (or if
+ * it is the faster CPU backend), else remove it again. "tensorflow": load tfjs-node and keep it.
+ */
+export type AutoStep = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
+export function autoOrder(cudaGpu: boolean, cpuAuto: "wasm" | "tensorflow"): AutoStep[] {
+  if (cudaGpu) return ["tensorflow-gpu", "wasm", "cpu"];
+  return cpuAuto === "tensorflow" ? ["tensorflow", "wasm", "cpu"] : ["wasm", "cpu"];
+}
+
+interface TensorflowBackend {
+  isUsingGpuDevice?: boolean;
+  binding?: { TF_Version?: string };
+}
+
+/** What the loaded tfjs-node reports: the TensorFlow version of its C API and whether it placed ops on a GPU. */
+export function tensorflowInfo(): { version: string | null; gpu: boolean } {
+  const backend = tf.findBackend("tensorflow") as TensorflowBackend | null;
+  return { version: backend?.binding?.TF_Version ?? null, gpu: backend?.isUsingGpuDevice === true };
+}
+
+/** The package that loaded, and the TensorFlow version of its C API (null if not readable). */
+async function tryTensorflow(host: HostProbe): Promise<{ pkg: string; version: string | null } | null> {
   // TensorFlow grabs almost all GPU memory at start unless told to grow: then nvidia-smi (the GPU monitor and
   // micro-batch sizing) sees what tfew really uses. A user's own setting wins.
   process.env.TF_FORCE_GPU_ALLOW_GROWTH ??= "true";
-  for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
+  for (const pkg of TFJS_NODE_PACKAGES) {
     try {
-      await import(pkg);
-      if (await tf.setBackend("tensorflow")) return pkg;
+      await host.importPackage(pkg);
+      if (await tf.setBackend("tensorflow")) return { pkg, version: tensorflowInfo().version };
     } catch {
       // not installed or libtensorflow missing: try the next one
     }
   }
   return null;
+}
+
+function tensorflowReason(loaded: { pkg: string; version: string | null }): string {
+  return loaded.version === null ? loaded.pkg : `${loaded.pkg} (TensorFlow ${loaded.version} C API)`;
+}
+
+/** Importing tfjs-node left its backend registered and active: auto did not choose it, so take it away again. */
+function dropTensorflow(): void {
+  if (tf.findBackendFactory("tensorflow") !== null) tf.removeBackend("tensorflow");
 }
 
 /**
@@ -81,7 +148,11 @@ export function fastPaths(name: BackendChoice["name"], options: { nativeMatMul: 
 }
 
 /** Picks and initializes a backend. `requested` wins over TFEW_BACKEND, which wins over auto. */
-export async function selectBackend(requested: BackendName | undefined, env: NodeJS.ProcessEnv = process.env): Promise<BackendChoice> {
+export async function selectBackend(
+  requested: BackendName | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  host: HostProbe = HOST,
+): Promise<BackendChoice> {
   applyReadPolicy(); // TFEW_STRICT_READS=1: synchronous reads throw (process.env: workers share it)
   const fromEnv = env.TFEW_BACKEND as BackendName | undefined;
   if (fromEnv !== undefined && !BACKEND_NAMES.includes(fromEnv)) {
@@ -91,9 +162,13 @@ export async function selectBackend(requested: BackendName | undefined, env: Nod
   const via = requested !== undefined && requested !== "auto" ? "--backend" : fromEnv !== undefined ? "TFEW_BACKEND" : "auto";
   switch (wanted) {
     case "tensorflow": {
-      const pkg = await tryTensorflow();
-      if (pkg === null) throw new TfewError(`backend: "tensorflow" asked by ${via} but neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node loads here; install one (see the Dockerfile) or use --backend wasm`);
-      return finish("tensorflow", `${via}: ${pkg}`);
+      const loaded = await tryTensorflow(host);
+      if (loaded === null) {
+        throw new TfewError(`backend: "tensorflow" asked by ${via} but neither @tensorflow/tfjs-node-gpu nor ` +
+          "@tensorflow/tfjs-node loads here; build one with scripts/tfjs-node-tensorflow.sh " +
+          "(docs/tensorflow-backend.md) or use --backend wasm");
+      }
+      return finish("tensorflow", `${via}: ${tensorflowReason(loaded)}`);
     }
     case "webgpu": {
       const failure = await tryWebgpu();
@@ -106,12 +181,32 @@ export async function selectBackend(requested: BackendName | undefined, env: Nod
     case "cpu":
       await tf.setBackend("cpu");
       return finish("cpu", `${via}: pure-JS reference backend (slow)`);
-    case "auto": {
-      const pkg = await tryTensorflow();
-      if (pkg !== null) return finish("tensorflow", `auto: ${pkg} loaded`);
-      if (await tryWasm(env)) return finish("wasm", "auto: tfjs-node not installed, WebAssembly SIMD available");
-      await tf.setBackend("cpu");
-      return finish("cpu", "auto: neither tfjs-node nor wasm available");
-    }
+    case "auto":
+      return await selectAuto(env, host);
   }
+}
+
+async function selectAuto(env: NodeJS.ProcessEnv, host: HostProbe): Promise<BackendChoice> {
+  const gpu = host.cudaGpu(env);
+  for (const step of autoOrder(gpu, host.cpuAuto)) {
+    if (step === "wasm") {
+      if (!(await tryWasm(env))) continue;
+      const why = gpu ? "TensorFlow does not run on the CUDA GPU here" : "no CUDA GPU; faster than tensorflow on CPU";
+      return finish("wasm", `auto: WebAssembly SIMD (${why})`);
+    }
+    if (step === "cpu") {
+      await tf.setBackend("cpu");
+      return finish("cpu", "auto: neither TensorFlow on a GPU nor wasm available");
+    }
+    const loaded = await tryTensorflow(host);
+    if (loaded === null) continue;
+    if (step === "tensorflow-gpu" && tensorflowInfo().gpu) {
+      return finish("tensorflow", `auto: ${tensorflowReason(loaded)} on the CUDA GPU`);
+    }
+    if (host.cpuAuto === "tensorflow") return finish("tensorflow", `auto: ${tensorflowReason(loaded)}, faster on CPU`);
+    // loaded, but on the CPU only, where wasm is faster: without this its priority-3 registration would stay
+    // active (the import called setBackend) and tf.getBackend() would still say "tensorflow"
+    dropTensorflow();
+  }
+  throw new TfewError("backend: auto found no backend"); // unreachable: every order ends with "cpu"
 }
