@@ -19,7 +19,10 @@ default_spec=${TF_PIP_SPEC:-tensorflow-cpu==2.21.0}
 work=$(mktemp -d "${TMPDIR:-/tmp}/tfjs-node-tf.XXXXXX")
 log=$work/build.log
 # the log outlives a failed run so its tail can be read; a successful run leaves nothing behind
-cleanup() { local status=$?; if [[ $status -eq 0 ]]; then rm -rf "$work"; else rm -rf "$work/src" "$work/pkg"; fi; }
+cleanup() {
+  local status=$?
+  if [[ $status -eq 0 ]]; then rm -rf "$work"; else find "$work" -mindepth 1 ! -name build.log -delete; fi
+}
 trap cleanup EXIT
 
 say() { echo "tfjs-node-tensorflow: $*" >>"$log"; if [[ ${TFEW_VERBOSE:-0} == 1 ]]; then echo "$*" >&2; fi; }
@@ -68,7 +71,7 @@ source_key() {
     dist=libtensorflow version=$(libdir_version)
   else
     dist=${default_spec%%[=<>]*} version=${default_spec##*==}
-    dist=${dist//-/_}
+    dist=${dist%%\[*} && dist=${dist//-/_}      # tensorflow[and-cuda] caches as "tensorflow"
   fi
   [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+ ]] || { echo "cannot tell the TensorFlow version of the source" >&2; exit 2; }
   case $dist in tensorflow_cpu) echo "$version -" ;; *) echo "$version $dist" ;; esac
@@ -111,6 +114,7 @@ node_dir_args() {
 }
 
 fetch_wheel() {
+  python3 -m pip --version >/dev/null 2>&1 || skip "python3 has no pip to download $default_spec (or give --wheel)"
   mkdir -p "$work/wheel"
   say "pip download $default_spec"
   PIP_RETRIES=${PIP_RETRIES:-1} run python3 -m pip download "$default_spec" --no-deps --only-binary=:all: \
