@@ -1,7 +1,6 @@
 // Item 4 of issue 11: every TF.js kernel that training (forward + the gradient of the T-Few loss) and evaluation
 // (rank classification) run, with the ops the webgpu backend gets (reference attention, no cached W), has a
 // kernel registered by @tensorflow/tfjs-backend-webgpu. Profiled on the cpu backend; webgpu itself needs a GPU.
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createVectorSet, disposeVectorSet } from "../src/adapters/ia3.js";
@@ -13,16 +12,9 @@ import { setAttentionImpl } from "../src/model/attention.js";
 import { loadT5, type LoadedModel } from "../src/model/load.js";
 import { batchNormalizers, makeBatch } from "../src/engine/batch.js";
 import { computeGradients } from "../src/engine/gradients.js";
-import { REPO_ROOT } from "./helpers/shared.js";
+import { isInstalled, REPO_ROOT } from "./helpers/shared.js";
 
-const hasWebgpuPackage = (() => {
-  try {
-    createRequire(import.meta.url).resolve("@tensorflow/tfjs-backend-webgpu");
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const hasWebgpuPackage = isInstalled("@tensorflow/tfjs-backend-webgpu");
 
 /** Kernel names one call runs (forward and, through variableGrads, backward). */
 async function kernelsOf(f: () => unknown): Promise<Set<string>> {

@@ -1,9 +1,9 @@
 // selectBackend("auto") end to end with a stand-in host (GPU visible or not, imports recorded): on CPU it takes the
 // measured faster backend without importing tfjs-node; a CPU-only TensorFlow on a GPU host is removed again.
-import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { HOST, selectBackend, tensorflowInfo, type HostProbe } from "./select.js";
 import { tf } from "./tf.js";
+import { noTfjsNode } from "../../tests/helpers/shared.js";
 
 /** A host whose imports are recorded; `fail` makes every import reject (as when no tfjs-node is installed). */
 function probe(cudaGpu: boolean, cpuAuto: HostProbe["cpuAuto"], fail = false): HostProbe & { imported: string[] } {
@@ -16,15 +16,6 @@ function probe(cudaGpu: boolean, cpuAuto: HostProbe["cpuAuto"], fail = false): H
   return { cudaGpu: () => cudaGpu, importPackage, cpuAuto, imported };
 }
 
-function tfjsNodeInstalled(): boolean {
-  try {
-    createRequire(import.meta.url).resolve("@tensorflow/tfjs-node");
-    return true;
-  } catch {
-    return false;
-  }
-}
-const noTfjsNode = tfjsNodeInstalled() ? false : "no @tensorflow/tfjs-node here: run scripts/tfjs-node-tensorflow.sh";
 
 describe("auto without tfjs-node imports", () => {
   // first in the file: tfjs-node's import registers "tensorflow" at priority 3 and makes it the active backend

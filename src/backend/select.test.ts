@@ -1,12 +1,12 @@
 // Backend selection: fast paths per backend, TFEW_WASM_DIR, the auto rule's order and GPU test, and the
 // tensorflow reason line (where scripts/tfjs-node-tensorflow.sh installed it); auto end to end: select-auto.test.ts.
 import { mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { autoOrder, cudaGpuVisible, fastPaths, HOST, selectBackend, tensorflowInfo } from "./select.js";
 import { tf } from "./tf.js";
+import { noTfjsNode } from "../../tests/helpers/shared.js";
 const empty = mkdtempSync(join(tmpdir(), "tfew-wasm-dir-"));
 afterAll(() => rmSync(empty, { recursive: true, force: true }));
 
@@ -43,16 +43,6 @@ describe("auto rule", () => {
   });
 });
 
-/** Whether a tfjs-node is installed here (scripts/tfjs-node-tensorflow.sh); resolving does not import it. */
-function tfjsNodeInstalled(): boolean {
-  try {
-    createRequire(import.meta.url).resolve("@tensorflow/tfjs-node");
-    return true;
-  } catch {
-    return false;
-  }
-}
-const noTfjsNode = tfjsNodeInstalled() ? false : "no @tensorflow/tfjs-node here: run scripts/tfjs-node-tensorflow.sh";
 
 describe.skipIf(noTfjsNode)(`tensorflow backend (${noTfjsNode || "tfjs-node installed"})`, () => {
   it("names the TensorFlow version of the C API in its reason", async () => {
