@@ -11,7 +11,7 @@ import type { T5Model } from "../model/t5.js";
 import type { TfewBatch } from "./batch.js";
 import { lossShare, lossSums, type LossNormalizers } from "./losses.js";
 import { choiceNll, encodeInputs } from "./pipeline.js";
-import { exampleSumsTensor, type Sums } from "./task-losses.js";
+import type { Sums } from "./task-losses.js";
 
 export interface LossSettings {
   lengthNorm: number; // choice score = sum NLL / length^lengthNorm
@@ -66,7 +66,7 @@ export function gradientTensors(model: T5Model, vectors: TrainedVectors, batch: 
     const { grads } = tf.variableGrads(() => {
       const { tokenNll, targetMask } = choiceTokenNll(model, batch, plan.scales());
       const sums = lossSums({ tokenNll, targetMask, labels: batch.labels, lengthNorm: settings.lengthNorm });
-      const perTask = slots === 0 ? null : tasksByExample(exampleSumsTensor(tokenNll, targetMask, batch.labels, settings.lengthNorm), batch.tasks as number[], slots);
+      const perTask = slots === 0 ? null : tasksByExample(sums.perExample, batch.tasks as number[], slots);
       kept = { sums: tf.keep(tf.stack([sums.lm, sums.ul, sums.ln]) as tf.Tensor1D), scores: tf.keep(sums.choiceScores), perTask: perTask === null ? null : tf.keep(perTask) }; // past variableGrads' own tidy
       return lossShare(sums, n, { ul: settings.ulWeight, ln: settings.lnWeight });
     }, varList);

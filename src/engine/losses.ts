@@ -54,6 +54,7 @@ export interface LossSums {
   ul: tf.Scalar; // Σ −log(1 − p + 0.01) over wrong-choice tokens (the masked positions are added as a constant)
   ln: tf.Scalar; // Σ over examples of cross_entropy(−choiceScores, label)
   choiceScores: tf.Tensor2D; // [batch, choices]
+  perExample: tf.Tensor2D; // [batch, 3]: each example's (lm, ul, ln) sums; lm, ul, ln are their column sums
 }
 
 /** t-few marks excluded unlikelihood positions with log-likelihood −100: each adds −log(1 − e^−100 + 0.01). */
@@ -79,11 +80,12 @@ export function lossSums(input: Omit<TfewLossInput, "weights">): LossSums {
     const gold3 = gold.expandDims(2); // [batch, choices, 1]
     const nll = tokenNll.mul(mask); // [batch, choices, len]
     const scores = choiceScores(tokenNll, mask as tf.Tensor3D, lengthNorm);
-    const lm = nll.mul(gold3).sum() as tf.Scalar;
-    const ln = tf.logSoftmax(scores.neg()).mul(gold).sum().neg() as tf.Scalar; // [batch, choices] → Σ CE
+    const lmEach = nll.mul(gold3).sum([1, 2]); // [batch]
+    const lnEach = tf.logSoftmax(scores.neg()).mul(gold).sum(1).neg(); // [batch, choices] → [batch] CE
     const keep = mask.mul(tf.sub(1, gold3)); // [batch, choices, len] wrong-choice tokens
-    const ul = tf.where(keep.greater(0), tf.sub(1, tokenNll.neg().exp()).add(1e-2).log().neg(), tf.zerosLike(tokenNll)).sum() as tf.Scalar;
-    return { lm, ul, ln, choiceScores: scores };
+    const ulEach = tf.where(keep.greater(0), tf.sub(1, tokenNll.neg().exp()).add(1e-2).log().neg(), tf.zerosLike(tokenNll)).sum([1, 2]); // [batch]
+    const perExample = tf.stack([lmEach, ulEach, lnEach], 1) as tf.Tensor2D; // [batch, 3]
+    return { lm: lmEach.sum() as tf.Scalar, ul: ulEach.sum() as tf.Scalar, ln: lnEach.sum() as tf.Scalar, choiceScores: scores, perExample };
   });
 }
 
