@@ -138,7 +138,7 @@ process.exit(0);'
 probe_webgpu_adapter() {
   local dawn=$root/node_modules/webgpu/index.js
   [[ -f $dawn ]] || return 0
-  if ! timeout 30 "$node_bin" --input-type=module -e "$webgpu_probe" "$dawn" >"$out/webgpu-adapter.json" \
+  if ! timeout 15 "$node_bin" --input-type=module -e "$webgpu_probe" "$dawn" >"$out/webgpu-adapter.json" \
     2>"$out/webgpu-adapter.log"; then
     rm -f "$out/webgpu-adapter.json"
     echo "   no WebGPU adapter from Dawn (see $out/webgpu-adapter.log)"
@@ -155,7 +155,9 @@ for backend in $backends; do
     --output "$out/gold-$backend.json"
   rc=$?
   grep -m1 -E '^(gold-check|tfew: error)' "$out/gold-$backend.log" | sed 's/^/   /'
-  if [[ $backend == tensorflow && $rc -le 1 ]] && ! grep -q 'device:GPU:0' "$out/gold-$backend.log"; then
+  # (the gold JSON exists only when the backend loaded: a missing tfjs-node is an error, not a CPU run)
+  if [[ $backend == tensorflow && $rc -le 1 && -f $out/gold-$backend.json ]] &&
+    ! grep -q 'device:GPU:0' "$out/gold-$backend.log"; then
     echo "   tensorflow ran on the CPU (no GPU device: no CUDA build, or CUDA/cuDNN libraries missing or too old);" \
       "trained all the same, reported as not on a GPU"
   fi
