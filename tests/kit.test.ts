@@ -104,7 +104,7 @@ describe("the kit", () => {
     expect(result.logits_max_abs).toBeLessThanOrEqual(1e-4);
   });
 
-  it("gpu-check.sh without a GPU: nvidia-smi's view, the missing WebGPU adapter and a wasm run land in one JSON summary", () => {
+  it("gpu-check.sh without a GPU: nvidia-smi's view, the missing WebGPU adapter (a failed check) and a wasm run land in one JSON summary", () => {
     const fake = join(work, "fake-bin");
     mkdirSync(fake);
     // the check's query, and the monitor's looping query (-lms) until the sampler stops it
@@ -123,15 +123,15 @@ describe("the kit", () => {
       encoding: "utf8", timeout: 180_000,
       env: { HOME: work, PATH: `${fake}:/usr/local/bin:/usr/bin:/bin`, BACKENDS: "webgpu wasm", CHECK_CONFIG: "demo", STEPS: "2", TORCH: "off", TOTAL_S: "150", TFEW_NATIVE_MATMUL: "0" },
     });
-    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.status, r.stdout + r.stderr).toBe(1); // webgpu was asked for and did not run: the check fails
     expect(r.stdout).toContain("fake nvidia-smi: 1 GPU");
     const summary = JSON.parse(readFileSync(join(out, "gpu-check.json"), "utf8")) as Record<string, unknown>;
     expect(summary).toMatchObject({
-      format: "tfew-gpu-check/1", layout: "kit", node: process.version, config: "configs/default.yaml", steps: 2, pass: true,
+      format: "tfew-gpu-check/1", layout: "kit", node: process.version, config: "configs/default.yaml", steps: 2, pass: false, gpu_pass: false,
       gpus: [{ index: 0, name: "NVIDIA H100 80GB HBM3", driver: "550.54.15", memory_total_mib: 81559, memory_used_mib: 1 }],
       backends: {
         webgpu: { gold: { ok: false, pass: null, error: expect.stringMatching(/^tfew: error: backend: "webgpu" .*no WebGPU adapter/) as unknown }, train: null, torch_ratio: null },
-        wasm: { gold: { ok: true, pass: true }, train: { ok: true, steps: 2, gpu_util_mean_pct: 40, error: null }, torch_ratio: null },
+        wasm: { gpu: false, pass: true, gold: { ok: true, pass: true }, train: { ok: true, steps: 2, gpu_util_mean_pct: 40, error: null }, torch_ratio: null },
       },
       torch: { ok: false, error: "no python3 with CUDA torch (TORCH=off)" },
     });
