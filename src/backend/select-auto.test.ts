@@ -6,16 +6,15 @@ import { tf } from "./tf.js";
 import { noTfjsNode } from "../../tests/helpers/shared.js";
 
 /** A host whose imports are recorded; `fail` makes every import reject (as when no tfjs-node is installed). */
-function probe(cudaGpu: boolean, cpuAuto: HostProbe["cpuAuto"], fail = false): HostProbe & { imported: string[] } {
+function probe(cudaGpu: boolean, cpuAuto: "wasm" | "tensorflow", fail = false): HostProbe & { imported: string[] } {
   const imported: string[] = [];
   const importPackage = async (pkg: string): Promise<unknown> => {
     imported.push(pkg);
     if (fail) throw new Error(`Cannot find package '${pkg}'`);
     return HOST.importPackage(pkg);
   };
-  return { cudaGpu: () => cudaGpu, importPackage, cpuAuto, imported };
+  return { cudaGpu: () => cudaGpu, importPackage, cpuAuto: () => cpuAuto, imported };
 }
-
 
 describe("auto without tfjs-node imports", () => {
   // first in the file: tfjs-node's import registers "tensorflow" at priority 3 and makes it the active backend
@@ -24,7 +23,7 @@ describe("auto without tfjs-node imports", () => {
     const choice = await selectBackend("auto", {}, host);
     expect(host.imported).toEqual([]);
     expect(choice.name).toBe("wasm");
-    expect(choice.reason).toMatch(/^auto: WebAssembly SIMD \(no CUDA GPU; faster than tensorflow on CPU\)/);
+    expect(choice.reason).toMatch(/^auto: WebAssembly SIMD \(no CUDA GPU; faster than tensorflow on CPU for this model size\)/);
     expect(tf.getBackend()).toBe("wasm");
     expect(tf.findBackendFactory("tensorflow")).toBeNull();
   });
@@ -36,13 +35,21 @@ describe("auto without tfjs-node imports", () => {
     expect(choice.name).toBe("wasm");
     expect(choice.reason).toMatch(/TensorFlow does not run on the CUDA GPU here/);
   });
+
+  it("a model where tensorflow is faster, but no tfjs-node: wasm, and the reason names the script that builds it", async () => {
+    const host = probe(false, "tensorflow", true);
+    const choice = await selectBackend("auto", {}, host);
+    expect(host.imported).toEqual(["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]);
+    expect(choice.name).toBe("wasm");
+    expect(choice.reason).toMatch(/tensorflow would be faster for this model: scripts\/tfjs-node-tensorflow\.sh/);
+  });
 });
 
 describe.skipIf(noTfjsNode)(`auto with tfjs-node (${noTfjsNode || "installed"})`, () => {
   it("takes tensorflow on CPU where it is the measured faster one (cpuAuto tensorflow)", async () => {
     const choice = await selectBackend("auto", {}, probe(false, "tensorflow"));
     expect(choice.name).toBe("tensorflow");
-    expect(choice.reason).toMatch(/^auto: @tensorflow\/tfjs-node \(TensorFlow \d+\.\d+\.\d+ C API\), faster on CPU$/);
+    expect(choice.reason).toMatch(/^auto: @tensorflow\/tfjs-node \(TensorFlow \d+\.\d+\.\d+ C API\), faster on CPU for this model size$/);
     expect(tf.getBackend()).toBe("tensorflow");
   });
 

@@ -21,14 +21,21 @@ export interface BackendChoice {
 }
 
 /**
- * auto's choice on a host without a usable CUDA GPU. Measured in one run on a 2-core x86-64 VM (Xeon with AVX-512,
- * Debian 12, 23 GiB), T5-small shape (configs/bench-t5-small.yaml: batch 8 × 256 tokens), 6 steps, first discarded:
- *   wasm + native OpenBLAS matMul, 2 workers:          3.35 s/step mean (median 2.20), peak RSS 5.30 GiB
- *   tensorflow (tfjs-node over pip tensorflow-cpu 2.21): 3.93 s/step mean (median 3.90), peak RSS 3.77 GiB
- * Same losses (88.8465 vs 88.8466 after 6 steps). So on CPU auto takes wasm and never imports tfjs-node
- * (docs/tensorflow-backend.md has the commands); --backend tensorflow trades ~15% speed for ~30% less memory.
+ * auto's choice on a host without a usable CUDA GPU, by model size. Measured on a 2-core x86-64 VM (Xeon with
+ * AVX-512, Debian 12), each pair in one quiet run of both sides:
+ * - T5-small shape (77M parameters, configs/bench-t5-small.yaml: batch 8 × 256), 10 steps, step 1 dropped, two runs:
+ *   tensorflow (tfjs-node over pip tensorflow-cpu 2.21) 1.93 / 1.80 s/step, peak RSS 3.9 GB;
+ *   wasm + native OpenBLAS matMul, 2 workers          2.02 / 1.92 s/step, peak RSS 5.6 GB.
+ * - the demo model (0.24M parameters, 60 steps): wasm 2.7 s, tensorflow 4.3 s (TensorFlow's start-up dominates).
+ * So tensorflow from CPU_TENSORFLOW_FROM parameters (a threshold between the two measured sizes), wasm below it;
+ * without tfjs-node installed auto stays on wasm (scripts/tfjs-node-tensorflow.sh builds it).
  */
-export const CPU_AUTO: "wasm" | "tensorflow" = "wasm";
+export const CPU_TENSORFLOW_FROM = 20_000_000;
+
+/** The faster CPU backend for a model of `parameters` (null: unknown, e.g. gold-check's fixture: wasm). */
+export function cpuAutoFor(parameters: number | null): "wasm" | "tensorflow" {
+  return parameters !== null && parameters >= CPU_TENSORFLOW_FROM ? "tensorflow" : "wasm";
+}
 
 /** What auto asks of the host; tests replace it. */
 export interface HostProbe {
@@ -36,8 +43,8 @@ export interface HostProbe {
   cudaGpu: (env: NodeJS.ProcessEnv) => boolean;
   /** import of an optional package; tfjs-node's registers its backend at priority 3 and activates it */
   importPackage: (pkg: string) => Promise<unknown>;
-  /** the faster backend on this machine class without a GPU */
-  cpuAuto: "wasm" | "tensorflow";
+  /** the faster backend on this machine class without a GPU, for a model of this many parameters */
+  cpuAuto: (parameters: number | null) => "wasm" | "tensorflow";
 }
 
 export function cudaGpuVisible(env: NodeJS.ProcessEnv): boolean {
@@ -50,7 +57,7 @@ export function cudaGpuVisible(env: NodeJS.ProcessEnv): boolean {
   }
 }
 
-export const HOST: HostProbe = { cudaGpu: cudaGpuVisible, importPackage: (pkg) => import(pkg), cpuAuto: CPU_AUTO };
+export const HOST: HostProbe = { cudaGpu: cudaGpuVisible, importPackage: (pkg) => import(pkg), cpuAuto: cpuAutoFor };
 
 /** The GPU package first (it runs on CPU too when CUDA is missing), then the CPU one (or a CUDA build of it). */
 const TFJS_NODE_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const;
@@ -147,11 +154,15 @@ export function fastPaths(name: BackendChoice["name"], options: { nativeMatMul: 
   return { attention: slowBatchedMatMul ? "per-head" : "reference", keepUntransposed: slowBatchedMatMul };
 }
 
-/** Picks and initializes a backend. `requested` wins over TFEW_BACKEND, which wins over auto. */
+/**
+ * Picks and initializes a backend. `requested` wins over TFEW_BACKEND, which wins over auto; auto's CPU choice
+ * depends on the model's parameter count (`model.parameters`, null when not known yet).
+ */
 export async function selectBackend(
   requested: BackendName | undefined,
   env: NodeJS.ProcessEnv = process.env,
   host: HostProbe = HOST,
+  model: { parameters: number | null } = { parameters: null },
 ): Promise<BackendChoice> {
   applyReadPolicy(); // TFEW_STRICT_READS=1: synchronous reads throw (process.env: workers share it)
   const fromEnv = env.TFEW_BACKEND as BackendName | undefined;
@@ -182,16 +193,19 @@ export async function selectBackend(
       await tf.setBackend("cpu");
       return finish("cpu", `${via}: pure-JS reference backend (slow)`);
     case "auto":
-      return await selectAuto(env, host);
+      return await selectAuto(env, host, host.cpuAuto(model.parameters));
   }
 }
 
-async function selectAuto(env: NodeJS.ProcessEnv, host: HostProbe): Promise<BackendChoice> {
+async function selectAuto(env: NodeJS.ProcessEnv, host: HostProbe, cpuAuto: "wasm" | "tensorflow"): Promise<BackendChoice> {
   const gpu = host.cudaGpu(env);
-  for (const step of autoOrder(gpu, host.cpuAuto)) {
+  let tensorflowMissing = false;
+  for (const step of autoOrder(gpu, cpuAuto)) {
     if (step === "wasm") {
       if (!(await tryWasm(env))) continue;
-      const why = gpu ? "TensorFlow does not run on the CUDA GPU here" : "no CUDA GPU; faster than tensorflow on CPU";
+      const why = gpu ? "TensorFlow does not run on the CUDA GPU here"
+        : tensorflowMissing ? "no CUDA GPU; tensorflow would be faster for this model: scripts/tfjs-node-tensorflow.sh"
+          : "no CUDA GPU; faster than tensorflow on CPU for this model size";
       return finish("wasm", `auto: WebAssembly SIMD (${why})`);
     }
     if (step === "cpu") {
@@ -199,11 +213,14 @@ async function selectAuto(env: NodeJS.ProcessEnv, host: HostProbe): Promise<Back
       return finish("cpu", "auto: neither TensorFlow on a GPU nor wasm available");
     }
     const loaded = await tryTensorflow(host);
-    if (loaded === null) continue;
+    if (loaded === null) {
+      tensorflowMissing = step === "tensorflow";
+      continue;
+    }
     if (step === "tensorflow-gpu" && tensorflowInfo().gpu) {
       return finish("tensorflow", `auto: ${tensorflowReason(loaded)} on the CUDA GPU`);
     }
-    if (host.cpuAuto === "tensorflow") return finish("tensorflow", `auto: ${tensorflowReason(loaded)}, faster on CPU`);
+    if (cpuAuto === "tensorflow") return finish("tensorflow", `auto: ${tensorflowReason(loaded)}, faster on CPU for this model size`);
     // loaded, but on the CPU only, where wasm is faster: without this its priority-3 registration would stay
     // active (the import called setBackend) and tf.getBackend() would still say "tensorflow"
     dropTensorflow();

@@ -14,7 +14,7 @@ import { loadTask, type Example, type TaskData } from "../data/task.js";
 import { loadTokenizer, type T5Tokenizer } from "../data/tokenizer.js";
 import { TfewError } from "../errors.js";
 import { resolveDatasetFiles, resolveModelSource, type ModelSource } from "../io/hub.js";
-import { countParameters } from "../model/config.js";
+import { countParameters, readT5Config } from "../model/config.js";
 import { loadT5, type LoadedModel } from "../model/load.js";
 import type { TfewExample } from "./batch.js";
 import type { ExampleShape } from "./memory.js";
@@ -29,8 +29,10 @@ export interface Workspace {
 }
 
 export async function prepareModel(config: RunConfig, options: { backend?: BackendChoice; log: (line: string) => void }): Promise<Workspace> {
-  const backend = options.backend ?? (await selectBackend(config.backend));
   const source = await resolveModelSource(config.model, { revision: config.revision });
+  // auto's CPU choice depends on the model's size: read its config.json before the backend starts
+  const parameters = options.backend ? null : countParameters(await readT5Config(source.dir)).total;
+  const backend = options.backend ?? (await selectBackend(config.backend, process.env, undefined, { parameters }));
   const tokenizerDir = config.tokenizer ?? source.dir;
   const tokenizer = await loadTokenizer(tokenizerDir);
   const onGpu = backend.name === "tensorflow" || backend.name === "webgpu";
