@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { configToYaml } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import { describeDataFiles } from "../data/manifest.js";
-import type { TaskData } from "../data/task.js";
+import type { TaskData } from "../data/task-types.js";
 import { TfewError } from "../errors.js";
 import { prepareModel, prepareTask, type Workspace } from "../engine/workspace.js";
 import { ensureRunDir, sha256Text, TFEW_VERSION, writeJson } from "../io/run-dir.js";

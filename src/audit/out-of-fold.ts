@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { disposeVectorSet } from "../adapters/ia3.js";
 import type { RunConfig } from "../config/schema.js";
-import type { TaskData } from "../data/task.js";
+import type { TaskData } from "../data/task-types.js";
 import { TfewError } from "../errors.js";
 import { rankExamples } from "../engine/inference.js";
 import { buildExamples, loadAdapterSet, type Workspace } from "../engine/workspace.js";

@@ -1,7 +1,7 @@
 // The audit's files from a small hand-made result: CSV order and quoting, JSON-safe thresholds, Label Studio
 // tasks for the issues only (with the suggestion as a pre-annotation), and an escaped labeling config.
 import { describe, expect, it } from "vitest";
-import type { TaskData } from "../data/task.js";
+import type { TaskData } from "../data/task-types.js";
 import { confidentLearning } from "./confident.js";
 import { labelIssuesCsv, labelStudioConfig, labelStudioTasks, summary } from "./report.js";
 

@@ -3,7 +3,7 @@
 // pre-annotation, importable into a Label Studio project with label-studio-config.xml).
 import { join } from "node:path";
 import { csvField } from "../data/table.js";
-import type { TaskData } from "../data/task.js";
+import type { TaskData } from "../data/task-types.js";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomic.js";
 import type { ConfidentLearningResult } from "./confident.js";
 

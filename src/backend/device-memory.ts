@@ -1,7 +1,7 @@
 // Free memory of the GPU tfew runs on: nvidia-smi's memory.total − memory.used (NVIDIA, any backend), or
 // only the WebGPU adapter's buffer limits where nvidia-smi is absent (WebGPU has no free-memory query).
 import { execFile } from "node:child_process";
-import { parseSmiNumber, splitSmiLine } from "../nvidia-smi-csv.js";
+import { parseSmiNumber, splitSmiLine } from "./nvidia-smi-csv.js";
 
 /** The query deviceMemory runs: `nvidia-smi --query-gpu=index,uuid,memory.total,memory.used,name --format=csv,noheader,nounits`. */
 export const DEVICE_MEMORY_QUERY_ARGS: readonly string[] = ["--query-gpu=index,uuid,memory.total,memory.used,name", "--format=csv,noheader,nounits"];

@@ -7,7 +7,7 @@ import { resolveIa3Config } from "../adapters/ia3-config.js";
 import { adapterBaseModel } from "../adapters/smear-files.js";
 import { loadRunConfig } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
-import type { TaskData } from "../data/task.js";
+import type { TaskData } from "../data/task-types.js";
 import { loadTokenizer } from "../data/tokenizer.js";
 import { isTfewError, TfewError } from "../errors.js";
 import { loadAdapter, prepareModel, prepareTask } from "../engine/workspace.js";

@@ -2,7 +2,7 @@
 // with --method fisher --data: each adapter's Fisher on its own data first (src/merge/fisher-merge.ts).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { FISHER_KINDS, type FisherKind } from "../engine/fisher.js";
+import { FISHER_KINDS, type FisherKind } from "../engine/fisher-settings.js";
 import { TfewError } from "../errors.js";
 import { readJson } from "../io/run-dir.js";
 import { fisherMerge } from "../merge/fisher-merge.js";

@@ -10,7 +10,8 @@ import { describe, expect, it } from "vitest";
 import { makeTempDir } from "../../tests/helpers/tfew-cli.js";
 import { FORMAT_FIXTURES, FORMAT_ROWS, labelStudioExport, toCsvText, toJsonlText } from "../../tests/helpers/format-files.js";
 import { describeDataFiles } from "./manifest.js";
-import { loadTask, type TaskData } from "./task.js";
+import type { TaskData } from "./task-types.js";
+import { loadTask } from "./task.js";
 
 const { labels: LABELS, rows: ROWS } = FORMAT_ROWS;
 const COLUMNS = ["ID", "Title", "Body", "Label"] as const;

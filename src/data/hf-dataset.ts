@@ -7,7 +7,7 @@ import { readParquet } from "./parquet.js";
 import { readTable } from "./sources.js";
 import type { Table } from "./table.js";
 import { taskFromTables, type TabularOptions } from "./tabular.js";
-import type { TaskData } from "./task.js";
+import type { TaskData } from "./task-types.js";
 
 export const HF_PREFIX = "hf:";
 

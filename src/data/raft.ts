@@ -6,7 +6,7 @@ import { TfewError } from "../errors.js";
 import { checkLabelNames, checkUniqueIds, genericInstruction, parseLabel, type LabelIndexBase } from "./labels.js";
 import { RAFT_TASKS, type RaftTaskInfo } from "./raft-tasks.js";
 import { readCsv, readUtf8File, where, type Table } from "./table.js";
-import type { Example, TaskData } from "./task.js";
+import type { Example, TaskData } from "./task-types.js";
 
 export interface RaftOptions {
   /** Label names in order; overrides task.json / labels.json / the built-in table. */

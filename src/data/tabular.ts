@@ -6,7 +6,7 @@ import { TfewError } from "../errors.js";
 import { checkLabelNames, checkUniqueIds, genericInstruction, parseLabel, type LabelIndexBase } from "./labels.js";
 import { readTable } from "./sources.js";
 import { where, type Table } from "./table.js";
-import type { Example, TaskData } from "./task.js";
+import type { Example, TaskData } from "./task-types.js";
 
 export interface TabularOptions {
   /** Columns that make up the prompt, in order (data.text_fields). Default: every column but the ID and label. */

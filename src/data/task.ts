@@ -1,6 +1,6 @@
-// A classification task in memory (examples, label names, text fields, instruction) and `loadTask`, the one entry
-// that picks the loader from the path: a RAFT-layout folder, `raft:<task>` from the HF hub (ought/raft),
-// `hf:<org>/<dataset>[/<config>]` from the HF cache's Parquet files, or a .csv/.jsonl/.parquet/.arrow/Label Studio .json file.
+// `loadTask`, the one entry that loads a task (TaskData, task-types.ts) and picks the loader from the path: a
+// RAFT-layout folder, `raft:<task>` from the HF hub (ought/raft), `hf:<org>/<dataset>[/<config>]` from the HF
+// cache's Parquet files, or a .csv/.jsonl/.parquet/.arrow/Label Studio .json file.
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { TfewError } from "../errors.js";
@@ -10,25 +10,7 @@ import type { LabelIndexBase } from "./labels.js";
 import { loadRaftFromHub, loadRaftTask } from "./raft.js";
 import { formatOf, TASK_FILE_EXTENSIONS } from "./sources.js";
 import { loadTabularTask } from "./tabular.js";
-
-export interface Example {
-  id: string;
-  /** Text field name → value (every field of TaskData.textFields is present, possibly ""). */
-  fields: Record<string, string>;
-  /** Index into TaskData.labelNames; absent for unlabeled (test) examples. */
-  label?: number;
-}
-
-export interface TaskData {
-  name: string;
-  labelNames: string[];
-  textFields: string[];
-  instruction: string;
-  train: Example[];
-  test: Example[];
-  /** Absolute paths of every file read, for sha256 in the run manifest. */
-  files: string[];
-}
+import type { TaskData } from "./task-types.js";
 
 /** What to load; the fields mirror the run config's data.* keys (data.text_fields → textFields, ...). */
 export interface TaskSpec {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SHARED_RAFT_DIR, SHARED_TOKENIZER_DIR, hasSharedRaft, hasSharedTokenizer, skipNote } from "../../tests/helpers/shared.js";
 import { loadRaftTask } from "./raft.js";
-import type { Example, TaskData } from "./task.js";
+import type { Example, TaskData } from "./task-types.js";
 import { answerChoices, renderPrompt } from "./template.js";
 import { loadTokenizer, type T5Tokenizer } from "./tokenizer.js";
 

@@ -1,7 +1,7 @@
 // Prompts: T-Few's RAFT template (r-three/t-few RaftTemplate, raft_labels_in_input_string="comma") or a custom
 // "{field}" template, rendered and tokenized within maxSeqLen by truncating text fields (longest first).
 import { TfewError } from "../errors.js";
-import type { Example, TaskData } from "./task.js";
+import type { Example, TaskData } from "./task-types.js";
 import type { T5Tokenizer } from "./tokenizer.js";
 
 export interface RenderOptions {

@@ -6,23 +6,15 @@ import { readVectors, toScales, type Ia3VectorSet } from "../adapters/ia3.js";
 import { TfewError } from "../errors.js";
 import type { T5Model } from "../model/t5.js";
 import { makeBatch, splitMicroBatches, type TfewExample } from "./batch.js";
+import type { FisherSettings } from "./fisher-settings.js";
 import { choiceTokenNll } from "./gradients.js";
 import { choiceScores } from "./losses.js";
 import { trainMicroBatchSize } from "./memory.js";
 import { resolveWorkerCount, startPool, type WorkerPool, type WorkerReply } from "./pool.js";
 import { sizingOf, type Workspace } from "./workspace.js";
 
-export const FISHER_KINDS = ["model", "empirical"] as const;
-/** model: expectation over the model's own p(c|x); empirical: the gold label's log-likelihood only */
-export type FisherKind = (typeof FISHER_KINDS)[number];
-
 /** Examples per summed block: fixed, so that the worker count never changes the order of additions. */
 export const FISHER_BLOCK = 4;
-
-export interface FisherSettings {
-  kind: FisherKind;
-  lengthNorm: number; // eval.length_norm: score = Σ NLL / length^lengthNorm
-}
 
 type Grads = Map<string, Float32Array>;
 

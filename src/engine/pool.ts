@@ -9,7 +9,7 @@ import type { Ia3Config } from "../adapters/ia3-config.js";
 import { TfewError } from "../errors.js";
 import { combineParts, type GradientEngine, type MicroBatchPart } from "./accumulate.js";
 import { batchNormalizers, splitMicroBatches, type TfewExample } from "./batch.js";
-import type { FisherSettings } from "./fisher.js";
+import type { FisherSettings } from "./fisher-settings.js";
 import type { LossSettings } from "./gradients.js";
 import type { LossNormalizers } from "./losses.js";
 import type { RankInput, RankOptions, RankResult } from "./rank.js";

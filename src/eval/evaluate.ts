@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { disposeAdapter, type AdapterVectors } from "../adapters/trainable.js";
 import type { RunConfig } from "../config/schema.js";
 import { csvField } from "../data/table.js";
-import type { Example, TaskData } from "../data/task.js";
+import type { Example, TaskData } from "../data/task-types.js";
 import { rankExamples } from "../engine/inference.js";
 import { permutation } from "../engine/rng.js";
 import { buildExamples, loadAdapter, type Workspace } from "../engine/workspace.js";

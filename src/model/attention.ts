@@ -2,18 +2,8 @@
 // `attentionReference` is plain autograd (batched matMuls: fine on native/GPU backends, slow on wasm);
 // `attention` dispatches to the per-head 2-D version in fast-attention.ts when enabled.
 import { tf } from "../backend/tf.js";
+import type { AttentionInputs } from "./attention-types.js";
 import { attentionPerHead } from "./fast-attention.js";
-
-export interface AttentionInputs {
-  q: tf.Tensor3D; // [batch, queries, heads·dKv]
-  k: tf.Tensor3D; // [batch, keys, heads·dKv]
-  v: tf.Tensor3D; // [batch, keys, heads·dKv]
-  bias: tf.Tensor3D | null; // [heads, queries, keys] position bias (+ causal mask); frozen, no gradient
-  keyMask: tf.Tensor2D | null; // [batch, keys] additive (0 or MASK_VALUE); no gradient
-  numHeads: number;
-  /** bias + mask per (example, head), [queries, keys] each, from headBiases(): shared by every layer */
-  perHeadBias?: tf.Tensor2D[] | null;
-}
 
 export type AttentionImpl = "reference" | "per-head";
 

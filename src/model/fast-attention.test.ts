@@ -3,7 +3,8 @@
 import { describe, expect, it } from "vitest";
 import "@tensorflow/tfjs-backend-wasm";
 import { tf } from "../backend/tf.js";
-import { attentionReference, type AttentionInputs } from "./attention.js";
+import type { AttentionInputs } from "./attention-types.js";
+import { attentionReference } from "./attention.js";
 import { attentionPerHead, headBiases } from "./fast-attention.js";
 import { MASK_VALUE } from "./position-bias.js";
 

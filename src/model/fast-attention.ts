@@ -1,7 +1,7 @@
 // Attention as per-(example, head) plain 2-D matMuls with a hand-written backward: the layout the wasm
 // backend runs fast (its batched/transposed matMul is 10-30× slower). Same math as attentionReference.
 import { tf } from "../backend/tf.js";
-import type { AttentionInputs } from "./attention.js";
+import type { AttentionInputs } from "./attention-types.js";
 import { customOp } from "./custom-op.js";
 
 /** Splits x [batch, length, heads·dKv] into per-(batch, head) tensors, [length, dKv] or transposed [dKv, length]. */

@@ -1,6 +1,6 @@
 // Parses `nvidia-smi --query-gpu=<NVIDIA_SMI_FIELDS> --format=csv,noheader,nounits` output into samples.
 // Mirrors nvidia-smi's CSV query mode: one line per GPU per tick, fields in the order queried.
-import { parseSmiNumber, splitSmiLine } from "../nvidia-smi-csv.js";
+import { parseSmiNumber, splitSmiLine } from "../backend/nvidia-smi-csv.js";
 
 /** One GPU reading. Fields nvidia-smi reports as `[N/A]`, `N/A` or `[Not Supported]` are null. */
 export interface GpuSample {

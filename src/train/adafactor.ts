@@ -2,7 +2,7 @@
 // with T-Few's settings: scale_parameter=True, relative_step=False, warmup_init=False, beta1=None.
 // Arithmetic is float32 in torch's operation order (Math.fround after every op torch rounds), so results
 // match torch CPU bit for bit on the (IA)³ fixture (sums follow torch's lane order; norms use float64).
-import type { OptimizerCore, ParamSpec } from "./optimizer.js";
+import type { OptimizerCore, ParamSpec } from "./optimizer-types.js";
 
 /** HF defaults kept by T-Few: eps = (1e-30, 1e-3), clip_threshold = 1.0, decay_rate = -0.8. */
 export const ADAFACTOR_DEFAULTS = {

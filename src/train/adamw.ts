@@ -1,6 +1,6 @@
 // AdamW (Loshchilov & Hutter, decoupled weight decay) as torch.optim.AdamW computes it (single-tensor path,
 // amsgrad=False): float32 state, bias correction, defaults betas (0.9, 0.999) and eps 1e-8.
-import type { OptimizerCore, ParamSpec } from "./optimizer.js";
+import type { OptimizerCore, ParamSpec } from "./optimizer-types.js";
 
 export interface AdamWOptions {
   /** decoupled weight decay: p *= 1 - lr * weightDecay before the Adam update */

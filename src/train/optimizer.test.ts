@@ -1,6 +1,7 @@
 // The optimizer factory: input checks, and state()/loadState() round trips that resume bit for bit.
 import { describe, expect, it } from "vitest";
-import { createOptimizer, type OptimizerName, type ParamSpec } from "./optimizer.js";
+import type { OptimizerName, ParamSpec } from "./optimizer-types.js";
+import { createOptimizer } from "./optimizer.js";
 
 const specs: ParamSpec[] = [
   { name: "k", shape: [4, 1] },

@@ -1,20 +1,12 @@
-// The optimizer interface shared by Adafactor and AdamW, and the factory the training loop calls.
+// The optimizer the training loop holds (checks + state copies over a core: Adafactor, AdamW) and its factory.
 // Optimizers run in plain JS on Float32Arrays: the (IA)³ vectors are tiny, so no tf backend is involved.
 import { TfewError } from "../errors.js";
 import { Adafactor } from "./adafactor.js";
 import { AdamW } from "./adamw.js";
-
-export interface ParamSpec {
-  /** parameter name, e.g. the PEFT state-dict name of an (IA)³ vector */
-  name: string;
-  /** row-major shape; Adafactor factors the second moment of every shape with 2 or more dims */
-  shape: number[];
-}
+import type { OptimizerCore, OptimizerName, ParamSpec } from "./optimizer-types.js";
 
 /** Serializable optimizer state: flat names like "<param>.exp_avg_sq_row", plus "step". */
 export type OptimizerState = Record<string, Float32Array | number>;
-
-export type OptimizerName = "adafactor" | "adamw";
 
 export interface Optimizer {
   readonly name: OptimizerName;
@@ -24,20 +16,6 @@ export interface Optimizer {
   state(): OptimizerState;
   /** Replaces the state with a copy of a saved one; throws TfewError when it does not fit the params. */
   loadState(state: OptimizerState): void;
-}
-
-/**
- * What Adafactor and AdamW implement; createOptimizer wraps a core with input checks and the generic
- * state()/loadState() (copies of `slots` plus "step"), so the cores hold only arithmetic.
- */
-export interface OptimizerCore {
-  readonly name: OptimizerName;
-  /** live state arrays by flat key, e.g. "<param>.exp_avg_sq_row"; fixed at construction */
-  readonly slots: ReadonlyMap<string, Float32Array>;
-  /** optimizer steps taken so far (0 before the first); step() increments it */
-  stepCount: number;
-  /** assumes checked inputs: every param and grad present with its spec's element count */
-  step(params: Map<string, Float32Array>, grads: Map<string, Float32Array>, lr: number): void;
 }
 
 export interface OptimizerConfig {

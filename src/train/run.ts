@@ -12,7 +12,7 @@ import { resolveIa3Config, type Ia3Config } from "../adapters/ia3-config.js";
 import { configToYaml } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import { describeDataFiles } from "../data/manifest.js";
-import type { TaskData } from "../data/task.js";
+import type { TaskData } from "../data/task-types.js";
 import { createLocalEngine, type GradientEngine, type StepGradients } from "../engine/accumulate.js";
 import { passTokens, type TfewExample } from "../engine/batch.js";
 import { memoryBasis, trainMicroBatchSize } from "../engine/memory.js";

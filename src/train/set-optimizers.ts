@@ -1,7 +1,8 @@
 // One optimizer per (IA)³ vector set of a multi-task run, behind the Optimizer interface: a step updates
 // only the sets whose gradients it is given (the tasks in the batch), so each set's optimizer state and step
 // count evolve as in a single-task run over that task's batches. One set = the plain optimizer, unchanged.
-import { createOptimizer, type Optimizer, type OptimizerConfig, type OptimizerState, type ParamSpec } from "./optimizer.js";
+import type { ParamSpec } from "./optimizer-types.js";
+import { createOptimizer, type Optimizer, type OptimizerConfig, type OptimizerState } from "./optimizer.js";
 
 export interface ParamGroup {
   name: string; // the set's task name

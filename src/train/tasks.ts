@@ -1,7 +1,7 @@
 // The tasks of a multi-task run (data.tasks): each entry's data config (the run's data.* with the entry's
 // overrides), its loaded task and tokenized examples tagged with the task's index, all examples task-major.
 import type { RunConfig, TaskEntry } from "../config/schema.js";
-import type { TaskData } from "../data/task.js";
+import type { TaskData } from "../data/task-types.js";
 import type { TfewExample } from "../engine/batch.js";
 import { buildExamples, prepareTask, type Workspace } from "../engine/workspace.js";
 import { TfewError } from "../errors.js";

@@ -1,5 +1,5 @@
-// Fields of nvidia-smi's CSV query mode (`--format=csv,noheader,nounits`), shared by monitor/ (GPU sampling)
-// and backend/ (free device memory). Floor 0: no imports, so both rooms can use it without a sideways import.
+// Fields of nvidia-smi's CSV query mode (`--format=csv,noheader,nounits`), shared by backend/ (free device memory)
+// and monitor/ (GPU sampling), which sits a floor above backend/. No imports.
 
 // Any bracketed value ("[N/A]", "[Not Supported]", "[Unknown Error]", "[GPU requires reset]") and bare "N/A"
 // mean nvidia-smi has no reading for that field on this GPU.
