@@ -1,7 +1,7 @@
 // Backend choice: auto = tensorflow on a CUDA GPU (tfjs-node-gpu, or a tfjs-node built over a CUDA TensorFlow),
-// else what is faster on a CPU host (wasm, measured; see CPU_AUTO), then cpu. `--backend NAME` / TFEW_BACKEND override.
-// Optional packages are imported dynamically: their absence never breaks install or startup. Also picks the
-// per-backend fast paths (per-head attention on wasm/cpu), which loadT5 applies.
+// else on a CPU host the faster one for the model's size (cpuAutoFor, measured), then cpu.
+// `--backend NAME` / TFEW_BACKEND override. Optional packages are imported dynamically: their absence never breaks
+// install or startup. Also picks the per-backend fast paths (per-head attention on wasm/cpu), which loadT5 applies.
 import { existsSync, readdirSync } from "node:fs";
 import { TfewError } from "../errors.js";
 import { installNativeMatMul } from "./native-matmul.js";

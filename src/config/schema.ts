@@ -136,7 +136,7 @@ export const RunConfigSchema = z.strictObject({
   model: text().default("data/demo-model"),
   revision: text().default("main"), // hub branch, tag or commit; ignored for local folders
   tokenizer: textOrNull().default(null), // folder with tokenizer.json; null = the model folder
-  // TF.js backend; auto = tensorflow (tfjs-node) if installed, else wasm, else cpu
+  // TF.js backend; auto = tensorflow on a CUDA GPU; on CPU tensorflow from 20M parameters when tfjs-node is installed, else wasm; then cpu
   backend: oneOf(["auto", "tensorflow", "wasm", "cpu", "webgpu"] as const).default("auto"),
   seed: nonNegativeInt().default(42), // seeds data shuffling and sampling; same seed + config = same run
   data: MultiDataSchema.prefault({}),
