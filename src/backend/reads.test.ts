@@ -1,7 +1,7 @@
 // Device reads: packed reads split back exactly, each call counts once, and forbidSyncReads makes every
 // synchronous read throw (what the backend suites turn on with TFEW_STRICT_READS=1).
 import { afterEach, describe, expect, it } from "vitest";
-import { deviceReads, forbidSyncReads, readFloats, readNumbers, readPacked } from "./reads.js";
+import { deviceReads, forbidSyncReads, readFloats, readPacked } from "./reads.js";
 import { tf } from "./tf.js";
 
 describe("device reads", () => {
@@ -24,7 +24,6 @@ describe("device reads", () => {
     expect(Array.from(rb as Float32Array)).toEqual([7, 8, 9]);
     expect(Array.from(rc as Float32Array)).toEqual([-0.5]);
     expect(tf.memory().numTensors).toBe(tensors); // the packed copy is gone, the inputs stay
-    expect(await readNumbers([c, a])).toEqual([-0.5, 1]);
     expect(Array.from(await readFloats(b))).toEqual([7, 8, 9]);
     expect(await readPacked([])).toEqual([]);
     tf.dispose([a, b, c]);

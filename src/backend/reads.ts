@@ -38,11 +38,6 @@ export async function readPacked(tensors: readonly tf.Tensor[]): Promise<Float32
   }
 }
 
-/** The scalar values of several scalars (or the first element of each tensor), in one read. */
-export async function readNumbers(tensors: readonly tf.Tensor[]): Promise<number[]> {
-  return (await readPacked(tensors)).map((data) => data[0] as number);
-}
-
 const SYNC_METHODS = ["dataSync", "arraySync", "bufferSync"] as const;
 
 /**
