@@ -6,7 +6,9 @@ import { fileURLToPath } from "node:url";
 
 const main = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "cli", "main.js");
 if (!existsSync(main)) {
-  process.stderr.write("tfew: error: dist/cli/main.js is missing; run `npm install` (or `npm run build`) in the tfew folder first\n");
+  process.stderr.write(
+    "tfew: error: dist/cli/main.js is missing; run `npm install` (or `npm run build`) in the tfew folder first\n",
+  );
   process.exit(1);
 }
 const { main: run } = await import(main);

@@ -9,7 +9,11 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const source = join(root, "native", "tfew_blas.c");
 const out = join(root, "native", "build", "tfew_blas.node");
-const includes = [join(dirname(process.execPath), "..", "include", "node"), "/usr/include/node", "/usr/local/include/node"];
+const includes = [
+  join(dirname(process.execPath), "..", "include", "node"),
+  "/usr/include/node",
+  "/usr/local/include/node",
+];
 const include = includes.find((dir) => existsSync(join(dir, "node_api.h")));
 if (include === undefined) {
   console.log("tfew: native matMul not built (Node's headers, node_api.h, not found); the wasm matMul is used");
@@ -19,7 +23,9 @@ mkdirSync(dirname(out), { recursive: true });
 const cc = process.env.CC ?? "cc";
 const r = spawnSync(cc, ["-O2", "-shared", "-fPIC", `-I${include}`, source, "-o", out, "-ldl"], { encoding: "utf8" });
 if (r.status !== 0) {
-  console.log(`tfew: native matMul not built (${cc} failed: ${(r.stderr || String(r.error)).split("\n")[0]}); the wasm matMul is used`);
+  console.log(
+    `tfew: native matMul not built (${cc} failed: ${(r.stderr || String(r.error)).split("\n")[0]}); the wasm matMul is used`,
+  );
   process.exit(0);
 }
 console.log(`tfew: built ${out}`);

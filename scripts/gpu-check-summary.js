@@ -14,7 +14,11 @@ const json = (path) => {
     return null;
   }
 };
-const tsv = (text) => (text ?? "").split("\n").filter((l) => l.trim() !== "").map((l) => l.split("\t"));
+const tsv = (text) =>
+  (text ?? "")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => l.split("\t"));
 const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : null);
 const text = (v) => (typeof v === "string" && v.trim() !== "" ? v.trim() : null);
 
@@ -23,16 +27,24 @@ function failure(stage, log) {
   if (stage === undefined) return "not run";
   if (stage.exit_code === -1) return "skipped: no time left in TOTAL_S";
   if (stage.exit_code === 124 || stage.exit_code === 137) return `stopped at its ${stage.limit_s} s limit`;
-  const lines = (log ?? "").split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  const lines = (log ?? "")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
   return lines.find((l) => /^tfew: (error|internal error):/.test(l)) ?? lines.at(-1) ?? `exit code ${stage.exit_code}`;
 }
 
 const mib = (value) => (/^\d+(\.\d+)?$/.test(value ?? "") ? Number(value) : null); // "[N/A]" → null
 
 function gpus(csv) {
-  return tsv((csv ?? "").replaceAll(", ", "\t")).filter((f) => f.length >= 5)
+  return tsv((csv ?? "").replaceAll(", ", "\t"))
+    .filter((f) => f.length >= 5)
     .map(([index, name, driver, total, used]) => ({
-      index: Number(index), name, driver, memory_total_mib: mib(total), memory_used_mib: mib(used),
+      index: Number(index),
+      name,
+      driver,
+      memory_total_mib: mib(total),
+      memory_used_mib: mib(used),
     }));
 }
 
@@ -54,10 +66,15 @@ function placement(dir, name, logs) {
       return { gpu: null, device: null, backend_line: backendLine, adapter: null };
     }
     const adapter = {
-      vendor: text(a.vendor), architecture: text(a.architecture), device: text(a.device),
-      description: text(a.description), is_fallback_adapter: a.is_fallback_adapter === true,
+      vendor: text(a.vendor),
+      architecture: text(a.architecture),
+      device: text(a.device),
+      description: text(a.description),
+      is_fallback_adapter: a.is_fallback_adapter === true,
     };
-    const software = adapter.is_fallback_adapter || adapter.architecture === "software" ||
+    const software =
+      adapter.is_fallback_adapter ||
+      adapter.architecture === "software" ||
       SOFTWARE_ADAPTER.test(`${adapter.device ?? ""} ${adapter.description ?? ""}`);
     const device = adapter.description ?? adapter.device ?? adapter.vendor;
     return { gpu: !software, device, backend_line: backendLine, adapter };
@@ -84,8 +101,12 @@ function gold(dir, backend, stage) {
   }
   const pick = ["logits_max_abs", "loss_rel", "ia3_grad_rel", "tfew_loss_rel", "tfew_grad_rel"];
   return {
-    ok: true, pass: r.pass === true, ...Object.fromEntries(pick.map((k) => [k, num(r[k])])),
-    tolerance: r.tolerance ?? null, error: null, seconds: num(r.seconds),
+    ok: true,
+    pass: r.pass === true,
+    ...Object.fromEntries(pick.map((k) => [k, num(r[k])])),
+    tolerance: r.tolerance ?? null,
+    error: null,
+    seconds: num(r.seconds),
   };
 }
 
@@ -96,13 +117,19 @@ function train(dir, backend, stage, where) {
   if (s === null) return { ok: false, error: failure(stage, read(join(dir, `train-${backend}.log`))) };
   const onGpu = where.gpu === true;
   return {
-    ok: true, steps: s.steps,
+    ok: true,
+    steps: s.steps,
     // summary.json names the monitor's first GPU whenever nvidia-smi answers, even for a CPU run: kept only for
     // a run known to be on a GPU
     device: onGpu ? (s.device ?? where.device) : where.device,
-    s_per_step: num(s.s_per_step), s_per_step_median: num(s.s_per_step_median), examples_per_s: num(s.examples_per_s),
-    gpu_util_mean_pct: num(s.gpu?.utilization_mean_pct), gpu_memory_peak_mib: num(s.gpu?.memory_peak_mib),
-    mfu: onGpu ? num(s.mfu) : null, micro_batch_size: s.micro_batch_size ?? null, error: null,
+    s_per_step: num(s.s_per_step),
+    s_per_step_median: num(s.s_per_step_median),
+    examples_per_s: num(s.examples_per_s),
+    gpu_util_mean_pct: num(s.gpu?.utilization_mean_pct),
+    gpu_memory_peak_mib: num(s.gpu?.memory_peak_mib),
+    mfu: onGpu ? num(s.mfu) : null,
+    micro_batch_size: s.micro_batch_size ?? null,
+    error: null,
   };
 }
 
@@ -113,16 +140,23 @@ function torch(dir, stage, facts) {
     return { ok: false, error: failure(stage, read(join(dir, "torch.log"))) };
   }
   return {
-    ok: true, device: t.device ?? "cuda", torch_version: t.torch_version ?? null,
-    share_cross_kv: t.share_cross_kv ?? null, s_per_step: num(t.train.s_per_step),
-    examples_per_s: num(t.train.examples_per_s), error: null,
+    ok: true,
+    device: t.device ?? "cuda",
+    torch_version: t.torch_version ?? null,
+    share_cross_kv: t.share_cross_kv ?? null,
+    s_per_step: num(t.train.s_per_step),
+    examples_per_s: num(t.train.examples_per_s),
+    error: null,
   };
 }
 
 /** The summary object of a gpu-check folder (exported for tests). */
 export function summarize(dir, options = {}) {
   const stages = tsv(read(join(dir, "stages.tsv"))).map(([name, rc, s, limit]) => ({
-    name, exit_code: Number(rc), seconds: Number(s), limit_s: Number(limit),
+    name,
+    exit_code: Number(rc),
+    seconds: Number(s),
+    limit_s: Number(limit),
   }));
   const stageOf = (name) => stages.find((s) => s.name === name);
   const facts = Object.fromEntries(tsv(read(join(dir, "facts.tsv"))));
@@ -134,8 +168,10 @@ export function summarize(dir, options = {}) {
     const t = train(dir, name, stageOf(`train-${name}`), where);
     const g = gold(dir, name, stageOf(`gold-${name}`));
     // PyTorch runs on CUDA: a ratio against a CPU run would say nothing about tfew on the GPU
-    const ratio = where.gpu === true && reference.ok && reference.s_per_step !== null && t?.s_per_step
-      ? reference.s_per_step / t.s_per_step : null;
+    const ratio =
+      where.gpu === true && reference.ok && reference.s_per_step !== null && t?.s_per_step
+        ? reference.s_per_step / t.s_per_step
+        : null;
     const pass = g.pass === true && t?.ok === true;
     backends[name] = { ...where, pass, gold: g, train: t, torch_ratio: ratio };
   }
@@ -150,7 +186,8 @@ export function summarize(dir, options = {}) {
     steps: facts.steps === undefined ? null : Number(facts.steps),
     gpus: gpus(read(join(dir, "nvidia-smi.csv"))),
     vulkan: {
-      loader: facts.vulkan_loader ?? null, driver_manifest: facts.vulkan_icd || null,
+      loader: facts.vulkan_loader ?? null,
+      driver_manifest: facts.vulkan_icd || null,
       manifest_written: facts.vulkan_icd_written !== undefined,
     },
     backends,
@@ -182,7 +219,12 @@ function table(summary) {
   add("PyTorch s/step", () => f(summary.torch.s_per_step, 3));
   add("ratio (>1: tfew faster)", (b) => f(b.torch_ratio, 2));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  const lines = rows.map((r) => r.map((c, i) => String(c).padEnd(widths[i])).join("  ").trimEnd());
+  const lines = rows.map((r) =>
+    r
+      .map((c, i) => String(c).padEnd(widths[i]))
+      .join("  ")
+      .trimEnd(),
+  );
   for (const [name, b] of Object.entries(summary.backends)) {
     const error = b.gold.error ?? b.train?.error;
     if (error) lines.push(`${name}: ${error}`);

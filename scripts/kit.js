@@ -7,7 +7,20 @@
 // --fast: xz -0 and no size limit (tests: ~25 s instead of ~3 min; the release kit is xz -9, at most 40 MiB).
 // Env: TFEW_KIT_VULKAN_DEB=path/to/libvulkan1.deb (use it instead of apt-get download; "none" skips it).
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,7 +53,9 @@ export function checkNodeVersion(engines, version) {
   const wantMajor = Number(min[1]);
   const wantMinor = Number(min[2] ?? 0);
   if (major !== wantMajor || minor < wantMinor) {
-    throw new KitError(`this Node is ${version}, but the kit ships the build machine's own Node and tfew's engines ask for ${engines} (major ${wantMajor}); run npm run kit with Node ${wantMajor}.${wantMinor}+`);
+    throw new KitError(
+      `this Node is ${version}, but the kit ships the build machine's own Node and tfew's engines ask for ${engines} (major ${wantMajor}); run npm run kit with Node ${wantMajor}.${wantMinor}+`,
+    );
   }
 }
 
@@ -52,7 +67,10 @@ function need(path, hint) {
 async function bundle(kit) {
   const { build } = await import("esbuild");
   need(join(root, "dist", "cli", "main.js"), "run npm run build (npm run kit does it first)");
-  need(join(root, "node_modules", "@tensorflow", "tfjs-backend-webgpu", "package.json"), "install the optional dependencies: npm install --include=optional");
+  need(
+    join(root, "node_modules", "@tensorflow", "tfjs-backend-webgpu", "package.json"),
+    "install the optional dependencies: npm install --include=optional",
+  );
   await build({
     entryPoints: [join(root, "scripts", "kit-entry.js")],
     outfile: join(kit, "dist", "cli", "main.js"),
@@ -63,7 +81,9 @@ async function bundle(kit) {
     // optional native packages stay outside: tfjs-node(-gpu) need their own tfjs-core; dawn.node and the BLAS addon are files
     external: ["webgpu", "@tensorflow/tfjs-node", "@tensorflow/tfjs-node-gpu", "*.node"],
     // CommonJS parts of tfjs (emscripten's wasm loader) expect require, __filename and __dirname
-    banner: { js: 'import { createRequire as __kitRequire } from "node:module"; import { fileURLToPath as __kitPath } from "node:url"; const require = __kitRequire(import.meta.url); const __filename = __kitPath(import.meta.url); const __dirname = __kitPath(new URL(".", import.meta.url));' },
+    banner: {
+      js: 'import { createRequire as __kitRequire } from "node:module"; import { fileURLToPath as __kitPath } from "node:url"; const require = __kitRequire(import.meta.url); const __filename = __kitPath(import.meta.url); const __dirname = __kitPath(new URL(".", import.meta.url));',
+    },
     legalComments: "linked",
     logLevel: "error",
   });
@@ -75,7 +95,9 @@ function copyNode(kit) {
   chmodSync(node, 0o755);
   const ldd = spawnSync("ldd", [node], { encoding: "utf8" });
   if (ldd.status === 0 && /libnode\.so/.test(ldd.stdout)) {
-    throw new KitError(`${process.execPath} links libnode.so (a distribution build); use an official nodejs.org build of Node ${process.versions.node.split(".")[0]}`);
+    throw new KitError(
+      `${process.execPath} links libnode.so (a distribution build); use an official nodejs.org build of Node ${process.versions.node.split(".")[0]}`,
+    );
   }
   // the official binary carries symbols (~13 MB); stripped it still runs and packs ~2 MB smaller
   if (spawnSync("strip", ["--strip-all", node]).status === 0) log("stripped the Node binary");
@@ -84,11 +106,18 @@ function copyNode(kit) {
 }
 
 function copyWebgpu(kit) {
-  const pkg = need(join(root, "node_modules", "webgpu"), "install the optional dependencies: npm install --include=optional");
+  const pkg = need(
+    join(root, "node_modules", "webgpu"),
+    "install the optional dependencies: npm install --include=optional",
+  );
   const dest = join(kit, "node_modules", "webgpu");
   mkdirSync(join(dest, "dist", "linux-x64"), { recursive: true });
-  for (const file of ["package.json", "index.js", "LICENSE.md"]) if (existsSync(join(pkg, file))) copyFileSync(join(pkg, file), join(dest, file));
-  copyFileSync(need(join(pkg, "dist", "linux-x64", "dawn.node"), "the webgpu package has no linux-x64 build"), join(dest, "dist", "linux-x64", "dawn.node"));
+  for (const file of ["package.json", "index.js", "LICENSE.md"])
+    if (existsSync(join(pkg, file))) copyFileSync(join(pkg, file), join(dest, file));
+  copyFileSync(
+    need(join(pkg, "dist", "linux-x64", "dawn.node"), "the webgpu package has no linux-x64 build"),
+    join(dest, "dist", "linux-x64", "dawn.node"),
+  );
 }
 
 /** apt-get download libvulkan1 (or TFEW_KIT_VULKAN_DEB); the .deb plus its libvulkan.so.1 unpacked with dpkg-deb. */
@@ -96,21 +125,28 @@ function addVulkanLoader(kit) {
   const dir = join(kit, "vulkan");
   mkdirSync(dir, { recursive: true });
   let deb = process.env.TFEW_KIT_VULKAN_DEB;
-  if (deb === "none") return log("WARNING: TFEW_KIT_VULKAN_DEB=none: no Vulkan loader in the kit (hosts need libvulkan1)");
+  if (deb === "none")
+    return log("WARNING: TFEW_KIT_VULKAN_DEB=none: no Vulkan loader in the kit (hosts need libvulkan1)");
   if (deb === undefined) {
     const tmp = mkdtempSync(join(tmpdir(), "tfew-kit-apt-"));
     const r = spawnSync("apt-get", ["download", "libvulkan1"], { cwd: tmp, encoding: "utf8", timeout: 120_000 });
-    deb = readdirSync(tmp).map((f) => join(tmp, f)).find((f) => f.endsWith(".deb"));
+    deb = readdirSync(tmp)
+      .map((f) => join(tmp, f))
+      .find((f) => f.endsWith(".deb"));
     if (r.status !== 0 || deb === undefined) {
-      return log(`WARNING: apt-get download libvulkan1 failed (${(r.error?.message ?? r.stderr ?? "").split("\n").find((l) => l.trim() !== "") ?? "no output"}); the kit has no Vulkan loader, so WebGPU needs the host's libvulkan1`);
+      return log(
+        `WARNING: apt-get download libvulkan1 failed (${(r.error?.message ?? r.stderr ?? "").split("\n").find((l) => l.trim() !== "") ?? "no output"}); the kit has no Vulkan loader, so WebGPU needs the host's libvulkan1`,
+      );
     }
   }
   copyFileSync(need(deb, "TFEW_KIT_VULKAN_DEB must name a .deb"), join(dir, basename(deb)));
   const unpacked = mkdtempSync(join(tmpdir(), "tfew-kit-deb-"));
-  if (spawnSync("dpkg-deb", ["-x", deb, unpacked]).status !== 0) return log("WARNING: dpkg-deb not found: the .deb is in vulkan/ and gpu-check.sh unpacks it on the host");
+  if (spawnSync("dpkg-deb", ["-x", deb, unpacked]).status !== 0)
+    return log("WARNING: dpkg-deb not found: the .deb is in vulkan/ and gpu-check.sh unpacks it on the host");
   const libDir = join(unpacked, "usr", "lib", "x86_64-linux-gnu");
   mkdirSync(join(dir, "lib"), { recursive: true });
-  for (const f of readdirSync(libDir).filter((f) => f.startsWith("libvulkan.so.1"))) cpSync(join(libDir, f), join(dir, "lib", f), { verbatimSymlinks: true });
+  for (const f of readdirSync(libDir).filter((f) => f.startsWith("libvulkan.so.1")))
+    cpSync(join(libDir, f), join(dir, "lib", f), { verbatimSymlinks: true });
   rmSync(unpacked, { recursive: true, force: true });
 }
 
@@ -121,7 +157,8 @@ function copyTree(kit) {
   copy(join("data", "demo-task"));
   mkdirSync(join(kit, "wasm"), { recursive: true });
   const wasmDir = join(root, "node_modules", "@tensorflow", "tfjs-backend-wasm", "dist");
-  for (const f of readdirSync(wasmDir).filter((f) => f.endsWith(".wasm"))) copyFileSync(join(wasmDir, f), join(kit, "wasm", f));
+  for (const f of readdirSync(wasmDir).filter((f) => f.endsWith(".wasm")))
+    copyFileSync(join(wasmDir, f), join(kit, "wasm", f));
   const fixtures = join("tests", "fixtures", "hf-reference", "t5-tiny-gated");
   mkdirSync(join(kit, fixtures), { recursive: true });
   for (const f of FIXTURE_FILES) copyFileSync(join(root, fixtures, f), join(kit, fixtures, f));
@@ -133,17 +170,26 @@ function copyTree(kit) {
   else log("native BLAS addon not built: the kit uses wasm's matMul (npm run build builds it where a C compiler is)");
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
   const node = process.version;
-  writeFileSync(join(kit, "package.json"), `${JSON.stringify({ name: "tfew-kit", version: pkg.version, private: true, type: "module", node }, null, 2)}\n`);
-  writeFileSync(join(kit, "README.txt"), [
-    `tfew ${pkg.version} portable kit (linux-x64, Node ${node} inside; the host needs no Node, npm or internet).`,
-    "  bin/tfew train                         # the demo, on wasm",
-    "  bin/tfew train --backend webgpu ...    # NVIDIA GPU through Vulkan (Dawn); see tfew's README, GPU hosts",
-    "  scripts/gpu-check.sh [OUT_DIR]         # the GPU check: one JSON summary, OUT_DIR/gpu-check.json",
-    "Licenses: dist/cli/main.js.LEGAL.txt (bundled packages), licenses/ (Node, Dawn).",
-    "",
-  ].join("\n"));
+  writeFileSync(
+    join(kit, "package.json"),
+    `${JSON.stringify({ name: "tfew-kit", version: pkg.version, private: true, type: "module", node }, null, 2)}\n`,
+  );
+  writeFileSync(
+    join(kit, "README.txt"),
+    [
+      `tfew ${pkg.version} portable kit (linux-x64, Node ${node} inside; the host needs no Node, npm or internet).`,
+      "  bin/tfew train                         # the demo, on wasm",
+      "  bin/tfew train --backend webgpu ...    # NVIDIA GPU through Vulkan (Dawn); see tfew's README, GPU hosts",
+      "  scripts/gpu-check.sh [OUT_DIR]         # the GPU check: one JSON summary, OUT_DIR/gpu-check.json",
+      "Licenses: dist/cli/main.js.LEGAL.txt (bundled packages), licenses/ (Node, Dawn).",
+      "",
+    ].join("\n"),
+  );
   mkdirSync(join(kit, "licenses"), { recursive: true });
-  const nodeLicense = [join(dirname(process.execPath), "..", "share", "doc", "node", "LICENSE"), "/usr/share/doc/nodejs/LICENSE"].find((f) => existsSync(f));
+  const nodeLicense = [
+    join(dirname(process.execPath), "..", "share", "doc", "node", "LICENSE"),
+    "/usr/share/doc/nodejs/LICENSE",
+  ].find((f) => existsSync(f));
   if (nodeLicense !== undefined) copyFileSync(nodeLicense, join(kit, "licenses", "node-LICENSE"));
   const dawnLicense = join(root, "node_modules", "webgpu", "LICENSE.md");
   if (existsSync(dawnLicense)) copyFileSync(dawnLicense, join(kit, "licenses", "webgpu-LICENSE.md"));
@@ -152,7 +198,11 @@ function copyTree(kit) {
 function pack(out, kitParent, level) {
   const target = join(out, KIT_NAME);
   const partial = `${target}.partial`;
-  const r = spawnSync("sh", ["-c", `tar -C "$1" -cf - tfew-kit | xz -${level} -T0 -c > "$2"`, "sh", kitParent, partial], { stdio: ["ignore", "inherit", "inherit"] });
+  const r = spawnSync(
+    "sh",
+    ["-c", `tar -C "$1" -cf - tfew-kit | xz -${level} -T0 -c > "$2"`, "sh", kitParent, partial],
+    { stdio: ["ignore", "inherit", "inherit"] },
+  );
   if (r.status !== 0) throw new KitError("tar | xz failed (both must be on PATH)");
   renameSync(partial, target);
   return target;
@@ -176,12 +226,15 @@ async function main() {
     const level = args.fast ? 0 : 9;
     const file = pack(args.out, parent, level);
     const mib = statSync(file).size / 2 ** 20;
-    log(`wrote ${file}: ${mib.toFixed(1)} MiB (xz -${level}${args.fast ? ", --fast: size limit not checked" : ""}) in ${((performance.now() - t0) / 1000).toFixed(1)} s; Node ${process.version}`);
+    log(
+      `wrote ${file}: ${mib.toFixed(1)} MiB (xz -${level}${args.fast ? ", --fast: size limit not checked" : ""}) in ${((performance.now() - t0) / 1000).toFixed(1)} s; Node ${process.version}`,
+    );
     if (args.keepFolder) {
       rmSync(join(args.out, "tfew-kit"), { recursive: true, force: true });
       renameSync(kit, join(args.out, "tfew-kit"));
     }
-    if (!args.fast && mib > LIMIT_MIB) throw new KitError(`${file} is ${mib.toFixed(1)} MiB, over the ${LIMIT_MIB} MiB limit`);
+    if (!args.fast && mib > LIMIT_MIB)
+      throw new KitError(`${file} is ${mib.toFixed(1)} MiB, over the ${LIMIT_MIB} MiB limit`);
   } finally {
     rmSync(parent, { recursive: true, force: true });
   }
@@ -189,7 +242,9 @@ async function main() {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   main().catch((error) => {
-    process.stderr.write(error instanceof KitError ? `kit: error: ${error.message}\n` : `kit: internal error: ${error.stack ?? error}\n`);
+    process.stderr.write(
+      error instanceof KitError ? `kit: error: ${error.message}\n` : `kit: internal error: ${error.stack ?? error}\n`,
+    );
     process.exitCode = 1;
   });
 }

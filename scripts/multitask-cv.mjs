@@ -17,7 +17,14 @@ const flag = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) 
 const FOLDS = Number(flag("--folds", "3"));
 const OUT = resolve(flag("--out", join(ROOT, "bench-results", "multitask-cv")));
 const DEMO = join(ROOT, "data", "demo-task");
-const BASE = ["--config", join(ROOT, "configs", "default.yaml"), "--set", `model=${join(ROOT, "data", "demo-model")}`, "--set", "monitor.gpu=off"];
+const BASE = [
+  "--config",
+  join(ROOT, "configs", "default.yaml"),
+  "--set",
+  `model=${join(ROOT, "data", "demo-model")}`,
+  "--set",
+  "monitor.gpu=off",
+];
 
 function tfew(argv) {
   const r = spawnSync(process.execPath, [join(ROOT, "bin", "tfew.js"), ...argv], { cwd: OUT, encoding: "utf8" });
@@ -29,7 +36,10 @@ const field = (v) => (/[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
 /** A RAFT-layout folder holding `rows` as its labelled split (task.json and labels.json copied). */
 function taskFolder(dir, header, rows) {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "train.csv"), [header.join(","), ...rows.map((r) => header.map((h) => field(r[h])).join(","))].join("\n") + "\n");
+  writeFileSync(
+    join(dir, "train.csv"),
+    [header.join(","), ...rows.map((r) => header.map((h) => field(r[h])).join(","))].join("\n") + "\n",
+  );
   for (const f of ["task.json", "labels.json"]) copyFileSync(join(DEMO, f), join(dir, f));
   return dir;
 }
@@ -52,8 +62,16 @@ for (let k = 0; k < FOLDS; k++) {
   const data = {};
   for (const [name, list] of Object.entries(tasks)) {
     data[name] = {
-      train: taskFolder(join(fold, "data", `${name}-train`), header, list.filter((_, i) => i % FOLDS !== k)),
-      held: taskFolder(join(fold, "data", `${name}-held`), header, list.filter((_, i) => i % FOLDS === k)),
+      train: taskFolder(
+        join(fold, "data", `${name}-train`),
+        header,
+        list.filter((_, i) => i % FOLDS !== k),
+      ),
+      held: taskFolder(
+        join(fold, "data", `${name}-held`),
+        header,
+        list.filter((_, i) => i % FOLDS === k),
+      ),
     };
   }
   const evaluate = (adapter, task, label) => {
@@ -70,15 +88,49 @@ for (let k = 0; k < FOLDS; k++) {
   const tasksYaml = `data:\n  tasks:\n    - {name: A, path: ${JSON.stringify(data.A.train)}}\n    - {name: B, path: ${JSON.stringify(data.B.train)}}\n`;
   writeFileSync(join(fold, "tasks.yaml"), tasksYaml);
   tfew(["train", "--out", join(fold, "multi"), ...BASE, "--config", join(fold, "tasks.yaml")]);
-  tfew(["train", "--out", join(fold, "smear"), ...BASE, "--config", join(fold, "tasks.yaml"), "--set", "adapter.routing=smear"]);
+  tfew([
+    "train",
+    "--out",
+    join(fold, "smear"),
+    ...BASE,
+    "--config",
+    join(fold, "tasks.yaml"),
+    "--set",
+    "adapter.routing=smear",
+  ]);
   for (const t of ["A", "B"]) {
     scores["multi-task"][t].push(evaluate(join(fold, "multi", "adapter", t), t, "multi"));
     scores.SMEAR[t].push(evaluate(join(fold, "smear", "adapter"), t, "smear"));
   }
   // merges of the two single-task adapters
   const single = (t) => join(fold, `single-${t}`, "adapter");
-  tfew(["merge", "--adapter", single("A"), "--adapter", single("B"), "--method", "average", "--out", join(fold, "merged-average")]);
-  tfew(["merge", "--adapter", single("A"), "--data", data.A.train, "--adapter", single("B"), "--data", data.B.train, "--method", "fisher", "--out", join(fold, "merged-fisher"), ...BASE]);
+  tfew([
+    "merge",
+    "--adapter",
+    single("A"),
+    "--adapter",
+    single("B"),
+    "--method",
+    "average",
+    "--out",
+    join(fold, "merged-average"),
+  ]);
+  tfew([
+    "merge",
+    "--adapter",
+    single("A"),
+    "--data",
+    data.A.train,
+    "--adapter",
+    single("B"),
+    "--data",
+    data.B.train,
+    "--method",
+    "fisher",
+    "--out",
+    join(fold, "merged-fisher"),
+    ...BASE,
+  ]);
   for (const t of ["A", "B"]) {
     scores["average merge"][t].push(evaluate(join(fold, "merged-average"), t, "average"));
     scores["Fisher merge"][t].push(evaluate(join(fold, "merged-fisher"), t, "fisher"));
@@ -88,11 +140,23 @@ for (let k = 0; k < FOLDS; k++) {
 
 const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
 const std = (v) => Math.sqrt(v.reduce((a, x) => a + (x - mean(v)) ** 2, 0) / Math.max(1, v.length - 1));
-const lines = [`| method | task A macro-F1 | task B macro-F1 | mean over tasks (± std over ${FOLDS} folds) |`, "|---|---|---|---|"];
+const lines = [
+  `| method | task A macro-F1 | task B macro-F1 | mean over tasks (± std over ${FOLDS} folds) |`,
+  "|---|---|---|---|",
+];
 for (const m of methods) {
   const { A, B } = scores[m];
   const both = A.map((a, i) => (a + B[i]) / 2);
-  lines.push(`| ${m} | ${mean(A).toFixed(3)} | ${mean(B).toFixed(3)} | ${mean(both).toFixed(3)} ± ${std(both).toFixed(3)} |`);
+  lines.push(
+    `| ${m} | ${mean(A).toFixed(3)} | ${mean(B).toFixed(3)} | ${mean(both).toFixed(3)} ± ${std(both).toFixed(3)} |`,
+  );
 }
-writeFileSync(join(OUT, "results.json"), JSON.stringify({ date: new Date().toISOString(), folds: FOLDS, seconds: (performance.now() - t0) / 1000, scores }, null, 2) + "\n");
+writeFileSync(
+  join(OUT, "results.json"),
+  JSON.stringify(
+    { date: new Date().toISOString(), folds: FOLDS, seconds: (performance.now() - t0) / 1000, scores },
+    null,
+    2,
+  ) + "\n",
+);
 process.stdout.write(`${lines.join("\n")}\n`);

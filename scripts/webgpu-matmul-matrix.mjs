@@ -7,9 +7,20 @@ import { registerWebgpuBackend } from "../dist/backend/webgpu.js";
 const PROGRAMS = { auto: -1, reduce: 0, splitK: 1, smallOutput: 2, packed: 3 };
 // [batch, M, N, K]: the LM-head shapes of the bug report, small outputs, non-multiples of 4, batched 3-D
 const SHAPES = [
-  [1, 6, 32, 64], [1, 6, 32, 512], [1, 6, 32, 2048], [1, 6, 32, 4096], [1, 6, 32, 32128],
-  [1, 6, 30, 2048], [1, 5, 32, 2048], [1, 1, 32, 4096], [1, 32, 64, 2048], [1, 64, 64, 4096], [1, 8, 8, 32128],
-  [3, 6, 32, 2048], [2, 16, 16, 4096], [4, 5, 7, 512],
+  [1, 6, 32, 64],
+  [1, 6, 32, 512],
+  [1, 6, 32, 2048],
+  [1, 6, 32, 4096],
+  [1, 6, 32, 32128],
+  [1, 6, 30, 2048],
+  [1, 5, 32, 2048],
+  [1, 1, 32, 4096],
+  [1, 32, 64, 2048],
+  [1, 64, 64, 4096],
+  [1, 8, 8, 32128],
+  [3, 6, 32, 2048],
+  [2, 16, 16, 4096],
+  [4, 5, 7, 512],
 ];
 
 /** Deterministic values in [-1, 1) (a small LCG: the same inputs on every run and backend). */
@@ -67,7 +78,12 @@ async function main() {
     const [batch, m, n, k] = shape;
     const a = values(batch * m * k, 7 + k);
     const b = values(batch * k * n, 11 + n);
-    for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]]) {
+    for (const [ta, tb] of [
+      [false, false],
+      [false, true],
+      [true, false],
+      [true, true],
+    ]) {
       const want = reference(a, b, shape, ta, tb);
       const aShape = ta ? [k, m] : [m, k];
       const bShape = tb ? [n, k] : [k, n];

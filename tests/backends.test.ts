@@ -13,15 +13,30 @@ import { DEMO_TASK_DIR, ensureBuilt, makeTempDir, removeTempDir, runTfewOk, TFEW
 
 // The slow tier: `npm run test:backends` (wasm, cpu) and the backend suites set TFEW_TEST_BACKENDS; plain npm test skips.
 const REQUESTED = process.env.TFEW_TEST_BACKENDS;
-const BACKENDS = (REQUESTED ?? "").split(",").map((b) => b.trim()).filter((b) => b !== "");
+const BACKENDS = (REQUESTED ?? "")
+  .split(",")
+  .map((b) => b.trim())
+  .filter((b) => b !== "");
 const OTHERS = BACKENDS.filter((b) => b !== "wasm");
 const STEPS = 20;
 const quick = (backend: string) => ["--backend", backend, "--set", "monitor.gpu=off", "--set", "train.workers=1"];
-const trainArgs = (backend: string, out: string) => ["train", "--out", out, ...quick(backend), "--set", `train.steps=${STEPS}`, "--set", "train.checkpoint_every=10"];
+const trainArgs = (backend: string, out: string) => [
+  "train",
+  "--out",
+  out,
+  ...quick(backend),
+  "--set",
+  `train.steps=${STEPS}`,
+  "--set",
+  "train.checkpoint_every=10",
+];
 const TIMEOUT = { timeoutMs: 600_000 };
 
-console.log(REQUESTED === undefined ? "backend suite: skipped (set TFEW_TEST_BACKENDS, or run npm run test:backends)"
-  : `backend suite: ${BACKENDS.join(", ")} (TFEW_TEST_BACKENDS; wasm is the reference)`);
+console.log(
+  REQUESTED === undefined
+    ? "backend suite: skipped (set TFEW_TEST_BACKENDS, or run npm run test:backends)"
+    : `backend suite: ${BACKENDS.join(", ")} (TFEW_TEST_BACKENDS; wasm is the reference)`,
+);
 
 let tmp: string;
 beforeAll(async () => {
@@ -69,19 +84,90 @@ async function runOn(backend: string): Promise<BackendRun> {
   await runTfewOk(trainArgs(backend, run), TIMEOUT);
   const reference = join(tmp, "run-wasm", "adapter");
   const out = (name: string) => join(tmp, `${name}-${backend}`);
-  await runTfewOk(["eval", "--adapter", reference, "--model", "data/demo-model", "--data", DEMO_TASK_DIR, "--out", out("eval"), ...quick(backend)], TIMEOUT);
-  await runTfewOk(["predict", "--adapter", reference, "--model", "data/demo-model", "--data", DEMO_TASK_DIR, "--split", "test", "--out", out("predict"), ...quick(backend)], TIMEOUT);
+  await runTfewOk(
+    [
+      "eval",
+      "--adapter",
+      reference,
+      "--model",
+      "data/demo-model",
+      "--data",
+      DEMO_TASK_DIR,
+      "--out",
+      out("eval"),
+      ...quick(backend),
+    ],
+    TIMEOUT,
+  );
+  await runTfewOk(
+    [
+      "predict",
+      "--adapter",
+      reference,
+      "--model",
+      "data/demo-model",
+      "--data",
+      DEMO_TASK_DIR,
+      "--split",
+      "test",
+      "--out",
+      out("predict"),
+      ...quick(backend),
+    ],
+    TIMEOUT,
+  );
   const pairs = join(tmp, "pairs.jsonl");
-  if (!existsSync(pairs)) writeFileSync(pairs, ["my invoice is wrong\tbilling", "the app crashes\tbug report", "add dark mode\tfeature request"].map((l) => JSON.stringify({ source: l.split("\t")[0], target: l.split("\t")[1] })).join("\n") + "\n");
-  await runTfewOk(["score", "--adapter", reference, "--model", "data/demo-model", "--input", pairs, "--output", `${out("score")}.jsonl`, "--backend", backend], TIMEOUT);
+  if (!existsSync(pairs))
+    writeFileSync(
+      pairs,
+      ["my invoice is wrong\tbilling", "the app crashes\tbug report", "add dark mode\tfeature request"]
+        .map((l) => JSON.stringify({ source: l.split("\t")[0], target: l.split("\t")[1] }))
+        .join("\n") + "\n",
+    );
+  await runTfewOk(
+    [
+      "score",
+      "--adapter",
+      reference,
+      "--model",
+      "data/demo-model",
+      "--input",
+      pairs,
+      "--output",
+      `${out("score")}.jsonl`,
+      "--backend",
+      backend,
+    ],
+    TIMEOUT,
+  );
   // fisher.safetensors is cached in the adapter folder: fresh copies of the adapter files, so each backend computes its own
   const [copy, second] = [out("fisher-adapter"), out("fisher-adapter-2")];
   for (const dir of [copy, second]) {
     cpSync(reference, dir, { recursive: true });
     rmSync(join(dir, "fisher.safetensors"), { force: true });
   }
-  await runTfewOk(["merge", "--method", "fisher", "--adapter", copy, "--data", DEMO_TASK_DIR, "--adapter", second, "--data", DEMO_TASK_DIR, "--out", out("merged"), ...quick(backend)], TIMEOUT);
-  const merged = JSON.parse(readFileSync(join(out("merged"), "merge.json"), "utf8")) as { inputs: { fisher: { reused: boolean } }[] };
+  await runTfewOk(
+    [
+      "merge",
+      "--method",
+      "fisher",
+      "--adapter",
+      copy,
+      "--data",
+      DEMO_TASK_DIR,
+      "--adapter",
+      second,
+      "--data",
+      DEMO_TASK_DIR,
+      "--out",
+      out("merged"),
+      ...quick(backend),
+    ],
+    TIMEOUT,
+  );
+  const merged = JSON.parse(readFileSync(join(out("merged"), "merge.json"), "utf8")) as {
+    inputs: { fisher: { reused: boolean } }[];
+  };
   expect(merged.inputs.map((i) => i.fisher.reused)).toEqual([false, false]);
   const result: BackendRun = {
     run,
@@ -89,7 +175,10 @@ async function runOn(backend: string): Promise<BackendRun> {
     vectors: await vectorsOf(join(run, "adapter", "adapter_model.safetensors")),
     confusion: JSON.parse(readFileSync(join(out("eval"), "metrics.json"), "utf8")).confusion,
     predictions: readFileSync(out("predict"), "utf8"),
-    scores: readFileSync(`${out("score")}.jsonl`, "utf8").trim().split("\n").map((l) => JSON.parse(l).logprob as number),
+    scores: readFileSync(`${out("score")}.jsonl`, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).logprob as number),
     fisher: await vectorsOf(join(copy, "fisher.safetensors")),
   };
   runs.set(backend, result);
@@ -100,7 +189,10 @@ async function runOn(backend: string): Promise<BackendRun> {
 async function killAndResume(backend: string, dir: string, after: number): Promise<void> {
   const child = spawn(process.execPath, [TFEW_BIN, ...trainArgs(backend, dir)], { cwd: REPO_ROOT, stdio: "ignore" });
   const closed = new Promise((resolve) => child.once("close", resolve));
-  const rows = () => (existsSync(join(dir, "metrics.jsonl")) ? readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").length : 0);
+  const rows = () =>
+    existsSync(join(dir, "metrics.jsonl"))
+      ? readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").length
+      : 0;
   while (child.exitCode === null && rows() < after) await new Promise((r) => setTimeout(r, 50));
   child.kill("SIGKILL");
   await closed;
@@ -111,7 +203,9 @@ describe.skipIf(BACKENDS.length === 0).each(BACKENDS.length === 0 ? ["none"] : B
   it("passes the gold check (logits ≤ 1e-3, gradients ≤ 1e-3 relative)", async () => {
     const r = await runTfewOk(["gold-check", "--backend", backend], TIMEOUT);
     const result = JSON.parse(r.stdout.trim().split("\n").at(-1) as string);
-    console.log(`[${backend}] gold-check logits ${result.logits_max_abs} ia3 grads ${result.ia3_grad_rel} tfew grads ${result.tfew_grad_rel}`);
+    console.log(
+      `[${backend}] gold-check logits ${result.logits_max_abs} ia3 grads ${result.ia3_grad_rel} tfew grads ${result.tfew_grad_rel}`,
+    );
     expect(result.backend).toBe(backend);
     expect(result.pass).toBe(true);
   });
@@ -121,7 +215,9 @@ describe.skipIf(BACKENDS.length === 0).each(BACKENDS.length === 0 ? ["none"] : B
     expect(mine.summary.steps).toBe(STEPS);
     expect(Number.isFinite(mine.summary.final_loss)).toBe(true);
     expect(mine.summary.tensors_leaked).toBe(0);
-    console.log(`[${backend}] final loss ${mine.summary.final_loss}, device reads per step ${mine.summary.device_reads_per_step}`);
+    console.log(
+      `[${backend}] final loss ${mine.summary.final_loss}, device reads per step ${mine.summary.device_reads_per_step}`,
+    );
     if (backend !== "wasm" && backend !== "cpu") expect(mine.summary.device_reads_per_step).toBe(1);
   }, 900_000);
 
@@ -140,8 +236,12 @@ describe.skipIf(OTHERS.length === 0).each(OTHERS)("backend %s against wasm", (ba
     const mine = runs.get(backend) ?? (await runOn(backend));
     const adapter = relativeTo(mine.vectors, wasm.vectors, 1);
     const fisher = relativeTo(mine.fisher, wasm.fisher, 0);
-    const score = Math.max(...mine.scores.map((s, i) => Math.abs(s - (wasm.scores[i] as number)) / Math.abs(wasm.scores[i] as number)));
-    console.log(`[${backend} vs wasm] adapter ${adapter.toExponential(2)}, score ${score.toExponential(2)}, fisher ${fisher.toExponential(2)}`);
+    const score = Math.max(
+      ...mine.scores.map((s, i) => Math.abs(s - (wasm.scores[i] as number)) / Math.abs(wasm.scores[i] as number)),
+    );
+    console.log(
+      `[${backend} vs wasm] adapter ${adapter.toExponential(2)}, score ${score.toExponential(2)}, fisher ${fisher.toExponential(2)}`,
+    );
     expect(adapter).toBeLessThanOrEqual(1e-3);
     expect(mine.confusion).toEqual(wasm.confusion);
     expect(mine.predictions).toBe(wasm.predictions);

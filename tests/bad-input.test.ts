@@ -10,7 +10,16 @@ import { TfewError } from "../src/errors.js";
 import type { AtomicFsOps } from "../src/io/atomic.js";
 import { serializeSafetensors } from "../src/io/safetensors.js";
 import { CHECKPOINT_FILE, loadCheckpoint, saveCheckpoint, type TrainState } from "../src/train/checkpoint.js";
-import { copyDemo, listFiles, QUICK, requireBuild, runCli, scratch, TEMP_FILE, type CliResult } from "./helpers/spawn-tfew.js";
+import {
+  copyDemo,
+  listFiles,
+  QUICK,
+  requireBuild,
+  runCli,
+  scratch,
+  TEMP_FILE,
+  type CliResult,
+} from "./helpers/spawn-tfew.js";
 
 let work: string;
 let caseCount = 0;
@@ -33,7 +42,18 @@ async function caseDir(): Promise<{ dir: string; out: string }> {
 
 /** `tfew train` on the demo (one short step on wasm) into `out`, with extra --set values and arguments. */
 function train(dir: string, out: string, sets: string[], extra: string[] = []): Promise<CliResult> {
-  const args = ["train", "--backend", "wasm", "--out", out, ...QUICK, "--set", "train.steps=1", ...sets.flatMap((s) => ["--set", s]), ...extra];
+  const args = [
+    "train",
+    "--backend",
+    "wasm",
+    "--out",
+    out,
+    ...QUICK,
+    "--set",
+    "train.steps=1",
+    ...sets.flatMap((s) => ["--set", s]),
+    ...extra,
+  ];
   return runCli(args, { cwd: dir });
 }
 
@@ -42,7 +62,10 @@ function train(dir: string, out: string, sets: string[], extra: string[] = []): 
  * holding every `mentions` text, no stack, and `out` holds no files at all (nothing half-written). `preceding`:
  * prefixes of progress lines allowed before the error (cases that fail after the model has loaded).
  */
-async function expectCleanError(r: CliResult, options: { mentions: string[]; out?: string; preceding?: string[] }): Promise<void> {
+async function expectCleanError(
+  r: CliResult,
+  options: { mentions: string[]; out?: string; preceding?: string[] },
+): Promise<void> {
   const lines = r.stderr.split("\n").filter((l) => l !== "");
   const context = `stderr:\n${r.stderr}`;
   expect(r.code, context).not.toBe(0);
@@ -51,7 +74,10 @@ async function expectCleanError(r: CliResult, options: { mentions: string[]; out
   const last = lines.at(-1) ?? "";
   expect(last, context).toMatch(/^tfew: error: \S/);
   const before = lines.slice(0, -1);
-  expect(before.filter((l) => !(options.preceding ?? []).some((p) => l.startsWith(p))), context).toEqual([]);
+  expect(
+    before.filter((l) => !(options.preceding ?? []).some((p) => l.startsWith(p))),
+    context,
+  ).toEqual([]);
   expect(r.stderr, context).not.toMatch(/^\s+at /m);
   for (const text of options.mentions) expect(last, context).toContain(text);
   if (options.out !== undefined) expect(await listFiles(options.out)).toEqual([]);
@@ -88,7 +114,10 @@ describe("task data", () => {
 
   it("missing train.csv", async () => {
     const { dir, out, task, csv } = await badTask((t) => rm(join(t, "train.csv")));
-    await expectCleanError(await train(dir, out, [`data.path=${task}`]), { mentions: ["missing train file", csv], out });
+    await expectCleanError(await train(dir, out, [`data.path=${task}`]), {
+      mentions: ["missing train file", csv],
+      out,
+    });
   });
 
   it("empty train.csv", async () => {
@@ -97,23 +126,34 @@ describe("task data", () => {
   });
 
   it("malformed CSV (a quote that is never closed)", async () => {
-    const { dir, out, task, csv } = await badTask((t) => appendFile(join(t, "train.csv"), '"this ticket never closes its quote,billing,999\n'));
+    const { dir, out, task, csv } = await badTask((t) =>
+      appendFile(join(t, "train.csv"), '"this ticket never closes its quote,billing,999\n'),
+    );
     await expectCleanError(await train(dir, out, [`data.path=${task}`]), { mentions: [csv, "is not valid CSV"], out });
   });
 
   it("missing text column", async () => {
     const { dir, out, task, csv } = await badTask(editCsv((t) => t.replace(/^Ticket,/, "Text,")));
-    await expectCleanError(await train(dir, out, [`data.path=${task}`]), { mentions: [csv, 'has no column "Ticket"'], out });
+    await expectCleanError(await train(dir, out, [`data.path=${task}`]), {
+      mentions: [csv, 'has no column "Ticket"'],
+      out,
+    });
   });
 
   it("missing label column", async () => {
     const { dir, out, task, csv } = await badTask(editCsv((t) => t.replace(/^Ticket,Label,/, "Ticket,Category,")));
-    await expectCleanError(await train(dir, out, [`data.path=${task}`]), { mentions: [csv, 'has no column "Label"'], out });
+    await expectCleanError(await train(dir, out, [`data.path=${task}`]), {
+      mentions: [csv, 'has no column "Label"'],
+      out,
+    });
   });
 
   it("a label that is not in the label list", async () => {
     const { dir, out, task, csv } = await badTask(editCsv((t) => t.replace(",billing,", ",refund,")));
-    await expectCleanError(await train(dir, out, [`data.path=${task}`]), { mentions: ['label "refund"', csv, "row 1", "not in the label list"], out });
+    await expectCleanError(await train(dir, out, [`data.path=${task}`]), {
+      mentions: ['label "refund"', csv, "row 1", "not in the label list"],
+      out,
+    });
   });
 
   it("an empty label list", async () => {
@@ -121,12 +161,18 @@ describe("task data", () => {
       const file = join(t, "labels.json");
       await writeFile(file, JSON.stringify({ ...(JSON.parse(await readFile(file, "utf8")) as object), labels: [] }));
     });
-    await expectCleanError(await train(dir, out, [`data.path=${task}`]), { mentions: [join(task, "labels.json"), "has 0 label(s)"], out });
+    await expectCleanError(await train(dir, out, [`data.path=${task}`]), {
+      mentions: [join(task, "labels.json"), "has 0 label(s)"],
+      out,
+    });
   });
 
   it("a one-label list", async () => {
     const { dir, out, task } = await badTask(async () => undefined);
-    await expectCleanError(await train(dir, out, [`data.path=${task}`, "data.labels=[billing]"]), { mentions: ["data.labels", "has 1 label(s)"], out });
+    await expectCleanError(await train(dir, out, [`data.path=${task}`, "data.labels=[billing]"]), {
+      mentions: ["data.labels", "has 1 label(s)"],
+      out,
+    });
   });
 
   it("duplicate IDs", async () => {
@@ -136,11 +182,15 @@ describe("task data", () => {
 
   it("text over data.max_seq_len is truncated with one warning, and training goes on", async () => {
     const long = Array.from({ length: 400 }, (_, i) => `word${i}`).join(" ");
-    const { dir, out, task } = await badTask((t) => appendFile(join(t, "train.csv"), `"${long}",billing,1000\n"${long} again",bug report,1001\n`));
+    const { dir, out, task } = await badTask((t) =>
+      appendFile(join(t, "train.csv"), `"${long}",billing,1000\n"${long} again",bug report,1001\n`),
+    );
     const r = await train(dir, out, [`data.path=${task}`]);
     expect(r.code, r.stderr).toBe(0);
     const warnings = r.stderr.split("\n").filter((l) => l.startsWith("warning:"));
-    expect(warnings).toEqual([expect.stringMatching(/^warning: 2 of 62 training prompts were longer than data\.max_seq_len=64 tokens/)]);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^warning: 2 of 62 training prompts were longer than data\.max_seq_len=64 tokens/),
+    ]);
     expect(existsSync(join(out, "adapter", "adapter_model.safetensors"))).toBe(true);
   });
 
@@ -151,7 +201,10 @@ describe("task data", () => {
       const at = text.indexOf("invoice");
       await writeFile(file, Buffer.concat([text.subarray(0, at), Buffer.from([0xff, 0xfe]), text.subarray(at)]));
     });
-    await expectCleanError(await train(dir, out, [`data.path=${task}`]), { mentions: [csv, "is not valid UTF-8", "line 2"], out });
+    await expectCleanError(await train(dir, out, [`data.path=${task}`]), {
+      mentions: [csv, "is not valid UTF-8", "line 2"],
+      out,
+    });
   });
 });
 
@@ -177,18 +230,27 @@ describe("run config", () => {
 
   it("a negative learning rate", async () => {
     const { dir, out } = await caseDir();
-    await expectCleanError(await train(dir, out, ["train.lr=-0.01"]), { mentions: ["train.lr", "--set train.lr=-0.01", "must be a positive number"], out });
+    await expectCleanError(await train(dir, out, ["train.lr=-0.01"]), {
+      mentions: ["train.lr", "--set train.lr=-0.01", "must be a positive number"],
+      out,
+    });
   });
 
   it("zero steps", async () => {
     const { dir, out } = await caseDir();
-    await expectCleanError(await train(dir, out, ["train.steps=0"]), { mentions: ["train.steps", "must be a positive integer", "got 0"], out });
+    await expectCleanError(await train(dir, out, ["train.steps=0"]), {
+      mentions: ["train.steps", "must be a positive integer", "got 0"],
+      out,
+    });
   });
 
   it("a model folder that does not exist", async () => {
     const { dir, out } = await caseDir();
     const missing = join(dir, "no-such-model");
-    await expectCleanError(await train(dir, out, [`model=${missing}`]), { mentions: [`model folder ${missing} does not exist`], out });
+    await expectCleanError(await train(dir, out, [`model=${missing}`]), {
+      mentions: [`model folder ${missing} does not exist`],
+      out,
+    });
   });
 
   it("--verbose adds the stack trace (and only then)", async () => {
@@ -202,7 +264,10 @@ describe("run config", () => {
   it("--resume of a folder that is not a run folder", async () => {
     const { dir, out } = await caseDir();
     await mkdir(out);
-    await expectCleanError(await runCli(["train", "--resume", out], { cwd: dir }), { mentions: [out, "is not a tfew run folder"], out });
+    await expectCleanError(await runCli(["train", "--resume", out], { cwd: dir }), {
+      mentions: [out, "is not a tfew run folder"],
+      out,
+    });
   });
 });
 
@@ -216,12 +281,18 @@ describe("model folder and weights", () => {
 
   it("no config.json", async () => {
     const { dir, out, model } = await badModel((m) => rm(join(m, "config.json")));
-    await expectCleanError(await train(dir, out, [`model=${model}`]), { mentions: [`no config.json in ${model}`], out });
+    await expectCleanError(await train(dir, out, [`model=${model}`]), {
+      mentions: [`no config.json in ${model}`],
+      out,
+    });
   });
 
   it("no weights", async () => {
     const { dir, out, model } = await badModel((m) => rm(join(m, "model.safetensors")));
-    await expectCleanError(await train(dir, out, [`model=${model}`]), { mentions: [`no weights in ${model}`, "model.safetensors"], out });
+    await expectCleanError(await train(dir, out, [`model=${model}`]), {
+      mentions: [`no weights in ${model}`, "model.safetensors"],
+      out,
+    });
   });
 
   it("truncated safetensors", async () => {
@@ -230,7 +301,10 @@ describe("model folder and weights", () => {
       const bytes = await readFile(file);
       await writeFile(file, bytes.subarray(0, Math.floor(bytes.length / 2)));
     });
-    await expectCleanError(await train(dir, out, [`model=${model}`]), { mentions: [weights, "corrupt or truncated"], out });
+    await expectCleanError(await train(dir, out, [`model=${model}`]), {
+      mentions: [weights, "corrupt or truncated"],
+      out,
+    });
   });
 
   it("header data_offsets out of bounds", async () => {
@@ -243,7 +317,10 @@ describe("model folder and weights", () => {
         dataLength = length;
       });
     });
-    await expectCleanError(await train(dir, out, [`model=${model}`]), { mentions: ['tensor "shared.weight"', weights, `outside the ${dataLength}-byte data area`], out });
+    await expectCleanError(await train(dir, out, [`model=${model}`]), {
+      mentions: ['tensor "shared.weight"', weights, `outside the ${dataLength}-byte data area`],
+      out,
+    });
   });
 
   it("an unknown dtype", async () => {
@@ -252,7 +329,10 @@ describe("model folder and weights", () => {
         (h["shared.weight"] as { dtype: string }).dtype = "F8_E4M3";
       });
     });
-    await expectCleanError(await train(dir, out, [`model=${model}`]), { mentions: ['tensor "shared.weight"', weights, 'dtype "F8_E4M3"'], out });
+    await expectCleanError(await train(dir, out, [`model=${model}`]), {
+      mentions: ['tensor "shared.weight"', weights, 'dtype "F8_E4M3"'],
+      out,
+    });
   });
 
   it("weight shapes that disagree with config.json", async () => {
@@ -260,7 +340,10 @@ describe("model folder and weights", () => {
       const file = join(m, "config.json");
       await writeFile(file, JSON.stringify({ ...(JSON.parse(await readFile(file, "utf8")) as object), d_ff: 96 }));
     });
-    await expectCleanError(await train(dir, out, [`model=${model}`]), { mentions: [model, "has shape [128, 64] but config.json implies [96, 64]"], out });
+    await expectCleanError(await train(dir, out, [`model=${model}`]), {
+      mentions: [model, "has shape [128, 64] but config.json implies [96, 64]"],
+      out,
+    });
   });
 
   it("an adapter made for another model (adapter.init_from)", async () => {
@@ -270,30 +353,53 @@ describe("model folder and weights", () => {
     await mkdir(adapter);
     const tensors: Record<string, { dtype: "F32"; shape: number[]; data: Float32Array }> = {};
     const vector = (path: string, shape: number[]) => {
-      tensors[`base_model.model.${path}.ia3_l`] = { dtype: "F32", shape, data: new Float32Array(shape[0] as number * (shape[1] as number)).fill(1) };
+      tensors[`base_model.model.${path}.ia3_l`] = {
+        dtype: "F32",
+        shape,
+        data: new Float32Array((shape[0] as number) * (shape[1] as number)).fill(1),
+      };
     };
     for (let i = 0; i < 2; i++) {
       for (const m of ["k", "v"]) vector(`encoder.block.${i}.layer.0.SelfAttention.${m}`, [64, 1]);
       vector(`encoder.block.${i}.layer.1.DenseReluDense.wo`, [1, 256]);
-      for (const a of ["layer.0.SelfAttention", "layer.1.EncDecAttention"]) for (const m of ["k", "v"]) vector(`decoder.block.${i}.${a}.${m}`, [64, 1]);
+      for (const a of ["layer.0.SelfAttention", "layer.1.EncDecAttention"])
+        for (const m of ["k", "v"]) vector(`decoder.block.${i}.${a}.${m}`, [64, 1]);
       vector(`decoder.block.${i}.layer.2.DenseReluDense.wo`, [1, 256]);
     }
     await writeFile(join(adapter, "adapter_model.safetensors"), serializeSafetensors(tensors, { format: "pt" }));
-    await writeFile(join(adapter, "adapter_config.json"), JSON.stringify({ peft_type: "IA3", target_modules: ["k", "v", "wo"], feedforward_modules: ["wo"], base_model_name_or_path: "other/t5" }));
+    await writeFile(
+      join(adapter, "adapter_config.json"),
+      JSON.stringify({
+        peft_type: "IA3",
+        target_modules: ["k", "v", "wo"],
+        feedforward_modules: ["wo"],
+        base_model_name_or_path: "other/t5",
+      }),
+    );
     const r = await train(dir, out, [`adapter.init_from=${adapter}`]);
-    await expectCleanError(r, { mentions: ["adapter: vector encoder.block.0.layer.1.DenseReluDense.wo", adapter, "is [1, 256]", "need [1, 128]"], out, preceding: ["backend: ", "model: "] });
+    await expectCleanError(r, {
+      mentions: ["adapter: vector encoder.block.0.layer.1.DenseReluDense.wo", adapter, "is [1, 256]", "need [1, 128]"],
+      out,
+      preceding: ["backend: ", "model: "],
+    });
   });
 });
 
 describe("hub ids", () => {
   it("a hub id with '..'", async () => {
     const { dir, out } = await caseDir();
-    await expectCleanError(await train(dir, out, ["model=google/../t5-small"]), { mentions: ['invalid hub id "google/../t5-small"', "'..'"], out });
+    await expectCleanError(await train(dir, out, ["model=google/../t5-small"]), {
+      mentions: ['invalid hub id "google/../t5-small"', "'..'"],
+      out,
+    });
   });
 
   it("a hub id with characters a repo name cannot have", async () => {
     const { dir, out } = await caseDir();
-    await expectCleanError(await train(dir, out, ["model=google/t5 small"]), { mentions: ['invalid hub id "google/t5 small"', 'contains " "'], out });
+    await expectCleanError(await train(dir, out, ["model=google/t5 small"]), {
+      mentions: ['invalid hub id "google/t5 small"', 'contains " "'],
+      out,
+    });
   });
 });
 
@@ -307,11 +413,16 @@ describe("output folder and disk", () => {
     expect(await readFile(file, "utf8")).toBe("not a folder\n");
   });
 
-  it.skipIf(!existsSync("/proc/self"))("an output folder under /proc (mkdir fails with ENOENT; once hung Node's recursive mkdir)", async () => {
-    const { dir } = await caseDir();
-    const out = `/proc/tfew-test-${process.pid}/run`;
-    await expectCleanError(await train(dir, out, []), { mentions: [`run folder /proc/tfew-test-${process.pid}/run cannot be created (ENOENT)`] });
-  });
+  it.skipIf(!existsSync("/proc/self"))(
+    "an output folder under /proc (mkdir fails with ENOENT; once hung Node's recursive mkdir)",
+    async () => {
+      const { dir } = await caseDir();
+      const out = `/proc/tfew-test-${process.pid}/run`;
+      await expectCleanError(await train(dir, out, []), {
+        mentions: [`run folder /proc/tfew-test-${process.pid}/run cannot be created (ENOENT)`],
+      });
+    },
+  );
 
   it("a full disk while checkpointing keeps the previous checkpoint intact (simulated ENOSPC)", async () => {
     const { dir } = await caseDir();
@@ -328,8 +439,17 @@ describe("output folder and disk", () => {
     const good = await readFile(file);
     const enospc = () => Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
     const failures: Partial<AtomicFsOps>[] = [
-      { write: async (handle, data) => { await handle.write(data.subarray(0, data.length >> 1)); throw enospc(); } }, // half written, then full
-      { fsync: async () => { throw enospc(); } }, // all written, flush fails
+      {
+        write: async (handle, data) => {
+          await handle.write(data.subarray(0, data.length >> 1));
+          throw enospc();
+        },
+      }, // half written, then full
+      {
+        fsync: async () => {
+          throw enospc();
+        },
+      }, // all written, flush fails
     ];
     for (const fs of failures) {
       const error = await saveCheckpoint(dir, state(4), { fs }).catch((e: unknown) => e);

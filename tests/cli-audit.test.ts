@@ -4,7 +4,17 @@
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_MODEL_DIR, DEMO_TASK_DIR, ensureBuilt, makeTempDir, parseCsv, removeTempDir, runTfew, runTfewOk, toCsv } from "./helpers/tfew-cli.js";
+import {
+  DEMO_MODEL_DIR,
+  DEMO_TASK_DIR,
+  ensureBuilt,
+  makeTempDir,
+  parseCsv,
+  removeTempDir,
+  runTfew,
+  runTfewOk,
+  toCsv,
+} from "./helpers/tfew-cli.js";
 
 const LABELS = ["billing", "bug report", "feature request"];
 const FLIPPED = ["3", "11", "19", "27", "35", "43"]; // each moved to the next label
@@ -32,12 +42,24 @@ beforeAll(async () => {
 
 afterAll(() => removeTempDir(tmp));
 
-interface IssueRow { id: string; given: string; suggested: string; selfConfidence: number; isIssue: boolean }
+interface IssueRow {
+  id: string;
+  given: string;
+  suggested: string;
+  selfConfidence: number;
+  isIssue: boolean;
+}
 
 function readIssues(dir: string): IssueRow[] {
   const { header, rows } = parseCsv(readFileSync(join(dir, "label_issues.csv"), "utf8"));
   expect(header).toEqual(["ID", "given_label", "suggested_label", "self_confidence", "is_issue"]);
-  return rows.map((r) => ({ id: r[0] as string, given: r[1] as string, suggested: r[2] as string, selfConfidence: Number(r[3]), isIssue: r[4] === "true" }));
+  return rows.map((r) => ({
+    id: r[0] as string,
+    given: r[1] as string,
+    suggested: r[2] as string,
+    selfConfidence: Number(r[3]),
+    isIssue: r[4] === "true",
+  }));
 }
 
 describe("tfew audit on the demo with flipped labels", () => {
@@ -49,10 +71,14 @@ describe("tfew audit on the demo with flipped labels", () => {
     // one row per labelled example, in ascending self-confidence, with the given labels of the data
     expect(issues.map((r) => r.id).sort()).toEqual([...given.keys()].sort());
     for (const r of issues) expect(r.given).toBe(given.get(r.id));
-    issues.slice(1).forEach((r, i) => expect(r.selfConfidence).toBeGreaterThanOrEqual((issues[i] as IssueRow).selfConfidence));
+    issues
+      .slice(1)
+      .forEach((r, i) => expect(r.selfConfidence).toBeGreaterThanOrEqual((issues[i] as IssueRow).selfConfidence));
     const ranks = FLIPPED.map((id) => issues.findIndex((r) => r.id === id) + 1);
     const meanRank = ranks.reduce((a, b) => a + b, 0) / ranks.length;
-    console.log(`flipped rows rank ${ranks.join(", ")} of ${issues.length} (mean ${meanRank.toFixed(1)}); ${issues.filter((r) => r.isIssue).length} flagged`);
+    console.log(
+      `flipped rows rank ${ranks.join(", ")} of ${issues.length} (mean ${meanRank.toFixed(1)}); ${issues.filter((r) => r.isIssue).length} flagged`,
+    );
     expect(meanRank).toBeLessThanOrEqual(issues.length / 2);
 
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as Record<string, unknown>;
@@ -62,12 +88,25 @@ describe("tfew audit on the demo with flipped labels", () => {
     const perClass = summary.issues_per_class as Record<string, number>;
     for (const label of LABELS) expect(perClass[label]).toBe(flagged.filter((r) => r.given === label).length);
     const noise = summary.noise_matrix as Record<string, Record<string, number> | string>;
-    for (const truth of LABELS) expect(Math.abs(LABELS.reduce((a, g) => a + ((noise[g] as Record<string, number>)[truth] as number), 0) - 1)).toBeLessThan(1e-9);
-    const tasks = JSON.parse(readFileSync(join(out, "label-studio-tasks.json"), "utf8")) as { data: Record<string, string>; predictions: { result: { value: { choices: string[] } }[] }[] }[];
-    expect(tasks.map((t) => [t.data.ID, t.data.Label, t.predictions[0]?.result[0]?.value.choices[0]])).toEqual(flagged.map((r) => [r.id, r.given, r.suggested]));
-    const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as { data_files: { path: string; format: string; rows: number | null }[] };
+    for (const truth of LABELS)
+      expect(
+        Math.abs(LABELS.reduce((a, g) => a + ((noise[g] as Record<string, number>)[truth] as number), 0) - 1),
+      ).toBeLessThan(1e-9);
+    const tasks = JSON.parse(readFileSync(join(out, "label-studio-tasks.json"), "utf8")) as {
+      data: Record<string, string>;
+      predictions: { result: { value: { choices: string[] } }[] }[];
+    }[];
+    expect(tasks.map((t) => [t.data.ID, t.data.Label, t.predictions[0]?.result[0]?.value.choices[0]])).toEqual(
+      flagged.map((r) => [r.id, r.given, r.suggested]),
+    );
+    const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as {
+      data_files: { path: string; format: string; rows: number | null }[];
+    };
     expect(manifest.data_files.map((f) => [f.path.split("/").at(-1), f.format, f.rows])).toEqual([
-      ["task.json", "json", null], ["labels.json", "json", null], ["train.csv", "csv", 60], ["test_unlabeled.csv", "csv", 100],
+      ["task.json", "json", null],
+      ["labels.json", "json", null],
+      ["train.csv", "csv", 60],
+      ["test_unlabeled.csv", "csv", 100],
     ]);
 
     const second = await runTfewOk(args, { timeoutMs: 120_000 });
@@ -80,7 +119,10 @@ describe("tfew audit on the demo with flipped labels", () => {
     const run = join(tmp, "run");
     await runTfewOk(["train", "--out", run, "--set", "train.steps=6", ...SETS]);
     const out = join(tmp, "audit-run");
-    await runTfewOk(["audit", "--run", run, "--data", dataDir, "--folds", "2", "--out", out, "--set", "train.lr=0.01"], { timeoutMs: 120_000 });
+    await runTfewOk(
+      ["audit", "--run", run, "--data", dataDir, "--folds", "2", "--out", out, "--set", "train.lr=0.01"],
+      { timeoutMs: 120_000 },
+    );
     expect(readIssues(out)).toHaveLength(60);
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as { folds: number; fold_dir: string };
     expect(summary.folds).toBe(2);
@@ -91,7 +133,17 @@ describe("tfew audit on the demo with flipped labels", () => {
   });
 
   it("needs exactly one of --model and --run, and --data", async () => {
-    const both = await runTfew(["audit", "--model", DEMO_MODEL_DIR, "--run", tmp, "--data", dataDir, "--out", join(tmp, "x")]);
+    const both = await runTfew([
+      "audit",
+      "--model",
+      DEMO_MODEL_DIR,
+      "--run",
+      tmp,
+      "--data",
+      dataDir,
+      "--out",
+      join(tmp, "x"),
+    ]);
     expect(both.code).toBe(1);
     expect(both.stderr.trim()).toBe("tfew: error: audit: give exactly one of --model M or --run DIR");
     const noData = await runTfew(["audit", "--model", DEMO_MODEL_DIR, "--out", join(tmp, "x")]);

@@ -4,16 +4,39 @@
 import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_TASK_DIR, demoTrainArgs, ensureBuilt, makeTempDir, parseCsv, removeTempDir, runTfew, runTfewOk, toCsv } from "./helpers/tfew-cli.js";
+import {
+  DEMO_TASK_DIR,
+  demoTrainArgs,
+  ensureBuilt,
+  makeTempDir,
+  parseCsv,
+  removeTempDir,
+  runTfew,
+  runTfewOk,
+  toCsv,
+} from "./helpers/tfew-cli.js";
 import { GOLD_MODEL_DIR, SHARED_TOKENIZER_DIR, hasSharedTokenizer, skipNote } from "./helpers/shared.js";
 
 const TOL = 1e-12;
-const DEMO_LABELS = (JSON.parse(readFileSync(join(DEMO_TASK_DIR, "labels.json"), "utf8")) as { labels: string[] }).labels;
+const DEMO_LABELS = (JSON.parse(readFileSync(join(DEMO_TASK_DIR, "labels.json"), "utf8")) as { labels: string[] })
+  .labels;
 const DEMO_TRAIN_N = parseCsv(readFileSync(join(DEMO_TASK_DIR, "train.csv"), "utf8")).rows.length;
 const FIXTURE_ADAPTER = join(GOLD_MODEL_DIR, "adapter");
 
-interface ClassEntry { label: string; precision: number; recall: number; f1: number; support: number }
-interface Metrics { n: number; accuracy: number; macro_f1: number; per_class: ClassEntry[]; confusion: number[][] }
+interface ClassEntry {
+  label: string;
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+interface Metrics {
+  n: number;
+  accuracy: number;
+  macro_f1: number;
+  per_class: ClassEntry[];
+  confusion: number[][];
+}
 
 /** Recomputes every number of a metrics object from its confusion matrix (confusion[gold][pred]). */
 function expectConsistent(m: Metrics, labels: readonly string[], n: number): void {
@@ -80,7 +103,9 @@ describe("tfew eval on the demo", () => {
     const m = readMetrics(out);
     expect(m).toMatchObject({ split: "train", adapter: join(runDir, "adapter") });
     expectConsistent(m, DEMO_LABELS, DEMO_TRAIN_N);
-    expect(r.stdout).toContain(`n=${DEMO_TRAIN_N}): accuracy ${m.accuracy.toFixed(4)}, macro-F1 ${m.macro_f1.toFixed(4)}`);
+    expect(r.stdout).toContain(
+      `n=${DEMO_TRAIN_N}): accuracy ${m.accuracy.toFixed(4)}, macro-F1 ${m.macro_f1.toFixed(4)}`,
+    );
   });
 
   it("zero-shot (--model only) evaluates without an adapter", async () => {
@@ -93,7 +118,19 @@ describe("tfew eval on the demo", () => {
 
   it("--folds 2 trains a fresh adapter per fold with the run's config and reports mean and std", async () => {
     const out = join(tmp, "eval-folds");
-    const r = await runTfewOk(["eval", "--run", runDir, "--data", DEMO_TASK_DIR, "--folds", "2", "--set", "train.steps=5", "--out", out]);
+    const r = await runTfewOk([
+      "eval",
+      "--run",
+      runDir,
+      "--data",
+      DEMO_TASK_DIR,
+      "--folds",
+      "2",
+      "--set",
+      "train.steps=5",
+      "--out",
+      out,
+    ]);
     const m = readMetrics(out) as unknown as {
       folds: number;
       mean: { accuracy: number; macro_f1: number };
@@ -125,7 +162,9 @@ describe("tfew eval on the demo", () => {
   it("says what to give when no model source is given (one line, exit 1)", async () => {
     const r = await runTfew(["eval", "--data", DEMO_TASK_DIR, "--out", join(tmp, "none")]);
     expect(r.code).toBe(1);
-    expect(r.stderr.trim().split("\n")).toEqual(["tfew: error: eval/predict: give one of --run DIR, --adapter DIR or --model M"]);
+    expect(r.stderr.trim().split("\n")).toEqual([
+      "tfew: error: eval/predict: give one of --run DIR, --adapter DIR or --model M",
+    ]);
   });
 });
 
@@ -152,14 +191,31 @@ if (!hasSharedTokenizer) console.log(skipNote("models/t5-tokenizer/tokenizer.jso
 
 describe("the PEFT fixture adapter on the gold tiny T5 (no tokenizer of its own)", () => {
   it("eval without --model says the adapter names no base model", async () => {
-    const r = await runTfew(["eval", "--adapter", FIXTURE_ADAPTER, "--data", DEMO_TASK_DIR, "--out", join(tmp, "no-base")]);
+    const r = await runTfew([
+      "eval",
+      "--adapter",
+      FIXTURE_ADAPTER,
+      "--data",
+      DEMO_TASK_DIR,
+      "--out",
+      join(tmp, "no-base"),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toContain("names no base model; add --model M");
   });
 
   it.skipIf(!hasSharedTokenizer)("eval and predict with --adapter, --model and the shared tokenizer", async () => {
-    const common = ["--adapter", FIXTURE_ADAPTER, "--model", GOLD_MODEL_DIR, "--data", DEMO_TASK_DIR, "--set", `tokenizer=${SHARED_TOKENIZER_DIR}`];
+    const common = [
+      "--adapter",
+      FIXTURE_ADAPTER,
+      "--model",
+      GOLD_MODEL_DIR,
+      "--data",
+      DEMO_TASK_DIR,
+      "--set",
+      `tokenizer=${SHARED_TOKENIZER_DIR}`,
+    ];
     const out = join(tmp, "eval-peft");
     await runTfewOk(["eval", ...common, "--out", out]);
     const m = readMetrics(out);
@@ -170,6 +226,10 @@ describe("the PEFT fixture adapter on the gold tiny T5 (no tokenizer of its own)
     await runTfewOk(["predict", ...common, "--split", "test", "--out", preds]);
     const test = parseCsv(readFileSync(join(DEMO_TASK_DIR, "test_unlabeled.csv"), "utf8"));
     const idColumn = test.header.indexOf("ID");
-    expectSubmission(readFileSync(preds, "utf8"), test.rows.map((r) => r[idColumn] as string), DEMO_LABELS);
+    expectSubmission(
+      readFileSync(preds, "utf8"),
+      test.rows.map((r) => r[idColumn] as string),
+      DEMO_LABELS,
+    );
   });
 });

@@ -7,10 +7,26 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readAdapter, writeAdapterFiles, type LoadedAdapter } from "../src/adapters/peft-adapter.js";
 import { DEMO_MODEL_DIR, ensureBuilt, makeTempDir, removeTempDir, runTfew, runTfewOk } from "./helpers/tfew-cli.js";
 
-const QUICK = ["--set", "train.workers=1", "--set", "monitor.gpu=off", "--set", "train.steps=6", "--set", "train.checkpoint_every=100"];
+const QUICK = [
+  "--set",
+  "train.workers=1",
+  "--set",
+  "monitor.gpu=off",
+  "--set",
+  "train.steps=6",
+  "--set",
+  "train.checkpoint_every=100",
+];
 
-interface ScoreLine { logprob: number; tokens: number }
-const readScores = (file: string) => readFileSync(file, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l) as ScoreLine);
+interface ScoreLine {
+  logprob: number;
+  tokens: number;
+}
+const readScores = (file: string) =>
+  readFileSync(file, "utf8")
+    .trimEnd()
+    .split("\n")
+    .map((l) => JSON.parse(l) as ScoreLine);
 
 let tmp: string;
 let pairs: string;
@@ -18,11 +34,16 @@ beforeAll(async () => {
   await ensureBuilt();
   tmp = makeTempDir("merge-export");
   pairs = join(tmp, "pairs.jsonl");
-  writeFileSync(pairs, [
-    { source: "Ticket: my invoice is wrong", target: "billing" },
-    { source: "Ticket: the app crashes on start", target: "bug report" },
-    { source: "Ticket: please add dark mode", target: "feature request" },
-  ].map((r) => JSON.stringify(r)).join("\n") + "\n");
+  writeFileSync(
+    pairs,
+    [
+      { source: "Ticket: my invoice is wrong", target: "billing" },
+      { source: "Ticket: the app crashes on start", target: "bug report" },
+      { source: "Ticket: please add dark mode", target: "feature request" },
+    ]
+      .map((r) => JSON.stringify(r))
+      .join("\n") + "\n",
+  );
 }, 300_000);
 afterAll(() => removeTempDir(tmp));
 
@@ -31,10 +52,26 @@ describe("a ColD-Fusion-style round on the demo", () => {
     const run = (name: string) => join(tmp, name);
     await runTfewOk(["train", "--out", run("r1"), ...QUICK, "--set", "seed=1"]);
     await runTfewOk(["train", "--out", run("r2"), ...QUICK, "--set", "seed=2"]);
-    const m = await runTfewOk(["merge", "--adapter", join(run("r1"), "adapter"), "--adapter", join(run("r2"), "adapter"), "--method", "average", "--out", run("merged")]);
-    expect(m.stdout).toMatch(/^merged 2 adapters \(average, weights 0\.5000, 0\.5000\): 16 vectors, 1,280 parameters → /);
+    const m = await runTfewOk([
+      "merge",
+      "--adapter",
+      join(run("r1"), "adapter"),
+      "--adapter",
+      join(run("r2"), "adapter"),
+      "--method",
+      "average",
+      "--out",
+      run("merged"),
+    ]);
+    expect(m.stdout).toMatch(
+      /^merged 2 adapters \(average, weights 0\.5000, 0\.5000\): 16 vectors, 1,280 parameters → /,
+    );
     // the merged vectors are the element-wise mean of the two runs' vectors
-    const [a, b, merged] = await Promise.all([readAdapter(join(run("r1"), "adapter")), readAdapter(join(run("r2"), "adapter")), readAdapter(run("merged"))]);
+    const [a, b, merged] = await Promise.all([
+      readAdapter(join(run("r1"), "adapter")),
+      readAdapter(join(run("r2"), "adapter")),
+      readAdapter(run("merged")),
+    ]);
     for (const [path, v] of merged.values) {
       const x = a.values.get(path) as Float32Array;
       const y = b.values.get(path) as Float32Array;
@@ -42,19 +79,49 @@ describe("a ColD-Fusion-style round on the demo", () => {
     }
     expect(merged.baseModel).toBe(a.baseModel);
 
-    await runTfewOk(["train", "--out", run("r3"), ...QUICK, "--set", "seed=3", "--set", `adapter.init_from=${run("merged")}`]);
-    const e = await runTfewOk(["export", "--model", DEMO_MODEL_DIR, "--adapter", join(run("r3"), "adapter"), "--out", run("exported")]);
+    await runTfewOk([
+      "train",
+      "--out",
+      run("r3"),
+      ...QUICK,
+      "--set",
+      "seed=3",
+      "--set",
+      `adapter.init_from=${run("merged")}`,
+    ]);
+    const e = await runTfewOk([
+      "export",
+      "--model",
+      DEMO_MODEL_DIR,
+      "--adapter",
+      join(run("r3"), "adapter"),
+      "--out",
+      run("exported"),
+    ]);
     expect(e.stdout).toContain("with 16 (IA)³ vectors folded in (F32, 1 weight file)");
 
     await runTfewOk(["score", "--run", run("r3"), "--input", pairs, "--output", join(tmp, "s-run.jsonl")]);
-    await runTfewOk(["score", "--adapter", join(run("r3"), "adapter"), "--input", pairs, "--output", join(tmp, "s-adapter.jsonl")]);
+    await runTfewOk([
+      "score",
+      "--adapter",
+      join(run("r3"), "adapter"),
+      "--input",
+      pairs,
+      "--output",
+      join(tmp, "s-adapter.jsonl"),
+    ]);
     await runTfewOk(["score", "--model", run("exported"), "--input", pairs, "--output", join(tmp, "s-exported.jsonl")]);
     await runTfewOk(["score", "--model", DEMO_MODEL_DIR, "--input", pairs, "--output", join(tmp, "s-base.jsonl")]);
-    const [byRun, byAdapter, exported, base] = ["s-run", "s-adapter", "s-exported", "s-base"].map((n) => readScores(join(tmp, `${n}.jsonl`)));
+    const [byRun, byAdapter, exported, base] = ["s-run", "s-adapter", "s-exported", "s-base"].map((n) =>
+      readScores(join(tmp, `${n}.jsonl`)),
+    );
     expect(byAdapter).toEqual(byRun); // --adapter alone takes the base model from adapter_config.json
     byRun?.forEach((line, i) => {
       expect(Math.abs(line.logprob - (exported?.[i]?.logprob as number)), `pair ${i}`).toBeLessThanOrEqual(1e-4);
-      expect(Math.abs(line.logprob - (base?.[i]?.logprob as number)), `pair ${i}: the adapter changes the score`).toBeGreaterThan(1e-2);
+      expect(
+        Math.abs(line.logprob - (base?.[i]?.logprob as number)),
+        `pair ${i}: the adapter changes the score`,
+      ).toBeGreaterThan(1e-2);
     });
   }, 300_000);
 });
@@ -83,7 +150,11 @@ describe("bad input: exit 1, one line, nothing written", () => {
     await writeAdapterFiles(a, vectors(["k", "v"]));
     await writeAdapterFiles(b, vectors(["k"]));
     const out = join(tmp, "never-1");
-    await expectOneLineError(["merge", "--adapter", a, "--adapter", b, "--out", out], `merge: ${b} has target_modules ["k"] but ${a} has ["k","v"]; merge only adapters trained with the same adapter.target_modules`, out);
+    await expectOneLineError(
+      ["merge", "--adapter", a, "--adapter", b, "--out", out],
+      `merge: ${b} has target_modules ["k"] but ${a} has ["k","v"]; merge only adapters trained with the same adapter.target_modules`,
+      out,
+    );
   });
 
   it("merge: adapters of different base models", async () => {
@@ -92,31 +163,65 @@ describe("bad input: exit 1, one line, nothing written", () => {
     await writeAdapterFiles(a, vectors(["k"]));
     await writeAdapterFiles(b, vectors(["k"], "google/flan-t5-small"));
     const out = join(tmp, "never-2");
-    await expectOneLineError(["merge", "--adapter", a, "--adapter", b, "--out", out], `merge: ${b} was trained on google/flan-t5-small but ${a} on ${DEMO_MODEL_DIR}; merge only adapters of the same base model`, out);
+    await expectOneLineError(
+      ["merge", "--adapter", a, "--adapter", b, "--out", out],
+      `merge: ${b} was trained on google/flan-t5-small but ${a} on ${DEMO_MODEL_DIR}; merge only adapters of the same base model`,
+      out,
+    );
   });
 
   it("merge: weights count mismatch, a missing folder, fisher without fisher.safetensors", async () => {
     const a = join(tmp, "w-a");
     await writeAdapterFiles(a, vectors(["k"]));
     const out = join(tmp, "never-3");
-    await expectOneLineError(["merge", "--adapter", a, "--adapter", a, "--method", "weighted", "--weight", "1", "--out", out], "merge: 1 --weight values for 2 --adapter folders; give one --weight per adapter, in the same order", out);
-    await expectOneLineError(["merge", "--adapter", a, "--adapter", join(tmp, "nope"), "--out", out], /^tfew: error: merge: adapter folder .*nope does not exist; /, out);
-    await expectOneLineError(["merge", "--adapter", a, "--adapter", a, "--method", "fisher", "--out", out], new RegExp(`^tfew: error: merge: ${a} has no fisher\\.safetensors; --method fisher needs each adapter's Fisher diagonal`), out);
+    await expectOneLineError(
+      ["merge", "--adapter", a, "--adapter", a, "--method", "weighted", "--weight", "1", "--out", out],
+      "merge: 1 --weight values for 2 --adapter folders; give one --weight per adapter, in the same order",
+      out,
+    );
+    await expectOneLineError(
+      ["merge", "--adapter", a, "--adapter", join(tmp, "nope"), "--out", out],
+      /^tfew: error: merge: adapter folder .*nope does not exist; /,
+      out,
+    );
+    await expectOneLineError(
+      ["merge", "--adapter", a, "--adapter", a, "--method", "fisher", "--out", out],
+      new RegExp(
+        `^tfew: error: merge: ${a} has no fisher\\.safetensors; --method fisher needs each adapter's Fisher diagonal`,
+      ),
+      out,
+    );
   });
 
   it("export: a non-empty --out is left alone; an adapter of another model writes nothing", async () => {
     const taken = join(tmp, "taken");
     await writeAdapterFiles(taken, vectors(["k"])); // any non-empty folder
     const before = readFileSync(join(taken, "adapter_config.json"), "utf8");
-    await expectOneLineError(["export", "--model", DEMO_MODEL_DIR, "--adapter", taken, "--out", taken], `export: --out ${taken} is not empty; give a new or empty folder (nothing is overwritten)`, null);
+    await expectOneLineError(
+      ["export", "--model", DEMO_MODEL_DIR, "--adapter", taken, "--out", taken],
+      `export: --out ${taken} is not empty; give a new or empty folder (nothing is overwritten)`,
+      null,
+    );
     expect(readFileSync(join(taken, "adapter_config.json"), "utf8")).toBe(before);
     const out = join(tmp, "never-4");
-    await expectOneLineError(["export", "--model", DEMO_MODEL_DIR, "--adapter", taken, "--out", out], `adapter: vector encoder.block.0.layer.0.SelfAttention.k in ${taken} is [2, 1] (output scaling) but this model and config need [64, 1] (output scaling); the adapter was made for another model or other adapter.feedforward_modules`, out);
+    await expectOneLineError(
+      ["export", "--model", DEMO_MODEL_DIR, "--adapter", taken, "--out", out],
+      `adapter: vector encoder.block.0.layer.0.SelfAttention.k in ${taken} is [2, 1] (output scaling) but this model and config need [64, 1] (output scaling); the adapter was made for another model or other adapter.feedforward_modules`,
+      out,
+    );
   });
 
   it("score: --run and --adapter together; a folder that is not a run", async () => {
     const out = join(tmp, "never-5.jsonl");
-    await expectOneLineError(["score", "--run", tmp, "--adapter", tmp, "--input", pairs, "--output", out], "score: give --run DIR or --adapter DIR, not both (--run uses the run's adapter/)", out);
-    await expectOneLineError(["score", "--run", tmp, "--input", pairs, "--output", out], `score: ${tmp} is not a tfew run folder (no config.resolved.yaml); give the folder tfew train wrote, or --model/--adapter`, out);
+    await expectOneLineError(
+      ["score", "--run", tmp, "--adapter", tmp, "--input", pairs, "--output", out],
+      "score: give --run DIR or --adapter DIR, not both (--run uses the run's adapter/)",
+      out,
+    );
+    await expectOneLineError(
+      ["score", "--run", tmp, "--input", pairs, "--output", out],
+      `score: ${tmp} is not a tfew run folder (no config.resolved.yaml); give the folder tfew train wrote, or --model/--adapter`,
+      out,
+    );
   });
 });

@@ -31,7 +31,14 @@ beforeAll(async () => {
     "label studio": put("export.json", JSON.stringify(labelStudioExport(ROWS))),
     "parquet (pyarrow, delta + zstd)": join(FORMAT_FIXTURES, "delta-zstd.parquet"),
     "parquet (datasets, ClassLabel ids)": join(FORMAT_FIXTURES, "hf-classlabel.parquet"),
-    "parquet (hyparquet-writer)": put("js.parquet", new Uint8Array(parquetWriteBuffer({ columnData: COLUMNS.map((name) => ({ name, data: arrays[name] as string[], type: "STRING" as const })) }))),
+    "parquet (hyparquet-writer)": put(
+      "js.parquet",
+      new Uint8Array(
+        parquetWriteBuffer({
+          columnData: COLUMNS.map((name) => ({ name, data: arrays[name] as string[], type: "STRING" as const })),
+        }),
+      ),
+    ),
     "arrow (datasets cache)": join(FORMAT_FIXTURES, "datasets-cache.arrow"),
     "arrow (apache-arrow stream)": put("js.arrow", tableToIPC(tableFromArrays(arrays), "stream")),
   };
@@ -54,8 +61,23 @@ describe("every format gives the same prompts and zero-shot metrics", () => {
   it("tfew eval --model data/demo-model gives the same metrics.json numbers", async () => {
     const metricsOf = async (name: string, path: string) => {
       const out = join(tmp, `eval-${name.replace(/\W+/g, "-")}`);
-      await runTfewOk(["eval", "--model", DEMO_MODEL_DIR, "--data", path, "--out", out, "--set", "monitor.gpu=off", "--set", "train.workers=1"]);
-      const { task: _task, ...numbers } = JSON.parse(readFileSync(join(out, "metrics.json"), "utf8")) as Record<string, unknown>;
+      await runTfewOk([
+        "eval",
+        "--model",
+        DEMO_MODEL_DIR,
+        "--data",
+        path,
+        "--out",
+        out,
+        "--set",
+        "monitor.gpu=off",
+        "--set",
+        "train.workers=1",
+      ]);
+      const { task: _task, ...numbers } = JSON.parse(readFileSync(join(out, "metrics.json"), "utf8")) as Record<
+        string,
+        unknown
+      >;
       return numbers;
     };
     const reference = await metricsOf("csv", files.csv as string);

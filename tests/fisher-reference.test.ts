@@ -24,7 +24,9 @@ interface Reference {
   cases: { kind: FisherKind; length_norm: number; fisher: Record<string, number[]> }[];
 }
 
-const reference = JSON.parse(readFileSync(join(REPO_ROOT, "tests", "fixtures", "fisher", "t5-tiny-gated.json"), "utf8")) as Reference;
+const reference = JSON.parse(
+  readFileSync(join(REPO_ROOT, "tests", "fixtures", "fisher", "t5-tiny-gated.json"), "utf8"),
+) as Reference;
 
 /** The worst vector's max |Δ| / max |F| (each vector judged against its own scale). */
 function worstRelative(got: ReadonlyMap<string, Float32Array>, want: Record<string, number[]>): number {
@@ -40,22 +42,34 @@ function worstRelative(got: ReadonlyMap<string, Float32Array>, want: Record<stri
 }
 
 describe("diagonal Fisher against the PyTorch reference (gold tiny T5 + PEFT vectors)", () => {
-  it.each(reference.cases.map((c) => [c.kind, c.length_norm, c] as const))("%s Fisher, length_norm %d: ≤ 1e-4 relative", async (kind, lengthNorm, c) => {
-    const backend = await selectBackend("wasm");
-    const model = await loadT5(GOLD_MODEL_DIR, backend);
-    const { tensors } = await readSafetensors(join(GOLD_MODEL_DIR, "ia3.safetensors"));
-    const initial = new Map<string, Float32Array>();
-    for (const [name, t] of tensors) if (name.endsWith(".ia3_l")) initial.set(name.slice("base_model.model.".length, -".ia3_l".length), t.data as Float32Array);
-    const set = createVectorSet("gold", model.weights, IA3_DEFAULTS.t5, initial);
-    const examples = reference.examples.map((e) => ({ inputIds: e.input_ids, choices: e.choices, label: e.label }));
-    const t0 = performance.now();
-    const fisher = await computeFisher({ backend, model, deviceFreeBytes: null }, set, examples, { kind, lengthNorm, workers: 1 });
-    const rel = worstRelative(fisher, c.fisher);
-    console.log(`fisher ${kind} length_norm ${lengthNorm}: worst relative error ${rel.toExponential(2)} vs PyTorch float64 (${(performance.now() - t0).toFixed(0)} ms)`);
-    expect(rel).toBeLessThanOrEqual(1e-4);
-    expect(fisher.size).toBe(16);
-    disposeVectorSet(set);
-  }, 60_000);
+  it.each(reference.cases.map((c) => [c.kind, c.length_norm, c] as const))(
+    "%s Fisher, length_norm %d: ≤ 1e-4 relative",
+    async (kind, lengthNorm, c) => {
+      const backend = await selectBackend("wasm");
+      const model = await loadT5(GOLD_MODEL_DIR, backend);
+      const { tensors } = await readSafetensors(join(GOLD_MODEL_DIR, "ia3.safetensors"));
+      const initial = new Map<string, Float32Array>();
+      for (const [name, t] of tensors)
+        if (name.endsWith(".ia3_l"))
+          initial.set(name.slice("base_model.model.".length, -".ia3_l".length), t.data as Float32Array);
+      const set = createVectorSet("gold", model.weights, IA3_DEFAULTS.t5, initial);
+      const examples = reference.examples.map((e) => ({ inputIds: e.input_ids, choices: e.choices, label: e.label }));
+      const t0 = performance.now();
+      const fisher = await computeFisher({ backend, model, deviceFreeBytes: null }, set, examples, {
+        kind,
+        lengthNorm,
+        workers: 1,
+      });
+      const rel = worstRelative(fisher, c.fisher);
+      console.log(
+        `fisher ${kind} length_norm ${lengthNorm}: worst relative error ${rel.toExponential(2)} vs PyTorch float64 (${(performance.now() - t0).toFixed(0)} ms)`,
+      );
+      expect(rel).toBeLessThanOrEqual(1e-4);
+      expect(fisher.size).toBe(16);
+      disposeVectorSet(set);
+    },
+    60_000,
+  );
 });
 
 describe("workers never change the bytes", () => {
@@ -63,7 +77,10 @@ describe("workers never change the bytes", () => {
     requireBuild();
     const backend = await selectBackend("wasm");
     const model = await loadT5(DEMO_MODEL, backend);
-    const config = loadRunConfig({ files: [join(REPO_ROOT, "configs", "default.yaml")], sets: [`model=${DEMO_MODEL}`, `data.path=${DEMO_TASK}`] }).config;
+    const config = loadRunConfig({
+      files: [join(REPO_ROOT, "configs", "default.yaml")],
+      sets: [`model=${DEMO_MODEL}`, `data.path=${DEMO_TASK}`],
+    }).config;
     const task = await prepareTask(config);
     const { examples } = buildExamples(task, task.train.slice(0, 10), await loadTokenizer(DEMO_MODEL), config);
     const set = createVectorSet("demo", model.weights, IA3_DEFAULTS.t5, undefined);
@@ -74,7 +91,11 @@ describe("workers never change the bytes", () => {
       const one = await computeFisher(ws, set, examples, { kind, lengthNorm: 1, workers: 1 });
       const two = await computeFisher(ws, set, examples, { kind, lengthNorm: 1, workers: 2 });
       expect([...two.keys()]).toEqual([...one.keys()]);
-      for (const [path, v] of one) expect(Buffer.from((two.get(path) as Float32Array).buffer).equals(Buffer.from(v.buffer)), `${kind} ${path}`).toBe(true);
+      for (const [path, v] of one)
+        expect(
+          Buffer.from((two.get(path) as Float32Array).buffer).equals(Buffer.from(v.buffer)),
+          `${kind} ${path}`,
+        ).toBe(true);
       expect([...one.values()].some((v) => v.some((x) => x > 0))).toBe(true);
     }
     disposeVectorSet(set);

@@ -182,10 +182,20 @@ describe("rooms and floors (CONTRIBUTING.md)", () => {
 
 describe("the checker itself", () => {
   it("reads a floor table and finds a circle", () => {
-    const map = "## Architecture: x\n\n```\nfloor 1  io/        a\n         backend/   b\n" +
+    const map =
+      "## Architecture: x\n\n```\nfloor 1  io/        a\n         backend/   b\n" +
       "                    more text, words/\nfloor 0  errors.ts  c\n```\n## Conventions\n";
-    expect([...parseFloors(map)]).toEqual([["io", 1], ["backend", 1], ["errors.ts", 0]]);
-    const graph = new Map([["a", new Set(["b"])], ["b", new Set(["c"])], ["c", new Set(["a"])], ["d", new Set(["a"])]]);
+    expect([...parseFloors(map)]).toEqual([
+      ["io", 1],
+      ["backend", 1],
+      ["errors.ts", 0],
+    ]);
+    const graph = new Map([
+      ["a", new Set(["b"])],
+      ["b", new Set(["c"])],
+      ["c", new Set(["a"])],
+      ["d", new Set(["a"])],
+    ]);
     expect(findCycles(graph)).toEqual([["a", "b", "c", "a"]]);
   });
 });

@@ -58,7 +58,9 @@ describe.each(combos)("gold forward on %s (attention %s, cached W %s)", (backend
     }
     const loss = sum / count;
     const goldLoss = caseTensor(gold, "loss").data[0] as number;
-    console.log(`[${backend}/${impl}] logits max-abs ${logitErr.toExponential(2)}, encoder max-abs ${encErr.toExponential(2)}, loss ${loss} vs ${goldLoss}`);
+    console.log(
+      `[${backend}/${impl}] logits max-abs ${logitErr.toExponential(2)}, encoder max-abs ${encErr.toExponential(2)}, loss ${loss} vs ${goldLoss}`,
+    );
     expect(logitErr).toBeLessThanOrEqual(1e-4);
     expect(encErr).toBeLessThanOrEqual(1e-4);
     expect(Math.abs(loss - goldLoss) / goldLoss).toBeLessThanOrEqual(1e-5);

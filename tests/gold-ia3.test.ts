@@ -27,7 +27,11 @@ function relErr(a: ArrayLike<number>, gold: ArrayLike<number>): number {
 }
 
 /** Case-2 forward: logits [3·6, vocab] and the HF loss (mean CE over labels ≠ −100). */
-function case2Forward(model: T5Model, set: Ia3VectorSet, gold: Map<string, { data: Float32Array | Int32Array; shape: number[] }>) {
+function case2Forward(
+  model: T5Model,
+  set: Ia3VectorSet,
+  gold: Map<string, { data: Float32Array | Int32Array; shape: number[] }>,
+) {
   const ids = caseTensor(gold as never, "input_ids");
   const [batch, srcLen] = ids.shape as [number, number];
   const dec = caseTensor(gold as never, "decoder_input_ids");
@@ -37,12 +41,29 @@ function case2Forward(model: T5Model, set: Ia3VectorSet, gold: Map<string, { dat
   const mask = tf.tensor2d(Float32Array.from(caseTensor(gold as never, "attention_mask").data), [batch, srcLen]);
   const ia3 = toScales(set);
   const h = encode(model, inputIds, mask, ia3);
-  const hidden = decode(model, { crossKv: crossKeyValues(model, h, ia3), encoderMask: mask, decoderInputIds: tf.tensor3d(dec.data, [batch, 1, tgtLen], "int32") }, ia3);
+  const hidden = decode(
+    model,
+    {
+      crossKv: crossKeyValues(model, h, ia3),
+      encoderMask: mask,
+      decoderInputIds: tf.tensor3d(dec.data, [batch, 1, tgtLen], "int32"),
+    },
+    ia3,
+  );
   const logits = lmLogits(model, hidden); // [rows, vocab]
   const keep: number[] = labels.map((l) => (l === -100 ? 0 : 1));
-  const target = tf.oneHot(tf.tensor1d(labels.map((l) => Math.max(l, 0)), "int32"), model.config.vocabSize);
+  const target = tf.oneHot(
+    tf.tensor1d(
+      labels.map((l) => Math.max(l, 0)),
+      "int32",
+    ),
+    model.config.vocabSize,
+  );
   const nll = tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), target), -1)); // [rows]
-  const loss = tf.div(tf.sum(tf.mul(nll, tf.tensor1d(keep))), keep.reduce((a, b) => a + b, 0)) as tf.Scalar;
+  const loss = tf.div(
+    tf.sum(tf.mul(nll, tf.tensor1d(keep))),
+    keep.reduce((a, b) => a + b, 0),
+  ) as tf.Scalar;
   return { logits, loss };
 }
 
@@ -57,14 +78,16 @@ describe.each(["cpu", "wasm"])("(IA)³ gold on %s", (backend) => {
     ia3Gold = await readCase("ia3");
     initial = new Map();
     for (const [name, t] of ia3Gold) {
-      if (name.endsWith(".ia3_l")) initial.set(name.slice("base_model.model.".length, -".ia3_l".length), t.data as Float32Array);
+      if (name.endsWith(".ia3_l"))
+        initial.set(name.slice("base_model.model.".length, -".ia3_l".length), t.data as Float32Array);
     }
   });
 
   it("injects PEFT's 16 vectors with PEFT's shapes", () => {
     const set = createVectorSet("t", model.weights, IA3_DEFAULTS.t5);
     expect(set.specs.length).toBe(16);
-    for (const spec of set.specs) expect(caseTensor(ia3Gold as never, peftTensorName(spec.path)).shape).toEqual(spec.shape);
+    for (const spec of set.specs)
+      expect(caseTensor(ia3Gold as never, peftTensorName(spec.path)).shape).toEqual(spec.shape);
     expect(tf.memory().numTensors).toBeGreaterThan(0);
     disposeVectorSet(set);
   });
@@ -79,7 +102,10 @@ describe.each(["cpu", "wasm"])("(IA)³ gold on %s", (backend) => {
         logits = tf.keep(out.logits);
         return out.loss;
       }, varList);
-      const g = set.specs.map((s, i) => ({ path: s.path, data: (grads[(varList[i] as tf.Variable).name] as tf.Tensor).dataSync() as Float32Array }));
+      const g = set.specs.map((s, i) => ({
+        path: s.path,
+        data: (grads[(varList[i] as tf.Variable).name] as tf.Tensor).dataSync() as Float32Array,
+      }));
       const l = logits as tf.Tensor;
       const r = { loss: value.dataSync()[0] as number, logits: l.dataSync() as Float32Array, grads: g };
       l.dispose();
@@ -88,8 +114,11 @@ describe.each(["cpu", "wasm"])("(IA)³ gold on %s", (backend) => {
     const logitErr = maxAbsDiff(result.logits, caseTensor(ia3Gold as never, "logits").data);
     const goldLoss = caseTensor(ia3Gold as never, "loss").data[0] as number;
     let gradErr = 0;
-    for (const g of result.grads) gradErr = Math.max(gradErr, relErr(g.data, caseTensor(ia3Gold as never, `${peftTensorName(g.path)}.grad`).data));
-    console.log(`[${backend}] ia3 logits max-abs ${logitErr.toExponential(2)}, loss ${result.loss} vs ${goldLoss}, grad rel ${gradErr.toExponential(2)}`);
+    for (const g of result.grads)
+      gradErr = Math.max(gradErr, relErr(g.data, caseTensor(ia3Gold as never, `${peftTensorName(g.path)}.grad`).data));
+    console.log(
+      `[${backend}] ia3 logits max-abs ${logitErr.toExponential(2)}, loss ${result.loss} vs ${goldLoss}, grad rel ${gradErr.toExponential(2)}`,
+    );
     expect(logitErr).toBeLessThanOrEqual(1e-4);
     expect(Math.abs(result.loss - goldLoss) / goldLoss).toBeLessThanOrEqual(1e-5);
     expect(gradErr).toBeLessThanOrEqual(1e-4);
@@ -137,11 +166,16 @@ describe.each(["cpu", "wasm"])("(IA)³ gold on %s", (backend) => {
     expect(rel(r.losses.total, val("total_loss"))).toBeLessThanOrEqual(1e-4);
     expect(relErr(r.choiceScores, caseTensor(gold, "choice_scores").data)).toBeLessThanOrEqual(1e-4);
     let gradErr = 0;
-    for (const [path, g] of r.grads) gradErr = Math.max(gradErr, relErr(g, caseTensor(gold, `${peftTensorName(path)}.grad`).data));
+    for (const [path, g] of r.grads)
+      gradErr = Math.max(gradErr, relErr(g, caseTensor(gold, `${peftTensorName(path)}.grad`).data));
     console.log(`[${backend}] tfew grad rel ${gradErr.toExponential(2)}`);
     expect(gradErr).toBeLessThanOrEqual(1e-4);
     // one example per micro-batch: the same losses and gradient (the whole batch's normalizers)
-    const split = combineParts(await microBatchParts(model, set, splitMicroBatches(examples, 1), settings, n), n, settings);
+    const split = combineParts(
+      await microBatchParts(model, set, splitMicroBatches(examples, 1), settings, n),
+      n,
+      settings,
+    );
     expect(rel(split.losses.total, r.losses.total)).toBeLessThanOrEqual(1e-6);
     for (const [path, g] of r.grads) expect(relErr(split.grads.get(path) as Float32Array, g)).toBeLessThanOrEqual(1e-5);
     disposeVectorSet(set);

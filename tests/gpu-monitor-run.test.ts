@@ -29,7 +29,13 @@ while :; do
 done
 `;
 
-interface MetricsRow { step: number; step_s: number; gpu_util_pct?: number; gpu_mem_mib?: number; mfu?: number }
+interface MetricsRow {
+  step: number;
+  step_s: number;
+  gpu_util_pct?: number;
+  gpu_mem_mib?: number;
+  mfu?: number;
+}
 
 let tmp: string;
 let fakeBin: string;
@@ -59,10 +65,18 @@ describe("GPU monitor in a demo training run (fake nvidia-smi on PATH)", () => {
   it("shows utilization in progress lines, metrics.jsonl and summary.json, then leaves no nvidia-smi behind", async () => {
     const runDir = join(tmp, "run");
     const steps = 20;
-    const r = await runTfewOk(demoTrainArgs(runDir, [`train.steps=${steps}`, "train.workers=1", "monitor.gpu=auto", "monitor.interval_ms=100"]), { env: env() });
+    const r = await runTfewOk(
+      demoTrainArgs(runDir, [`train.steps=${steps}`, "train.workers=1", "monitor.gpu=auto", "monitor.interval_ms=100"]),
+      { env: env() },
+    );
 
     // tfew ran the looping query exactly once, with its interval.
-    expect(readFileSync(join(fakeBin, "args"), "utf8").trim().split("\n")).toEqual([QUERY, "--format=csv,noheader,nounits", "-lms", "100"]);
+    expect(readFileSync(join(fakeBin, "args"), "utf8").trim().split("\n")).toEqual([
+      QUERY,
+      "--format=csv,noheader,nounits",
+      "-lms",
+      "100",
+    ]);
     const pids = readFileSync(join(fakeBin, "pids"), "utf8").trim().split("\n").map(Number);
     expect(pids).toHaveLength(1);
 
@@ -75,7 +89,10 @@ describe("GPU monitor in a demo training run (fake nvidia-smi on PATH)", () => {
     expect(r.stderr).not.toContain("GPU monitor off");
 
     // metrics.jsonl: one row per step; the rows with a reading carry it, and the MFU from the H100 peak.
-    const rows = readFileSync(join(runDir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as MetricsRow);
+    const rows = readFileSync(join(runDir, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as MetricsRow);
     expect(rows.map((row) => row.step)).toEqual(Array.from({ length: steps }, (_, i) => i + 1));
     const gpuRows = rows.filter((row) => row.gpu_util_pct !== undefined);
     expect(gpuRows.length).toBe(withGpu.length);
@@ -91,10 +108,21 @@ describe("GPU monitor in a demo training run (fake nvidia-smi on PATH)", () => {
     const summary = JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8")) as {
       device: string;
       mfu: number | null;
-      gpu: { gpus: string[]; utilization_mean_pct: number; utilization_p95_pct: number; memory_peak_mib: number; samples: number } | null;
+      gpu: {
+        gpus: string[];
+        utilization_mean_pct: number;
+        utilization_p95_pct: number;
+        memory_peak_mib: number;
+        samples: number;
+      } | null;
     };
     expect(summary.gpu).not.toBeNull();
-    expect(summary.gpu).toMatchObject({ gpus: [GPU_NAME], utilization_mean_pct: 87, utilization_p95_pct: 87, memory_peak_mib: 1234 });
+    expect(summary.gpu).toMatchObject({
+      gpus: [GPU_NAME],
+      utilization_mean_pct: 87,
+      utilization_p95_pct: 87,
+      memory_peak_mib: 1234,
+    });
     expect(summary.gpu?.samples).toBeGreaterThan(0);
     expect(summary.device).toBe(GPU_NAME);
     expect(summary.mfu).toBeGreaterThan(0);
@@ -110,8 +138,28 @@ describe("GPU monitor in a demo training run (fake nvidia-smi on PATH)", () => {
     writeFileSync(join(fakeBin, "pids"), "");
     const out = join(tmp, "preds.csv");
     // small eval batches: the loop yields between batches, which is when the sampler's lines are read
-    const r = await runTfewOk(["predict", "--model", "data/demo-model", "--data", "data/demo-task", "--output", out, "--set", "eval.batch_size=1", "--set", "train.workers=1", "--set", "monitor.interval_ms=100"], { env: env() });
-    expect(r.stderr.split("\n").some((l) => /^predict step \d+\/100 .*gpu=87% mem=1234MiB/.test(l)), r.stderr).toBe(true);
+    const r = await runTfewOk(
+      [
+        "predict",
+        "--model",
+        "data/demo-model",
+        "--data",
+        "data/demo-task",
+        "--output",
+        out,
+        "--set",
+        "eval.batch_size=1",
+        "--set",
+        "train.workers=1",
+        "--set",
+        "monitor.interval_ms=100",
+      ],
+      { env: env() },
+    );
+    expect(
+      r.stderr.split("\n").some((l) => /^predict step \d+\/100 .*gpu=87% mem=1234MiB/.test(l)),
+      r.stderr,
+    ).toBe(true);
     const pgid = Number(readFileSync(join(fakeBin, "pids"), "utf8").trim().split("\n")[0]);
     const deadline = Date.now() + 5000;
     while (groupAlive(pgid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -123,7 +171,9 @@ describe("GPU monitor in a demo training run (fake nvidia-smi on PATH)", () => {
     writeFileSync(join(fakeBin, "args"), "");
     const pidsFile = join(fakeBin, "pids");
     const before = existsSync(pidsFile) ? readFileSync(pidsFile, "utf8") : "";
-    const r = await runTfewOk(demoTrainArgs(runDir, ["train.steps=3", "train.workers=1", "monitor.gpu=off"]), { env: env() });
+    const r = await runTfewOk(demoTrainArgs(runDir, ["train.steps=3", "train.workers=1", "monitor.gpu=off"]), {
+      env: env(),
+    });
     expect(existsSync(pidsFile) ? readFileSync(pidsFile, "utf8") : "").toBe(before);
     expect(r.stderr).not.toMatch(/gpu=/);
     const summary = JSON.parse(readFileSync(join(runDir, "summary.json"), "utf8")) as { gpu: unknown; mfu: unknown };

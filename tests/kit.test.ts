@@ -2,7 +2,17 @@
 // train the demo with a PATH that holds no `node`, check the wasm backend (not cpu), the one-line WebGPU error,
 // the gold check, and scripts/gpu-check.sh's JSON summary with a fake nvidia-smi. Needs dist/ (npm run build).
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,10 +37,15 @@ const bareEnv = () => ({ HOME: work, PATH: tools, TFEW_NATIVE_MATMUL: "0" });
 
 beforeAll(() => {
   const t0 = performance.now();
-  const build = spawnSync(process.execPath, [join(REPO_ROOT, "scripts", "kit.js"), "--fast", "--out", work], { encoding: "utf8", timeout: 300_000 });
+  const build = spawnSync(process.execPath, [join(REPO_ROOT, "scripts", "kit.js"), "--fast", "--out", work], {
+    encoding: "utf8",
+    timeout: 300_000,
+  });
   if (build.status !== 0) throw new Error(`scripts/kit.js failed:\n${build.stderr}`);
   mkdirSync(join(work, "unpacked"));
-  const untar = spawnSync("tar", ["-C", join(work, "unpacked"), "-xJf", join(work, "tfew-kit-linux-x64.tar.xz")], { encoding: "utf8" });
+  const untar = spawnSync("tar", ["-C", join(work, "unpacked"), "-xJf", join(work, "tfew-kit-linux-x64.tar.xz")], {
+    encoding: "utf8",
+  });
   if (untar.status !== 0) throw new Error(`tar failed: ${untar.stderr}`);
   buildSeconds = (performance.now() - t0) / 1000;
   mkdirSync(tools);
@@ -46,16 +61,43 @@ describe("the kit", () => {
   it("unpacks to tfew-kit/ with its own Node, the one-file app, wasm, Dawn, configs, demo, fixtures and gpu-check.sh", () => {
     console.log(`kit built (--fast) and unpacked in ${buildSeconds.toFixed(1)} s`);
     for (const path of [
-      "bin/tfew", "bin/node", "dist/cli/main.js", "wasm/tfjs-backend-wasm-simd.wasm", "node_modules/webgpu/dist/linux-x64/dawn.node",
-      "configs/default.yaml", "configs/bench-t5-small.yaml", "data/demo-model/config.json", "data/demo-task",
-      "tests/fixtures/hf-reference/t5-tiny-gated/ia3.safetensors", "scripts/gpu-check.sh", "scripts/torch_reference.py", "package.json",
-    ]) expect(existsSync(join(kit, path)), path).toBe(true);
+      "bin/tfew",
+      "bin/node",
+      "dist/cli/main.js",
+      "wasm/tfjs-backend-wasm-simd.wasm",
+      "node_modules/webgpu/dist/linux-x64/dawn.node",
+      "configs/default.yaml",
+      "configs/bench-t5-small.yaml",
+      "data/demo-model/config.json",
+      "data/demo-task",
+      "tests/fixtures/hf-reference/t5-tiny-gated/ia3.safetensors",
+      "scripts/gpu-check.sh",
+      "scripts/torch_reference.py",
+      "package.json",
+    ])
+      expect(existsSync(join(kit, path)), path).toBe(true);
     expect(spawnSync("sh", ["-c", "command -v node"], { env: bareEnv() }).status).not.toBe(0);
   });
 
   it("trains the demo with no node on PATH, on wasm (not cpu), with 2 workers running the same bundle", () => {
     const out = join(work, "run");
-    const r = run(join(kit, "bin", "tfew"), ["train", "--out", out, "--set", "train.steps=2", "--set", "train.workers=2", "--set", "train.micro_batch_size=4", "--set", "monitor.gpu=off"], bareEnv());
+    const r = run(
+      join(kit, "bin", "tfew"),
+      [
+        "train",
+        "--out",
+        out,
+        "--set",
+        "train.steps=2",
+        "--set",
+        "train.workers=2",
+        "--set",
+        "train.micro_batch_size=4",
+        "--set",
+        "monitor.gpu=off",
+      ],
+      bareEnv(),
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^backend: wasm \(/m);
     expect(r.stderr).toMatch(/on 2 workers/);
@@ -63,16 +105,29 @@ describe("the kit", () => {
   });
 
   it("--backend webgpu without a GPU is one error line naming what is missing", () => {
-    const viaLauncher = run(join(kit, "bin", "tfew"), ["train", "--backend", "webgpu", "--out", join(work, "webgpu")], bareEnv());
+    const viaLauncher = run(
+      join(kit, "bin", "tfew"),
+      ["train", "--backend", "webgpu", "--out", join(work, "webgpu")],
+      bareEnv(),
+    );
     expect(viaLauncher.status).toBe(1);
     const lines = viaLauncher.stderr.trim().split("\n");
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^tfew: error: backend: "webgpu" asked by --backend but unavailable: no WebGPU adapter: .*; use --backend wasm$/);
+    expect(lines[0]).toMatch(
+      /^tfew: error: backend: "webgpu" asked by --backend but unavailable: no WebGPU adapter: .*; use --backend wasm$/,
+    );
     if (probeVulkanHost().loaders.length === 0) {
       // the launcher adds the kit's loader (when apt-get download worked at kit time); without it the loader is what is missing
-      if (existsSync(join(kit, "vulkan", "lib", "libvulkan.so.1"))) expect(lines[0]).toMatch(/Vulkan loader found but no Vulkan driver/);
-      const bare = run(join(kit, "bin", "node"), [join(kit, "dist", "cli", "main.js"), "train", "--backend", "webgpu", "--out", join(work, "webgpu2")], bareEnv());
-      expect(bare.stderr.trim()).toMatch(/^tfew: error: .*the Vulkan loader \(libvulkan\.so\.1\) is not installed; apt-get install libvulkan1[^\n]*$/);
+      if (existsSync(join(kit, "vulkan", "lib", "libvulkan.so.1")))
+        expect(lines[0]).toMatch(/Vulkan loader found but no Vulkan driver/);
+      const bare = run(
+        join(kit, "bin", "node"),
+        [join(kit, "dist", "cli", "main.js"), "train", "--backend", "webgpu", "--out", join(work, "webgpu2")],
+        bareEnv(),
+      );
+      expect(bare.stderr.trim()).toMatch(
+        /^tfew: error: .*the Vulkan loader \(libvulkan\.so\.1\) is not installed; apt-get install libvulkan1[^\n]*$/,
+      );
     }
   });
 
@@ -83,16 +138,28 @@ describe("the kit", () => {
     for (const dir of ["dist", "wasm", "data", "configs"]) cpSync(join(kit, dir), join(copy, dir), { recursive: true });
     cpSync(join(kit, "package.json"), join(copy, "package.json"));
     mkdirSync(join(copy, "node_modules", "webgpu"), { recursive: true });
-    writeFileSync(join(copy, "node_modules", "webgpu", "package.json"), JSON.stringify({ name: "webgpu", type: "module", main: "index.js" }));
-    writeFileSync(join(copy, "node_modules", "webgpu", "index.js"), [
-      "export const globals = { GPUBufferUsage: { MAP_READ: 1, MAP_WRITE: 2, COPY_SRC: 4, COPY_DST: 8, STORAGE: 128 }, GPUMapMode: { READ: 1, WRITE: 2 } };",
-      "const adapter = { info: { vendor: 'fake' }, features: new Set(), limits: {}, requestDevice: async () => { throw new Error('fake adapter has no device'); } };",
-      "export function create() { return { requestAdapter: async () => adapter }; }",
-    ].join("\n"));
-    const r = run(join(kit, "bin", "node"), [join(copy, "dist", "cli", "main.js"), "train", "--backend", "webgpu", "--out", join(work, "fake-gpu-run")], { ...bareEnv(), TFEW_WEBGPU_PRECHECK: "0" });
+    writeFileSync(
+      join(copy, "node_modules", "webgpu", "package.json"),
+      JSON.stringify({ name: "webgpu", type: "module", main: "index.js" }),
+    );
+    writeFileSync(
+      join(copy, "node_modules", "webgpu", "index.js"),
+      [
+        "export const globals = { GPUBufferUsage: { MAP_READ: 1, MAP_WRITE: 2, COPY_SRC: 4, COPY_DST: 8, STORAGE: 128 }, GPUMapMode: { READ: 1, WRITE: 2 } };",
+        "const adapter = { info: { vendor: 'fake' }, features: new Set(), limits: {}, requestDevice: async () => { throw new Error('fake adapter has no device'); } };",
+        "export function create() { return { requestAdapter: async () => adapter }; }",
+      ].join("\n"),
+    );
+    const r = run(
+      join(kit, "bin", "node"),
+      [join(copy, "dist", "cli", "main.js"), "train", "--backend", "webgpu", "--out", join(work, "fake-gpu-run")],
+      { ...bareEnv(), TFEW_WEBGPU_PRECHECK: "0" },
+    );
     expect(r.status).toBe(1);
     expect(r.stderr).not.toMatch(/did not register|not installed/);
-    expect(r.stderr).toMatch(/^tfew: error: backend: "webgpu" asked by --backend but unavailable: tf\.setBackend\('webgpu'\) failed; use --backend wasm$/m);
+    expect(r.stderr).toMatch(
+      /^tfew: error: backend: "webgpu" asked by --backend but unavailable: tf\.setBackend\('webgpu'\) failed; use --backend wasm$/m,
+    );
   });
 
   it("runs the gold check on wasm from the kit's own fixtures", () => {
@@ -108,36 +175,74 @@ describe("the kit", () => {
     const fake = join(work, "fake-bin");
     mkdirSync(fake);
     // the check's query, and the monitor's looping query (-lms) until the sampler stops it
-    writeFileSync(join(fake, "nvidia-smi"), [
-      "#!/bin/sh",
-      'case "$1" in',
-      '  --query-gpu=index,name,driver_version*) echo "0, NVIDIA H100 80GB HBM3, 550.54.15, 81559, 1" ;;',
-      '  --query-gpu=index,name,utilization.gpu*) while :; do echo "0, NVIDIA H100 80GB HBM3, 40, 900, 81559, 120.0"; sleep 0.2; done ;;',
-      '  *) echo "fake nvidia-smi: 1 GPU" ;;',
-      "esac",
-    ].join("\n"));
+    writeFileSync(
+      join(fake, "nvidia-smi"),
+      [
+        "#!/bin/sh",
+        'case "$1" in',
+        '  --query-gpu=index,name,driver_version*) echo "0, NVIDIA H100 80GB HBM3, 550.54.15, 81559, 1" ;;',
+        '  --query-gpu=index,name,utilization.gpu*) while :; do echo "0, NVIDIA H100 80GB HBM3, 40, 900, 81559, 120.0"; sleep 0.2; done ;;',
+        '  *) echo "fake nvidia-smi: 1 GPU" ;;',
+        "esac",
+      ].join("\n"),
+    );
     chmodSync(join(fake, "nvidia-smi"), 0o755);
     const out = join(work, "check");
     // no node_modules/.bin (vitest's PATH has the repository's own tfew there): the check must use the kit's
     const r = spawnSync("bash", [join(kit, "scripts", "gpu-check.sh"), out], {
-      encoding: "utf8", timeout: 180_000,
-      env: { HOME: work, PATH: `${fake}:/usr/local/bin:/usr/bin:/bin`, BACKENDS: "webgpu wasm", CHECK_CONFIG: "demo", STEPS: "2", TORCH: "off", TOTAL_S: "150", TFEW_NATIVE_MATMUL: "0" },
+      encoding: "utf8",
+      timeout: 180_000,
+      env: {
+        HOME: work,
+        PATH: `${fake}:/usr/local/bin:/usr/bin:/bin`,
+        BACKENDS: "webgpu wasm",
+        CHECK_CONFIG: "demo",
+        STEPS: "2",
+        TORCH: "off",
+        TOTAL_S: "150",
+        TFEW_NATIVE_MATMUL: "0",
+      },
     });
     expect(r.status, r.stdout + r.stderr).toBe(1); // webgpu was asked for and did not run: the check fails
     expect(r.stdout).toContain("fake nvidia-smi: 1 GPU");
     const summary = JSON.parse(readFileSync(join(out, "gpu-check.json"), "utf8")) as Record<string, unknown>;
     expect(summary).toMatchObject({
-      format: "tfew-gpu-check/1", layout: "kit", node: process.version, config: "configs/default.yaml", steps: 2, pass: false, gpu_pass: false,
-      gpus: [{ index: 0, name: "NVIDIA H100 80GB HBM3", driver: "550.54.15", memory_total_mib: 81559, memory_used_mib: 1 }],
+      format: "tfew-gpu-check/1",
+      layout: "kit",
+      node: process.version,
+      config: "configs/default.yaml",
+      steps: 2,
+      pass: false,
+      gpu_pass: false,
+      gpus: [
+        { index: 0, name: "NVIDIA H100 80GB HBM3", driver: "550.54.15", memory_total_mib: 81559, memory_used_mib: 1 },
+      ],
       backends: {
-        webgpu: { gold: { ok: false, pass: null, error: expect.stringMatching(/^tfew: error: backend: "webgpu" .*no WebGPU adapter/) as unknown }, train: null, torch_ratio: null },
-        wasm: { gpu: false, pass: true, gold: { ok: true, pass: true }, train: { ok: true, steps: 2, gpu_util_mean_pct: 40, error: null }, torch_ratio: null },
+        webgpu: {
+          gold: {
+            ok: false,
+            pass: null,
+            error: expect.stringMatching(/^tfew: error: backend: "webgpu" .*no WebGPU adapter/) as unknown,
+          },
+          train: null,
+          torch_ratio: null,
+        },
+        wasm: {
+          gpu: false,
+          pass: true,
+          gold: { ok: true, pass: true },
+          train: { ok: true, steps: 2, gpu_util_mean_pct: 40, error: null },
+          torch_ratio: null,
+        },
       },
       torch: { ok: false, error: "no python3 with CUDA torch (TORCH=off)" },
     });
     expect((summary.vulkan as { loader: string }).loader).toMatch(/^(system|kit|missing)$/);
-    expect((summary.stages as { name: string }[]).map((s) => s.name)).toEqual(["gold-webgpu", "gold-wasm", "train-wasm"]);
+    expect((summary.stages as { name: string }[]).map((s) => s.name)).toEqual([
+      "gold-webgpu",
+      "gold-wasm",
+      "train-wasm",
+    ]);
     expect(readFileSync(join(out, "gold-wasm.log"), "utf8")).toContain(`"fixtures":"${kit}/`);
   });
-
 });

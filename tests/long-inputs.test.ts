@@ -7,7 +7,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureBenchTask } from "../src/bench/tasks.js";
 import { DEMO_MODEL, requireBuild, runCli, scratch } from "./helpers/spawn-tfew.js";
 
-const LONG = ["--set", `model=${DEMO_MODEL}`, "--set", "data.max_seq_len=2048", "--set", "data.template={instruction}\nText: {Text}\nLabel:", "--set", "monitor.gpu=off", "--backend", "wasm"];
+const LONG = [
+  "--set",
+  `model=${DEMO_MODEL}`,
+  "--set",
+  "data.max_seq_len=2048",
+  "--set",
+  "data.template={instruction}\nText: {Text}\nLabel:",
+  "--set",
+  "monitor.gpu=off",
+  "--backend",
+  "wasm",
+];
 
 describe("2,048 tokens × 77 choices on wasm", () => {
   let dir: string;
@@ -21,7 +32,23 @@ describe("2,048 tokens × 77 choices on wasm", () => {
   afterAll(async () => rm(dir, { recursive: true, force: true }));
 
   it("trains, evaluates, predicts and scores", async () => {
-    const train = await runCli(["train", "--out", join(dir, "run"), ...LONG, "--set", `data.path=${task}`, "--set", "train.steps=2", "--set", "train.batch_size=2", "--set", "train.workers=1"], { cwd: dir });
+    const train = await runCli(
+      [
+        "train",
+        "--out",
+        join(dir, "run"),
+        ...LONG,
+        "--set",
+        `data.path=${task}`,
+        "--set",
+        "train.steps=2",
+        "--set",
+        "train.batch_size=2",
+        "--set",
+        "train.workers=1",
+      ],
+      { cwd: dir },
+    );
     expect(train.code, train.stderr).toBe(0);
     expect(train.stderr).toMatch(/77 choices/);
     expect(train.stderr).toMatch(/micro-batches of 1 /); // one 2,048-token example with 77 choices per pass fits the heap
@@ -30,20 +57,50 @@ describe("2,048 tokens × 77 choices on wasm", () => {
     expect(evaluated.code, evaluated.stderr).toBe(0);
     const metrics = JSON.parse(await readFile(join(dir, "eval", "metrics.json"), "utf8")) as { n: number };
     expect(metrics.n).toBe(8);
-    const predicted = await runCli(["predict", "--run", run, ...LONG, "--output", join(dir, "preds.csv")], { cwd: dir });
+    const predicted = await runCli(["predict", "--run", run, ...LONG, "--output", join(dir, "preds.csv")], {
+      cwd: dir,
+    });
     expect(predicted.code, predicted.stderr).toBe(0);
     expect((await readFile(join(dir, "preds.csv"), "utf8")).trim().split("\n")).toHaveLength(9);
     const source = (await readFile(join(task, "train.csv"), "utf8")).split("\n")[1]?.split(",")[0] as string;
     await writeFile(join(dir, "pairs.jsonl"), `${JSON.stringify({ source, target: "class 1" })}\n`);
-    const scored = await runCli(["score", "--model", DEMO_MODEL, "--input", join(dir, "pairs.jsonl"), "--output", join(dir, "scores.jsonl"), "--backend", "wasm"], { cwd: dir });
+    const scored = await runCli(
+      [
+        "score",
+        "--model",
+        DEMO_MODEL,
+        "--input",
+        join(dir, "pairs.jsonl"),
+        "--output",
+        join(dir, "scores.jsonl"),
+        "--backend",
+        "wasm",
+      ],
+      { cwd: dir },
+    );
     expect(scored.code, scored.stderr).toBe(0);
     const score = JSON.parse(await readFile(join(dir, "scores.jsonl"), "utf8")) as { logprob: number };
     expect(Number.isFinite(score.logprob)).toBe(true);
-    for (const r of [train, evaluated, predicted, scored]) expect(r.stderr).not.toMatch(/internal error|Aborted|out of bounds/);
+    for (const r of [train, evaluated, predicted, scored])
+      expect(r.stderr).not.toMatch(/internal error|Aborted|out of bounds/);
   }, 240_000);
 
   it("an example that cannot fit is one line naming it, its tokens and the key to lower", async () => {
-    const r = await runCli(["train", "--out", join(dir, "huge"), ...LONG, "--set", `data.path=${task}`, "--set", "data.max_seq_len=8192", "--set", "train.steps=1"], { cwd: dir });
+    const r = await runCli(
+      [
+        "train",
+        "--out",
+        join(dir, "huge"),
+        ...LONG,
+        "--set",
+        `data.path=${task}`,
+        "--set",
+        "data.max_seq_len=8192",
+        "--set",
+        "train.steps=1",
+      ],
+      { cwd: dir },
+    );
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/memory: training example \d+ \(\d{4} input tokens, 77 choices/);
     expect(r.stderr).toMatch(/lower data\.max_seq_len/);

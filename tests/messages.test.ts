@@ -43,9 +43,22 @@ describe("messages", () => {
   it("a BERT folder fails with its model_type before any tokenizer message", async () => {
     const bert = join(work, "bert-base-uncased");
     await mkdir(bert);
-    await writeFile(join(bert, "config.json"), JSON.stringify({ architectures: ["BertForMaskedLM"], model_type: "bert", hidden_size: 768, num_attention_heads: 12, num_hidden_layers: 12, vocab_size: 30522 }));
+    await writeFile(
+      join(bert, "config.json"),
+      JSON.stringify({
+        architectures: ["BertForMaskedLM"],
+        model_type: "bert",
+        hidden_size: 768,
+        num_attention_heads: 12,
+        num_hidden_layers: 12,
+        vocab_size: 30522,
+      }),
+    );
     await writeFile(join(bert, "vocab.txt"), "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\n");
-    for (const args of [["train", "--backend", "wasm", ...QUICK, "--set", `model=${bert}`, "--out", join(work, "bert-run")], ["inspect", "--model", bert]]) {
+    for (const args of [
+      ["train", "--backend", "wasm", ...QUICK, "--set", `model=${bert}`, "--out", join(work, "bert-run")],
+      ["inspect", "--model", bert],
+    ]) {
       const line = errorLine(await runCli(args, { cwd: work }));
       expect(line).toContain("model_type bert is not a T5-family model (");
       expect(line).toContain(join(bert, "config.json"));
@@ -58,11 +71,14 @@ describe("messages", () => {
     const run = join(work, "finished");
     const first = await train(["--out", run]);
     expect(first.code, first.stderr).toBe(0);
-    const mtimes = async () => Promise.all((await listFiles(run)).map(async (f) => `${f}@${(await stat(join(run, f))).mtimeMs}`));
+    const mtimes = async () =>
+      Promise.all((await listFiles(run)).map(async (f) => `${f}@${(await stat(join(run, f))).mtimeMs}`));
     const before = await mtimes();
     const r = await runCli(["train", "--resume", run], { cwd: work });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toBe(`resume: ${run} already finished 2 of 2 steps; nothing to do (adapter: ${join(run, "adapter")})\n`);
+    expect(r.stdout).toBe(
+      `resume: ${run} already finished 2 of 2 steps; nothing to do (adapter: ${join(run, "adapter")})\n`,
+    );
     expect(await mtimes()).toEqual(before);
   });
 

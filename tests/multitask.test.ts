@@ -19,11 +19,25 @@ import { loadT5 } from "../src/model/load.js";
 import { clipByGlobalNorm } from "../src/train/grad-clip.js";
 import { createSetOptimizer, usedGrads } from "../src/train/set-optimizers.js";
 import { startCli, runCli } from "./helpers/spawn-tfew.js";
-import { DEMO_MODEL_DIR, DEMO_TASK_DIR, ensureBuilt, makeTempDir, parseCsv, removeTempDir, runTfew, runTfewOk, toCsv } from "./helpers/tfew-cli.js";
+import {
+  DEMO_MODEL_DIR,
+  DEMO_TASK_DIR,
+  ensureBuilt,
+  makeTempDir,
+  parseCsv,
+  removeTempDir,
+  runTfew,
+  runTfewOk,
+  toCsv,
+} from "./helpers/tfew-cli.js";
 
 const settings = { lengthNorm: 1, ulWeight: 1, lnWeight: 1 };
 
-function maxRelDiff(a: ReadonlyMap<string, Float32Array>, b: ReadonlyMap<string, Float32Array>, keyOf: (k: string) => string): number {
+function maxRelDiff(
+  a: ReadonlyMap<string, Float32Array>,
+  b: ReadonlyMap<string, Float32Array>,
+  keyOf: (k: string) => string,
+): number {
   let diff = 0;
   let scale = 0;
   for (const [key, x] of a) {
@@ -37,8 +51,16 @@ function maxRelDiff(a: ReadonlyMap<string, Float32Array>, b: ReadonlyMap<string,
 }
 
 /** The run's update: the batch's gradient, only its tasks' sets, clipped, one optimizer step per set. */
-async function trainOn(model: Awaited<ReturnType<typeof loadT5>>, sets: Ia3VectorSet[], batches: TfewExample[][], lrs: number[]): Promise<Map<string, Float32Array>> {
-  const groups = sets.map((set) => ({ name: set.name, params: paramSpecs(sets).filter((p) => sets.length === 1 || p.name.startsWith(`${set.name}/`)) }));
+async function trainOn(
+  model: Awaited<ReturnType<typeof loadT5>>,
+  sets: Ia3VectorSet[],
+  batches: TfewExample[][],
+  lrs: number[],
+): Promise<Map<string, Float32Array>> {
+  const groups = sets.map((set) => ({
+    name: set.name,
+    params: paramSpecs(sets).filter((p) => sets.length === 1 || p.name.startsWith(`${set.name}/`)),
+  }));
   const optimizer = createSetOptimizer({ name: "adafactor", weightDecay: 0 }, groups);
   const engine = createLocalEngine(model, sets, settings, 2);
   const params = await readParams(sets);
@@ -65,7 +87,12 @@ describe("a 2-task run equals two single-task runs when each batch holds one tas
     const lrs = [0.05, 0.04, 0.03];
     const make = (names: string[]) => names.map((n) => createVectorSet(n, model.weights, IA3_DEFAULTS.t5));
     // interleaved: A1 B1 A2 B2 A3 B3, each task seeing its own lr sequence
-    const multi = await trainOn(model, make(["a", "b"]), [0, 1, 2].flatMap((i) => [batchesA[i] as TfewExample[], batchesB[i] as TfewExample[]]), [0, 1, 2].flatMap((i) => [lrs[i] as number, lrs[i] as number]));
+    const multi = await trainOn(
+      model,
+      make(["a", "b"]),
+      [0, 1, 2].flatMap((i) => [batchesA[i] as TfewExample[], batchesB[i] as TfewExample[]]),
+      [0, 1, 2].flatMap((i) => [lrs[i] as number, lrs[i] as number]),
+    );
     const strip = (es: TfewExample[][]) => es.map((batch) => batch.map(({ task: _task, ...e }) => e));
     const single = async (batches: TfewExample[][]) => trainOn(model, make(["x"]), strip(batches), lrs);
     const onlyA = await single(batchesA);
@@ -79,23 +106,38 @@ describe("a 2-task run equals two single-task runs when each batch holds one tas
     const mixed = [...a.slice(0, 4), ...b.slice(0, 4)].sort((x, y) => x.inputIds.length - y.inputIds.length);
     const full = await createLocalEngine(model, sets, settings, 8).compute(mixed);
     const ones = await createLocalEngine(model, sets, settings, 1).compute(mixed);
-    expect(maxRelDiff(new Map([...full.grads].map(([k, v]) => [k, v.map((g) => g + 1)])), new Map([...ones.grads].map(([k, v]) => [k, v.map((g) => g + 1)])), (k) => k)).toBeLessThanOrEqual(1e-6);
+    expect(
+      maxRelDiff(
+        new Map([...full.grads].map(([k, v]) => [k, v.map((g) => g + 1)])),
+        new Map([...ones.grads].map(([k, v]) => [k, v.map((g) => g + 1)])),
+        (k) => k,
+      ),
+    ).toBeLessThanOrEqual(1e-6);
     expect(Math.abs(full.losses.total - ones.losses.total) / full.losses.total).toBeLessThanOrEqual(1e-6);
     expect(full.tasks?.get(1)?.examples).toBe(4);
     // the worker pool holds every set: 2 workers give the local micro-batch-2 bytes
     await ensureBuilt();
     const local2 = await createLocalEngine(model, sets, settings, 2).compute(mixed);
-    const pool = await startPool(2, { modelDir: DEMO_MODEL_DIR, backend: "wasm", ia3Config: IA3_DEFAULTS.t5, initial: await readParams(sets), tasks: ["a", "b"] });
+    const pool = await startPool(2, {
+      modelDir: DEMO_MODEL_DIR,
+      backend: "wasm",
+      ia3Config: IA3_DEFAULTS.t5,
+      initial: await readParams(sets),
+      tasks: ["a", "b"],
+    });
     const workers = createWorkerEngine(pool, { microBatchSize: 2, settings });
     try {
       const two = await workers.compute(mixed);
-      for (const [key, g] of local2.grads) expect(Buffer.from((two.grads.get(key) as Float32Array).buffer).equals(Buffer.from(g.buffer))).toBe(true);
+      for (const [key, g] of local2.grads)
+        expect(Buffer.from((two.grads.get(key) as Float32Array).buffer).equals(Buffer.from(g.buffer))).toBe(true);
       expect(two.losses).toEqual(local2.losses);
       expect([...(two.tasks ?? [])]).toEqual([...(local2.tasks ?? [])]);
     } finally {
       await workers.close();
     }
-    expect(Math.abs((full.tasks?.get(0)?.losses.total as number) - (ones.tasks?.get(0)?.losses.total as number))).toBeLessThanOrEqual(1e-5);
+    expect(
+      Math.abs((full.tasks?.get(0)?.losses.total as number) - (ones.tasks?.get(0)?.losses.total as number)),
+    ).toBeLessThanOrEqual(1e-5);
   }, 120_000);
 });
 
@@ -105,14 +147,18 @@ describe("tfew train with data.tasks, end to end on the demo split into two task
     await ensureBuilt();
     dir = makeTempDir("tfew-multitask-");
     const { header, rows } = parseCsv(readFileSync(join(DEMO_TASK_DIR, "train.csv"), "utf8"));
-    for (const [name, part] of [["one", rows.filter((_, i) => i % 2 === 0)], ["two", rows.filter((_, i) => i % 2 === 1)]] as const) {
+    for (const [name, part] of [
+      ["one", rows.filter((_, i) => i % 2 === 0)],
+      ["two", rows.filter((_, i) => i % 2 === 1)],
+    ] as const) {
       cpSync(DEMO_TASK_DIR, join(dir, name), { recursive: true });
       writeFileSync(join(dir, name, "train.csv"), toCsv(header, part));
     }
   });
   afterAll(() => removeTempDir(dir));
 
-  const tasksSet = () => `data.tasks=[{name: one, path: ${join(dir, "one")}}, {name: two, path: ${join(dir, "two")}, weight: 2}]`;
+  const tasksSet = () =>
+    `data.tasks=[{name: one, path: ${join(dir, "one")}}, {name: two, path: ${join(dir, "two")}, weight: 2}]`;
   const quick = ["train.steps=3", "train.batch_size=4", "train.workers=1", "monitor.gpu=off"];
 
   it("writes adapter/<task>/ per task, per-task losses, and eval --run evaluates every task or --task NAME", async () => {
@@ -122,7 +168,10 @@ describe("tfew train with data.tasks, end to end on the demo split into two task
       expect(existsSync(join(run, "adapter", name, "adapter_model.safetensors"))).toBe(true);
       expect(JSON.parse(readFileSync(join(run, "adapter", name, "adapter_config.json"), "utf8")).peft_type).toBe("IA3");
     }
-    const rows = readFileSync(join(run, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { tasks?: Record<string, { loss: number; examples: number }> });
+    const rows = readFileSync(join(run, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { tasks?: Record<string, { loss: number; examples: number }> });
     expect(rows).toHaveLength(3);
     for (const row of rows) {
       const counts = Object.values(row.tasks ?? {}).map((t) => t.examples);
@@ -132,26 +181,60 @@ describe("tfew train with data.tasks, end to end on the demo split into two task
     const out = join(dir, "eval-all");
     const all = await runTfewOk(["eval", "--run", run, "--out", out]);
     expect(all.stdout).toMatch(/^one \(train, n=\d+\).*\ntwo \(train, n=\d+\)/);
-    for (const name of ["one", "two"]) expect(JSON.parse(readFileSync(join(out, name, "metrics.json"), "utf8")).adapter).toBe(join(run, "adapter", name));
+    for (const name of ["one", "two"])
+      expect(JSON.parse(readFileSync(join(out, name, "metrics.json"), "utf8")).adapter).toBe(
+        join(run, "adapter", name),
+      );
     const outTwo = join(dir, "eval-two");
     await runTfewOk(["eval", "--run", run, "--task", "two", "--out", outTwo]);
     expect(existsSync(join(outTwo, "two", "metrics.json")) && !existsSync(join(outTwo, "one"))).toBe(true);
     const bad = await runTfew(["eval", "--run", run, "--task", "three", "--out", join(dir, "eval-bad")]);
-    expect(bad.stderr.trim()).toMatch(/^tfew: error: eval: --task three is not a task of this run; its tasks are one, two$/);
-    await runTfewOk(["eval", "--adapter", join(run, "adapter", "one"), "--data", join(dir, "one"), "--out", join(dir, "eval-adapter")]);
+    expect(bad.stderr.trim()).toMatch(
+      /^tfew: error: eval: --task three is not a task of this run; its tasks are one, two$/,
+    );
+    await runTfewOk([
+      "eval",
+      "--adapter",
+      join(run, "adapter", "one"),
+      "--data",
+      join(dir, "one"),
+      "--out",
+      join(dir, "eval-adapter"),
+    ]);
   }, 300_000);
 
   it("adapter.routing: shared trains one set for all tasks into adapter/", async () => {
     const run = join(dir, "shared");
-    await runTfewOk(["train", "--out", run, ...[tasksSet(), "adapter.routing=shared", ...quick].flatMap((s) => ["--set", s])]);
+    await runTfewOk([
+      "train",
+      "--out",
+      run,
+      ...[tasksSet(), "adapter.routing=shared", ...quick].flatMap((s) => ["--set", s]),
+    ]);
     expect(existsSync(join(run, "adapter", "adapter_model.safetensors"))).toBe(true);
     expect(existsSync(join(run, "adapter", "one"))).toBe(false);
-    const row = JSON.parse(readFileSync(join(run, "metrics.jsonl"), "utf8").trim().split("\n")[0] as string) as { tasks?: object };
+    const row = JSON.parse(readFileSync(join(run, "metrics.jsonl"), "utf8").trim().split("\n")[0] as string) as {
+      tasks?: object;
+    };
     expect(Object.keys(row.tasks ?? {}).length).toBeGreaterThan(0);
   }, 300_000);
 
   it("a run killed with SIGKILL and resumed ends with every task's adapter bytes of an uninterrupted run", async () => {
-    const args = (out: string) => ["train", "--backend", "wasm", "--out", out, ...[tasksSet(), "train.steps=6", "train.batch_size=4", "train.checkpoint_every=1", "train.workers=1", "monitor.gpu=off"].flatMap((s) => ["--set", s])];
+    const args = (out: string) => [
+      "train",
+      "--backend",
+      "wasm",
+      "--out",
+      out,
+      ...[
+        tasksSet(),
+        "train.steps=6",
+        "train.batch_size=4",
+        "train.checkpoint_every=1",
+        "train.workers=1",
+        "monitor.gpu=off",
+      ].flatMap((s) => ["--set", s]),
+    ];
     const whole = join(dir, "whole");
     expect((await runCli(args(whole), { cwd: dir })).code).toBe(0);
     const killed = join(dir, "killed");
@@ -159,7 +242,10 @@ describe("tfew train with data.tasks, end to end on the demo split into two task
     await run.waitFor("train step 3/6");
     run.child.kill("SIGKILL");
     await run.done;
-    const resumed = await runCli(["train", "--resume", killed, "--set", "train.workers=1", "--set", "monitor.gpu=off"], { cwd: dir });
+    const resumed = await runCli(
+      ["train", "--resume", killed, "--set", "train.workers=1", "--set", "monitor.gpu=off"],
+      { cwd: dir },
+    );
     expect(resumed.code, resumed.stderr).toBe(0);
     for (const name of ["one", "two"]) {
       const bytes = (d: string) => readFileSync(join(d, "adapter", name, "adapter_model.safetensors"));
@@ -171,17 +257,41 @@ describe("tfew train with data.tasks, end to end on the demo split into two task
 
   it("adapter.routing: smear with data.tasks: one expert per task, and eval --run evaluates each task through the routers", async () => {
     const run = join(dir, "smear");
-    await runTfewOk(["train", "--out", run, ...[tasksSet(), "adapter.routing=smear", ...quick].flatMap((s) => ["--set", s])]);
-    expect(JSON.parse(readFileSync(join(run, "adapter", "router_config.json"), "utf8")).experts).toEqual(["one", "two"]);
+    await runTfewOk([
+      "train",
+      "--out",
+      run,
+      ...[tasksSet(), "adapter.routing=smear", ...quick].flatMap((s) => ["--set", s]),
+    ]);
+    expect(JSON.parse(readFileSync(join(run, "adapter", "router_config.json"), "utf8")).experts).toEqual([
+      "one",
+      "two",
+    ]);
     const ev = await runTfewOk(["eval", "--run", run, "--out", join(dir, "eval-smear")]);
     expect(ev.stdout).toMatch(/^one \(train.*\ntwo \(train/);
-    const single = await runTfew(["train", "--out", join(dir, "smear-none"), "--set", "adapter.routing=smear", ...quick.flatMap((s) => ["--set", s])]);
-    expect(single.stderr.trim().split("\n").at(-1)).toMatch(/^tfew: error: adapter\.routing: smear needs adapter\.experts/);
+    const single = await runTfew([
+      "train",
+      "--out",
+      join(dir, "smear-none"),
+      "--set",
+      "adapter.routing=smear",
+      ...quick.flatMap((s) => ["--set", s]),
+    ]);
+    expect(single.stderr.trim().split("\n").at(-1)).toMatch(
+      /^tfew: error: adapter\.routing: smear needs adapter\.experts/,
+    );
   }, 300_000);
 
   it("duplicate task names: one clear line, nothing written", async () => {
     const run = join(dir, "dup");
-    const r = await runTfew(["train", "--out", run, "--set", `data.tasks=[{name: one, path: ${join(dir, "one")}}, {name: one, path: ${join(dir, "two")}}]`, ...quick.flatMap((s) => ["--set", s])]);
+    const r = await runTfew([
+      "train",
+      "--out",
+      run,
+      "--set",
+      `data.tasks=[{name: one, path: ${join(dir, "one")}}, {name: one, path: ${join(dir, "two")}}]`,
+      ...quick.flatMap((s) => ["--set", s]),
+    ]);
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/names the task "one" twice; give each task a unique name/);

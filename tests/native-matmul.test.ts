@@ -73,12 +73,34 @@ describe.skipIf(!native.ok)("native matMul on the wasm backend", () => {
     setAttentionImpl("reference");
     const dModel = 32;
     const dFf = 8 * Math.ceil(heapBytes() / (4 * dModel) / 8) + 8; // the first feed-forward weight outgrows the heap
-    const config = parseT5Config({ model_type: "t5", vocab_size: 64, d_model: dModel, d_kv: 8, num_heads: 4, d_ff: dFf, num_layers: 1, num_decoder_layers: 1, feed_forward_proj: "relu", tie_word_embeddings: false }, "heap-growth test config");
-    const records = new Map<string, TensorRecord>(Object.entries(initTinyT5Weights(config, 11)).map(([name, t]) => [name, { dtype: "F32", shape: t.shape, data: t.data as Float32Array }]));
+    const config = parseT5Config(
+      {
+        model_type: "t5",
+        vocab_size: 64,
+        d_model: dModel,
+        d_kv: 8,
+        num_heads: 4,
+        d_ff: dFf,
+        num_layers: 1,
+        num_decoder_layers: 1,
+        feed_forward_proj: "relu",
+        tie_word_embeddings: false,
+      },
+      "heap-growth test config",
+    );
+    const records = new Map<string, TensorRecord>(
+      Object.entries(initTinyT5Weights(config, 11)).map(([name, t]) => [
+        name,
+        { dtype: "F32", shape: t.shape, data: t.data as Float32Array },
+      ]),
+    );
     const ids = Array.from({ length: 2 * 6 }, (_, i) => (i * 7) % 64);
     const mask = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0];
     await tf.setBackend("cpu"); // the weights live on the cpu backend: each moves to wasm when an op first reads it
-    const model = { config, weights: buildWeights(config, records, { keepUntransposed: false, source: "heap-growth test" }) };
+    const model = {
+      config,
+      weights: buildWeights(config, records, { keepUntransposed: false, source: "heap-growth test" }),
+    };
     const want = encode(model, tf.tensor2d(ids, [2, 6], "int32"), tf.tensor2d(mask, [2, 6])).dataSync();
     await tf.setBackend("wasm");
     const before = heapBytes();
@@ -89,7 +111,11 @@ describe.skipIf(!native.ok)("native matMul on the wasm backend", () => {
 
   it("gives zeros for an empty inner dimension (k = 0), whatever the output memory held before", async () => {
     await tf.setBackend("wasm");
-    for (const [sa, sb, ta, tb] of [[[3, 0], [0, 4], false, false], [[0, 3], [4, 0], true, true], [[2, 3, 0], [2, 0, 4], false, false]] as [number[], number[], boolean, boolean][]) {
+    for (const [sa, sb, ta, tb] of [
+      [[3, 0], [0, 4], false, false],
+      [[0, 3], [4, 0], true, true],
+      [[2, 3, 0], [2, 0, 4], false, false],
+    ] as [number[], number[], boolean, boolean][]) {
       tf.dispose(tf.fill([64, 64], 7)); // leaves non-zero bytes in freed heap memory the output may reuse
       const got = tf.matMul(tf.zeros(sa), tf.zeros(sb), ta, tb);
       expect(got.shape).toEqual([...sa.slice(0, -2), 3, 4]);
@@ -103,7 +129,9 @@ describe.skipIf(!native.ok)("native matMul on the wasm backend", () => {
     const model = await loadGoldModel({ keepUntransposed: false });
     const gold = await readCase("ia3");
     const initial = new Map<string, Float32Array>();
-    for (const [name, t] of gold) if (name.endsWith(".ia3_l")) initial.set(name.slice("base_model.model.".length, -".ia3_l".length), t.data as Float32Array);
+    for (const [name, t] of gold)
+      if (name.endsWith(".ia3_l"))
+        initial.set(name.slice("base_model.model.".length, -".ia3_l".length), t.data as Float32Array);
     const set = createVectorSet("native", model.weights, IA3_DEFAULTS.t5, initial);
     const ids = caseTensor(gold, "input_ids");
     const [batch, srcLen] = ids.shape as [number, number];
@@ -117,11 +145,31 @@ describe.skipIf(!native.ok)("native matMul on the wasm backend", () => {
       const mask = tf.tensor2d(Float32Array.from(caseTensor(gold, "attention_mask").data), [batch, srcLen]);
       const ia3 = toScales(set);
       const h = encode(model, tf.tensor2d(ids.data, [batch, srcLen], "int32"), mask, ia3);
-      const out = lmLogits(model, decode(model, { crossKv: crossKeyValues(model, h, ia3), encoderMask: mask, decoderInputIds: tf.tensor3d(dec.data, [batch, 1, tgtLen], "int32") }, ia3));
+      const out = lmLogits(
+        model,
+        decode(
+          model,
+          {
+            crossKv: crossKeyValues(model, h, ia3),
+            encoderMask: mask,
+            decoderInputIds: tf.tensor3d(dec.data, [batch, 1, tgtLen], "int32"),
+          },
+          ia3,
+        ),
+      );
       logits = out.dataSync() as Float32Array;
-      const target = tf.oneHot(tf.tensor1d(labels.map((l) => Math.max(l, 0)), "int32"), model.config.vocabSize);
+      const target = tf.oneHot(
+        tf.tensor1d(
+          labels.map((l) => Math.max(l, 0)),
+          "int32",
+        ),
+        model.config.vocabSize,
+      );
       const nll = tf.neg(tf.sum(tf.mul(tf.logSoftmax(out), tf.cast(target, "float32")), -1));
-      return tf.div(tf.sum(tf.mul(nll, tf.tensor1d(keep))), keep.reduce((a, b) => a + b, 0)) as tf.Scalar;
+      return tf.div(
+        tf.sum(tf.mul(nll, tf.tensor1d(keep))),
+        keep.reduce((a, b) => a + b, 0),
+      ) as tf.Scalar;
     }, varList);
     expect(maxAbsDiff(logits, caseTensor(gold, "logits").data)).toBeLessThanOrEqual(1e-4);
     set.specs.forEach((spec, i) => {

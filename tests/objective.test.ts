@@ -45,7 +45,11 @@ describe("one objective for any micro-batch size and worker count", () => {
     const { examples } = buildExamples(task, task.train.slice(0, 8), tokenizer, config);
     expect(new Set(examples.map((e) => e.inputIds.length)).size).toBeGreaterThan(3);
     const set = createVectorSet("t", model.weights, IA3_DEFAULTS.t5);
-    const values = new Map(set.specs.map((s) => [s.path, new Float32Array(s.shape[0] * s.shape[1])] as const).map(([p, v]) => [p, v.map((_, i) => 1 + 0.1 * Math.sin(i + p.length))]));
+    const values = new Map(
+      set.specs
+        .map((s) => [s.path, new Float32Array(s.shape[0] * s.shape[1])] as const)
+        .map(([p, v]) => [p, v.map((_, i) => 1 + 0.1 * Math.sin(i + p.length))]),
+    );
     const local = async (micro: number): Promise<StepGradients> => {
       const engine = createLocalEngine(model, set, settings, micro);
       await engine.setVectors(values);
@@ -55,18 +59,26 @@ describe("one objective for any micro-batch size and worker count", () => {
     for (const micro of [1, 2, 4]) {
       const r = await local(micro);
       const err = maxRelDiff(full.grads, r.grads);
-      console.log(`micro-batch ${micro} vs full batch: gradient ${err.toExponential(2)}, loss ${r.losses.total} vs ${full.losses.total}`);
+      console.log(
+        `micro-batch ${micro} vs full batch: gradient ${err.toExponential(2)}, loss ${r.losses.total} vs ${full.losses.total}`,
+      );
       expect(err).toBeLessThanOrEqual(1e-6);
       expect(Math.abs(r.losses.total - full.losses.total) / full.losses.total).toBeLessThanOrEqual(1e-6);
     }
     const micro2 = await local(2);
-    const pool = await startPool(2, { modelDir: DEMO_MODEL, backend: "wasm", ia3Config: IA3_DEFAULTS.t5, initial: values });
+    const pool = await startPool(2, {
+      modelDir: DEMO_MODEL,
+      backend: "wasm",
+      ia3Config: IA3_DEFAULTS.t5,
+      initial: values,
+    });
     const workers = createWorkerEngine(pool, { microBatchSize: 2, settings });
     try {
       const two = await workers.compute(examples);
       expect(two.examples).toBe(8);
       expect(maxRelDiff(full.grads, two.grads)).toBeLessThanOrEqual(1e-6);
-      for (const [path, g] of micro2.grads) expect(Buffer.from((two.grads.get(path) as Float32Array).buffer).equals(Buffer.from(g.buffer))).toBe(true);
+      for (const [path, g] of micro2.grads)
+        expect(Buffer.from((two.grads.get(path) as Float32Array).buffer).equals(Buffer.from(g.buffer))).toBe(true);
       expect(two.losses).toEqual(micro2.losses);
     } finally {
       await workers.close();
@@ -83,11 +95,30 @@ describe("20 training steps end at the same vectors", () => {
 
   it("micro-batches 1 and 8, workers 1 and 2", async () => {
     requireBuild();
-    const variants = { "micro-8": ["train.micro_batch_size=8"], "micro-1": ["train.micro_batch_size=1"], "workers-2": ["train.micro_batch_size=2", "train.workers=2"], "workers-1": ["train.micro_batch_size=2"] };
+    const variants = {
+      "micro-8": ["train.micro_batch_size=8"],
+      "micro-1": ["train.micro_batch_size=1"],
+      "workers-2": ["train.micro_batch_size=2", "train.workers=2"],
+      "workers-1": ["train.micro_batch_size=2"],
+    };
     const adapters = new Map<string, Map<string, Float32Array>>();
     for (const [name, sets] of Object.entries(variants)) {
       const out = join(dir, name);
-      const args = ["train", "--out", out, ...QUICK, "--set", `model=${DEMO_MODEL}`, "--set", `data.path=${DEMO_TASK}`, "--set", "train.steps=20", "--set", "train.batch_size=8", ...sets.flatMap((s) => ["--set", s])];
+      const args = [
+        "train",
+        "--out",
+        out,
+        ...QUICK,
+        "--set",
+        `model=${DEMO_MODEL}`,
+        "--set",
+        `data.path=${DEMO_TASK}`,
+        "--set",
+        "train.steps=20",
+        "--set",
+        "train.batch_size=8",
+        ...sets.flatMap((s) => ["--set", s]),
+      ];
       const r = await runCli(args, { cwd: dir });
       expect(r.code, r.stderr).toBe(0);
       adapters.set(name, (await readAdapter(join(out, "adapter"))).values);
@@ -100,6 +131,7 @@ describe("20 training steps end at the same vectors", () => {
     }
     // the same micro-batches on 1 or 2 workers: byte-identical adapters
     const one = adapters.get("workers-1") as Map<string, Float32Array>;
-    for (const [path, v] of adapters.get("workers-2") as Map<string, Float32Array>) expect(Array.from(v)).toEqual(Array.from(one.get(path) as Float32Array));
+    for (const [path, v] of adapters.get("workers-2") as Map<string, Float32Array>)
+      expect(Array.from(v)).toEqual(Array.from(one.get(path) as Float32Array));
   }, 120_000);
 });

@@ -5,7 +5,14 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureBuilt, makeTempDir, parseCsv, removeTempDir, runTfewOk, toCsv } from "./helpers/tfew-cli.js";
-import { GOLD_MODEL_DIR, SHARED_RAFT_DIR, SHARED_TOKENIZER_DIR, hasSharedRaft, hasSharedTokenizer, skipNote } from "./helpers/shared.js";
+import {
+  GOLD_MODEL_DIR,
+  SHARED_RAFT_DIR,
+  SHARED_TOKENIZER_DIR,
+  hasSharedRaft,
+  hasSharedTokenizer,
+  skipNote,
+} from "./helpers/shared.js";
 
 const TEST_ROWS = 20; // of up to 5000: the gold model's 32128-token LM head makes every row cost
 const EMPTY_AT = 10; // where the all-empty row goes: mid-file, so order is checked around it
@@ -37,7 +44,8 @@ function copyTask(task: string, into: string): TaskCopy {
   const src = join(SHARED_RAFT_DIR, task);
   const dir = join(into, task); // same folder name: tfew's built-in RAFT table is keyed by it
   mkdirSync(dir);
-  for (const name of readdirSync(src)) if (name !== "test_unlabeled.csv") copyFileSync(join(src, name), join(dir, name));
+  for (const name of readdirSync(src))
+    if (name !== "test_unlabeled.csv") copyFileSync(join(src, name), join(dir, name));
   const { header, rows } = parseCsv(readFileSync(join(src, "test_unlabeled.csv"), "utf8"));
   const idColumn = header.indexOf("ID");
   expect(idColumn, `${task}: no ID column`).toBeGreaterThanOrEqual(0);
@@ -51,7 +59,13 @@ function copyTask(task: string, into: string): TaskCopy {
   expect(parseCsv(text), `${task}: the CSV writer must round-trip`).toEqual({ header, rows: cut });
   writeFileSync(join(dir, "test_unlabeled.csv"), text);
   const labels = (JSON.parse(readFileSync(join(src, "labels.json"), "utf8")) as { labels: string[] }).labels;
-  return { dir, ids: cut.map((r) => r[idColumn] as string), labels, emptyId: emptyRow[idColumn] as string, emptyWasInData: natural !== undefined };
+  return {
+    dir,
+    ids: cut.map((r) => r[idColumn] as string),
+    labels,
+    emptyId: emptyRow[idColumn] as string,
+    emptyWasInData: natural !== undefined,
+  };
 }
 
 let tmp: string;
@@ -71,8 +85,19 @@ describe.skipIf(!available)("tfew predict on every shared RAFT task (gold tiny T
     const copy = copyTask(task, tmp);
     const out = join(tmp, `${task}.csv`);
     const r = await runTfewOk([
-      "predict", "--model", GOLD_MODEL_DIR, "--data", copy.dir, "--split", "test", "--out", out,
-      "--set", `tokenizer=${SHARED_TOKENIZER_DIR}`, "--set", "data.max_seq_len=256",
+      "predict",
+      "--model",
+      GOLD_MODEL_DIR,
+      "--data",
+      copy.dir,
+      "--split",
+      "test",
+      "--out",
+      out,
+      "--set",
+      `tokenizer=${SHARED_TOKENIZER_DIR}`,
+      "--set",
+      "data.max_seq_len=256",
     ]);
     expect(r.stdout).toContain(`wrote ${copy.ids.length} predictions to ${out}`);
     const text = readFileSync(out, "utf8");

@@ -10,7 +10,10 @@ import { dumpDom, findChromium, screenshot } from "./helpers/chromium.js";
 import { QUICK, requireBuild, runCli, scratch, type CliResult } from "./helpers/spawn-tfew.js";
 
 const browser = findChromium();
-if (browser === null) console.warn("report-browser.test: skipped the browser checks: no chromium found (apt-get install chromium, or set CHROMIUM=/path/to/chrome)");
+if (browser === null)
+  console.warn(
+    "report-browser.test: skipped the browser checks: no chromium found (apt-get install chromium, or set CHROMIUM=/path/to/chrome)",
+  );
 
 // Added to a copy of the page only: records what the browser itself parsed and laid out.
 const PROBE = `<script>
@@ -33,7 +36,22 @@ function expectOk(r: CliResult): void {
 beforeAll(async () => {
   requireBuild();
   work = await scratch("report");
-  const train = (name: string, steps: number, seed: number) => runCli(["train", "--backend", "wasm", "--out", join(work, name), ...QUICK, "--set", `train.steps=${steps}`, "--set", `seed=${seed}`], { cwd: work });
+  const train = (name: string, steps: number, seed: number) =>
+    runCli(
+      [
+        "train",
+        "--backend",
+        "wasm",
+        "--out",
+        join(work, name),
+        ...QUICK,
+        "--set",
+        `train.steps=${steps}`,
+        "--set",
+        `seed=${seed}`,
+      ],
+      { cwd: work },
+    );
   expectOk(await train("a", STEPS.a, 1));
   expectOk(await train("b", STEPS.b, 2));
   expectOk(await runCli(["eval", "--run", join(work, "a"), "--out", join(work, "a", "eval"), ...QUICK], { cwd: work }));
@@ -53,7 +71,9 @@ describe("tfew report (command line)", () => {
     expect(missing.stderr).toMatch(/^tfew: error: report: nowhere is not a folder; give a run folder/);
     await writeFile(join(work, "mine.html"), "<p>my notes</p>");
     const clash = await runCli(["report", "a", "--out", "mine.html"], { cwd: work });
-    expect(clash.stderr).toMatch(/^tfew: error: report: mine\.html exists and is not a tfew report; choose another --out/);
+    expect(clash.stderr).toMatch(
+      /^tfew: error: report: mine\.html exists and is not a tfew report; choose another --out/,
+    );
     expect(await readFile(join(work, "mine.html"), "utf8")).toBe("<p>my notes</p>");
     expectOk(await runCli(["report", "a", "b", "--out", "report.html"], { cwd: work })); // its own earlier report: replaced
   });
@@ -66,11 +86,26 @@ describe.skipIf(browser === null)("report.html in headless Chromium (no network)
     await writeFile(join(work, "probe.html"), html.replace("</body>", `${PROBE}</body>`));
     const dom = dumpDom(browser as string, join(work, "probe.html"));
     expect(dom).toContain('data-probe="done"');
-    const charts = [...dom.matchAll(/<svg class="chart[^"]*" data-chart="([^"]+)"[^>]*data-browser-width="([\d.]+)"/g)].map((m) => [m[1], Number(m[2])] as const);
-    expect(charts.map(([id]) => id)).toEqual(["train/loss", "train/lm_loss", "train/ul_loss", "train/ln_loss", "train/lr", "train/grad_norm", "train/examples_per_s", "train/tokens_per_s", "eval/confusion", "eval/f1"]);
+    const charts = [
+      ...dom.matchAll(/<svg class="chart[^"]*" data-chart="([^"]+)"[^>]*data-browser-width="([\d.]+)"/g),
+    ].map((m) => [m[1], Number(m[2])] as const);
+    expect(charts.map(([id]) => id)).toEqual([
+      "train/loss",
+      "train/lm_loss",
+      "train/ul_loss",
+      "train/ln_loss",
+      "train/lr",
+      "train/grad_norm",
+      "train/examples_per_s",
+      "train/tokens_per_s",
+      "eval/confusion",
+      "eval/f1",
+    ]);
     for (const [, width] of charts) expect(width).toBeGreaterThan(200);
 
-    const lines = [...dom.matchAll(/<polyline ([^>]*)>/g)].map((m) => Object.fromEntries([...(m[1] as string).matchAll(/([\w-]+)="([^"]*)"/g)].map((x) => [x[1], x[2]])));
+    const lines = [...dom.matchAll(/<polyline ([^>]*)>/g)].map((m) =>
+      Object.fromEntries([...(m[1] as string).matchAll(/([\w-]+)="([^"]*)"/g)].map((x) => [x[1], x[2]])),
+    );
     const loss = lines.filter((l) => l.class === "raw" || l.class === "smoothed");
     expect(loss.length).toBe(8 * 2 * 2 - 2); // 8 charts × 2 runs × (raw + smoothed), but lr is not smoothed
     for (const l of loss) {
@@ -91,7 +126,8 @@ describe.skipIf(browser === null)("report.html in headless Chromium (no network)
     expect([image.width, image.height]).toEqual([1340, 1000]);
     const colors = new Map<number, number>();
     for (let i = 0; i < image.data.length; i += 4) {
-      const rgb = ((image.data[i] as number) << 16) | ((image.data[i + 1] as number) << 8) | (image.data[i + 2] as number);
+      const rgb =
+        ((image.data[i] as number) << 16) | ((image.data[i + 1] as number) << 8) | (image.data[i + 2] as number);
       colors.set(rgb, (colors.get(rgb) ?? 0) + 1);
     }
     const pixels = image.width * image.height;

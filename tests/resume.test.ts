@@ -8,14 +8,35 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readSafetensors } from "../src/io/safetensors.js";
 import { mulberry32 } from "../src/engine/rng.js";
-import { listFiles, QUICK, requireBuild, runCli, scratch, startCli, TEMP_FILE, type CliResult } from "./helpers/spawn-tfew.js";
+import {
+  listFiles,
+  QUICK,
+  requireBuild,
+  runCli,
+  scratch,
+  startCli,
+  TEMP_FILE,
+  type CliResult,
+} from "./helpers/spawn-tfew.js";
 
 const STEPS = 8; // wasm runs: ~0.2-0.5 s a step here
 const CPU_STEPS = 3; // the cpu backend is ~5x slower
 const ADAPTER = join("adapter", "adapter_model.safetensors");
 
 function trainArgs(out: string, backend: "wasm" | "cpu", steps: number, extra: string[] = []): string[] {
-  return ["train", "--backend", backend, "--out", out, ...QUICK, "--set", `train.steps=${steps}`, "--set", "train.checkpoint_every=1", ...extra];
+  return [
+    "train",
+    "--backend",
+    backend,
+    "--out",
+    out,
+    ...QUICK,
+    "--set",
+    `train.steps=${steps}`,
+    "--set",
+    "train.checkpoint_every=1",
+    ...extra,
+  ];
 }
 
 async function adapterBytes(runDir: string): Promise<Buffer> {
@@ -46,7 +67,10 @@ async function expectCompleteRun(runDir: string, steps: number): Promise<void> {
   expect(files.filter((f) => TEMP_FILE.test(f))).toEqual([]);
   const { metadata } = await readSafetensors(join(runDir, "checkpoint.safetensors"));
   expect(metadata.step).toBe(String(steps));
-  const rows = (await readFile(join(runDir, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => (JSON.parse(l) as { step: number }).step);
+  const rows = (await readFile(join(runDir, "metrics.jsonl"), "utf8"))
+    .trim()
+    .split("\n")
+    .map((l) => (JSON.parse(l) as { step: number }).step);
   expect(rows).toEqual(Array.from({ length: steps }, (_, i) => i + 1)); // each step logged once, in order
 }
 
@@ -117,7 +141,13 @@ describe("kill -9 and --resume", () => {
 
   it("wasm: a run killed before its first checkpoint resumes from step 0 to the same bytes", async () => {
     const runDir = join(work, "killed-early");
-    const killed = await killAt(trainArgs(runDir, "wasm", STEPS, ["--set", "train.checkpoint_every=100"]), work, 3, STEPS, 0);
+    const killed = await killAt(
+      trainArgs(runDir, "wasm", STEPS, ["--set", "train.checkpoint_every=100"]),
+      work,
+      3,
+      STEPS,
+      0,
+    );
     expect(killed.signal).toBe("SIGKILL");
     expect(await listFiles(runDir)).not.toContain("checkpoint.safetensors");
     const resumed = await runCli(["train", "--resume", runDir], { cwd: work });
@@ -140,7 +170,13 @@ describe("kill -9 and --resume", () => {
 });
 
 describe("stop signals", () => {
-  async function stopWith(signal: "SIGINT" | "SIGTERM", runDir: string, args: string[], afterStep: number, total: number) {
+  async function stopWith(
+    signal: "SIGINT" | "SIGTERM",
+    runDir: string,
+    args: string[],
+    afterStep: number,
+    total: number,
+  ) {
     const run = startCli(args, { cwd: work });
     await run.waitFor(`train step ${afterStep}/${total}`);
     run.child.kill(signal);
@@ -156,7 +192,13 @@ describe("stop signals", () => {
   it("SIGINT writes a checkpoint at the current step, exits 130, and the run resumes to the same bytes", async () => {
     const runDir = join(work, "sigint");
     // checkpoint_every above the step count: the only checkpoint is the one the signal writes
-    const { r, stoppedAt } = await stopWith("SIGINT", runDir, trainArgs(runDir, "wasm", STEPS, ["--set", "train.checkpoint_every=100"]), 3, STEPS);
+    const { r, stoppedAt } = await stopWith(
+      "SIGINT",
+      runDir,
+      trainArgs(runDir, "wasm", STEPS, ["--set", "train.checkpoint_every=100"]),
+      3,
+      STEPS,
+    );
     expect(r.code).toBe(130);
     expect(stoppedAt).toBeLessThan(STEPS);
     const summary = JSON.parse(await readFile(join(runDir, "summary.json"), "utf8")) as { stopped_by: string };
@@ -188,7 +230,10 @@ describe("non-finite values", () => {
     const r = await runCli(trainArgs(runDir, "wasm", 6, blowUp), { cwd: work });
     expect(r.code).toBe(1);
     const last = r.stderr.trim().split("\n").at(-1) ?? "";
-    const m = /^tfew: error: training: non-finite values at step (\d+) .*last good checkpoint \(step (\d+)\) is kept in /.exec(last);
+    const m =
+      /^tfew: error: training: non-finite values at step (\d+) .*last good checkpoint \(step (\d+)\) is kept in /.exec(
+        last,
+      );
     expect(m, r.stderr).not.toBeNull();
     const [failed, kept] = [Number(m?.[1]), Number(m?.[2])];
     expect(kept).toBe(failed - 1);
@@ -204,17 +249,24 @@ describe("non-finite values", () => {
     const runDir = join(work, "inf-first");
     const r = await runCli(trainArgs(runDir, "wasm", 4, ["--set", "train.lr=1e39"]), { cwd: work }); // lr overflows float32
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^tfew: error: training: non-finite values at step 1 .*no checkpoint had been written yet/m);
+    expect(r.stderr).toMatch(
+      /^tfew: error: training: non-finite values at step 1 .*no checkpoint had been written yet/m,
+    );
     expect(await listFiles(runDir)).not.toContain("checkpoint.safetensors");
   });
 
   it("train.skip_nonfinite: true skips such steps, counts them, and finishes with finite vectors", async () => {
     const runDir = join(work, "nan-skip");
-    const r = await runCli(trainArgs(runDir, "wasm", 6, [...blowUp, "--set", "train.skip_nonfinite=true"]), { cwd: work });
+    const r = await runCli(trainArgs(runDir, "wasm", 6, [...blowUp, "--set", "train.skip_nonfinite=true"]), {
+      cwd: work,
+    });
     expectOk(r);
     const warnings = r.stderr.split("\n").filter((l) => /^warning: step \d+ skipped: /.test(l));
     expect(warnings.length).toBeGreaterThan(0);
-    const summary = JSON.parse(await readFile(join(runDir, "summary.json"), "utf8")) as { nonfinite_skipped: number; steps: number };
+    const summary = JSON.parse(await readFile(join(runDir, "summary.json"), "utf8")) as {
+      nonfinite_skipped: number;
+      steps: number;
+    };
     expect(summary).toMatchObject({ nonfinite_skipped: warnings.length, steps: 6 });
     const checkpoint = join(runDir, "checkpoint.safetensors");
     expect((await readSafetensors(checkpoint)).metadata.nonfinite_skipped).toBe(String(warnings.length));

@@ -29,7 +29,14 @@ function relDiff(a: Float32Array, b: Float32Array): number {
 /** A set whose vectors differ from 1 (and from the other task's) by a task-specific pattern. */
 function taskSet(model: Awaited<ReturnType<typeof loadT5>>, name: string, phase: number): Ia3VectorSet {
   const set = createVectorSet(name, model.weights, IA3_DEFAULTS.t5);
-  assignVectors(set, new Map(set.specs.map((s) => [s.path, new Float32Array(s.shape[0] * s.shape[1])] as const).map(([p, v]) => [p, v.map((_, i) => 1 + 0.2 * Math.sin(i * 0.7 + p.length + phase))])));
+  assignVectors(
+    set,
+    new Map(
+      set.specs
+        .map((s) => [s.path, new Float32Array(s.shape[0] * s.shape[1])] as const)
+        .map(([p, v]) => [p, v.map((_, i) => 1 + 0.2 * Math.sin(i * 0.7 + p.length + phase))]),
+    ),
+  );
   return set;
 }
 
@@ -48,13 +55,22 @@ describe("per-example task routing", () => {
     const n = batchNormalizers(examples);
     const mixed = await computeGradients(model, sets, makeBatch(examples, ids), settings, n);
     const alone = [];
-    for (const e of examples) alone.push(await computeGradients(model, sets[e.task as number] as Ia3VectorSet, makeBatch([e], ids), settings, n));
+    for (const e of examples)
+      alone.push(
+        await computeGradients(model, sets[e.task as number] as Ia3VectorSet, makeBatch([e], ids), settings, n),
+      );
 
     for (const [t, set] of sets.entries()) {
       for (const spec of set.specs) {
         const expected = new Float32Array(spec.shape[0] * spec.shape[1]);
-        alone.forEach((r, b) => tasks[b] === t && (r.grads.get(spec.path) as Float32Array).forEach((g, i) => (expected[i] = (expected[i] as number) + g)));
-        expect(relDiff(expected, mixed.grads.get(`${set.name}/${spec.path}`) as Float32Array)).toBeLessThanOrEqual(1e-5);
+        alone.forEach(
+          (r, b) =>
+            tasks[b] === t &&
+            (r.grads.get(spec.path) as Float32Array).forEach((g, i) => (expected[i] = (expected[i] as number) + g)),
+        );
+        expect(relDiff(expected, mixed.grads.get(`${set.name}/${spec.path}`) as Float32Array)).toBeLessThanOrEqual(
+          1e-5,
+        );
       }
       const sums = mixed.taskSums?.get(t);
       for (const key of ["lm", "ul", "ln"] as const) {
@@ -66,7 +82,9 @@ describe("per-example task routing", () => {
       const expected = alone.reduce((s, r) => s + r.sums[key], 0);
       expect(Math.abs(mixed.sums[key] - expected) / Math.abs(expected)).toBeLessThanOrEqual(1e-5);
     }
-    alone.forEach((r, b) => expect(relDiff(r.choiceScores, mixed.choiceScores.slice(b * 3, b * 3 + 3))).toBeLessThanOrEqual(1e-5));
+    alone.forEach((r, b) =>
+      expect(relDiff(r.choiceScores, mixed.choiceScores.slice(b * 3, b * 3 + 3))).toBeLessThanOrEqual(1e-5),
+    );
   });
 
   it("a batch of one task uses that set alone: the other set's gradient is zero, its own equals a single-set pass", async () => {
@@ -83,7 +101,9 @@ describe("per-example task routing", () => {
     const single = await computeGradients(model, sets[1] as Ia3VectorSet, makeBatch(examples, ids), settings, n);
     for (const spec of (sets[0] as Ia3VectorSet).specs) {
       expect((mixed.grads.get(`a/${spec.path}`) as Float32Array).every((g) => g === 0)).toBe(true);
-      expect(relDiff(single.grads.get(spec.path) as Float32Array, mixed.grads.get(`b/${spec.path}`) as Float32Array)).toBe(0);
+      expect(
+        relDiff(single.grads.get(spec.path) as Float32Array, mixed.grads.get(`b/${spec.path}`) as Float32Array),
+      ).toBe(0);
     }
     expect(mixed.sums).toEqual(single.sums);
   });

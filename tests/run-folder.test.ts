@@ -4,14 +4,32 @@
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_MODEL, DEMO_TASK, listFiles, QUICK, requireBuild, runCli, scratch, type CliResult } from "./helpers/spawn-tfew.js";
+import {
+  DEMO_MODEL,
+  DEMO_TASK,
+  listFiles,
+  QUICK,
+  requireBuild,
+  runCli,
+  scratch,
+  type CliResult,
+} from "./helpers/spawn-tfew.js";
 
 let work: string;
 let finished: string; // a finished demo run, trained once
 
 /** `tfew train` on the demo: 2 short steps on wasm into `out` (flags and --set values after). */
 function train(out: string | null, extra: string[] = []): Promise<CliResult> {
-  const args = ["train", "--backend", "wasm", ...QUICK, "--set", "train.steps=2", ...(out === null ? [] : ["--out", out]), ...extra];
+  const args = [
+    "train",
+    "--backend",
+    "wasm",
+    ...QUICK,
+    "--set",
+    "train.steps=2",
+    ...(out === null ? [] : ["--out", out]),
+    ...extra,
+  ];
   return runCli(args, { cwd: work });
 }
 
@@ -51,7 +69,11 @@ afterAll(async () => {
 describe("tfew train --out", () => {
   it("refuses a folder that holds a finished run, suggests --resume, and touches nothing", async () => {
     const before = await snapshot(finished);
-    expectRefusal(await train(finished), [`out folder ${finished} already holds a run`, `tfew train --resume ${finished}`, "new --out folder"]);
+    expectRefusal(await train(finished), [
+      `out folder ${finished} already holds a run`,
+      `tfew train --resume ${finished}`,
+      "new --out folder",
+    ]);
     expect(await snapshot(finished)).toEqual(before);
   });
 
@@ -68,7 +90,12 @@ describe("tfew train --out", () => {
     await mkdir(dir);
     await writeFile(join(dir, "thesis.tex"), "\\section{Results}\n");
     const before = await snapshot(dir);
-    expectRefusal(await train(dir), [`out folder ${dir} is not empty`, "thesis.tex", "holds no tfew run", "new or empty --out folder"]);
+    expectRefusal(await train(dir), [
+      `out folder ${dir} is not empty`,
+      "thesis.tex",
+      "holds no tfew run",
+      "new or empty --out folder",
+    ]);
     expect(await snapshot(dir)).toEqual(before);
   });
 
@@ -96,7 +123,11 @@ describe("tfew eval / predict outputs", () => {
     const out = join(work, "eval-out");
     await mkdir(out);
     await writeFile(join(out, "metrics.json"), '{"accuracy": 0.99}\n');
-    expectRefusal(await runCli(["eval", ...zeroShot, "--out", out], { cwd: work }), [`eval: ${join(out, "metrics.json")} already exists`, "--overwrite", "another --out folder"]);
+    expectRefusal(await runCli(["eval", ...zeroShot, "--out", out], { cwd: work }), [
+      `eval: ${join(out, "metrics.json")} already exists`,
+      "--overwrite",
+      "another --out folder",
+    ]);
     expect(await readFile(join(out, "metrics.json"), "utf8")).toBe('{"accuracy": 0.99}\n');
     const r = await runCli(["eval", ...zeroShot, "--out", out, "--overwrite"], { cwd: work });
     expect(r.code, r.stderr).toBe(0);
@@ -107,14 +138,21 @@ describe("tfew eval / predict outputs", () => {
     const out = join(work, "folds-out");
     await mkdir(join(out, "fold-1"), { recursive: true });
     await writeFile(join(out, "fold-1", "manifest.json"), "{}\n");
-    expectRefusal(await runCli(["eval", ...zeroShot, "--folds", "2", "--out", out], { cwd: work }), [`${join(out, "fold-1")} already exists`, "--overwrite"]);
+    expectRefusal(await runCli(["eval", ...zeroShot, "--folds", "2", "--out", out], { cwd: work }), [
+      `${join(out, "fold-1")} already exists`,
+      "--overwrite",
+    ]);
     expect(await listFiles(out)).toEqual(["fold-1/manifest.json"]);
   });
 
   it("predict refuses to replace an existing predictions file; --overwrite replaces it", async () => {
     const file = join(work, "preds.csv");
     await writeFile(file, "ID,Label\n1,mine\n");
-    expectRefusal(await runCli(["predict", ...zeroShot, "--output", file], { cwd: work }), [`predict: ${file} already exists`, "--overwrite", "another --output file"]);
+    expectRefusal(await runCli(["predict", ...zeroShot, "--output", file], { cwd: work }), [
+      `predict: ${file} already exists`,
+      "--overwrite",
+      "another --output file",
+    ]);
     expect(await readFile(file, "utf8")).toBe("ID,Label\n1,mine\n");
     const r = await runCli(["predict", ...zeroShot, "--output", file, "--overwrite"], { cwd: work });
     expect(r.code, r.stderr).toBe(0);

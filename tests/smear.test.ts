@@ -29,7 +29,14 @@ async function setup() {
   const examples: TfewExample[] = base.map((e, b) => ({ ...e, task: tasks[b] }));
   const sets = ["a", "b"].map((name, t) => {
     const set = createVectorSet(name, model.weights, IA3_DEFAULTS.t5);
-    assignVectors(set, new Map(set.specs.map((s) => [s.path, new Float32Array(s.shape[0] * s.shape[1])] as const).map(([p, v]) => [p, v.map((_, i) => 1 + 0.2 * Math.sin(i * 0.7 + p.length + 2 * t))])));
+    assignVectors(
+      set,
+      new Map(
+        set.specs
+          .map((s) => [s.path, new Float32Array(s.shape[0] * s.shape[1])] as const)
+          .map(([p, v]) => [p, v.map((_, i) => 1 + 0.2 * Math.sin(i * 0.7 + p.length + 2 * t))]),
+      ),
+    );
     return set;
   });
   const ids = { padId: model.config.padTokenId, decoderStartId: model.config.decoderStartTokenId };
@@ -40,7 +47,11 @@ describe("SMEAR", () => {
   it("a router fixed to one-hot equals task routing (losses and expert gradients ≤ 1e-6)", async () => {
     const { model, tasks, sets, batch, n } = await setup();
     const task = await computeGradients(model, sets, batch, settings, n);
-    const smear = createSmear(model.weights, IA3_DEFAULTS.t5, await Promise.all(sets.map(async (s) => ({ name: s.name, initial: await readVectors(s) }))));
+    const smear = createSmear(
+      model.weights,
+      IA3_DEFAULTS.t5,
+      await Promise.all(sets.map(async (s) => ({ name: s.name, initial: await readVectors(s) }))),
+    );
     const vars = smear.experts.flatMap((e) => e.specs.map((s) => e.variables.get(s.path) as tf.Variable));
     const { value, grads } = tf.variableGrads(() => {
       const fixed = tf.oneHot(tf.tensor1d(tasks, "int32"), 2).toFloat() as tf.Tensor2D; // [batch, experts]
@@ -48,7 +59,7 @@ describe("SMEAR", () => {
       return lossShare(lossSums({ tokenNll, targetMask, labels: batch.labels, lengthNorm: 1 }), n, weights);
     }, vars);
     const expected = task.sums.lm / n.lmTokens + task.sums.ul / n.ulTokens + task.sums.ln / n.examples;
-    expect(Math.abs(value.dataSync()[0] as number - expected) / expected).toBeLessThanOrEqual(1e-6);
+    expect(Math.abs((value.dataSync()[0] as number) - expected) / expected).toBeLessThanOrEqual(1e-6);
     for (const expert of smear.experts) {
       for (const spec of expert.specs) {
         const g = grads[(expert.variables.get(spec.path) as tf.Variable).name]?.dataSync() as Float32Array;
@@ -66,14 +77,28 @@ describe("SMEAR", () => {
     const rand = (i: number) => Math.sin(i * 12.9898) * 0.5;
     for (const stack of ["encoder", "decoder"] as const) {
       for (let layer = 0; layer < model.weights[stack].blocks.length; layer++) {
-        routerValues.set(`${stack}.block.${layer}.weight`, Float32Array.from({ length: dModel * 2 }, (_, i) => rand(i + layer * 7 + (stack === "decoder" ? 3 : 0))));
+        routerValues.set(
+          `${stack}.block.${layer}.weight`,
+          Float32Array.from({ length: dModel * 2 }, (_, i) => rand(i + layer * 7 + (stack === "decoder" ? 3 : 0))),
+        );
         routerValues.set(`${stack}.block.${layer}.bias`, Float32Array.from([0.3, -0.2]));
       }
     }
-    const smear = createSmear(model.weights, IA3_DEFAULTS.t5, await Promise.all(sets.map(async (s: Ia3VectorSet) => ({ name: s.name, initial: await readVectors(s) }))), routerValues);
-    const loss = async () => lossValues((await computeGradients(model, smear, batch, settings, n)).sums, n, weights).total;
+    const smear = createSmear(
+      model.weights,
+      IA3_DEFAULTS.t5,
+      await Promise.all(sets.map(async (s: Ia3VectorSet) => ({ name: s.name, initial: await readVectors(s) }))),
+      routerValues,
+    );
+    const loss = async () =>
+      lossValues((await computeGradients(model, smear, batch, settings, n)).sums, n, weights).total;
     const r = await computeGradients(model, smear, batch, settings, n);
-    for (const key of ["router/encoder.block.0.bias", "router/decoder.block.1.bias", "router/encoder.block.1.weight", "router/decoder.block.0.weight"]) {
+    for (const key of [
+      "router/encoder.block.0.bias",
+      "router/decoder.block.1.bias",
+      "router/encoder.block.1.weight",
+      "router/decoder.block.0.weight",
+    ]) {
       const g = r.grads.get(key) as Float32Array;
       const i = g.reduce((best, v, j) => (Math.abs(v) > Math.abs(g[best] as number) ? j : best), 0); // the largest entry: a clear signal in float32
       const [block, field] = [key.slice(7, key.lastIndexOf(".")), key.slice(key.lastIndexOf(".") + 1)];

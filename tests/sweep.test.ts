@@ -33,11 +33,29 @@ const writeJson = (file: string, value: unknown) => {
 };
 
 /** A finished tfew train run folder: summary.json (the fields runTraining writes) and the adapter file. */
-function fabricateRun(runDir: string, summary: { steps: number; final_loss: number; stopped_by?: string | null }): void {
+function fabricateRun(
+  runDir: string,
+  summary: { steps: number; final_loss: number; stopped_by?: string | null },
+): void {
   writeJson(join(runDir, "summary.json"), {
-    run_dir: runDir, adapter_dir: join(runDir, "adapter"), backend: "wasm", device: "wasm (CPU)", steps: summary.steps,
-    first_loss: 30, final_loss: summary.final_loss, s_per_step: 0.1, s_per_step_median: 0.1, examples_per_s: 80, tokens_per_s: 1000,
-    micro_batch_size: 8, workers: 1, nonfinite_skipped: 0, mfu: null, gpu: null, wall_s: 1, stopped_by: summary.stopped_by ?? null,
+    run_dir: runDir,
+    adapter_dir: join(runDir, "adapter"),
+    backend: "wasm",
+    device: "wasm (CPU)",
+    steps: summary.steps,
+    first_loss: 30,
+    final_loss: summary.final_loss,
+    s_per_step: 0.1,
+    s_per_step_median: 0.1,
+    examples_per_s: 80,
+    tokens_per_s: 1000,
+    micro_batch_size: 8,
+    workers: 1,
+    nonfinite_skipped: 0,
+    mfu: null,
+    gpu: null,
+    wall_s: 1,
+    stopped_by: summary.stopped_by ?? null,
   });
   writeFileSync(join(runDir, "config.resolved.yaml"), "# fabricated\n");
   mkdirSync(join(runDir, "adapter"), { recursive: true });
@@ -46,7 +64,16 @@ function fabricateRun(runDir: string, summary: { steps: number; final_loss: numb
 
 /** tfew eval's metrics.json of one split. */
 function fabricateEval(evalDir: string, accuracy: number, macroF1: number): void {
-  writeJson(join(evalDir, "metrics.json"), { task: "t", split: "train", adapter: "a", n: 10, accuracy, macro_f1: macroF1, per_class: [], confusion: [] });
+  writeJson(join(evalDir, "metrics.json"), {
+    task: "t",
+    split: "train",
+    adapter: "a",
+    n: 10,
+    accuracy,
+    macro_f1: macroF1,
+    per_class: [],
+    confusion: [],
+  });
 }
 
 describe("the sweep folder", () => {
@@ -55,7 +82,10 @@ describe("the sweep folder", () => {
     const dir = join(work, "same");
     const plan = await prepare(file, dir);
     const json = JSON.parse(readFileSync(join(dir, "sweep.json"), "utf8")) as SweepPlan;
-    expect(json.cells.map((c) => [c.index, c.dir, c.overrides])).toEqual([[0, "cells/0-seed-1", { seed: 1 }], [1, "cells/1-seed-2", { seed: 2 }]]);
+    expect(json.cells.map((c) => [c.index, c.dir, c.overrides])).toEqual([
+      [0, "cells/0-seed-1", { seed: 1 }],
+      [1, "cells/1-seed-2", { seed: 2 }],
+    ]);
     expect(json.sweep_sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(readFileSync(join(dir, "cells/1-seed-2/config.yaml"), "utf8")).toContain("seed: 2");
     expect((await prepare(file, dir)).created_at).toBe(plan.created_at);
@@ -65,10 +95,14 @@ describe("the sweep folder", () => {
     const dir = join(work, "other");
     await prepare(sweepFile("a.yaml", ["grid:", "  seed: [1]"]), dir);
     const m = (await tfewErrorOf(prepare(sweepFile("b.yaml", ["grid:", "  seed: [2]"]), dir))).message;
-    expect(m).toMatch(/holds a sweep made from another sweep file \(.*a\.yaml, sha256 [0-9a-f]{12}; .*b\.yaml is [0-9a-f]{12}\); choose a new --out$/);
+    expect(m).toMatch(
+      /holds a sweep made from another sweep file \(.*a\.yaml, sha256 [0-9a-f]{12}; .*b\.yaml is [0-9a-f]{12}\); choose a new --out$/,
+    );
     mkdirSync(join(work, "busy"));
     writeFileSync(join(work, "busy", "notes.txt"), "mine");
-    expect((await tfewErrorOf(prepare(join(work, "a.yaml"), join(work, "busy")))).message).toContain("is not empty and holds no sweep.json");
+    expect((await tfewErrorOf(prepare(join(work, "a.yaml"), join(work, "busy")))).message).toContain(
+      "is not empty and holds no sweep.json",
+    );
     expect(readFileSync(join(work, "busy", "notes.txt"), "utf8")).toBe("mine");
   });
 
@@ -77,7 +111,9 @@ describe("the sweep folder", () => {
     const file = sweepFile("based.yaml", ["base: [base.yaml]", "grid:", "  seed: [1]"]);
     await prepare(file, join(work, "based"));
     writeFileSync(join(work, "base.yaml"), "train: {steps: 6}\n");
-    expect((await tfewErrorOf(prepare(file, join(work, "based")))).message).toContain("the config of cell 0 (cells/0-seed-1) differs");
+    expect((await tfewErrorOf(prepare(file, join(work, "based")))).message).toContain(
+      "the config of cell 0 (cells/0-seed-1) differs",
+    );
   });
 });
 
@@ -88,7 +124,14 @@ describe("cell states and locks", () => {
     const p = plan.cells.map((c) => cellPaths(dir, c));
     writeJson(p[0]!.complete, { index: 0 });
     writeJson(p[1]!.lock, { pid: process.pid, host: hostname(), started_at: "t", scheduler: null });
-    writeJson(p[2]!.failed, { stage: "eval", exit_code: 1, signal: null, error: "tfew: error: boom", log: p[2]!.evalLog, at: "t" });
+    writeJson(p[2]!.failed, {
+      stage: "eval",
+      exit_code: 1,
+      signal: null,
+      error: "tfew: error: boom",
+      log: p[2]!.evalLog,
+      at: "t",
+    });
     fabricateRun(p[3]!.run, { steps: 1, final_loss: 1, stopped_by: "SIGTERM" });
     writeJson(p[4]!.lock, { pid: 2 ** 22 + 12345, host: hostname(), started_at: "t", scheduler: null }); // no such process
     const states = await Promise.all(plan.cells.map((c) => cellState(dir, c)));
@@ -103,11 +146,19 @@ describe("cell states and locks", () => {
     const plan = await prepare(sweepFile("locks.yaml", ["grid:", "  seed: [1]"]), dir);
     const paths = cellPaths(dir, plan.cells[0]!);
     const lock = await acquireLock(paths, { index: 0, scheduler: null });
-    expect((await tfewErrorOf(acquireLock(paths, { index: 0, scheduler: null }))).message).toMatch(/^cell 0 is already running \(pid \d+ on /);
+    expect((await tfewErrorOf(acquireLock(paths, { index: 0, scheduler: null }))).message).toMatch(
+      /^cell 0 is already running \(pid \d+ on /,
+    );
     await lock.release();
     expect(existsSync(paths.lock)).toBe(false);
     // a dead sweep process whose tfew child still runs (here: this process) keeps the cell
-    writeJson(paths.lock, { pid: 2 ** 22 + 12345, host: hostname(), started_at: "t", scheduler: null, child_pid: process.pid });
+    writeJson(paths.lock, {
+      pid: 2 ** 22 + 12345,
+      host: hostname(),
+      started_at: "t",
+      scheduler: null,
+      child_pid: process.pid,
+    });
     expect((await cellState(dir, plan.cells[0]!)).status).toBe("running");
     await tfewErrorOf(acquireLock(paths, { index: 0, scheduler: null }));
     writeJson(paths.lock, { pid: 2 ** 22 + 12345, host: hostname(), started_at: "t", scheduler: null });
@@ -128,16 +179,32 @@ describe("cell states and locks", () => {
 describe("collect", () => {
   it("writes results.csv (a row per cell) and results.md (mean ± std over seeds per task, mean over tasks)", async () => {
     const dir = join(work, "collect");
-    const file = sweepFile("collect.yaml", ["grid:", "  data.path: [raft:a, raft:b]", "  seed: [1, 2]", "eval: {split: train}"]);
+    const file = sweepFile("collect.yaml", [
+      "grid:",
+      "  data.path: [raft:a, raft:b]",
+      "  seed: [1, 2]",
+      "eval: {split: train}",
+    ]);
     const plan = await prepare(file, dir);
     const p = plan.cells.map((c) => cellPaths(dir, c));
-    const scores: [number, number, number][] = [[2.0, 0.8, 0.7], [4.0, 0.6, 0.5], [1.0, 0.9, 0.9]]; // loss, accuracy, macro-F1
+    const scores: [number, number, number][] = [
+      [2.0, 0.8, 0.7],
+      [4.0, 0.6, 0.5],
+      [1.0, 0.9, 0.9],
+    ]; // loss, accuracy, macro-F1
     scores.forEach(([loss, acc, f1], i) => {
       fabricateRun(p[i]!.run, { steps: 10, final_loss: loss });
       fabricateEval(p[i]!.eval, acc, f1);
       writeJson(p[i]!.complete, { index: i });
     });
-    writeJson(p[3]!.failed, { stage: "train", exit_code: 1, signal: null, error: "tfew: error: missing task", log: p[3]!.trainLog, at: "t" });
+    writeJson(p[3]!.failed, {
+      stage: "train",
+      exit_code: 1,
+      signal: null,
+      error: "tfew: error: missing task",
+      log: p[3]!.trainLog,
+      at: "t",
+    });
     const { csv, md } = await collectSweep(dir);
     expect(readFileSync(csv, "utf8")).toBe(
       [
@@ -155,7 +222,9 @@ describe("collect", () => {
     expect(text).toContain("| raft:a | 2 | 10 | 3.0000 ± 1.4142 | 0.700 ± 0.141 | 0.600 ± 0.141 |");
     expect(text).toContain("| raft:b | 1 | 10 | 1.0000 ± 0.0000 | 0.900 ± 0.000 | 0.900 ± 0.000 |");
     expect(text).toContain("| **mean over 2 tasks** |  |  | 2.0000 | 0.800 | 0.750 |");
-    expect(text).toContain(`- cell 3 (data.path=raft:b, seed=2): train: tfew: error: missing task (log: ${p[3]!.trainLog})`);
+    expect(text).toContain(
+      `- cell 3 (data.path=raft:b, seed=2): train: tfew: error: missing task (log: ${p[3]!.trainLog})`,
+    );
   });
 
   it("reads the mean over folds of a --folds eval (tfew eval's K-fold metrics.json)", async () => {
@@ -163,7 +232,13 @@ describe("collect", () => {
     const plan = await prepare(sweepFile("folds.yaml", ["grid:", "  seed: [1]", "eval: {folds: 3}"]), dir);
     const p = cellPaths(dir, plan.cells[0]!);
     fabricateRun(p.run, { steps: 4, final_loss: 0.5 });
-    writeJson(join(p.eval, "metrics.json"), { task: "t", folds: 3, mean: { accuracy: 0.75, macro_f1: 0.6 }, std: { accuracy: 0.1, macro_f1: 0.1 }, per_fold: [] });
+    writeJson(join(p.eval, "metrics.json"), {
+      task: "t",
+      folds: 3,
+      mean: { accuracy: 0.75, macro_f1: 0.6 },
+      std: { accuracy: 0.1, macro_f1: 0.1 },
+      per_fold: [],
+    });
     writeJson(p.complete, { index: 0 });
     const { rows, md } = await collectSweep(dir);
     expect(rows[0]).toMatchObject({ status: "complete", steps: 4, final_loss: 0.5, accuracy: 0.75, macro_f1: 0.6 });
@@ -189,11 +264,25 @@ describe("a local sweep of the embedded demo", () => {
     ]);
     const dir = join(work, "local");
     const lines: string[] = [];
-    const first = await runSweep({ sweepFile: file, out: dir, cwd: work, parallel: 2, dryRun: false, apply: false, progress: (l) => lines.push(l) });
+    const first = await runSweep({
+      sweepFile: file,
+      out: dir,
+      cwd: work,
+      parallel: 2,
+      dryRun: false,
+      apply: false,
+      progress: (l) => lines.push(l),
+    });
     expect(first.engine === "local" && first.summary).toEqual({ complete: 2, failed: 2, skipped: 0, stopped: 0 });
     expect(lines).toHaveLength(4);
-    expect(lines.filter((l) => /cell [01] \(.*\): complete in [\d.]+ s: final loss [\d.]+, accuracy [\d.]+, macro-F1 [\d.]+$/.test(l))).toHaveLength(2);
-    expect(lines.filter((l) => /cell [23] .*: failed: train: tfew: error: .*no-such-task.*; log: .*train\.log$/.test(l))).toHaveLength(2);
+    expect(
+      lines.filter((l) =>
+        /cell [01] \(.*\): complete in [\d.]+ s: final loss [\d.]+, accuracy [\d.]+, macro-F1 [\d.]+$/.test(l),
+      ),
+    ).toHaveLength(2);
+    expect(
+      lines.filter((l) => /cell [23] .*: failed: train: tfew: error: .*no-such-task.*; log: .*train\.log$/.test(l)),
+    ).toHaveLength(2);
 
     const { rows, csv } = await collectSweep(dir);
     expect(rows.map((r) => r.status)).toEqual(["complete", "complete", "failed", "failed"]);
@@ -203,7 +292,9 @@ describe("a local sweep of the embedded demo", () => {
 
     const status = await runTfew(["sweep", "status", dir]);
     expect(status.code).toBe(0);
-    expect(status.stdout).toMatch(/\n2 +failed +data\.path=.*no-such-task, seed=1 +train: tfew: error: .* +\S+train\.log\n/);
+    expect(status.stdout).toMatch(
+      /\n2 +failed +data\.path=.*no-such-task, seed=1 +train: tfew: error: .* +\S+train\.log\n/,
+    );
     expect(status.stdout).toContain("4 cells: 2 complete, 0 running, 2 failed, 0 pending");
 
     // cell 0 looks killed after its last checkpoint: the rerun resumes it with tfew train --resume
@@ -213,7 +304,15 @@ describe("a local sweep of the embedded demo", () => {
     writeFileSync(join(cell0.run, "summary.json"), JSON.stringify({ ...summary, stopped_by: "SIGTERM" }));
     rmSync(cell0.eval, { recursive: true });
     const again: string[] = [];
-    const second = await runSweep({ sweepFile: file, out: dir, cwd: work, parallel: 1, dryRun: false, apply: false, progress: (l) => again.push(l) });
+    const second = await runSweep({
+      sweepFile: file,
+      out: dir,
+      cwd: work,
+      parallel: 1,
+      dryRun: false,
+      apply: false,
+      progress: (l) => again.push(l),
+    });
     expect(second.engine === "local" && second.summary).toEqual({ complete: 1, failed: 2, skipped: 1, stopped: 0 });
     expect(again).toContain("[2/4] cell 1 (data.path=" + DEMO_TASK_DIR + ", seed=2): complete (skipped)");
     expect(readFileSync(cell0.trainLog, "utf8")).toContain(`$ tfew train --resume ${cell0.run}`);

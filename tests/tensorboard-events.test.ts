@@ -45,10 +45,23 @@ async function allEvents(dir: string): Promise<ReadEvent[]> {
 }
 
 async function metricsRows(dir: string): Promise<Record<string, number | null>[]> {
-  return (await readFile(join(dir, "metrics.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, number | null>);
+  return (await readFile(join(dir, "metrics.jsonl"), "utf8"))
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, number | null>);
 }
 
-const trainArgs = (out: string, steps: number, extra: string[] = []) => ["train", "--backend", "wasm", "--out", out, ...QUICK, "--set", `train.steps=${steps}`, ...extra];
+const trainArgs = (out: string, steps: number, extra: string[] = []) => [
+  "train",
+  "--backend",
+  "wasm",
+  "--out",
+  out,
+  ...QUICK,
+  "--set",
+  `train.steps=${steps}`,
+  ...extra,
+];
 
 describe("event files of tfew train", () => {
   it("hold the metrics.jsonl values under TensorBoard tags, one event per logged step, in one events.out.tfevents.<time>.<host>", async () => {
@@ -104,7 +117,21 @@ describe("gpu/* tags", () => {
     await writeFile(join(bin, "nvidia-smi"), FAKE_NVIDIA_SMI);
     await chmod(join(bin, "nvidia-smi"), 0o755);
     const run = join(work, "gpu");
-    const args = ["train", "--backend", "wasm", "--out", run, "--set", "train.workers=1", "--set", "monitor.gpu=auto", "--set", "monitor.interval_ms=100", "--set", "train.steps=12"];
+    const args = [
+      "train",
+      "--backend",
+      "wasm",
+      "--out",
+      run,
+      "--set",
+      "train.workers=1",
+      "--set",
+      "monitor.gpu=auto",
+      "--set",
+      "monitor.interval_ms=100",
+      "--set",
+      "train.steps=12",
+    ];
     const saved = process.env.PATH;
     process.env.PATH = `${bin}:${saved ?? ""}`; // the spawned CLI inherits it
     try {
@@ -133,13 +160,19 @@ describe("event files of tfew eval", () => {
     expectOk(await runCli(trainArgs(run, 4), { cwd: work }));
     const out = join(work, "eval-out");
     expectOk(await runCli(["eval", "--run", run, "--out", out, ...QUICK], { cwd: work }));
-    const metrics = JSON.parse(await readFile(join(out, "metrics.json"), "utf8")) as { accuracy: number; macro_f1: number; per_class: { label: string; f1: number }[] };
+    const metrics = JSON.parse(await readFile(join(out, "metrics.json"), "utf8")) as {
+      accuracy: number;
+      macro_f1: number;
+      per_class: { label: string; f1: number }[];
+    };
     const expected = [
       { tag: "eval/accuracy", value: Math.fround(metrics.accuracy) },
       { tag: "eval/macro_f1", value: Math.fround(metrics.macro_f1) },
       ...metrics.per_class.map((c) => ({ tag: `eval/f1/${c.label}`, value: Math.fround(c.f1) })),
     ];
-    expect((await allEvents(out)).filter((e) => e.fileVersion === undefined).map((e) => [e.step, e.values])).toEqual([[4, expected]]);
+    expect((await allEvents(out)).filter((e) => e.fileVersion === undefined).map((e) => [e.step, e.values])).toEqual([
+      [4, expected],
+    ]);
 
     expectOk(await runCli(["eval", "--run", run, ...QUICK], { cwd: work })); // no --out: into the run's own events
     expectOk(await runCli(["eval", "--run", run, "--overwrite", ...QUICK], { cwd: work })); // again: replaces, never duplicates

@@ -16,7 +16,10 @@ import { loadGoldModel } from "./helpers/gold-model.js";
 
 function syntheticExamples(count: number): TfewExample[] {
   const rand = mulberry32(7);
-  const choices = [[1000, 1], [2000, 2001, 1]];
+  const choices = [
+    [1000, 1],
+    [2000, 2001, 1],
+  ];
   return Array.from({ length: count }, (_, i) => {
     const label = i % 2;
     const len = 6 + Math.floor(rand() * 6);
@@ -35,7 +38,10 @@ describe.each(["wasm", "cpu"])("T-Few training on %s", (backend) => {
     const set = createVectorSet("demo", model.weights, IA3_DEFAULTS.t5);
     expect(Object.keys(tf.engine().registeredVariables).length - variablesBefore).toBe(set.specs.length);
     const engine = createLocalEngine(model, set, { lengthNorm: 1, ulWeight: 1, lnWeight: 1 }, 4);
-    const optimizer = createOptimizer({ name: "adafactor", weightDecay: 0 }, set.specs.map((s) => ({ name: s.path, shape: s.shape })));
+    const optimizer = createOptimizer(
+      { name: "adafactor", weightDecay: 0 },
+      set.specs.map((s) => ({ name: s.path, shape: s.shape })),
+    );
     const params = await readVectors(set);
     const data = syntheticExamples(16);
     const steps = backend === "wasm" ? 30 : 4; // the pure-JS cpu backend is ~30× slower: leak and weight checks only

@@ -38,12 +38,25 @@ describe.skipIf(!hasWebgpuPackage)("webgpu kernel coverage", () => {
     model = await loadT5(join(REPO_ROOT, "data", "demo-model"), { keepUntransposed: paths.keepUntransposed });
   });
 
-  const ids = (n: number, seed: number) => Array.from({ length: n }, (_, i) => 3 + ((i * 37 + seed * 11) % 300)).concat([1]);
+  const ids = (n: number, seed: number) =>
+    Array.from({ length: n }, (_, i) => 3 + ((i * 37 + seed * 11) % 300)).concat([1]);
 
   it("covers a T-Few training step (losses and (IA)³ gradients)", async () => {
     const set = createVectorSet("k", model.weights, IA3_DEFAULTS.t5);
-    const examples = [0, 1, 2].map((s) => ({ inputIds: ids(20 + s, s), choices: [ids(2, s), ids(3, s + 1), ids(1, s + 2)], label: s % 3 }));
-    const used = await kernelsOf(() => computeGradients(model, set, makeBatch(examples, { padId: 0, decoderStartId: 0 }), { lengthNorm: 1, ulWeight: 1, lnWeight: 1 }, batchNormalizers(examples)));
+    const examples = [0, 1, 2].map((s) => ({
+      inputIds: ids(20 + s, s),
+      choices: [ids(2, s), ids(3, s + 1), ids(1, s + 2)],
+      label: s % 3,
+    }));
+    const used = await kernelsOf(() =>
+      computeGradients(
+        model,
+        set,
+        makeBatch(examples, { padId: 0, decoderStartId: 0 }),
+        { lengthNorm: 1, ulWeight: 1, lnWeight: 1 },
+        batchNormalizers(examples),
+      ),
+    );
     disposeVectorSet(set);
     console.log(`training step kernels: ${[...used].sort().join(" ")}`);
     expect(used.size).toBeGreaterThan(10);
@@ -52,7 +65,17 @@ describe.skipIf(!hasWebgpuPackage)("webgpu kernel coverage", () => {
 
   it("covers rank classification with an adapter, and relu feed-forward layers (T5 v1.0, the bench model)", async () => {
     const set = createVectorSet("k", model.weights, IA3_DEFAULTS.t5);
-    const used = await kernelsOf(() => rankBatch(model, set, [{ inputIds: ids(30, 1), choices: [ids(2, 1), ids(4, 2)] }, { inputIds: ids(12, 2), choices: [ids(1, 3), ids(2, 4)] }], { lengthNorm: 1, choiceChunk: 1 }));
+    const used = await kernelsOf(() =>
+      rankBatch(
+        model,
+        set,
+        [
+          { inputIds: ids(30, 1), choices: [ids(2, 1), ids(4, 2)] },
+          { inputIds: ids(12, 2), choices: [ids(1, 3), ids(2, 4)] },
+        ],
+        { lengthNorm: 1, choiceChunk: 1 },
+      ),
+    );
     disposeVectorSet(set);
     const relu = await kernelsOf(() => tf.grad((x: tf.Tensor) => tf.sum(tf.relu(x)))(tf.tensor1d([-1, 2])));
     expect([...used, ...relu].filter((k) => !webgpu.has(k))).toEqual([]);

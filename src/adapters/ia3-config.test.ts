@@ -6,7 +6,19 @@ import { linearShapes } from "../model/weights.js";
 import { ia3Specs } from "./ia3.js";
 import { IA3_DEFAULTS, resolveIa3Config } from "./ia3-config.js";
 
-const config = parseT5Config({ model_type: "t5", vocab_size: 104, d_model: 64, d_kv: 16, num_heads: 4, d_ff: 128, num_layers: 2, feed_forward_proj: "gated-gelu" }, "test config");
+const config = parseT5Config(
+  {
+    model_type: "t5",
+    vocab_size: 104,
+    d_model: 64,
+    d_kv: 16,
+    num_heads: 4,
+    d_ff: 128,
+    num_layers: 2,
+    feed_forward_proj: "gated-gelu",
+  },
+  "test config",
+);
 const only = (targetModules: string[] | string) => ({ targetModules, feedforwardModules: null });
 
 describe("resolveIa3Config", () => {
@@ -19,7 +31,9 @@ describe("resolveIa3Config", () => {
     expect(resolveIa3Config("t5", only(["k", "v", "wo"])).feedforwardModules).toEqual(["wo"]);
     expect(resolveIa3Config("t5", only(["q", "wo", "k"])).feedforwardModules).toEqual(["wo"]);
     expect(resolveIa3Config("t5", only(["k", "v"])).feedforwardModules).toEqual([]); // wo is not a target
-    expect(resolveIa3Config("t5", only(["k", "layer.1.DenseReluDense.wo"])).feedforwardModules).toEqual(["layer.1.DenseReluDense.wo"]);
+    expect(resolveIa3Config("t5", only(["k", "layer.1.DenseReluDense.wo"])).feedforwardModules).toEqual([
+      "layer.1.DenseReluDense.wo",
+    ]);
     expect(resolveIa3Config("mt5", only(["k", "v", "wi_1", "wo"])).feedforwardModules).toEqual([]); // mT5's table has none
   });
 
@@ -28,8 +42,12 @@ describe("resolveIa3Config", () => {
   });
 
   it("keeps an explicit feedforward_modules, and rejects one outside the targets", () => {
-    expect(resolveIa3Config("t5", { targetModules: ["k", "v", "wo"], feedforwardModules: [] }).feedforwardModules).toEqual([]);
-    expect(() => resolveIa3Config("t5", { targetModules: ["k", "v"], feedforwardModules: ["wo"] })).toThrow(/feedforward_modules \[wo\] are not in target_modules/);
+    expect(
+      resolveIa3Config("t5", { targetModules: ["k", "v", "wo"], feedforwardModules: [] }).feedforwardModules,
+    ).toEqual([]);
+    expect(() => resolveIa3Config("t5", { targetModules: ["k", "v"], feedforwardModules: ["wo"] })).toThrow(
+      /feedforward_modules \[wo\] are not in target_modules/,
+    );
   });
 
   it("makes wo an input scale [1, d_ff] when target_modules [k, v, wo] is given alone", () => {

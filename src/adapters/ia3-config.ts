@@ -19,11 +19,14 @@ export function resolveIa3Config(
 ): Ia3Config {
   const defaults = IA3_DEFAULTS[modelType];
   const targetModules = overrides.targetModules ?? defaults.targetModules;
-  const feedforwardModules = overrides.feedforwardModules ?? defaultFeedforward(targetModules, defaults.feedforwardModules);
+  const feedforwardModules =
+    overrides.feedforwardModules ?? defaultFeedforward(targetModules, defaults.feedforwardModules);
   if (Array.isArray(targetModules) && Array.isArray(feedforwardModules)) {
     const missing = feedforwardModules.filter((m) => !targetModules.includes(m));
     if (missing.length > 0) {
-      throw new TfewError(`adapter: feedforward_modules [${missing.join(", ")}] are not in target_modules [${targetModules.join(", ")}]; every feed-forward module must also be a target (PEFT's rule)`);
+      throw new TfewError(
+        `adapter: feedforward_modules [${missing.join(", ")}] are not in target_modules [${targetModules.join(", ")}]; every feed-forward module must also be a target (PEFT's rule)`,
+      );
     }
   }
   return { targetModules, feedforwardModules };

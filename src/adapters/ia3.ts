@@ -26,7 +26,8 @@ export interface Ia3VectorSet {
 /** Every frozen linear layer of the model, in module order (lm_head excluded: never an (IA)³ target). */
 export function linearModules(weights: T5Weights): Linear[] {
   const out: Linear[] = [];
-  const ffn = (f: T5Weights["encoder"]["blocks"][number]["ffn"]) => [f.wi, f.wi0, f.wi1, f.wo].forEach((l) => l && out.push(l));
+  const ffn = (f: T5Weights["encoder"]["blocks"][number]["ffn"]) =>
+    [f.wi, f.wi0, f.wi1, f.wo].forEach((l) => l && out.push(l));
   for (const b of weights.encoder.blocks) {
     const a = b.selfAttention;
     out.push(a.q, a.k, a.v, a.o);
@@ -50,7 +51,9 @@ export function ia3Specs(modules: readonly LinearShape[], config: Ia3Config): Ia
     specs.push({ path: lin.path, shape: scaleInput ? [1, lin.inFeatures] : [lin.outFeatures, 1], scaleInput });
   }
   if (specs.length === 0) {
-    throw new TfewError(`adapter: target_modules ${JSON.stringify(config.targetModules)} match no linear layer of this model; use names like k, v, wo, wi_1 or a regex over paths like encoder.block.0.layer.0.SelfAttention.k`);
+    throw new TfewError(
+      `adapter: target_modules ${JSON.stringify(config.targetModules)} match no linear layer of this model; use names like k, v, wo, wi_1 or a regex over paths like encoder.block.0.layer.0.SelfAttention.k`,
+    );
   }
   return specs;
 }

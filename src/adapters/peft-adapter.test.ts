@@ -12,7 +12,19 @@ import { ia3Specs, type Ia3VectorSpec } from "./ia3.js";
 import { IA3_DEFAULTS, type Ia3Config } from "./ia3-config.js";
 import { checkAdapterFits, peftTensorName, readAdapter } from "./peft-adapter.js";
 
-const config = parseT5Config({ model_type: "t5", vocab_size: 104, d_model: 64, d_kv: 16, num_heads: 4, d_ff: 128, num_layers: 2, feed_forward_proj: "gated-gelu" }, "test config"); // d_model 64 = heads·d_kv: k and v are square
+const config = parseT5Config(
+  {
+    model_type: "t5",
+    vocab_size: 104,
+    d_model: 64,
+    d_kv: 16,
+    num_heads: 4,
+    d_ff: 128,
+    num_layers: 2,
+    feed_forward_proj: "gated-gelu",
+  },
+  "test config",
+); // d_model 64 = heads·d_kv: k and v are square
 const specs = ia3Specs(linearShapes(config), IA3_DEFAULTS.t5);
 let dir: string;
 let count = 0;
@@ -23,16 +35,31 @@ beforeAll(async () => {
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 
 /** Writes a PEFT IA3 folder: adapter_config.json with `adapterConfig`, one vector per spec with `shapeOf(spec)`. */
-async function writeAdapter(adapterConfig: Ia3Config, vectorSpecs: readonly Ia3VectorSpec[], shapeOf: (s: Ia3VectorSpec) => number[]): Promise<string> {
+async function writeAdapter(
+  adapterConfig: Ia3Config,
+  vectorSpecs: readonly Ia3VectorSpec[],
+  shapeOf: (s: Ia3VectorSpec) => number[],
+): Promise<string> {
   const folder = join(dir, `adapter-${++count}`);
   const tensors: Record<string, { dtype: "F32"; shape: number[]; data: Float32Array }> = {};
   for (const s of vectorSpecs) {
     const shape = shapeOf(s);
-    tensors[peftTensorName(s.path)] = { dtype: "F32", shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(1) };
+    tensors[peftTensorName(s.path)] = {
+      dtype: "F32",
+      shape,
+      data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(1),
+    };
   }
   await mkdir(folder);
   await writeSafetensors(join(folder, "adapter_model.safetensors"), tensors, { format: "pt" });
-  await writeFile(join(folder, "adapter_config.json"), JSON.stringify({ peft_type: "IA3", target_modules: adapterConfig.targetModules, feedforward_modules: adapterConfig.feedforwardModules }));
+  await writeFile(
+    join(folder, "adapter_config.json"),
+    JSON.stringify({
+      peft_type: "IA3",
+      target_modules: adapterConfig.targetModules,
+      feedforward_modules: adapterConfig.feedforwardModules,
+    }),
+  );
   return folder;
 }
 
@@ -67,11 +94,15 @@ describe("checkAdapterFits", () => {
     const folder = await writeAdapter(trained, ia3Specs(linearShapes(config), trained), (s) => s.shape);
     const adapter = await readAdapter(folder);
     const message = fitError(() => checkAdapterFits(adapter, specs, folder));
-    expect(message).toMatch(/vector encoder\.block\.0\.layer\.1\.DenseReluDense\.wo in .* is \[64, 1\] \(output scaling\) but this model and config need \[1, 128\] \(input scaling, a feed-forward module\)/);
+    expect(message).toMatch(
+      /vector encoder\.block\.0\.layer\.1\.DenseReluDense\.wo in .* is \[64, 1\] \(output scaling\) but this model and config need \[1, 128\] \(input scaling, a feed-forward module\)/,
+    );
   });
 
   it("refuses a stored shape that contradicts the adapter's own config (same element count)", async () => {
-    const folder = await writeAdapter(IA3_DEFAULTS.t5, specs, (s) => (s.path.endsWith("SelfAttention.v") ? [1, 64] : s.shape));
+    const folder = await writeAdapter(IA3_DEFAULTS.t5, specs, (s) =>
+      s.path.endsWith("SelfAttention.v") ? [1, 64] : s.shape,
+    );
     const adapter = await readAdapter(folder);
     const message = fitError(() => checkAdapterFits(adapter, specs, folder));
     expect(message).toContain("vector encoder.block.0.layer.0.SelfAttention.v");

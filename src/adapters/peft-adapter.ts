@@ -17,7 +17,9 @@ export function peftTensorName(path: string): string {
 
 /** The module path inside a PEFT IA3 tensor name, or null when the name is not `base_model.model.<path>.ia3_l`. */
 export function peftModulePath(name: string): string | null {
-  return name.startsWith(PREFIX) && name.endsWith(SUFFIX) && name.length > PREFIX.length + SUFFIX.length ? name.slice(PREFIX.length, -SUFFIX.length) : null;
+  return name.startsWith(PREFIX) && name.endsWith(SUFFIX) && name.length > PREFIX.length + SUFFIX.length
+    ? name.slice(PREFIX.length, -SUFFIX.length)
+    : null;
 }
 
 /** adapter_config.json as PEFT 0.4 writes it (keys sorted, 2-space indent). */
@@ -35,7 +37,11 @@ export function peftAdapterConfig(config: Ia3Config, baseModel: string): Record<
     target_modules: config.targetModules,
     task_type: "SEQ_2_SEQ_LM",
   };
-  return Object.fromEntries(Object.keys(fields).sort().map((k) => [k, fields[k]]));
+  return Object.fromEntries(
+    Object.keys(fields)
+      .sort()
+      .map((k) => [k, fields[k]]),
+  );
 }
 
 export async function saveAdapter(dir: string, set: Ia3VectorSet, options: { baseModel: string }): Promise<void> {
@@ -48,9 +54,13 @@ export async function saveAdapter(dir: string, set: Ia3VectorSet, options: { bas
 export async function writeAdapterFiles(dir: string, adapter: LoadedAdapter): Promise<void> {
   await mkdir(dir, { recursive: true });
   const tensors: Record<string, { dtype: "F32"; shape: number[]; data: Float32Array }> = {};
-  for (const [path, data] of adapter.values) tensors[peftTensorName(path)] = { dtype: "F32", shape: adapter.shapes.get(path) ?? [data.length, 1], data };
+  for (const [path, data] of adapter.values)
+    tensors[peftTensorName(path)] = { dtype: "F32", shape: adapter.shapes.get(path) ?? [data.length, 1], data };
   await writeSafetensors(join(dir, "adapter_model.safetensors"), tensors, { format: "pt" });
-  await writeFileAtomic(join(dir, "adapter_config.json"), JSON.stringify(peftAdapterConfig(adapter.config, adapter.baseModel), null, 2));
+  await writeFileAtomic(
+    join(dir, "adapter_config.json"),
+    JSON.stringify(peftAdapterConfig(adapter.config, adapter.baseModel), null, 2),
+  );
 }
 
 export interface LoadedAdapter {
@@ -68,16 +78,21 @@ export async function readAdapter(dir: string): Promise<LoadedAdapter> {
     raw = JSON.parse(await readFile(configFile, "utf8")) as Record<string, unknown>;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new TfewError(code === "ENOENT"
-      ? `adapter: no adapter_config.json in ${dir}; point at a folder written by tfew train (run/adapter) or PEFT save_pretrained`
-      : `adapter: ${configFile} is not valid JSON (${(error as Error).message})`);
+    throw new TfewError(
+      code === "ENOENT"
+        ? `adapter: no adapter_config.json in ${dir}; point at a folder written by tfew train (run/adapter) or PEFT save_pretrained`
+        : `adapter: ${configFile} is not valid JSON (${(error as Error).message})`,
+    );
   }
   if (raw.peft_type !== "IA3") {
-    throw new TfewError(`adapter: ${configFile} has peft_type ${JSON.stringify(raw.peft_type)}; tfew loads IA3 adapters only`);
+    throw new TfewError(
+      `adapter: ${configFile} has peft_type ${JSON.stringify(raw.peft_type)}; tfew loads IA3 adapters only`,
+    );
   }
   const patterns = (key: string): string[] | string => {
     const v = raw[key];
-    if (typeof v === "string" || (Array.isArray(v) && v.every((x) => typeof x === "string"))) return v as string[] | string;
+    if (typeof v === "string" || (Array.isArray(v) && v.every((x) => typeof x === "string")))
+      return v as string[] | string;
     if (v === null || v === undefined) return [];
     throw new TfewError(`adapter: ${key} in ${configFile} must be a list of module names or a regex string`);
   };
@@ -87,7 +102,9 @@ export async function readAdapter(dir: string): Promise<LoadedAdapter> {
   for (const [name, record] of tensors) {
     const path = peftModulePath(name);
     if (path === null || !(record.data instanceof Float32Array)) {
-      throw new TfewError(`adapter: tensor "${name}" in ${dir}/adapter_model.safetensors is not an IA3 vector (expected base_model.model.<module>.ia3_l)`);
+      throw new TfewError(
+        `adapter: tensor "${name}" in ${dir}/adapter_model.safetensors is not an IA3 vector (expected base_model.model.<module>.ia3_l)`,
+      );
     }
     values.set(path, record.data);
     shapes.set(path, record.shape);
@@ -109,11 +126,18 @@ export function checkAdapterFits(adapter: LoadedAdapter, specs: readonly Ia3Vect
   for (const spec of specs) {
     const values = adapter.values.get(spec.path);
     if (values === undefined) {
-      throw new TfewError(`adapter: ${dir} has no vector for ${spec.path}; it was made for another model or other target modules`);
+      throw new TfewError(
+        `adapter: ${dir} has no vector for ${spec.path}; it was made for another model or other target modules`,
+      );
     }
     const shape = adapter.shapes.get(spec.path) ?? [values.length];
     const scaleInput = moduleMatches(spec.path, adapter.config.feedforwardModules);
-    if (shape.length !== 2 || shape[0] !== spec.shape[0] || shape[1] !== spec.shape[1] || scaleInput !== spec.scaleInput) {
+    if (
+      shape.length !== 2 ||
+      shape[0] !== spec.shape[0] ||
+      shape[1] !== spec.shape[1] ||
+      scaleInput !== spec.scaleInput
+    ) {
       throw new TfewError(
         `adapter: vector ${spec.path} in ${dir} is [${shape.join(", ")}] (${role(scaleInput)}) but this model and config need ` +
           `[${spec.shape.join(", ")}] (${role(spec.scaleInput)}); the adapter was made for another model or other adapter.feedforward_modules`,
@@ -122,7 +146,9 @@ export function checkAdapterFits(adapter: LoadedAdapter, specs: readonly Ia3Vect
   }
   if (adapter.values.size !== specs.length) {
     const extra = [...adapter.values.keys()].find((p) => !specs.some((s) => s.path === p));
-    throw new TfewError(`adapter: ${dir} has a vector for ${extra ?? "?"} which this model does not have; the adapter was made for another model`);
+    throw new TfewError(
+      `adapter: ${dir} has a vector for ${extra ?? "?"} which this model does not have; the adapter was made for another model`,
+    );
   }
 }
 

@@ -24,7 +24,15 @@ export function taskScales(sets: readonly Ia3VectorSet[], taskOf: readonly numbe
   if (used.length === 1) return toScales(sets[used[0] as number] as Ia3VectorSet);
   const first = sets[0] as Ia3VectorSet;
   // one-hot [batch, used tasks] times the stacked table: a plain matMul (gather's gradient has no wasm kernel)
-  const oneHot = tf.oneHot(tf.tensor1d(taskOf.map((t) => used.indexOf(t)), "int32"), used.length).toFloat() as tf.Tensor2D;
+  const oneHot = tf
+    .oneHot(
+      tf.tensor1d(
+        taskOf.map((t) => used.indexOf(t)),
+        "int32",
+      ),
+      used.length,
+    )
+    .toFloat() as tf.Tensor2D;
   const scales = new Map<string, Ia3Scale>();
   for (const spec of first.specs) {
     const rows = used.map((t) => tf.reshape((sets[t] as Ia3VectorSet).variables.get(spec.path) as tf.Variable, [-1])); // each [n]
@@ -52,7 +60,11 @@ export async function readParams(sets: readonly Ia3VectorSet[]): Promise<Map<str
 }
 
 /** One set's values out of the flat space, by module path. */
-export function setValues(sets: readonly Ia3VectorSet[], set: Ia3VectorSet, params: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> {
+export function setValues(
+  sets: readonly Ia3VectorSet[],
+  set: Ia3VectorSet,
+  params: ReadonlyMap<string, Float32Array>,
+): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
   for (const spec of set.specs) {
     const v = params.get(paramKey(sets, set, spec.path));

@@ -30,7 +30,8 @@ export async function saveSmear(dir: string, adapter: SmearAdapter, options: { b
     base_model_name_or_path: options.baseModel,
     experts: adapter.experts.map((e) => e.name),
     d_model: adapter.dModel,
-    router: "per block: softmax(mean(h)·weight + bias) over experts; h = the block's input (encoder blocks) or the encoder output (decoder blocks), mean over real tokens",
+    router:
+      "per block: softmax(mean(h)·weight + bias) over experts; h = the block's input (encoder blocks) or the encoder output (decoder blocks), mean over real tokens",
   };
   await writeFileAtomic(join(dir, ROUTER_CONFIG), JSON.stringify(config, null, 2));
 }
@@ -47,22 +48,33 @@ export async function isSmearDir(dir: string): Promise<boolean> {
 export async function adapterBaseModel(dir: string): Promise<string | null> {
   const file = join(dir, (await isSmearDir(dir)) ? ROUTER_CONFIG : "adapter_config.json");
   const text = await readFile(file, "utf8").catch(() => {
-    throw new TfewError(`adapter: ${dir} has no adapter_config.json (nor router_config.json); give an adapter folder written by tfew train, tfew merge or PEFT`);
+    throw new TfewError(
+      `adapter: ${dir} has no adapter_config.json (nor router_config.json); give an adapter folder written by tfew train, tfew merge or PEFT`,
+    );
   });
   const raw = JSON.parse(text) as { base_model_name_or_path?: unknown };
-  return typeof raw.base_model_name_or_path === "string" && raw.base_model_name_or_path !== "" ? raw.base_model_name_or_path : null;
+  return typeof raw.base_model_name_or_path === "string" && raw.base_model_name_or_path !== ""
+    ? raw.base_model_name_or_path
+    : null;
 }
 
 /** The first expert's name in router_config.json (whose adapter_config gives the target modules). */
 export async function firstExpert(dir: string): Promise<string> {
   const raw = JSON.parse(await readFile(join(dir, ROUTER_CONFIG), "utf8")) as { experts?: unknown };
   const name = Array.isArray(raw.experts) ? raw.experts[0] : undefined;
-  if (typeof name !== "string") throw new TfewError(`adapter: ${join(dir, ROUTER_CONFIG)} lists no experts; point at a folder written by tfew train with adapter.routing: smear`);
+  if (typeof name !== "string")
+    throw new TfewError(
+      `adapter: ${join(dir, ROUTER_CONFIG)} lists no experts; point at a folder written by tfew train with adapter.routing: smear`,
+    );
   return name;
 }
 
 /** Expert folders read and checked against this model: a folder for another model is one clear line. */
-export async function readExperts(dirs: readonly string[], weights: T5Weights, config: Ia3Config): Promise<{ name: string; initial: Map<string, Float32Array> }[]> {
+export async function readExperts(
+  dirs: readonly string[],
+  weights: T5Weights,
+  config: Ia3Config,
+): Promise<{ name: string; initial: Map<string, Float32Array> }[]> {
   const specs = ia3Specs(linearModules(weights), config);
   const out: { name: string; initial: Map<string, Float32Array> }[] = [];
   for (const [i, dir] of dirs.entries()) {
@@ -70,7 +82,9 @@ export async function readExperts(dirs: readonly string[], weights: T5Weights, c
     try {
       checkAdapterFits(adapter, specs, dir);
     } catch (error) {
-      throw new TfewError(`SMEAR expert ${dir} does not fit this model: ${(error as Error).message.replace(/^adapter: /, "")} (adapter.experts lists adapters trained on this model)`);
+      throw new TfewError(
+        `SMEAR expert ${dir} does not fit this model: ${(error as Error).message.replace(/^adapter: /, "")} (adapter.experts lists adapters trained on this model)`,
+      );
     }
     out.push({ name: `expert${i}`, initial: adapter.values });
   }
@@ -80,20 +94,40 @@ export async function readExperts(dirs: readonly string[], weights: T5Weights, c
 /** Loads a saved SMEAR adapter onto a model. */
 export async function loadSmear(dir: string, weights: T5Weights, config: Ia3Config): Promise<SmearAdapter> {
   const raw = JSON.parse(await readFile(join(dir, ROUTER_CONFIG), "utf8")) as { experts?: unknown };
-  if (!Array.isArray(raw.experts) || raw.experts.length < 1) throw new TfewError(`adapter: ${join(dir, ROUTER_CONFIG)} lists no experts; point at a folder written by tfew train with adapter.routing: smear`);
+  if (!Array.isArray(raw.experts) || raw.experts.length < 1)
+    throw new TfewError(
+      `adapter: ${join(dir, ROUTER_CONFIG)} lists no experts; point at a folder written by tfew train with adapter.routing: smear`,
+    );
   const names = raw.experts as string[];
-  const experts = await readExperts(names.map((n) => join(dir, "experts", n)), weights, config);
+  const experts = await readExperts(
+    names.map((n) => join(dir, "experts", n)),
+    weights,
+    config,
+  );
   const { tensors } = await readSafetensors(join(dir, ROUTER_FILE));
   const values = new Map<string, Float32Array>();
   for (const block of blockNames(weights)) {
     for (const field of ["weight", "bias"]) {
       const record = tensors.get(`${block}.${field}`);
-      if (record === undefined) throw new TfewError(`adapter: ${join(dir, ROUTER_FILE)} has no ${block}.${field}; the router was made for another model`);
+      if (record === undefined)
+        throw new TfewError(
+          `adapter: ${join(dir, ROUTER_FILE)} has no ${block}.${field}; the router was made for another model`,
+        );
       values.set(`${block}.${field}`, record.data as Float32Array);
     }
   }
   const dModel = weights.shared.shape[1] as number;
-  const bad = [...values].find(([key, v]) => v.length !== (key.endsWith(".weight") ? dModel * names.length : names.length));
-  if (bad) throw new TfewError(`adapter: router ${bad[0]} in ${dir} has ${bad[1].length} values, this model needs ${bad[0].endsWith(".weight") ? dModel * names.length : names.length}; the router was made for another model`);
-  return createSmear(weights, config, experts.map((e, i) => ({ name: names[i] as string, initial: e.initial })), values);
+  const bad = [...values].find(
+    ([key, v]) => v.length !== (key.endsWith(".weight") ? dModel * names.length : names.length),
+  );
+  if (bad)
+    throw new TfewError(
+      `adapter: router ${bad[0]} in ${dir} has ${bad[1].length} values, this model needs ${bad[0].endsWith(".weight") ? dModel * names.length : names.length}; the router was made for another model`,
+    );
+  return createSmear(
+    weights,
+    config,
+    experts.map((e, i) => ({ name: names[i] as string, initial: e.initial })),
+    values,
+  );
 }

@@ -27,11 +27,19 @@ export function blockName(block: BlockRef): string {
 
 /** Every block's name, encoder first. */
 export function blockNames(weights: T5Weights): string[] {
-  return [...weights.encoder.blocks.map((_, layer) => blockName({ stack: "encoder", layer })), ...weights.decoder.blocks.map((_, layer) => blockName({ stack: "decoder", layer }))];
+  return [
+    ...weights.encoder.blocks.map((_, layer) => blockName({ stack: "encoder", layer })),
+    ...weights.decoder.blocks.map((_, layer) => blockName({ stack: "decoder", layer })),
+  ];
 }
 
 /** Experts (at `initial` values, else identity) and routers at zero (a uniform mixture) or at given values. */
-export function createSmear(weights: T5Weights, config: Ia3Config, experts: { name: string; initial?: ReadonlyMap<string, Float32Array> }[], routerValues?: ReadonlyMap<string, Float32Array>): SmearAdapter {
+export function createSmear(
+  weights: T5Weights,
+  config: Ia3Config,
+  experts: { name: string; initial?: ReadonlyMap<string, Float32Array> }[],
+  routerValues?: ReadonlyMap<string, Float32Array>,
+): SmearAdapter {
   const dModel = weights.shared.shape[1] as number;
   const count = experts.length;
   const routers = new Map<string, SmearRouterWeights>();
@@ -43,7 +51,12 @@ export function createSmear(weights: T5Weights, config: Ia3Config, experts: { na
       bias: tf.variable(b ? tf.tensor1d(b) : tf.zeros([count]), true),
     });
   }
-  return { kind: "smear", experts: experts.map((e) => createVectorSet(e.name, weights, config, e.initial)), routers, dModel };
+  return {
+    kind: "smear",
+    experts: experts.map((e) => createVectorSet(e.name, weights, config, e.initial)),
+    routers,
+    dModel,
+  };
 }
 
 export function isSmear(value: unknown): value is SmearAdapter {
@@ -65,10 +78,14 @@ export function smearRouter(adapter: SmearAdapter, options: { fixed?: tf.Tensor2
     blockScales(block, input) {
       const name = blockName(block);
       const router = adapter.routers.get(name) as SmearRouterWeights;
-      const probs = options.fixed ?? (tf.softmax(tf.add(tf.matMul(input, router.weight as tf.Tensor2D), router.bias)) as tf.Tensor2D); // [batch, d]·[d, E] → [batch, E]
+      const probs =
+        options.fixed ??
+        (tf.softmax(tf.add(tf.matMul(input, router.weight as tf.Tensor2D), router.bias)) as tf.Tensor2D); // [batch, d]·[d, E] → [batch, E]
       const scales = new Map<string, Ia3Scale>();
       for (const spec of byBlock.get(name) ?? []) {
-        const table = tf.stack(adapter.experts.map((e) => tf.reshape(e.variables.get(spec.path) as tf.Variable, [-1]))) as tf.Tensor2D; // [E, n]
+        const table = tf.stack(
+          adapter.experts.map((e) => tf.reshape(e.variables.get(spec.path) as tf.Variable, [-1])),
+        ) as tf.Tensor2D; // [E, n]
         scales.set(spec.path, { vector: tf.matMul(probs, table), scaleInput: spec.scaleInput }); // [batch, n]
       }
       return scales as Ia3Scales;

@@ -19,7 +19,13 @@ export interface TrainedParam {
 /** Every trained variable with its flat name, in a fixed order. */
 export function trainedParams(vectors: TrainedVectors): TrainedParam[] {
   if (isSmear(vectors)) {
-    const experts = vectors.experts.flatMap((set) => set.specs.map((s) => ({ key: `expert/${set.name}/${s.path}`, variable: set.variables.get(s.path) as tf.Variable, shape: s.shape as number[] })));
+    const experts = vectors.experts.flatMap((set) =>
+      set.specs.map((s) => ({
+        key: `expert/${set.name}/${s.path}`,
+        variable: set.variables.get(s.path) as tf.Variable,
+        shape: s.shape as number[],
+      })),
+    );
     const routers = [...vectors.routers].flatMap(([block, r]) => [
       { key: `router/${block}.weight`, variable: r.weight, shape: r.weight.shape },
       { key: `router/${block}.bias`, variable: r.bias, shape: r.bias.shape },
@@ -27,16 +33,36 @@ export function trainedParams(vectors: TrainedVectors): TrainedParam[] {
     return [...experts, ...routers];
   }
   const sets = asSets(vectors);
-  return sets.flatMap((set) => set.specs.map((s) => ({ key: paramKey(sets, set, s.path), variable: set.variables.get(s.path) as tf.Variable, shape: s.shape as number[] })));
+  return sets.flatMap((set) =>
+    set.specs.map((s) => ({
+      key: paramKey(sets, set, s.path),
+      variable: set.variables.get(s.path) as tf.Variable,
+      shape: s.shape as number[],
+    })),
+  );
 }
 
 /** The variables a batch's loss depends on (task routing: only the sets of its tasks) and its forward input. */
-export function forwardPlan(vectors: TrainedVectors, tasks: readonly number[]): { used: TrainedParam[]; scales: () => Ia3Input } {
+export function forwardPlan(
+  vectors: TrainedVectors,
+  tasks: readonly number[],
+): { used: TrainedParam[]; scales: () => Ia3Input } {
   if (isSmear(vectors)) return { used: trainedParams(vectors), scales: () => smearRouter(vectors) };
   const sets = asSets(vectors);
-  if (sets.length === 1) return { used: trainedParams(sets), scales: () => taskScales(sets, tasks.map(() => 0)) }; // one set (also routing: shared)
+  if (sets.length === 1)
+    return {
+      used: trainedParams(sets),
+      scales: () =>
+        taskScales(
+          sets,
+          tasks.map(() => 0),
+        ),
+    }; // one set (also routing: shared)
   const usedNames = new Set(usedSets(tasks).map((t) => (sets[t] as Ia3VectorSet).name));
-  return { used: trainedParams(sets).filter((p) => usedNames.has(p.key.slice(0, p.key.indexOf("/")))), scales: () => taskScales(sets, tasks) };
+  return {
+    used: trainedParams(sets).filter((p) => usedNames.has(p.key.slice(0, p.key.indexOf("/")))),
+    scales: () => taskScales(sets, tasks),
+  };
 }
 
 /** Current values by flat name (copies), in one device read. */

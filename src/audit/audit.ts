@@ -38,28 +38,46 @@ export interface AuditResult {
 
 /** The cache key: what the fold adapters depend on (data bytes, resolved recipe, fold count). */
 export function auditCacheKey(dataSha256: readonly string[], config: RunConfig, folds: number): string {
-  return sha256Text(JSON.stringify({ data: dataSha256, config: configToYaml({ ...config, out: null }), folds })).slice(0, 16);
+  return sha256Text(JSON.stringify({ data: dataSha256, config: configToYaml({ ...config, out: null }), folds })).slice(
+    0,
+    16,
+  );
 }
 
 export async function runAudit(options: AuditOptions): Promise<AuditResult> {
   const { config, log } = options;
   const started = new Date();
-  if (!Number.isInteger(options.folds) || options.folds < 2) throw new TfewError(`audit: --folds ${options.folds} must be an integer of at least 2`);
+  if (!Number.isInteger(options.folds) || options.folds < 2)
+    throw new TfewError(`audit: --folds ${options.folds} must be an integer of at least 2`);
   const task = options.task ?? (await prepareTask(config));
   if (task.train.length < options.folds) {
-    throw new TfewError(`audit: --folds ${options.folds} needs at least ${options.folds} labelled examples; ${config.data.path} has ${task.train.length}`);
+    throw new TfewError(
+      `audit: --folds ${options.folds} needs at least ${options.folds} labelled examples; ${config.data.path} has ${task.train.length}`,
+    );
   }
   const outDir = await ensureRunDir(options.outDir);
   const dataFiles = await describeDataFiles(task.files);
-  const key = auditCacheKey(dataFiles.map((f) => f.sha256), config, options.folds);
+  const key = auditCacheKey(
+    dataFiles.map((f) => f.sha256),
+    config,
+    options.folds,
+  );
   const cacheDir = join(outDir, "folds", key);
   let workspace = options.workspace;
   const getWorkspace = async () => (workspace ??= await prepareModel(config, { log }));
-  const oof = await outOfFoldProbabilities({ config, task, workspace: getWorkspace, log, progressStream: options.progressStream }, { folds: options.folds, cacheDir });
+  const oof = await outOfFoldProbabilities(
+    { config, task, workspace: getWorkspace, log, progressStream: options.progressStream },
+    { folds: options.folds, cacheDir },
+  );
   const labels = task.train.map((e) => e.label as number);
   const result = confidentLearning(oof.probs, labels, task.labelNames.length);
   const input = { task, probs: oof.probs, result, labelField: config.data.label_field, idField: config.data.id_field };
-  await writeReports(outDir, input, { folds: options.folds, cache_key: key, fold_dir: cacheDir, reused_folds: oof.reusedFolds });
+  await writeReports(outDir, input, {
+    folds: options.folds,
+    cache_key: key,
+    fold_dir: cacheDir,
+    reused_folds: oof.reusedFolds,
+  });
   await writeJson(outDir, "manifest.json", {
     tfew_version: TFEW_VERSION,
     command: "audit",
@@ -74,7 +92,19 @@ export async function runAudit(options: AuditOptions): Promise<AuditResult> {
     ended_at: new Date().toISOString(),
   });
   await ensureRunDir(cacheDir); // the config the fold adapters were trained with, beside them
-  await writeJson(cacheDir, "key.json", { data_files: dataFiles.map((f) => ({ path: f.path, sha256: f.sha256 })), folds: options.folds, config: configToYaml({ ...config, out: null }) });
+  await writeJson(cacheDir, "key.json", {
+    data_files: dataFiles.map((f) => ({ path: f.path, sha256: f.sha256 })),
+    folds: options.folds,
+    config: configToYaml({ ...config, out: null }),
+  });
   const issues = result.isIssue.filter(Boolean).length;
-  return { outDir, n: labels.length, issues, ranking: result.ranking, isIssue: result.isIssue, cacheDir, reusedFolds: oof.reusedFolds };
+  return {
+    outDir,
+    n: labels.length,
+    issues,
+    ranking: result.ranking,
+    isIssue: result.isIssue,
+    cacheDir,
+    reusedFolds: oof.reusedFolds,
+  };
 }

@@ -37,7 +37,11 @@ export function confidentGuesses(probs: readonly number[][], thresholds: readonl
 }
 
 /** C[i][j] = number of examples labelled i whose confident guess is j. */
-export function confidentJoint(labels: readonly number[], guesses: readonly (number | null)[], classes: number): number[][] {
+export function confidentJoint(
+  labels: readonly number[],
+  guesses: readonly (number | null)[],
+  classes: number,
+): number[][] {
   const c = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   guesses.forEach((g, i) => {
     const row = c[labels[i] as number] as number[];
@@ -54,7 +58,7 @@ export function calibratedJoint(confident: readonly number[][], labelCounts: rea
   const n = labelCounts.reduce((a, b) => a + b, 0);
   return confident.map((row, i) => {
     const sum = row.reduce((a, b) => a + b, 0);
-    return row.map((v) => (sum === 0 ? 0 : (v / sum) * (labelCounts[i] as number) / n));
+    return row.map((v) => (sum === 0 ? 0 : ((v / sum) * (labelCounts[i] as number)) / n));
   });
 }
 
@@ -65,7 +69,9 @@ export function calibratedJoint(confident: readonly number[][], labelCounts: rea
 export function noiseMatrix(joint: readonly number[][]): number[][] {
   const k = joint.length;
   const columnSums = Array.from({ length: k }, (_, j) => joint.reduce((a, row) => a + (row[j] as number), 0));
-  return joint.map((row, i) => row.map((v, j) => (columnSums[j] === 0 ? (i === j ? 1 : 0) : v / (columnSums[j] as number))));
+  return joint.map((row, i) =>
+    row.map((v, j) => (columnSums[j] === 0 ? (i === j ? 1 : 0) : v / (columnSums[j] as number))),
+  );
 }
 
 export interface ConfidentLearningResult {
@@ -91,7 +97,11 @@ export interface ConfidentLearningResult {
 }
 
 /** The whole analysis for n examples with probabilities probs[n][k] and given labels in 0..k−1. */
-export function confidentLearning(probs: readonly number[][], labels: readonly number[], classes: number): ConfidentLearningResult {
+export function confidentLearning(
+  probs: readonly number[][],
+  labels: readonly number[],
+  classes: number,
+): ConfidentLearningResult {
   const labelCounts = Array.from({ length: classes }, (_, j) => labels.filter((s) => s === j).length);
   const thresholds = perClassThresholds(probs, labels, classes);
   const guesses = confidentGuesses(probs, thresholds);
@@ -101,8 +111,23 @@ export function confidentLearning(probs: readonly number[][], labels: readonly n
   const argmax = (p: readonly number[]) => p.reduce((best, v, j) => (v > (p[best] as number) ? j : best), 0);
   const suggested = guesses.map((g, i) => g ?? argmax(probs[i] as number[]));
   const isIssue = guesses.map((g, i) => g !== null && g !== labels[i]);
-  const ranking = labels.map((_, i) => i).sort((a, b) => (selfConfidence[a] as number) - (selfConfidence[b] as number) || a - b);
+  const ranking = labels
+    .map((_, i) => i)
+    .sort((a, b) => (selfConfidence[a] as number) - (selfConfidence[b] as number) || a - b);
   const issuesPerClass = labelCounts.map((_, j) => labels.filter((s, i) => s === j && isIssue[i]).length);
   const noiseRate = 1 - joint.reduce((a, row, i) => a + (row[i] as number), 0);
-  return { thresholds, labelCounts, guesses, confidentJoint: confident, joint, noiseMatrix: noiseMatrix(joint), selfConfidence, suggested, isIssue, ranking, issuesPerClass, noiseRate };
+  return {
+    thresholds,
+    labelCounts,
+    guesses,
+    confidentJoint: confident,
+    joint,
+    noiseMatrix: noiseMatrix(joint),
+    selfConfidence,
+    suggested,
+    isIssue,
+    ranking,
+    issuesPerClass,
+    noiseRate,
+  };
 }

@@ -49,7 +49,12 @@ async function readFoldFile(path: string, ids: string[]): Promise<number[][] | u
 }
 
 /** Trains (or reuses) the adapter of one fold and returns p(label | x) for its held-out examples. */
-async function foldProbabilities(ctx: OutOfFoldContext, foldDir: string, trainIdx: number[], heldIdx: number[]): Promise<number[][]> {
+async function foldProbabilities(
+  ctx: OutOfFoldContext,
+  foldDir: string,
+  trainIdx: number[],
+  heldIdx: number[],
+): Promise<number[][]> {
   const rows = ctx.task.train;
   const ws = await ctx.workspace();
   const adapterDir = join(foldDir, "adapter");
@@ -69,7 +74,13 @@ async function foldProbabilities(ctx: OutOfFoldContext, foldDir: string, trainId
     const held = heldIdx.map((i) => rows[i] as (typeof rows)[number]);
     const { examples } = buildExamples(ctx.task, held, ws.tokenizer, ctx.config);
     const { eval: e } = ctx.config;
-    const ranked = await rankExamples(ws, adapter, examples, { lengthNorm: e.length_norm, choiceChunk: e.choice_chunk, batchSize: e.batch_size, workers: ctx.config.train.workers, what: "audit" });
+    const ranked = await rankExamples(ws, adapter, examples, {
+      lengthNorm: e.length_norm,
+      choiceChunk: e.choice_chunk,
+      batchSize: e.batch_size,
+      workers: ctx.config.train.workers,
+      what: "audit",
+    });
     return ranked.scores.map((s) => softmaxOfNegated(s));
   } finally {
     if (adapter !== null) disposeVectorSet(adapter);
@@ -77,9 +88,13 @@ async function foldProbabilities(ctx: OutOfFoldContext, foldDir: string, trainId
 }
 
 /** p(label | x) for every labelled example from the adapter of the fold that did not see it. */
-export async function outOfFoldProbabilities(ctx: OutOfFoldContext, options: { folds: number; cacheDir: string }): Promise<OutOfFold> {
+export async function outOfFoldProbabilities(
+  ctx: OutOfFoldContext,
+  options: { folds: number; cacheDir: string },
+): Promise<OutOfFold> {
   const rows = ctx.task.train;
-  if (rows.length === 0) throw new TfewError(`audit: ${ctx.config.data.path} has no labelled examples; give data with labels`);
+  if (rows.length === 0)
+    throw new TfewError(`audit: ${ctx.config.data.path} has no labelled examples; give data with labels`);
   const folds = kFolds(rows.length, options.folds, ctx.config.seed);
   const fold = new Array<number>(rows.length).fill(-1);
   const probs = new Array<number[]>(rows.length);
@@ -92,7 +107,9 @@ export async function outOfFoldProbabilities(ctx: OutOfFoldContext, options: { f
     const ids = heldIdx.map((i) => (rows[i] as (typeof rows)[number]).id);
     let p = await readFoldFile(join(foldDir, "probabilities.json"), ids);
     if (p === undefined) {
-      ctx.log(`audit fold ${f + 1}/${folds.length}: train on ${trainIdx.length}, score ${heldIdx.length} held-out examples`);
+      ctx.log(
+        `audit fold ${f + 1}/${folds.length}: train on ${trainIdx.length}, score ${heldIdx.length} held-out examples`,
+      );
       p = await foldProbabilities(ctx, foldDir, trainIdx, heldIdx);
       await writeJsonAtomic(join(foldDir, "probabilities.json"), { ids, probs: p } satisfies FoldFile);
     } else {

@@ -19,13 +19,17 @@ const task: TaskData = {
   files: [],
 };
 // t0 = (0.9 + 0.2) / 2 = 0.55, t1 = 0.7 → guesses 0, 1 (0.8 ≥ 0.7), 1 → x2 is an issue
-const probs = [[0.9, 0.1], [0.2, 0.8], [0.3, 0.7]];
+const probs = [
+  [0.9, 0.1],
+  [0.2, 0.8],
+  [0.3, 0.7],
+];
 const input = { task, probs, result: confidentLearning(probs, [0, 0, 1], 2), labelField: "Label", idField: "ID" };
 
 describe("audit reports", () => {
   it("label_issues.csv lists every example, lowest self-confidence first, with quoted fields", () => {
     expect(labelIssuesCsv(input)).toBe(
-      "ID,given_label,suggested_label,self_confidence,is_issue\nx2,a&b,c,0.200000,true\nx3,c,c,0.700000,false\n\"x,1\",a&b,a&b,0.900000,false\n",
+      'ID,given_label,suggested_label,self_confidence,is_issue\nx2,a&b,c,0.200000,true\nx3,c,c,0.700000,false\n"x,1",a&b,a&b,0.900000,false\n',
     );
   });
 
@@ -41,10 +45,18 @@ describe("audit reports", () => {
   });
 
   it("Label Studio tasks hold the issues with tfew's suggestion as a prediction; the config escapes names", () => {
-    expect(labelStudioTasks(input)).toEqual([{
-      data: { Text: "two", ID: "x2", Label: "a&b" },
-      predictions: [{ model_version: "tfew-audit", score: 0.8, result: [{ from_name: "Label", to_name: "Text", type: "choices", value: { choices: ["c"] } }] }],
-    }]);
+    expect(labelStudioTasks(input)).toEqual([
+      {
+        data: { Text: "two", ID: "x2", Label: "a&b" },
+        predictions: [
+          {
+            model_version: "tfew-audit",
+            score: 0.8,
+            result: [{ from_name: "Label", to_name: "Text", type: "choices", value: { choices: ["c"] } }],
+          },
+        ],
+      },
+    ]);
     const xml = labelStudioConfig(input);
     expect(xml).toContain('<Choices name="Label" toName="Text" choice="single" showInline="true">');
     expect(xml).toContain('<Choice value="a&amp;b"/>');

@@ -2,7 +2,13 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { DEVICE_MEMORY_QUERY_ARGS, deviceFreeBytes, deviceMemory, parseGpuMemoryCsv, visibleGpu } from "./device-memory.js";
+import {
+  DEVICE_MEMORY_QUERY_ARGS,
+  deviceFreeBytes,
+  deviceMemory,
+  parseGpuMemoryCsv,
+  visibleGpu,
+} from "./device-memory.js";
 
 const MIB = 1024 * 1024;
 // Canned output of `nvidia-smi --query-gpu=index,uuid,memory.total,memory.used,name --format=csv,noheader,nounits`
@@ -28,7 +34,13 @@ describe("parseGpuMemoryCsv", () => {
   });
 
   it("skips blank, garbage and [N/A] lines; keeps every GPU of a multi-GPU host", () => {
-    const text = [CARDS["40 GB"], "", "1, GPU-x, [N/A], [N/A], NVIDIA GRID", "No devices were found", CARDS["80 GB"].replace(/^0/, "2")].join("\r\n");
+    const text = [
+      CARDS["40 GB"],
+      "",
+      "1, GPU-x, [N/A], [N/A], NVIDIA GRID",
+      "No devices were found",
+      CARDS["80 GB"].replace(/^0/, "2"),
+    ].join("\r\n");
     expect(parseGpuMemoryCsv(text).map((g) => g.index)).toEqual([0, 2]);
   });
 });
@@ -52,8 +64,18 @@ describe("deviceMemory / deviceFreeBytes", () => {
     };
     expect(await deviceFreeBytes({ run, env: { CUDA_VISIBLE_DEVICES: "1" } })).toBe((40960 - 4) * MIB);
     expect(seen).toEqual([[...DEVICE_MEMORY_QUERY_ARGS]]);
-    expect(await deviceMemory({ run, env: {}, adapterLimits: { maxBufferSize: 2 ** 32, maxStorageBufferBindingSize: 2 ** 31 } })).toEqual({
-      source: "nvidia-smi", device: "GPU 0 NVIDIA A10G", freeBytes: (23028 - 1200) * MIB, totalBytes: 23028 * MIB, maxBufferBytes: 2 ** 31,
+    expect(
+      await deviceMemory({
+        run,
+        env: {},
+        adapterLimits: { maxBufferSize: 2 ** 32, maxStorageBufferBindingSize: 2 ** 31 },
+      }),
+    ).toEqual({
+      source: "nvidia-smi",
+      device: "GPU 0 NVIDIA A10G",
+      freeBytes: (23028 - 1200) * MIB,
+      totalBytes: 23028 * MIB,
+      maxBufferBytes: 2 ** 31,
     });
   });
 
@@ -61,7 +83,13 @@ describe("deviceMemory / deviceFreeBytes", () => {
     const fail = async () => {
       throw new Error("spawn nvidia-smi ENOENT");
     };
-    expect(await deviceMemory({ run: fail, adapterLimits: { maxBufferSize: 2 ** 30 } })).toEqual({ source: "webgpu-adapter", device: "WebGPU adapter", freeBytes: null, totalBytes: null, maxBufferBytes: 2 ** 30 });
+    expect(await deviceMemory({ run: fail, adapterLimits: { maxBufferSize: 2 ** 30 } })).toEqual({
+      source: "webgpu-adapter",
+      device: "WebGPU adapter",
+      freeBytes: null,
+      totalBytes: null,
+      maxBufferBytes: 2 ** 30,
+    });
     expect(await deviceMemory({ run: fail })).toBeNull();
     expect(await deviceFreeBytes({ run: fail })).toBeNull();
   });
@@ -71,7 +99,10 @@ describe("deviceMemory / deviceFreeBytes", () => {
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
     it("runs the real executable and parses its output", async () => {
       const fake = join(dir, "nvidia-smi");
-      writeFileSync(fake, `#!/bin/sh\n[ "$1" = "${DEVICE_MEMORY_QUERY_ARGS[0]}" ] || exit 3\necho "${CARDS["80 GB"]}"\n`);
+      writeFileSync(
+        fake,
+        `#!/bin/sh\n[ "$1" = "${DEVICE_MEMORY_QUERY_ARGS[0]}" ] || exit 3\necho "${CARDS["80 GB"]}"\n`,
+      );
       chmodSync(fake, 0o755);
       const path = process.env.PATH;
       process.env.PATH = `${dir}:${path ?? ""}`;

@@ -4,7 +4,10 @@ import { execFile } from "node:child_process";
 import { parseSmiNumber, splitSmiLine } from "./nvidia-smi-csv.js";
 
 /** The query deviceMemory runs: `nvidia-smi --query-gpu=index,uuid,memory.total,memory.used,name --format=csv,noheader,nounits`. */
-export const DEVICE_MEMORY_QUERY_ARGS: readonly string[] = ["--query-gpu=index,uuid,memory.total,memory.used,name", "--format=csv,noheader,nounits"];
+export const DEVICE_MEMORY_QUERY_ARGS: readonly string[] = [
+  "--query-gpu=index,uuid,memory.total,memory.used,name",
+  "--format=csv,noheader,nounits",
+];
 
 const MIB = 1024 * 1024;
 
@@ -30,7 +33,14 @@ export function parseGpuMemoryCsv(text: string): GpuMemory[] {
     if (typeof total !== "number" || typeof used !== "number") continue;
     const totalBytes = total * MIB;
     const usedBytes = used * MIB;
-    gpus.push({ index: Number(parts[0]), uuid: parts[1] ?? "", name: parts.slice(4).join(", "), totalBytes, usedBytes, freeBytes: Math.max(0, totalBytes - usedBytes) });
+    gpus.push({
+      index: Number(parts[0]),
+      uuid: parts[1] ?? "",
+      name: parts.slice(4).join(", "),
+      totalBytes,
+      usedBytes,
+      freeBytes: Math.max(0, totalBytes - usedBytes),
+    });
   }
   return gpus;
 }
@@ -65,30 +75,49 @@ export type NvidiaSmiRunner = (args: readonly string[]) => Promise<string>;
 
 const runNvidiaSmi: NvidiaSmiRunner = (args) =>
   new Promise((resolve, reject) => {
-    execFile("nvidia-smi", [...args], { timeout: 10_000, encoding: "utf8" }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
+    execFile("nvidia-smi", [...args], { timeout: 10_000, encoding: "utf8" }, (error, stdout) =>
+      error ? reject(error) : resolve(stdout),
+    );
   });
 
 /** The device's memory: nvidia-smi first, else the WebGPU adapter's limits, else null (CPU host, unknown GPU). */
-export async function deviceMemory(options: { env?: NodeJS.ProcessEnv; run?: NvidiaSmiRunner; adapterLimits?: AdapterLimits } = {}): Promise<DeviceMemory | null> {
+export async function deviceMemory(
+  options: { env?: NodeJS.ProcessEnv; run?: NvidiaSmiRunner; adapterLimits?: AdapterLimits } = {},
+): Promise<DeviceMemory | null> {
   const env = options.env ?? process.env;
   const maxBufferBytes = bufferLimit(options.adapterLimits);
   let gpu: GpuMemory | null = null;
   try {
-    gpu = visibleGpu(parseGpuMemoryCsv(await (options.run ?? runNvidiaSmi)(DEVICE_MEMORY_QUERY_ARGS)), env.CUDA_VISIBLE_DEVICES);
+    gpu = visibleGpu(
+      parseGpuMemoryCsv(await (options.run ?? runNvidiaSmi)(DEVICE_MEMORY_QUERY_ARGS)),
+      env.CUDA_VISIBLE_DEVICES,
+    );
   } catch {
     gpu = null; // no nvidia-smi, or it failed (no driver): fall back to the adapter
   }
-  if (gpu !== null) return { source: "nvidia-smi", device: `GPU ${gpu.index} ${gpu.name}`, freeBytes: gpu.freeBytes, totalBytes: gpu.totalBytes, maxBufferBytes };
-  if (maxBufferBytes !== null) return { source: "webgpu-adapter", device: "WebGPU adapter", freeBytes: null, totalBytes: null, maxBufferBytes };
+  if (gpu !== null)
+    return {
+      source: "nvidia-smi",
+      device: `GPU ${gpu.index} ${gpu.name}`,
+      freeBytes: gpu.freeBytes,
+      totalBytes: gpu.totalBytes,
+      maxBufferBytes,
+    };
+  if (maxBufferBytes !== null)
+    return { source: "webgpu-adapter", device: "WebGPU adapter", freeBytes: null, totalBytes: null, maxBufferBytes };
   return null;
 }
 
 /** Free bytes on the device tfew uses (nvidia-smi's memory.total − memory.used), or null when unknown. */
-export async function deviceFreeBytes(options: { env?: NodeJS.ProcessEnv; run?: NvidiaSmiRunner } = {}): Promise<number | null> {
+export async function deviceFreeBytes(
+  options: { env?: NodeJS.ProcessEnv; run?: NvidiaSmiRunner } = {},
+): Promise<number | null> {
   return (await deviceMemory(options))?.freeBytes ?? null;
 }
 
 function bufferLimit(limits: AdapterLimits | undefined): number | null {
-  const values = [limits?.maxBufferSize, limits?.maxStorageBufferBindingSize].filter((v): v is number => typeof v === "number" && v > 0);
+  const values = [limits?.maxBufferSize, limits?.maxStorageBufferBindingSize].filter(
+    (v): v is number => typeof v === "number" && v > 0,
+  );
   return values.length === 0 ? null : Math.min(...values);
 }

@@ -9,7 +9,9 @@ import { webgpuMatMulFixed } from "./webgpu.js";
 /** Allowed error: max |got - ref| over max |ref|. float32 at K = 32128 measures ≤ 5e-6; a wrong kernel ~1. */
 const TOLERANCE = 1e-4;
 const NAMES: BackendChoice["name"][] = ["cpu", "wasm", "webgpu", "tensorflow"];
-const requested = process.env.TFEW_TEST_BACKENDS?.split(",").map((name) => name.trim()).filter((name) => name !== "");
+const requested = process.env.TFEW_TEST_BACKENDS?.split(",")
+  .map((name) => name.trim())
+  .filter((name) => name !== "");
 
 interface Probe {
   name: BackendChoice["name"];
@@ -35,10 +37,24 @@ for (const name of NAMES) probes.push(await probe(name));
 
 /** [batch, M, N, K]. K ≥ 2048 with small M·N takes webgpu's split-K path (vec4 reads unless N = 30 or M = 6). */
 const SHAPES: [number, number, number, number][] = [
-  [1, 6, 32, 64], [1, 6, 32, 512], [1, 6, 32, 2048], [1, 6, 32, 4096], [1, 6, 32, 32128], [1, 6, 30, 2048],
-  [1, 32, 64, 2048], [1, 8, 8, 32128], [1, 1, 32, 4096], [3, 6, 32, 2048], [4, 5, 7, 512],
+  [1, 6, 32, 64],
+  [1, 6, 32, 512],
+  [1, 6, 32, 2048],
+  [1, 6, 32, 4096],
+  [1, 6, 32, 32128],
+  [1, 6, 30, 2048],
+  [1, 32, 64, 2048],
+  [1, 8, 8, 32128],
+  [1, 1, 32, 4096],
+  [3, 6, 32, 2048],
+  [4, 5, 7, 512],
 ];
-const LAYOUTS: [boolean, boolean][] = [[false, false], [false, true], [true, false], [true, true]];
+const LAYOUTS: [boolean, boolean][] = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+];
 
 /** Deterministic values in [-1, 1) (an LCG), the same on every backend. */
 function values(count: number, seed: number): Float32Array {
@@ -148,13 +164,15 @@ for (const backend of probes) {
       const b = values(n * k, 17);
       const bias = values(n, 19);
       const want = reference(a, b, [1, m, n, k], false, true).map((v, i) => Math.max(0, v + (bias[i % n] ?? NaN)));
-      const z = tf.tidy(() => tf.fused.matMul({
-        a: tf.tensor2d(a, [m, k]),
-        b: tf.tensor2d(b, [n, k]),
-        transposeB: true,
-        bias: tf.tensor1d(bias),
-        activation: "relu",
-      }));
+      const z = tf.tidy(() =>
+        tf.fused.matMul({
+          a: tf.tensor2d(a, [m, k]),
+          b: tf.tensor2d(b, [n, k]),
+          transposeB: true,
+          bias: tf.tensor1d(bias),
+          activation: "relu",
+        }),
+      );
       const error = relativeError(await z.data(), want);
       z.dispose();
       expect(error).toBeLessThanOrEqual(TOLERANCE);

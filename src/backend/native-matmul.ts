@@ -10,7 +10,20 @@ import { tf } from "./tf.js";
 
 interface BlasAddon {
   load(threads: number): string | null;
-  gemm(heap: ArrayBufferLike, aOffset: number, bOffset: number, cOffset: number, batch: number, m: number, n: number, k: number, transA: number, transB: number, aStride: number, bStride: number): void;
+  gemm(
+    heap: ArrayBufferLike,
+    aOffset: number,
+    bOffset: number,
+    cOffset: number,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: number,
+    transB: number,
+    aStride: number,
+    bStride: number,
+  ): void;
 }
 
 /** The wasm backend's internals this kernel needs (tfjs-backend-wasm 4.22). */
@@ -25,7 +38,9 @@ const ADDON = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "native"
 let installed: string | null = null;
 
 /** Installs the native kernel on the wasm backend; returns what was loaded, or why not. */
-export function installNativeMatMul(env: NodeJS.ProcessEnv = process.env): { ok: true; library: string } | { ok: false; reason: string } {
+export function installNativeMatMul(
+  env: NodeJS.ProcessEnv = process.env,
+): { ok: true; library: string } | { ok: false; reason: string } {
   if (installed !== null) return { ok: true, library: installed };
   if (env.TFEW_NATIVE_MATMUL === "0") return { ok: false, reason: "TFEW_NATIVE_MATMUL=0" };
   if (!existsSync(ADDON)) return { ok: false, reason: "native/build/tfew_blas.node not built" };
@@ -40,9 +55,14 @@ export function installNativeMatMul(env: NodeJS.ProcessEnv = process.env): { ok:
     return { ok: false, reason: `addon failed to load (${(error as Error).message.split("\n")[0]})` };
   }
   const library = addon.load(1); // one BLAS thread per worker: tfew parallelizes with worker threads
-  if (library === null) return { ok: false, reason: "OpenBLAS (libopenblas.so.0) not found; apt-get install libopenblas0" };
+  if (library === null)
+    return { ok: false, reason: "OpenBLAS (libopenblas.so.0) not found; apt-get install libopenblas0" };
   tf.unregisterKernel("BatchMatMul", "wasm");
-  tf.registerKernel({ kernelName: "BatchMatMul", backendName: "wasm", kernelFunc: (args) => nativeBatchMatMul(addon, args as unknown as KernelArgs) as tf.TensorInfo });
+  tf.registerKernel({
+    kernelName: "BatchMatMul",
+    backendName: "wasm",
+    kernelFunc: (args) => nativeBatchMatMul(addon, args as unknown as KernelArgs) as tf.TensorInfo,
+  });
   installed = library;
   return { ok: true, library };
 }
@@ -66,7 +86,8 @@ function nativeBatchMatMul(addon: BlasAddon, { inputs, backend, attrs }: KernelA
   if (k !== kb) throw new Error(`matMul: inner shapes ${k} and ${kb} of [${a.shape}] and [${b.shape}] do not match`);
   const batchA = a.shape.slice(0, -2).reduce((x, y) => x * y, 1);
   const batchB = b.shape.slice(0, -2).reduce((x, y) => x * y, 1);
-  if (batchA !== batchB && batchA !== 1 && batchB !== 1) throw new Error(`matMul: batch dims of [${a.shape}] and [${b.shape}] do not broadcast`);
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1)
+    throw new Error(`matMul: batch dims of [${a.shape}] and [${b.shape}] do not broadcast`);
   const outerDims = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
   const batch = Math.max(batchA, batchB);
   // Each of these can grow the wasm heap, which detaches its old ArrayBuffer: reading an operand's offset moves
@@ -78,6 +99,19 @@ function nativeBatchMatMul(addon: BlasAddon, { inputs, backend, attrs }: KernelA
   const out = backend.makeOutput([...outerDims, m, n], "float32");
   const cOffset = offset(out);
   const heap = backend.wasm.HEAPU8.buffer;
-  addon.gemm(heap, aOffset, bOffset, cOffset, batch, m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n);
+  addon.gemm(
+    heap,
+    aOffset,
+    bOffset,
+    cOffset,
+    batch,
+    m,
+    n,
+    k,
+    transposeA ? 1 : 0,
+    transposeB ? 1 : 0,
+    batchA === 1 ? 0 : m * k,
+    batchB === 1 ? 0 : k * n,
+  );
   return out;
 }

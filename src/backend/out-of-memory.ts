@@ -6,7 +6,10 @@ import { TfewError } from "../errors.js";
 const PATTERNS: readonly { kind: "GPU" | "host"; test: RegExp }[] = [
   { kind: "GPU", test: /\bOOM when allocating\b/ }, // TensorFlow: ResourceExhaustedError
   { kind: "GPU", test: /ResourceExhausted|RESOURCE_EXHAUSTED/ },
-  { kind: "GPU", test: /CUDA_ERROR_OUT_OF_MEMORY|cudaErrorMemoryAllocation|CUBLAS_STATUS_ALLOC_FAILED|CUDNN_STATUS_ALLOC_FAILED/ },
+  {
+    kind: "GPU",
+    test: /CUDA_ERROR_OUT_OF_MEMORY|cudaErrorMemoryAllocation|CUBLAS_STATUS_ALLOC_FAILED|CUDNN_STATUS_ALLOC_FAILED/,
+  },
   { kind: "GPU", test: /Dst tensor is not initialized/ }, // TensorFlow's GPU-to-host copy when the GPU is full
   { kind: "GPU", test: /GPUOutOfMemoryError|exceeds the max buffer size|maxStorageBufferBindingSize/i }, // WebGPU (Dawn)
   { kind: "GPU", test: /\bout of (device|GPU) memory\b/i },
@@ -45,9 +48,10 @@ export function outOfMemoryMessage(error: unknown, context: OutOfMemoryContext):
   const key = context.phase === "train" ? "train.micro_batch_size" : "eval.batch_size";
   const kind = outOfMemoryKind(error) ?? "GPU";
   const first = (text(error).split("\n")[0] ?? "").slice(0, 160);
-  const fix = context.size > 1
-    ? `lower ${key} (--set ${key}=${Math.max(1, Math.floor(context.size / 2))})`
-    : `${key} is already 1: lower data.max_seq_len or use a device with more memory`;
+  const fix =
+    context.size > 1
+      ? `lower ${key} (--set ${key}=${Math.max(1, Math.floor(context.size / 2))})`
+      : `${key} is already 1: lower data.max_seq_len or use a device with more memory`;
   return `${context.phase}: out of ${kind} memory on the ${context.backend} backend at ${key}=${context.size} (${first}); ${fix}`;
 }
 

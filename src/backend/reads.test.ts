@@ -13,7 +13,10 @@ describe("device reads", () => {
 
   it("reads several tensors of any shape and dtype in one counted read, leaving them alive", async () => {
     await tf.setBackend("cpu");
-    const a = tf.tensor2d([[1, 2], [3, 4]]);
+    const a = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
     const b = tf.tensor1d([7, 8, 9], "int32");
     const c = tf.scalar(-0.5);
     const tensors = tf.memory().numTensors;

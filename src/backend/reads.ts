@@ -50,8 +50,10 @@ export function forbidSyncReads(): () => void {
   const saved = SYNC_METHODS.map((name) => [name, proto[name]] as const);
   for (const name of SYNC_METHODS) {
     proto[name] = function forbidden(this: tf.Tensor): never {
-      throw new Error(`synchronous read (${name}) of a ${this.shape.join("x") || "scalar"} tensor on ${tf.getBackend()}; `
-        + "use backend/reads.ts (TFEW_STRICT_READS=1 forbids sync reads)");
+      throw new Error(
+        `synchronous read (${name}) of a ${this.shape.join("x") || "scalar"} tensor on ${tf.getBackend()}; ` +
+          "use backend/reads.ts (TFEW_STRICT_READS=1 forbids sync reads)",
+      );
     };
   }
   return () => {

@@ -23,7 +23,9 @@ describe("auto without tfjs-node imports", () => {
     const choice = await selectBackend("auto", {}, host);
     expect(host.imported).toEqual([]);
     expect(choice.name).toBe("wasm");
-    expect(choice.reason).toMatch(/^auto: WebAssembly SIMD \(no CUDA GPU; faster than tensorflow on CPU for this model size\)/);
+    expect(choice.reason).toMatch(
+      /^auto: WebAssembly SIMD \(no CUDA GPU; faster than tensorflow on CPU for this model size\)/,
+    );
     expect(tf.getBackend()).toBe("wasm");
     expect(tf.findBackendFactory("tensorflow")).toBeNull();
   });
@@ -49,7 +51,9 @@ describe.skipIf(noTfjsNode)(`auto with tfjs-node (${noTfjsNode || "installed"})`
   it("takes tensorflow on CPU where it is the measured faster one (cpuAuto tensorflow)", async () => {
     const choice = await selectBackend("auto", {}, probe(false, "tensorflow"));
     expect(choice.name).toBe("tensorflow");
-    expect(choice.reason).toMatch(/^auto: @tensorflow\/tfjs-node \(TensorFlow \d+\.\d+\.\d+ C API\), faster on CPU for this model size$/);
+    expect(choice.reason).toMatch(
+      /^auto: @tensorflow\/tfjs-node \(TensorFlow \d+\.\d+\.\d+ C API\), faster on CPU for this model size$/,
+    );
     expect(tf.getBackend()).toBe("tensorflow");
   });
 

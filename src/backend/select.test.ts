@@ -16,14 +16,19 @@ describe("fastPaths", () => {
     expect(fastPaths("cpu", { nativeMatMul: false })).toEqual({ attention: "per-head", keepUntransposed: true });
     expect(fastPaths("wasm", { nativeMatMul: true })).toEqual({ attention: "reference", keepUntransposed: false });
     expect(fastPaths("webgpu", { nativeMatMul: false })).toEqual({ attention: "reference", keepUntransposed: false });
-    expect(fastPaths("tensorflow", { nativeMatMul: false })).toEqual({ attention: "reference", keepUntransposed: false });
+    expect(fastPaths("tensorflow", { nativeMatMul: false })).toEqual({
+      attention: "reference",
+      keepUntransposed: false,
+    });
   });
 });
 
 describe("TFEW_WASM_DIR", () => {
   // wasm starts from the package's own .wasm files by default; pointed at an empty folder it must fail
   it("is where the wasm backend looks for its .wasm files", async () => {
-    await expect(selectBackend("wasm", { TFEW_WASM_DIR: empty })).rejects.toThrow(/backend: "wasm" asked by --backend but @tensorflow\/tfjs-backend-wasm failed to start/);
+    await expect(selectBackend("wasm", { TFEW_WASM_DIR: empty })).rejects.toThrow(
+      /backend: "wasm" asked by --backend but @tensorflow\/tfjs-backend-wasm failed to start/,
+    );
   });
 });
 
@@ -44,7 +49,6 @@ describe("auto rule", () => {
     }
   });
 });
-
 
 describe.skipIf(noTfjsNode)(`tensorflow backend (${noTfjsNode || "tfjs-node installed"})`, () => {
   it("names the TensorFlow version of the C API in its reason", async () => {

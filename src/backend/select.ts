@@ -138,7 +138,11 @@ function finish(name: BackendChoice["name"], reason: string): BackendChoice {
     // per-head split and the cached W (workarounds for wasm's slow transposed/batched matMul) are not needed
     const native = installNativeMatMul();
     if (native.ok) {
-      return { name, reason: `${reason}; matMul: native ${native.library}`, ...fastPaths(name, { nativeMatMul: true }) };
+      return {
+        name,
+        reason: `${reason}; matMul: native ${native.library}`,
+        ...fastPaths(name, { nativeMatMul: true }),
+      };
     }
     reason = `${reason}; matMul: wasm (${native.reason})`;
   }
@@ -149,7 +153,10 @@ function finish(name: BackendChoice["name"], reason: string): BackendChoice {
  * The wasm-era fast paths per backend: per-head 2-D attention and the cached untransposed W help only where
  * batched/transposed matMul is slow (wasm, cpu without native matMul); GPU and TensorFlow backends get plain ops.
  */
-export function fastPaths(name: BackendChoice["name"], options: { nativeMatMul: boolean }): { attention: "per-head" | "reference"; keepUntransposed: boolean } {
+export function fastPaths(
+  name: BackendChoice["name"],
+  options: { nativeMatMul: boolean },
+): { attention: "per-head" | "reference"; keepUntransposed: boolean } {
   const slowBatchedMatMul = (name === "wasm" || name === "cpu") && !options.nativeMatMul;
   return { attention: slowBatchedMatMul ? "per-head" : "reference", keepUntransposed: slowBatchedMatMul };
 }
@@ -170,24 +177,31 @@ export async function selectBackend(
     throw new TfewError(`backend: TFEW_BACKEND="${fromEnv}" is not a backend; use one of ${BACKEND_NAMES.join(", ")}`);
   }
   const wanted = requested !== undefined && requested !== "auto" ? requested : (fromEnv ?? "auto");
-  const via = requested !== undefined && requested !== "auto" ? "--backend" : fromEnv !== undefined ? "TFEW_BACKEND" : "auto";
+  const via =
+    requested !== undefined && requested !== "auto" ? "--backend" : fromEnv !== undefined ? "TFEW_BACKEND" : "auto";
   switch (wanted) {
     case "tensorflow": {
       const loaded = await tryTensorflow(host);
       if (loaded === null) {
-        throw new TfewError(`backend: "tensorflow" asked by ${via} but neither @tensorflow/tfjs-node-gpu nor ` +
-          "@tensorflow/tfjs-node loads here; build one with scripts/tfjs-node-tensorflow.sh " +
-          "(docs/tensorflow-backend.md) or use --backend wasm");
+        throw new TfewError(
+          `backend: "tensorflow" asked by ${via} but neither @tensorflow/tfjs-node-gpu nor ` +
+            "@tensorflow/tfjs-node loads here; build one with scripts/tfjs-node-tensorflow.sh " +
+            "(docs/tensorflow-backend.md) or use --backend wasm",
+        );
       }
       return finish("tensorflow", `${via}: ${tensorflowReason(loaded)}`);
     }
     case "webgpu": {
       const failure = await tryWebgpu();
-      if (failure !== null) throw new TfewError(`backend: "webgpu" asked by ${via} but unavailable: ${failure}; use --backend wasm`);
+      if (failure !== null)
+        throw new TfewError(`backend: "webgpu" asked by ${via} but unavailable: ${failure}; use --backend wasm`);
       return finish("webgpu", `${via}: Dawn WebGPU adapter`);
     }
     case "wasm":
-      if (!(await tryWasm(env))) throw new TfewError(`backend: "wasm" asked by ${via} but @tensorflow/tfjs-backend-wasm failed to start; use --backend cpu`);
+      if (!(await tryWasm(env)))
+        throw new TfewError(
+          `backend: "wasm" asked by ${via} but @tensorflow/tfjs-backend-wasm failed to start; use --backend cpu`,
+        );
       return finish("wasm", `${via}: WebAssembly SIMD, 1 thread per worker`);
     case "cpu":
       await tf.setBackend("cpu");
@@ -197,14 +211,20 @@ export async function selectBackend(
   }
 }
 
-async function selectAuto(env: NodeJS.ProcessEnv, host: HostProbe, cpuAuto: "wasm" | "tensorflow"): Promise<BackendChoice> {
+async function selectAuto(
+  env: NodeJS.ProcessEnv,
+  host: HostProbe,
+  cpuAuto: "wasm" | "tensorflow",
+): Promise<BackendChoice> {
   const gpu = host.cudaGpu(env);
   let tensorflowMissing = false;
   for (const step of autoOrder(gpu, cpuAuto)) {
     if (step === "wasm") {
       if (!(await tryWasm(env))) continue;
-      const why = gpu ? "TensorFlow does not run on the CUDA GPU here"
-        : tensorflowMissing ? "no CUDA GPU; tensorflow would be faster for this model: scripts/tfjs-node-tensorflow.sh"
+      const why = gpu
+        ? "TensorFlow does not run on the CUDA GPU here"
+        : tensorflowMissing
+          ? "no CUDA GPU; tensorflow would be faster for this model: scripts/tfjs-node-tensorflow.sh"
           : "no CUDA GPU; faster than tensorflow on CPU for this model size";
       return finish("wasm", `auto: WebAssembly SIMD (${why})`);
     }
@@ -220,7 +240,8 @@ async function selectAuto(env: NodeJS.ProcessEnv, host: HostProbe, cpuAuto: "was
     if (step === "tensorflow-gpu" && tensorflowInfo().gpu) {
       return finish("tensorflow", `auto: ${tensorflowReason(loaded)} on the CUDA GPU`);
     }
-    if (cpuAuto === "tensorflow") return finish("tensorflow", `auto: ${tensorflowReason(loaded)}, faster on CPU for this model size`);
+    if (cpuAuto === "tensorflow")
+      return finish("tensorflow", `auto: ${tensorflowReason(loaded)}, faster on CPU for this model size`);
     // loaded, but on the CPU only, where wasm is faster: without this its priority-3 registration would stay
     // active (the import called setBackend) and tf.getBackend() would still say "tensorflow"
     dropTensorflow();

@@ -15,20 +15,36 @@ export interface VulkanHost {
 }
 
 const LIB = "libvulkan.so.1";
-const LIB_DIRS = ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/usr/lib", "/usr/local/lib"];
+const LIB_DIRS = [
+  "/lib/x86_64-linux-gnu",
+  "/usr/lib/x86_64-linux-gnu",
+  "/lib64",
+  "/usr/lib64",
+  "/usr/lib",
+  "/usr/local/lib",
+];
 
 /** The loader's ICD search folders: XDG config dirs, /etc, XDG data dirs (default /usr/local/share:/usr/share). */
 export function icdSearchDirs(env: NodeJS.ProcessEnv): string[] {
   const home = env.HOME ?? "";
-  const config = [env.XDG_CONFIG_HOME ?? (home === "" ? "" : `${home}/.config`), ...(env.XDG_CONFIG_DIRS ?? "/etc/xdg").split(":"), "/etc"];
-  const data = [env.XDG_DATA_HOME ?? (home === "" ? "" : `${home}/.local/share`), ...(env.XDG_DATA_DIRS ?? "/usr/local/share:/usr/share").split(":")];
+  const config = [
+    env.XDG_CONFIG_HOME ?? (home === "" ? "" : `${home}/.config`),
+    ...(env.XDG_CONFIG_DIRS ?? "/etc/xdg").split(":"),
+    "/etc",
+  ];
+  const data = [
+    env.XDG_DATA_HOME ?? (home === "" ? "" : `${home}/.local/share`),
+    ...(env.XDG_DATA_DIRS ?? "/usr/local/share:/usr/share").split(":"),
+  ];
   return [...new Set([...config, ...data].filter((dir) => dir !== "").map((dir) => `${dir}/vulkan/icd.d`))];
 }
 
 /** Reads this host: LD_LIBRARY_PATH, the ldconfig cache and the usual lib folders; VK_DRIVER_FILES or the ICD folders. */
 export function probeVulkanHost(env: NodeJS.ProcessEnv = process.env): VulkanHost {
   const libDirs = [...(env.LD_LIBRARY_PATH ?? "").split(":").filter((dir) => dir !== ""), ...LIB_DIRS];
-  const loaders = [...new Set([...libDirs.map((dir) => join(dir, LIB)).filter((path) => existsSync(path)), ...ldconfigLoaders()])];
+  const loaders = [
+    ...new Set([...libDirs.map((dir) => join(dir, LIB)).filter((path) => existsSync(path)), ...ldconfigLoaders()]),
+  ];
   const icdDirs = icdSearchDirs(env);
   const explicit = (env.VK_DRIVER_FILES ?? env.VK_ICD_FILENAMES ?? "").split(":").filter((file) => file !== "");
   const icdFiles = explicit.length > 0 ? explicit.filter((file) => existsSync(file)) : icdDirs.flatMap(listJson);
@@ -39,8 +55,16 @@ function ldconfigLoaders(): string[] {
   for (const ldconfig of ["/sbin/ldconfig", "/usr/sbin/ldconfig"]) {
     if (!existsSync(ldconfig)) continue;
     try {
-      const text = execFileSync(ldconfig, ["-p"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 5000 });
-      return text.split("\n").filter((line) => line.trim().startsWith(`${LIB} `)).map((line) => line.split("=>").at(-1)?.trim() ?? "").filter((p) => p !== "");
+      const text = execFileSync(ldconfig, ["-p"], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+        timeout: 5000,
+      });
+      return text
+        .split("\n")
+        .filter((line) => line.trim().startsWith(`${LIB} `))
+        .map((line) => line.split("=>").at(-1)?.trim() ?? "")
+        .filter((p) => p !== "");
     } catch {
       return [];
     }
@@ -50,7 +74,9 @@ function ldconfigLoaders(): string[] {
 
 function listJson(dir: string): string[] {
   try {
-    return readdirSync(dir).filter((name) => name.endsWith(".json")).map((name) => join(dir, name));
+    return readdirSync(dir)
+      .filter((name) => name.endsWith(".json"))
+      .map((name) => join(dir, name));
   } catch {
     return [];
   }

@@ -1,17 +1,27 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { tf } from "./tf.js";
 import {
-  installWebgpuMatMulFix, provideBundledModule, registerWebgpuBackend, runsSplitKWithTransposedB, webgpuMatMulFixed,
+  installWebgpuMatMulFix,
+  provideBundledModule,
+  registerWebgpuBackend,
+  runsSplitKWithTransposedB,
+  webgpuMatMulFixed,
 } from "./webgpu.js";
 import type { ModuleLoader } from "./webgpu.js";
 
 const g = globalThis as Record<string, unknown>;
 /** A host where the Vulkan probe sees a loader and a driver manifest (so Dawn is asked). */
-const vulkanPresent = () => ({ loaders: ["/usr/lib/x86_64-linux-gnu/libvulkan.so.1"], icdFiles: ["/usr/share/vulkan/icd.d/nvidia_icd.json"], icdDirs: [] });
+const vulkanPresent = () => ({
+  loaders: ["/usr/lib/x86_64-linux-gnu/libvulkan.so.1"],
+  icdFiles: ["/usr/share/vulkan/icd.d/nvidia_icd.json"],
+  icdDirs: [],
+});
 const hadNavigator = Object.getOwnPropertyDescriptor(globalThis, "navigator");
 
 function notFound(specifier: string): Error {
-  return Object.assign(new Error(`Cannot find package '${specifier}' imported from /x/webgpu.ts`), { code: "ERR_MODULE_NOT_FOUND" });
+  return Object.assign(new Error(`Cannot find package '${specifier}' imported from /x/webgpu.ts`), {
+    code: "ERR_MODULE_NOT_FOUND",
+  });
 }
 
 /** A Dawn module whose adapter is `adapter`; `loads` records what was imported. */
@@ -42,24 +52,53 @@ describe("registerWebgpuBackend", () => {
   });
 
   it("reports a missing webgpu package without throwing", async () => {
-    const result = await registerWebgpuBackend({ load: async (specifier) => { throw notFound(specifier); } });
+    const result = await registerWebgpuBackend({
+      load: async (specifier) => {
+        throw notFound(specifier);
+      },
+    });
     expect(result).toEqual({ ok: false, reason: "package webgpu not installed" });
   });
 
   it("tells a broken webgpu install (missing dependency) from a missing one", async () => {
-    const result = await registerWebgpuBackend({ load: async () => { throw notFound("debug"); } });
-    expect(result).toEqual({ ok: false, reason: "package webgpu failed to load (Cannot find package 'debug' imported from /x/webgpu.ts)" });
+    const result = await registerWebgpuBackend({
+      load: async () => {
+        throw notFound("debug");
+      },
+    });
+    expect(result).toEqual({
+      ok: false,
+      reason: "package webgpu failed to load (Cannot find package 'debug' imported from /x/webgpu.ts)",
+    });
   });
 
   it("reports no adapter, naming what the host lacks, and never loads the backend", async () => {
     const loads: string[] = [];
     const host = { loaders: [], icdFiles: [], icdDirs: ["/etc/vulkan/icd.d"] };
-    const result = await registerWebgpuBackend({ load: fakeLoader(null, () => ({}), loads), resolve: () => undefined, host: () => host });
-    expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/^no WebGPU adapter: the Vulkan loader \(libvulkan\.so\.1\) is not installed; apt-get install libvulkan1/) as unknown });
+    const result = await registerWebgpuBackend({
+      load: fakeLoader(null, () => ({}), loads),
+      resolve: () => undefined,
+      host: () => host,
+    });
+    expect(result).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(
+        /^no WebGPU adapter: the Vulkan loader \(libvulkan\.so\.1\) is not installed; apt-get install libvulkan1/,
+      ) as unknown,
+    });
     expect(loads).toEqual(["webgpu"]);
     expect(g.navigator).toBe(hadNavigator?.value);
-    const noDriver = await registerWebgpuBackend({ load: fakeLoader(null, () => ({})), resolve: () => undefined, host: () => ({ ...host, loaders: ["/usr/lib/libvulkan.so.1"] }) });
-    expect(noDriver).toMatchObject({ ok: false, reason: expect.stringMatching(/^no WebGPU adapter: Vulkan loader found but no Vulkan driver \(no ICD \.json in \/etc\/vulkan\/icd\.d\)/) as unknown });
+    const noDriver = await registerWebgpuBackend({
+      load: fakeLoader(null, () => ({})),
+      resolve: () => undefined,
+      host: () => ({ ...host, loaders: ["/usr/lib/libvulkan.so.1"] }),
+    });
+    expect(noDriver).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(
+        /^no WebGPU adapter: Vulkan loader found but no Vulkan driver \(no ICD \.json in \/etc\/vulkan\/icd\.d\)/,
+      ) as unknown,
+    });
   });
 
   it("loads bundled modules (the kit's single file) instead of node_modules once provided", async () => {
@@ -80,8 +119,15 @@ describe("registerWebgpuBackend", () => {
 
   it("does not ask Dawn (which would print Vulkan warnings) when the probe finds no loader or no driver", async () => {
     let created = 0;
-    const load: ModuleLoader = async () => ({ create: () => (created++, { requestAdapter: async () => ({}) }), globals: {} });
-    const result = await registerWebgpuBackend({ load, resolve: () => undefined, host: () => ({ ...vulkanPresent(), icdFiles: [] }) });
+    const load: ModuleLoader = async () => ({
+      create: () => (created++, { requestAdapter: async () => ({}) }),
+      globals: {},
+    });
+    const result = await registerWebgpuBackend({
+      load,
+      resolve: () => undefined,
+      host: () => ({ ...vulkanPresent(), icdFiles: [] }),
+    });
     expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/no Vulkan driver/) as unknown });
     expect(created).toBe(0);
   });
@@ -92,13 +138,20 @@ describe("registerWebgpuBackend", () => {
       resolve: () => undefined,
       host: () => ({ loaders: ["/l"], icdFiles: ["/x/nvidia_icd.json"], icdDirs: [] }),
     });
-    expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/^no WebGPU adapter: Vulkan driver nvidia_icd\.json found but it reported no usable GPU/) as unknown });
+    expect(result).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(
+        /^no WebGPU adapter: Vulkan driver nvidia_icd\.json found but it reported no usable GPU/,
+      ) as unknown,
+    });
   });
 
   it("reports a missing tfjs-backend-webgpu and leaves globals alone", async () => {
     const result = await registerWebgpuBackend({
       load: fakeLoader({}, () => ({})),
-      resolve: (specifier) => { throw notFound(specifier); },
+      resolve: (specifier) => {
+        throw notFound(specifier);
+      },
       host: vulkanPresent,
     });
     expect(result).toEqual({ ok: false, reason: "package @tensorflow/tfjs-backend-webgpu not installed" });
@@ -109,7 +162,10 @@ describe("registerWebgpuBackend", () => {
     let seenAtLoad: unknown;
     const result = await registerWebgpuBackend({
       load: fakeLoader({ info: { vendor: "nvidia", architecture: "hopper", device: "", description: "H100" } }, () => {
-        seenAtLoad = [typeof (g.navigator as { gpu?: { requestAdapter?: unknown } }).gpu?.requestAdapter, g.GPUBufferUsage];
+        seenAtLoad = [
+          typeof (g.navigator as { gpu?: { requestAdapter?: unknown } }).gpu?.requestAdapter,
+          g.GPUBufferUsage,
+        ];
         tf.registerBackend("webgpu", () => tf.findBackend("cpu") as never);
         return {};
       }),
@@ -124,7 +180,11 @@ describe("registerWebgpuBackend", () => {
   });
 
   it("undoes the globals when the backend does not register", async () => {
-    const result = await registerWebgpuBackend({ load: fakeLoader({}, () => ({})), resolve: () => undefined, host: vulkanPresent });
+    const result = await registerWebgpuBackend({
+      load: fakeLoader({}, () => ({})),
+      resolve: () => undefined,
+      host: vulkanPresent,
+    });
     expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/did not register/) as unknown });
     expect(g.GPUBufferUsage).toBeUndefined();
     expect(Object.getOwnPropertyDescriptor(globalThis, "navigator")).toEqual(hadNavigator);

@@ -48,7 +48,9 @@ let once: Promise<WebgpuRegistration> | null = null;
  * (no Vulkan driver, e.g. Debian's Mesa without a GPU) or a failing load all come back as { ok: false, reason }.
  * Globals (navigator, GPU* constants) are only set once an adapter exists. The result is cached.
  */
-export function registerWebgpuBackend(options: { load?: ModuleLoader; resolve?: (specifier: string) => void; host?: () => VulkanHost } = {}): Promise<WebgpuRegistration> {
+export function registerWebgpuBackend(
+  options: { load?: ModuleLoader; resolve?: (specifier: string) => void; host?: () => VulkanHost } = {},
+): Promise<WebgpuRegistration> {
   const host = options.host ?? (() => probeVulkanHost());
   if (options.load !== undefined || options.resolve !== undefined || options.host !== undefined) {
     return register(options.load ?? defaultLoader, options.resolve ?? defaultResolve, host);
@@ -57,19 +59,30 @@ export function registerWebgpuBackend(options: { load?: ModuleLoader; resolve?: 
   return once;
 }
 
-async function register(load: ModuleLoader, resolve: (specifier: string) => void, host: () => VulkanHost): Promise<WebgpuRegistration> {
+async function register(
+  load: ModuleLoader,
+  resolve: (specifier: string) => void,
+  host: () => VulkanHost,
+): Promise<WebgpuRegistration> {
   const precheck = process.env.TFEW_WEBGPU_PRECHECK !== "0"; // 0: ask Dawn even where the Vulkan probe sees nothing
   try {
     let dawn: DawnModule;
     try {
       dawn = (await load(DAWN)) as DawnModule;
     } catch (error) {
-      return { ok: false, reason: isNotFound(error, DAWN) ? `package ${DAWN} not installed` : `package ${DAWN} failed to load (${oneLine(error)})` };
+      return {
+        ok: false,
+        reason: isNotFound(error, DAWN)
+          ? `package ${DAWN} not installed`
+          : `package ${DAWN} failed to load (${oneLine(error)})`,
+      };
     }
-    if (typeof dawn.create !== "function") return { ok: false, reason: `package ${DAWN} has no create(); expected dawn-gpu/node-webgpu` };
+    if (typeof dawn.create !== "function")
+      return { ok: false, reason: `package ${DAWN} has no create(); expected dawn-gpu/node-webgpu` };
     // Without a Vulkan loader or driver Dawn finds nothing and prints Vulkan warnings: say what is missing instead
     const vulkan = host();
-    if (precheck && (vulkan.loaders.length === 0 || vulkan.icdFiles.length === 0)) return { ok: false, reason: explainNoAdapter(vulkan) };
+    if (precheck && (vulkan.loaders.length === 0 || vulkan.icdFiles.length === 0))
+      return { ok: false, reason: explainNoAdapter(vulkan) };
     const gpu = dawn.create([]);
     const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
     if (adapter === null || adapter === undefined) return { ok: false, reason: explainNoAdapter(vulkan) };
@@ -88,7 +101,10 @@ async function register(load: ModuleLoader, resolve: (specifier: string) => void
     }
     if (tf.findBackendFactory("webgpu") === null) {
       undo();
-      return { ok: false, reason: `${BACKEND} did not register with tfew's tfjs-core (two copies? check npm ls @tensorflow/tfjs-core)` };
+      return {
+        ok: false,
+        reason: `${BACKEND} did not register with tfew's tfjs-core (two copies? check npm ls @tensorflow/tfjs-core)`,
+      };
     }
     installWebgpuMatMulFix();
     return { ok: true, adapter: describe(adapter) };
@@ -115,13 +131,17 @@ function isNotFound(error: unknown, specifier: string): boolean {
   const text = typeof message === "string" ? message : "";
   // Only the package itself: "Cannot find package 'debug' imported from .../webgpu/index.js" is a broken install.
   const names = [`'${specifier}'`, `"${specifier}"`];
-  return (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND" || /Cannot find (package|module)/i.test(text))
-    && names.some((name) => text.includes(name));
+  return (
+    (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND" || /Cannot find (package|module)/i.test(text)) &&
+    names.some((name) => text.includes(name))
+  );
 }
 
 function describe(adapter: AdapterLike): string {
   const info = adapter.info ?? {};
-  const parts = [info.vendor, info.architecture, info.device, info.description].filter((part) => part !== undefined && part !== "");
+  const parts = [info.vendor, info.architecture, info.device, info.description].filter(
+    (part) => part !== undefined && part !== "",
+  );
   return parts.length === 0 ? "WebGPU adapter" : parts.join(" ");
 }
 
@@ -157,7 +177,7 @@ export function runsSplitKWithTransposedB(call: MatMulCall, programFlag: number,
   if (programFlag >= 0) return programFlag === SPLIT_K;
   const { aShape, bShape } = call;
   const batch = Math.max(product(aShape.slice(0, -2)), product(bShape.slice(0, -2)));
-  const m = call.transposeA ? aShape.at(-1) ?? 1 : aShape.at(-2) ?? 1;
+  const m = call.transposeA ? (aShape.at(-1) ?? 1) : (aShape.at(-2) ?? 1);
   const n = bShape.at(-2) ?? 1;
   const k = bShape.at(-1) ?? 1;
   const workgroups = batch * Math.ceil(m / 32) * Math.ceil(n / 32);

@@ -42,8 +42,17 @@ function torchPython(): string | null {
 function ensureTorch(log: (line: string) => void): string | null {
   const found = torchPython();
   if (found) return found;
-  log("PyTorch half: /usr/bin/python3 has no torch; trying apt-get install -y python3-torch libopenblas0-openmp (Debian's CPU build; without OpenBLAS it falls back to the 3 GFLOP/s reference BLAS)…");
-  const apt = spawnSync("bash", ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch libopenblas0-openmp"], { stdio: "inherit" });
+  log(
+    "PyTorch half: /usr/bin/python3 has no torch; trying apt-get install -y python3-torch libopenblas0-openmp (Debian's CPU build; without OpenBLAS it falls back to the 3 GFLOP/s reference BLAS)…",
+  );
+  const apt = spawnSync(
+    "bash",
+    [
+      "-c",
+      "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch libopenblas0-openmp",
+    ],
+    { stdio: "inherit" },
+  );
   if (apt.status !== 0) return null;
   return torchPython();
 }
@@ -63,7 +72,11 @@ export async function runCompare(options: CompareOptions): Promise<Record<string
   const { root, log } = options;
   const benchDir = join(root, "bench-results");
   await mkdir(benchDir, { recursive: true });
-  const modelDir = await ensureRandomModel(join(benchDir, "models", "t5-small-random"), { shape: T5_SMALL_SHAPE, tokenizerDir: join(root, "data", "demo-model"), seed: 0 });
+  const modelDir = await ensureRandomModel(join(benchDir, "models", "t5-small-random"), {
+    shape: T5_SMALL_SHAPE,
+    tokenizerDir: join(root, "data", "demo-model"),
+    seed: 0,
+  });
   const batch = 8;
   const seq = 256;
 
@@ -93,26 +106,45 @@ export async function runCompare(options: CompareOptions): Promise<Record<string
     workers: summary.workers,
     micro_batch_size: summary.micro_batch_size,
   };
-  log(`tfew train: ${perStep?.toFixed(2)} s/step median (${summary.workers} workers, micro-batch ${summary.micro_batch_size})`);
+  log(
+    `tfew train: ${perStep?.toFixed(2)} s/step median (${summary.workers} workers, micro-batch ${summary.micro_batch_size})`,
+  );
 
   // --- tfew eval: rank classification through rankAll (what `tfew eval` runs)
   const tfewEval: Record<string, { examples_per_s: number; examples: number }> = {};
   // no label list in the prompt (77 names would not fit 256 tokens); the text fills the 256 input tokens
   const template = "data.template={instruction}\nText: {Text}\nLabel:";
-  const evalConfig = loadRunConfig({ files: [], sets: [`model=${modelDir}`, "backend=wasm", `data.max_seq_len=${seq}`, `data.path=${trainTask}`, template] }).config;
+  const evalConfig = loadRunConfig({
+    files: [],
+    sets: [`model=${modelDir}`, "backend=wasm", `data.max_seq_len=${seq}`, `data.path=${trainTask}`, template],
+  }).config;
   const ws = await prepareModel(evalConfig, { log });
   // the pool `tfew eval` uses on CPU backends (one worker per core), started once, warmed up, then timed
   const workers = resolveWorkerCount(options.workers, { backend: ws.backend.name, jobs: options.evalExamples });
   // an adapter on both sides: tfew's default (IA)³ vectors (identity values, the scaling still runs)
-  const pool = await startPool(workers, { modelDir, backend: ws.backend.name, ia3Config: IA3_DEFAULTS.t5, initial: null });
+  const pool = await startPool(workers, {
+    modelDir,
+    backend: ws.backend.name,
+    ia3Config: IA3_DEFAULTS.t5,
+    initial: null,
+  });
   const evalExamples: Record<string, TfewExample[]> = {};
   try {
     for (const choices of [2, 10, 77]) {
-      const dir = await ensureBenchTask(join(benchDir, "tasks"), { labels: choices, rows: Math.max(options.evalExamples, choices), words: 400, seed: 2 });
+      const dir = await ensureBenchTask(join(benchDir, "tasks"), {
+        labels: choices,
+        rows: Math.max(options.evalExamples, choices),
+        words: 400,
+        seed: 2,
+      });
       const task = await prepareTask({ ...evalConfig, data: { ...evalConfig.data, path: dir } });
       const { examples } = buildExamples(task, task.train.slice(0, options.evalExamples), ws.tokenizer, evalConfig);
       evalExamples[String(choices)] = examples;
-      const rankOptions = { lengthNorm: 1, choiceChunk: evalConfig.eval.choice_chunk, batchSize: evalConfig.eval.batch_size };
+      const rankOptions = {
+        lengthNorm: 1,
+        choiceChunk: evalConfig.eval.choice_chunk,
+        batchSize: evalConfig.eval.batch_size,
+      };
       await rankWithPool(pool, examples, rankOptions); // warm-up at the timed shapes (the wasm heap grows on first use)
       const t0 = performance.now();
       await rankWithPool(pool, examples, rankOptions);
@@ -128,8 +160,15 @@ export async function runCompare(options: CompareOptions): Promise<Record<string
   const examplesFile = join(benchDir, "compare-examples.json");
   // examples per forward pass on tfew's side: each worker runs its contiguous share as batches of eval.batch_size
   const evalBatch = Math.min(evalConfig.eval.batch_size, Math.ceil(options.evalExamples / workers));
-  const asJson = (list: readonly TfewExample[]) => list.map((e) => ({ input_ids: e.inputIds, choices: e.choices, label: e.label }));
-  await writeFile(examplesFile, JSON.stringify({ train: asJson(buildExamples(trainTaskData, trainTaskData.train, ws.tokenizer, config).examples), eval: Object.fromEntries(Object.entries(evalExamples).map(([c, list]) => [c, asJson(list)])) }));
+  const asJson = (list: readonly TfewExample[]) =>
+    list.map((e) => ({ input_ids: e.inputIds, choices: e.choices, label: e.label }));
+  await writeFile(
+    examplesFile,
+    JSON.stringify({
+      train: asJson(buildExamples(trainTaskData, trainTaskData.train, ws.tokenizer, config).examples),
+      eval: Object.fromEntries(Object.entries(evalExamples).map(([c, list]) => [c, asJson(list)])),
+    }),
+  );
 
   // --- PyTorch reference
   let torch: Record<string, unknown> | null = null;
@@ -141,9 +180,35 @@ export async function runCompare(options: CompareOptions): Promise<Record<string
   else if (python === null) torchNote = "skipped: PyTorch (Debian python3-torch) could not be had on this machine";
   else {
     const runTorch = (algorithm: "t-few" | "same") => {
-      log(`PyTorch reference (${algorithm === "same" ? "tfew's algorithm: cross-attention K/V once per example" : "t-few's algorithm: encoder output repeated per choice"}): scripts/torch_reference.py …`);
-      const args = [script, "--json", "--threads", String(cpus().length), "--batch", String(batch), "--train-steps", String(options.trainSteps), "--warmup", "1", "--examples", examplesFile, "--eval-batch", String(evalBatch), "--untie", "--ffn", "relu", ...(algorithm === "same" ? ["--share-cross-kv"] : [])];
-      const r = spawnSync(python, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24, env: torchEnv() });
+      log(
+        `PyTorch reference (${algorithm === "same" ? "tfew's algorithm: cross-attention K/V once per example" : "t-few's algorithm: encoder output repeated per choice"}): scripts/torch_reference.py …`,
+      );
+      const args = [
+        script,
+        "--json",
+        "--threads",
+        String(cpus().length),
+        "--batch",
+        String(batch),
+        "--train-steps",
+        String(options.trainSteps),
+        "--warmup",
+        "1",
+        "--examples",
+        examplesFile,
+        "--eval-batch",
+        String(evalBatch),
+        "--untie",
+        "--ffn",
+        "relu",
+        ...(algorithm === "same" ? ["--share-cross-kv"] : []),
+      ];
+      const r = spawnSync(python, args, {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "inherit"],
+        maxBuffer: 1 << 24,
+        env: torchEnv(),
+      });
       if (r.status !== 0) throw new Error(`scripts/torch_reference.py failed with exit code ${r.status}`);
       return JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as Record<string, unknown>;
     };
@@ -156,16 +221,26 @@ export async function runCompare(options: CompareOptions): Promise<Record<string
   }
   if (torchNote) log(`PyTorch half ${torchNote}`);
 
-  const trainSps = (t: Record<string, unknown> | null) => (t?.train as { s_per_step?: number } | undefined)?.s_per_step ?? null;
-  const evalRate = (t: Record<string, unknown> | null, c: string) => (t?.eval as Record<string, { examples_per_s?: number }> | undefined)?.[c]?.examples_per_s ?? null;
+  const trainSps = (t: Record<string, unknown> | null) =>
+    (t?.train as { s_per_step?: number } | undefined)?.s_per_step ?? null;
+  const evalRate = (t: Record<string, unknown> | null, c: string) =>
+    (t?.eval as Record<string, { examples_per_s?: number }> | undefined)?.[c]?.examples_per_s ?? null;
   const tTrain = trainSps(torch);
   const tSame = trainSps(torchSame);
   const over = (a: number | null, b: number | null | undefined) => (a !== null && b ? a / b : null);
   const result = {
     date: new Date().toISOString(),
     machine: { cpu: cpus()[0]?.model ?? "?", cores: cpus().length, node: process.version },
-    shape: { model: "random T5-small shape (d_model 512, 6+6 layers, 8 heads, d_ff 2048, vocab 32128)", batch, seq, choices: 2 },
-    algorithms: { torch: "t-few's: encoder output repeated per choice", torch_same_algorithm: "tfew's: cross-attention K/V once per example, shared by its choices" },
+    shape: {
+      model: "random T5-small shape (d_model 512, 6+6 layers, 8 heads, d_ff 2048, vocab 32128)",
+      batch,
+      seq,
+      choices: 2,
+    },
+    algorithms: {
+      torch: "t-few's: encoder output repeated per choice",
+      torch_same_algorithm: "tfew's: cross-attention K/V once per example, shared by its choices",
+    },
     train: {
       tfew_s_per_step: tfewTrain.s_per_step,
       torch_s_per_step: tTrain,
@@ -180,11 +255,25 @@ export async function runCompare(options: CompareOptions): Promise<Record<string
       Object.entries(tfewEval).map(([c, v]) => {
         const t = evalRate(torch, c);
         const same = evalRate(torchSame, c);
-        return [c, { tfew_examples_per_s: v.examples_per_s, torch_examples_per_s: t, torch_same_algorithm_examples_per_s: same, ratio: over(v.examples_per_s, t), ratio_same_algorithm: over(v.examples_per_s, same), examples: v.examples }];
+        return [
+          c,
+          {
+            tfew_examples_per_s: v.examples_per_s,
+            torch_examples_per_s: t,
+            torch_same_algorithm_examples_per_s: same,
+            ratio: over(v.examples_per_s, t),
+            ratio_same_algorithm: over(v.examples_per_s, same),
+            examples: v.examples,
+          },
+        ];
       }),
     ),
     eval_batch: evalBatch, // examples per forward pass, both sides
-    peak_rss_mb: { tfew: tfewRss, torch: (torch?.peak_rss_mb as number | undefined) ?? null, torch_same_algorithm: (torchSame?.peak_rss_mb as number | undefined) ?? null },
+    peak_rss_mb: {
+      tfew: tfewRss,
+      torch: (torch?.peak_rss_mb as number | undefined) ?? null,
+      torch_same_algorithm: (torchSame?.peak_rss_mb as number | undefined) ?? null,
+    },
     torch_note: torchNote,
     torch_version: torch?.torch_version ?? null,
   };

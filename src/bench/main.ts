@@ -16,7 +16,11 @@ import { ensureBenchTask } from "./tasks.js";
 const ROOT = resolve(fileURLToPath(import.meta.url), "..", "..", "..");
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-async function forwardTokensPerSecond(modelDir: string, shape: { batch: number; src: number; tgt: number }, reps: number): Promise<number> {
+async function forwardTokensPerSecond(
+  modelDir: string,
+  shape: { batch: number; src: number; tgt: number },
+  reps: number,
+): Promise<number> {
   const backend = await selectBackend("wasm");
   const model = await loadT5(modelDir, backend);
   const run = () =>
@@ -24,7 +28,11 @@ async function forwardTokensPerSecond(modelDir: string, shape: { batch: number; 
       const ids = tf.fill([shape.batch, shape.src], 5, "int32") as tf.Tensor2D;
       const mask = tf.ones([shape.batch, shape.src]) as tf.Tensor2D;
       const h = encode(model, ids, mask);
-      const hidden = decode(model, { crossKv: crossKeyValues(model, h), encoderMask: mask, decoderInputIds: tf.fill([shape.batch, 1, shape.tgt], 7, "int32") as tf.Tensor3D });
+      const hidden = decode(model, {
+        crossKv: crossKeyValues(model, h),
+        encoderMask: mask,
+        decoderInputIds: tf.fill([shape.batch, 1, shape.tgt], 7, "int32") as tf.Tensor3D,
+      });
       lmLogits(model, hidden).dataSync();
     });
   run(); // warm-up
@@ -38,18 +46,34 @@ async function main(argv: string[]): Promise<void> {
   const which = argv[0] ?? "compare";
   const benchDir = join(ROOT, "bench-results");
   await mkdir(benchDir, { recursive: true });
-  const small = await ensureRandomModel(join(benchDir, "models", "t5-small-random"), { shape: T5_SMALL_SHAPE, tokenizerDir: join(ROOT, "data", "demo-model"), seed: 0 });
+  const small = await ensureRandomModel(join(benchDir, "models", "t5-small-random"), {
+    shape: T5_SMALL_SHAPE,
+    tokenizerDir: join(ROOT, "data", "demo-model"),
+    seed: 0,
+  });
   if (which === "prepare") {
     const task = await ensureBenchTask(join(benchDir, "tasks"), { labels: 2, rows: 64, words: 400, seed: 1 });
     process.stdout.write(`model: ${small}\ntask: ${task}\n`);
   } else if (which === "forward") {
     const gold = join(ROOT, "tests", "fixtures", "hf-reference", "t5-tiny-gated");
     const rows = [
-      { model: "gold tiny T5 (d 32, 2+2 layers, vocab 32128)", tokens_per_s: await forwardTokensPerSecond(gold, { batch: 8, src: 64, tgt: 8 }, 10), shape: "8 × (64 + 8)" },
-      { model: "random T5-small shape", tokens_per_s: await forwardTokensPerSecond(small, { batch: 4, src: 256, tgt: 32 }, 3), shape: "4 × (256 + 32)" },
+      {
+        model: "gold tiny T5 (d 32, 2+2 layers, vocab 32128)",
+        tokens_per_s: await forwardTokensPerSecond(gold, { batch: 8, src: 64, tgt: 8 }, 10),
+        shape: "8 × (64 + 8)",
+      },
+      {
+        model: "random T5-small shape",
+        tokens_per_s: await forwardTokensPerSecond(small, { batch: 4, src: 256, tgt: 32 }, 3),
+        shape: "4 × (256 + 32)",
+      },
     ];
-    for (const r of rows) process.stdout.write(`forward, wasm, ${r.model}, batch ${r.shape}: ${r.tokens_per_s.toFixed(0)} tokens/s\n`);
-    await writeFile(join(benchDir, "forward.json"), `${JSON.stringify({ date: new Date().toISOString(), rows }, null, 2)}\n`);
+    for (const r of rows)
+      process.stdout.write(`forward, wasm, ${r.model}, batch ${r.shape}: ${r.tokens_per_s.toFixed(0)} tokens/s\n`);
+    await writeFile(
+      join(benchDir, "forward.json"),
+      `${JSON.stringify({ date: new Date().toISOString(), rows }, null, 2)}\n`,
+    );
   } else if (which === "train") {
     const task = await ensureBenchTask(join(benchDir, "tasks"), { labels: 2, rows: 64, words: 400, seed: 1 });
     const rows = [];
@@ -57,25 +81,77 @@ async function main(argv: string[]): Promise<void> {
       ["demo tiny T5", join(ROOT, "data", "demo-model"), join(ROOT, "data", "demo-task"), 64, 11],
       ["random T5-small shape", small, task, 256, 4],
     ] as const) {
-      const { config } = loadRunConfig({ files: [], sets: [`model=${model}`, `data.path=${data}`, `data.max_seq_len=${seq}`, `train.steps=${steps}`, "train.checkpoint_every=100000", "backend=wasm", "monitor.gpu=off", `out=${join(benchDir, "runs", `train-${seq}`)}`] });
+      const { config } = loadRunConfig({
+        files: [],
+        sets: [
+          `model=${model}`,
+          `data.path=${data}`,
+          `data.max_seq_len=${seq}`,
+          `train.steps=${steps}`,
+          "train.checkpoint_every=100000",
+          "backend=wasm",
+          "monitor.gpu=off",
+          `out=${join(benchDir, "runs", `train-${seq}`)}`,
+        ],
+      });
       const s = await runTraining({ config, runDir: config.out as string, resume: false, log });
-      rows.push({ model: name, seq, s_per_step: s.s_per_step, examples_per_s: s.examples_per_s, tokens_per_s: s.s_per_step ? (8 * seq) / s.s_per_step : null, workers: s.workers, micro_batch_size: s.micro_batch_size });
-      process.stdout.write(`train, wasm, ${name}, batch 8 × ${seq}, 2-3 choices: ${s.s_per_step?.toFixed(3)} s/step, ${s.examples_per_s?.toFixed(2)} examples/s (${s.workers} workers)\n`);
+      rows.push({
+        model: name,
+        seq,
+        s_per_step: s.s_per_step,
+        examples_per_s: s.examples_per_s,
+        tokens_per_s: s.s_per_step ? (8 * seq) / s.s_per_step : null,
+        workers: s.workers,
+        micro_batch_size: s.micro_batch_size,
+      });
+      process.stdout.write(
+        `train, wasm, ${name}, batch 8 × ${seq}, 2-3 choices: ${s.s_per_step?.toFixed(3)} s/step, ${s.examples_per_s?.toFixed(2)} examples/s (${s.workers} workers)\n`,
+      );
     }
-    await writeFile(join(benchDir, "train.json"), `${JSON.stringify({ date: new Date().toISOString(), rows }, null, 2)}\n`);
+    await writeFile(
+      join(benchDir, "train.json"),
+      `${JSON.stringify({ date: new Date().toISOString(), rows }, null, 2)}\n`,
+    );
   } else if (which === "compare") {
     const steps = Number(process.env.TFEW_BENCH_STEPS ?? 3);
-    const r = await runCompare({ root: ROOT, trainSteps: steps, evalExamples: Number(process.env.TFEW_BENCH_EVAL ?? 16), workers: "auto", torch: !argv.includes("--no-torch"), log });
-    const train = r.train as { tfew_s_per_step: number | null; torch_s_per_step: number | null; torch_same_algorithm_s_per_step: number | null; ratio: number | null; ratio_same_algorithm: number | null };
+    const r = await runCompare({
+      root: ROOT,
+      trainSteps: steps,
+      evalExamples: Number(process.env.TFEW_BENCH_EVAL ?? 16),
+      workers: "auto",
+      torch: !argv.includes("--no-torch"),
+      log,
+    });
+    const train = r.train as {
+      tfew_s_per_step: number | null;
+      torch_s_per_step: number | null;
+      torch_same_algorithm_s_per_step: number | null;
+      ratio: number | null;
+      ratio_same_algorithm: number | null;
+    };
     const fmt = (v: number | null | undefined, d = 2) => (v === null || v === undefined ? "—" : v.toFixed(d));
-    process.stdout.write(`\n| measure | tfew (wasm) | PyTorch, t-few's algorithm | ratio | PyTorch, tfew's algorithm | ratio |\n|---|---|---|---|---|---|\n`);
-    process.stdout.write(`| train s/step (batch 8 × 256, 2 choices) | ${fmt(train.tfew_s_per_step)} | ${fmt(train.torch_s_per_step)} | ${fmt(train.ratio)} | ${fmt(train.torch_same_algorithm_s_per_step)} | ${fmt(train.ratio_same_algorithm)} |\n`);
-    type EvalRow = { tfew_examples_per_s: number; torch_examples_per_s: number | null; torch_same_algorithm_examples_per_s: number | null; ratio: number | null; ratio_same_algorithm: number | null };
+    process.stdout.write(
+      `\n| measure | tfew (wasm) | PyTorch, t-few's algorithm | ratio | PyTorch, tfew's algorithm | ratio |\n|---|---|---|---|---|---|\n`,
+    );
+    process.stdout.write(
+      `| train s/step (batch 8 × 256, 2 choices) | ${fmt(train.tfew_s_per_step)} | ${fmt(train.torch_s_per_step)} | ${fmt(train.ratio)} | ${fmt(train.torch_same_algorithm_s_per_step)} | ${fmt(train.ratio_same_algorithm)} |\n`,
+    );
+    type EvalRow = {
+      tfew_examples_per_s: number;
+      torch_examples_per_s: number | null;
+      torch_same_algorithm_examples_per_s: number | null;
+      ratio: number | null;
+      ratio_same_algorithm: number | null;
+    };
     for (const [c, v] of Object.entries(r.eval as Record<string, EvalRow>)) {
-      process.stdout.write(`| eval examples/s, ${c} choices | ${fmt(v.tfew_examples_per_s)} | ${fmt(v.torch_examples_per_s)} | ${fmt(v.ratio)} | ${fmt(v.torch_same_algorithm_examples_per_s)} | ${fmt(v.ratio_same_algorithm)} |\n`);
+      process.stdout.write(
+        `| eval examples/s, ${c} choices | ${fmt(v.tfew_examples_per_s)} | ${fmt(v.torch_examples_per_s)} | ${fmt(v.ratio)} | ${fmt(v.torch_same_algorithm_examples_per_s)} | ${fmt(v.ratio_same_algorithm)} |\n`,
+      );
     }
     const rss = r.peak_rss_mb as { tfew: number; torch: number | null; torch_same_algorithm: number | null };
-    process.stdout.write(`| peak RSS MB | ${fmt(rss.tfew, 0)} | ${fmt(rss.torch, 0)} | | ${fmt(rss.torch_same_algorithm, 0)} | |\n`);
+    process.stdout.write(
+      `| peak RSS MB | ${fmt(rss.tfew, 0)} | ${fmt(rss.torch, 0)} | | ${fmt(rss.torch_same_algorithm, 0)} | |\n`,
+    );
     process.stdout.write(`ratio > 1: tfew faster (PyTorch time ÷ tfew time).\n`);
     process.stdout.write(`\nwritten: bench-results/compare.json\n`);
   } else {

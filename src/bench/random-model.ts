@@ -33,7 +33,10 @@ export const T5_SMALL_SHAPE = {
 };
 
 /** Writes (once) a random model with `shape` into `dir`, with the tokenizer files of `tokenizerDir`. */
-export async function ensureRandomModel(dir: string, options: { shape: Record<string, unknown>; tokenizerDir: string; seed: number }): Promise<string> {
+export async function ensureRandomModel(
+  dir: string,
+  options: { shape: Record<string, unknown>; tokenizerDir: string; seed: number },
+): Promise<string> {
   if (existsSync(join(dir, "model.safetensors")) && existsSync(join(dir, "tokenizer.json"))) return dir;
   await mkdir(dir, { recursive: true });
   const config = parseT5Config(options.shape, `${dir}/config.json`);

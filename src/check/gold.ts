@@ -40,7 +40,10 @@ type Case = Map<string, TensorRecord>;
 
 function get(tensors: Case, name: string, file: string): TensorRecord {
   const t = tensors.get(name);
-  if (t === undefined) throw new TfewError(`gold-check: tensor ${name} missing from ${file}; point --fixtures at tests/fixtures/hf-reference/t5-tiny-gated`);
+  if (t === undefined)
+    throw new TfewError(
+      `gold-check: tensor ${name} missing from ${file}; point --fixtures at tests/fixtures/hf-reference/t5-tiny-gated`,
+    );
   return t;
 }
 
@@ -82,10 +85,20 @@ async function case2(model: T5Model, set: Ia3VectorSet, gold: Case, file: string
       const ia3 = toScales(set);
       const h = encode(model, tf.tensor2d(ids.data, [batch, srcLen], "int32"), mask, ia3);
       const crossKv = crossKeyValues(model, h, ia3);
-      const hidden = decode(model, { crossKv, encoderMask: mask, decoderInputIds: tf.tensor3d(dec.data, [batch, 1, tgtLen], "int32") }, ia3);
+      const hidden = decode(
+        model,
+        { crossKv, encoderMask: mask, decoderInputIds: tf.tensor3d(dec.data, [batch, 1, tgtLen], "int32") },
+        ia3,
+      );
       logits = tf.keep(lmLogits(model, hidden)); // [batch·tgt, vocab]
       const keep = tf.tensor1d(labels.map((l) => (l === -100 ? 0 : 1))); // [rows]: HF ignores label −100
-      const target = tf.oneHot(tf.tensor1d(labels.map((l) => Math.max(l, 0)), "int32"), model.config.vocabSize); // [rows, vocab]
+      const target = tf.oneHot(
+        tf.tensor1d(
+          labels.map((l) => Math.max(l, 0)),
+          "int32",
+        ),
+        model.config.vocabSize,
+      ); // [rows, vocab]
       const nll = tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), tf.cast(target, "float32")), -1)); // [rows]
       return tf.div(tf.sum(tf.mul(nll, keep)), tf.sum(keep)) as tf.Scalar;
     }, varList);
@@ -108,7 +121,9 @@ async function case3(model: T5Model, set: Ia3VectorSet, gold: Case, file: string
   const trimmed = (row: number[]) => row.slice(0, row.findLastIndex((t) => t !== 0) + 1);
   const examples = Array.from(get(gold, "labels", file).data, (label, b) => ({
     inputIds: trimmed(Array.from(ids.data.subarray(b * srcLen, (b + 1) * srcLen))),
-    choices: Array.from({ length: nc }, (_, j) => trimmed(Array.from(choices.data.subarray((b * nc + j) * lc, (b * nc + j + 1) * lc)))),
+    choices: Array.from({ length: nc }, (_, j) =>
+      trimmed(Array.from(choices.data.subarray((b * nc + j) * lc, (b * nc + j + 1) * lc))),
+    ),
     label,
   }));
   const settings = { lengthNorm: 1, ulWeight: 1, lnWeight: 1 };
@@ -127,7 +142,8 @@ export async function runGoldCheck(options: { fixtureDir: string; backend: Backe
   const tfewGold = (await readSafetensors(tfewFile)).tensors;
   const initial = new Map<string, Float32Array>();
   for (const [name, t] of ia3Gold) {
-    if (name.endsWith(".ia3_l")) initial.set(name.slice("base_model.model.".length, -".ia3_l".length), t.data as Float32Array);
+    if (name.endsWith(".ia3_l"))
+      initial.set(name.slice("base_model.model.".length, -".ia3_l".length), t.data as Float32Array);
   }
   const set = createVectorSet("gold", model.weights, IA3_DEFAULTS.t5, initial);
   try {
@@ -140,13 +156,23 @@ export async function runGoldCheck(options: { fixtureDir: string; backend: Backe
       fixtures: dir,
       logits_max_abs: maxAbs(c2.logits, get(ia3Gold, "logits", ia3File).data),
       loss_rel: Math.abs(c2.loss - goldLoss) / Math.abs(goldLoss),
-      ia3_grad_rel: Math.max(...c2.grads.map((g) => relativeError(g.data, get(ia3Gold, `${peftTensorName(g.path)}.grad`, ia3File).data))),
+      ia3_grad_rel: Math.max(
+        ...c2.grads.map((g) => relativeError(g.data, get(ia3Gold, `${peftTensorName(g.path)}.grad`, ia3File).data)),
+      ),
       tfew_loss_rel: Math.abs(c3.losses.total - goldTotal) / Math.abs(goldTotal),
-      tfew_grad_rel: Math.max(...[...c3.grads].map(([path, g]) => relativeError(g, get(tfewGold, `${peftTensorName(path)}.grad`, tfewFile).data))),
+      tfew_grad_rel: Math.max(
+        ...[...c3.grads].map(([path, g]) =>
+          relativeError(g, get(tfewGold, `${peftTensorName(path)}.grad`, tfewFile).data),
+        ),
+      ),
       tolerance: { logits_max_abs: GOLD_TOLERANCE.logitsMaxAbs, grad_rel: GOLD_TOLERANCE.gradRel },
     };
-    const pass = result.logits_max_abs <= GOLD_TOLERANCE.logitsMaxAbs && result.loss_rel <= GOLD_TOLERANCE.gradRel
-      && result.ia3_grad_rel <= GOLD_TOLERANCE.gradRel && result.tfew_loss_rel <= GOLD_TOLERANCE.gradRel && result.tfew_grad_rel <= GOLD_TOLERANCE.gradRel;
+    const pass =
+      result.logits_max_abs <= GOLD_TOLERANCE.logitsMaxAbs &&
+      result.loss_rel <= GOLD_TOLERANCE.gradRel &&
+      result.ia3_grad_rel <= GOLD_TOLERANCE.gradRel &&
+      result.tfew_loss_rel <= GOLD_TOLERANCE.gradRel &&
+      result.tfew_grad_rel <= GOLD_TOLERANCE.gradRel;
     return { ...result, pass, seconds: (performance.now() - t0) / 1000 };
   } finally {
     disposeVectorSet(set);

@@ -16,11 +16,22 @@ export interface AuditArgs extends ConfigArgs {
 
 /** The recipe: a run folder's config.resolved.yaml (plus --config/--set), or the default config with --model. */
 function auditConfig(args: AuditArgs): RunConfig {
-  if ((args.model === undefined) === (args.run === undefined)) throw new TfewError("audit: give exactly one of --model M or --run DIR");
+  if ((args.model === undefined) === (args.run === undefined))
+    throw new TfewError("audit: give exactly one of --model M or --run DIR");
   if (args.data === undefined) throw new TfewError("audit: give --data D (the labelled data to audit)");
-  const sets = [...(args.set ?? []), `data.path=${args.data}`, ...(args.backend !== undefined ? [`backend=${args.backend}`] : [])];
-  if (args.run !== undefined) return loadRunConfig({ files: [join(args.run, "config.resolved.yaml"), ...(args.config ?? [])], sets }).config;
-  return configFromArgs({ ...args, set: [`model=${args.model as string}`, ...sets], backend: undefined, out: undefined }).config;
+  const sets = [
+    ...(args.set ?? []),
+    `data.path=${args.data}`,
+    ...(args.backend !== undefined ? [`backend=${args.backend}`] : []),
+  ];
+  if (args.run !== undefined)
+    return loadRunConfig({ files: [join(args.run, "config.resolved.yaml"), ...(args.config ?? [])], sets }).config;
+  return configFromArgs({
+    ...args,
+    set: [`model=${args.model as string}`, ...sets],
+    backend: undefined,
+    out: undefined,
+  }).config;
 }
 
 export async function auditCommand(args: AuditArgs): Promise<number> {
@@ -28,6 +39,8 @@ export async function auditCommand(args: AuditArgs): Promise<number> {
   const outDir = args.out ?? join("runs", "audit");
   const r = await runAudit({ config, folds: args.folds, outDir, log });
   const reused = r.reusedFolds > 0 ? ` (${r.reusedFolds} of ${args.folds} folds reused from ${r.cacheDir})` : "";
-  process.stdout.write(`audit: ${r.issues} of ${r.n} labelled examples look mislabelled${reused}; ${join(r.outDir, "label_issues.csv")}\n`);
+  process.stdout.write(
+    `audit: ${r.issues} of ${r.n} labelled examples look mislabelled${reused}; ${join(r.outDir, "label_issues.csv")}\n`,
+  );
   return 0;
 }

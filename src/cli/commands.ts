@@ -30,13 +30,17 @@ export async function trainCommand(args: ConfigArgs & { resume?: string }): Prom
   if (args.resume !== undefined) {
     const resolved = join(args.resume, "config.resolved.yaml");
     if (!existsSync(resolved)) {
-      throw new TfewError(`resume: ${args.resume} is not a tfew run folder (no config.resolved.yaml; the run stopped before writing it, or the path is wrong); start a new run or fix the path`);
+      throw new TfewError(
+        `resume: ${args.resume} is not a tfew run folder (no config.resolved.yaml; the run stopped before writing it, or the path is wrong); start a new run or fix the path`,
+      );
     }
     config = loadRunConfig({ files: [resolved], sets: [] }).config;
     runDir = args.resume;
     const finished = await finishedRun(runDir, { steps: config.train.steps });
     if (finished !== null) {
-      process.stdout.write(`resume: ${runDir} already finished ${finished.steps} of ${config.train.steps} steps; nothing to do (adapter: ${finished.adapterDir})\n`);
+      process.stdout.write(
+        `resume: ${runDir} already finished ${finished.steps} of ${config.train.steps} steps; nothing to do (adapter: ${finished.adapterDir})\n`,
+      );
       return 0;
     }
   } else {
@@ -46,14 +50,24 @@ export async function trainCommand(args: ConfigArgs & { resume?: string }): Prom
   }
   const signals = trapSignals();
   try {
-    const summary = await runTraining({ config, runDir, resume: args.resume !== undefined, log, stopRequested: signals.requested });
+    const summary = await runTraining({
+      config,
+      runDir,
+      resume: args.resume !== undefined,
+      log,
+      stopRequested: signals.requested,
+    });
     if (summary.stopped_by !== null) {
-      log(`stopped by ${summary.stopped_by} after step ${summary.steps}; resume with: tfew train --resume ${summary.run_dir}`);
+      log(
+        `stopped by ${summary.stopped_by} after step ${summary.steps}; resume with: tfew train --resume ${summary.run_dir}`,
+      );
       return summary.stopped_by === "SIGINT" ? 130 : 143;
     }
     process.stdout.write(`${doneLine(summary)}\n`);
     const shownRun = shownPath(summary.run_dir);
-    process.stdout.write(`curves: tensorboard --logdir ${shownPath(dirname(resolve(summary.run_dir)))}\n        tfew report ${shownRun} --out ${join(shownRun, "report.html")}\n`);
+    process.stdout.write(
+      `curves: tensorboard --logdir ${shownPath(dirname(resolve(summary.run_dir)))}\n        tfew report ${shownRun} --out ${join(shownRun, "report.html")}\n`,
+    );
     return 0;
   } finally {
     signals.release();
@@ -63,7 +77,8 @@ export async function trainCommand(args: ConfigArgs & { resume?: string }): Prom
 /** `done: 60 steps in 2.5 s on wasm, loss 25.3718 → 0.8713, 237.0 examples/s; adapter: DIR` (parts without values left out). */
 function doneLine(summary: TrainSummary): string {
   const parts = [`${summary.steps} steps in ${summary.wall_s.toFixed(1)} s on ${summary.backend}`];
-  if (summary.first_loss !== null && summary.final_loss !== null) parts.push(`loss ${summary.first_loss.toFixed(4)} → ${summary.final_loss.toFixed(4)}`);
+  if (summary.first_loss !== null && summary.final_loss !== null)
+    parts.push(`loss ${summary.first_loss.toFixed(4)} → ${summary.final_loss.toFixed(4)}`);
   if (summary.examples_per_s !== null) parts.push(`${summary.examples_per_s.toFixed(1)} examples/s`);
   return `done: ${parts.join(", ")}; adapter: ${summary.adapter_dir}`;
 }
@@ -103,7 +118,8 @@ async function evalSetup(args: EvalArgs): Promise<{ config: RunConfig; adapterDi
       adapterDir = args.adapter;
       if (args.model === undefined) {
         const base = await adapterBaseModel(args.adapter);
-        if (base === null) throw new TfewError(`eval/predict: the adapter ${args.adapter} names no base model; add --model M`);
+        if (base === null)
+          throw new TfewError(`eval/predict: the adapter ${args.adapter} names no base model; add --model M`);
         sets.unshift(`model=${base}`);
       }
     }
@@ -125,34 +141,62 @@ export async function evalCommand(args: EvalArgs): Promise<number> {
   const outDir = args.out ?? join("runs", "eval");
   if (args.run !== undefined && config.data.tasks !== null && args.folds === undefined) {
     const names = selectTasks(config, args.task).map((t) => t.name);
-    refuseToReplace(names.map((name) => join(outDir, name, "metrics.json")), { overwrite: args.overwrite === true, command: "eval", other: "another --out folder" });
+    refuseToReplace(
+      names.map((name) => join(outDir, name, "metrics.json")),
+      { overwrite: args.overwrite === true, command: "eval", other: "another --out folder" },
+    );
     return evalRunTasks(config, { run: args.run, task: args.task, split: args.split, out: outDir });
   }
-  if (args.task !== undefined) throw new TfewError("eval: --task needs --run of a multi-task run (one with data.tasks)");
-  if (config.data.tasks !== null && args.folds !== undefined) throw new TfewError("eval: --folds cross-validates one task; for a task of data.tasks pass --set data.tasks=null --set data.path=<its path>");
+  if (args.task !== undefined)
+    throw new TfewError("eval: --task needs --run of a multi-task run (one with data.tasks)");
+  if (config.data.tasks !== null && args.folds !== undefined)
+    throw new TfewError(
+      "eval: --folds cross-validates one task; for a task of data.tasks pass --set data.tasks=null --set data.path=<its path>",
+    );
   // cross-validation also trains a run into each fold-K folder: earlier ones are outputs too
   const folds = args.folds === undefined ? [] : foldDirs(outDir);
-  refuseToReplace([join(outDir, "metrics.json"), ...folds], { overwrite: args.overwrite === true, command: "eval", other: "another --out folder" });
+  refuseToReplace([join(outDir, "metrics.json"), ...folds], {
+    overwrite: args.overwrite === true,
+    command: "eval",
+    other: "another --out folder",
+  });
   const ctx = await evalContext(config);
   if (args.folds !== undefined) {
     const trainFold = async (fold: { task: TaskData; runDir: string }) =>
-      (await runTraining({ config, runDir: fold.runDir, resume: false, log, workspace: ctx.workspace, task: fold.task })).adapter_dir;
+      (
+        await runTraining({
+          config,
+          runDir: fold.runDir,
+          resume: false,
+          log,
+          workspace: ctx.workspace,
+          task: fold.task,
+        })
+      ).adapter_dir;
     const report = await crossValidate(ctx, { folds: args.folds, outDir, trainFold });
     for (const [i, metrics] of report.folds.entries()) {
       const foldDir = join(outDir, `fold-${i + 1}`);
       await writeEvalEvents(foldDir, { step: await runStep(foldDir), metrics });
     }
-    process.stdout.write(`${args.folds}-fold: accuracy ${report.mean.accuracy.toFixed(4)} ± ${report.std.accuracy.toFixed(4)}, macro-F1 ${report.mean.macro_f1.toFixed(4)} ± ${report.std.macro_f1.toFixed(4)}; ${join(outDir, "metrics.json")}\n`);
+    process.stdout.write(
+      `${args.folds}-fold: accuracy ${report.mean.accuracy.toFixed(4)} ± ${report.std.accuracy.toFixed(4)}, macro-F1 ${report.mean.macro_f1.toFixed(4)} ± ${report.std.macro_f1.toFixed(4)}; ${join(outDir, "metrics.json")}\n`,
+    );
     return 0;
   }
   const m = await evaluate(ctx, { adapterDir, split: args.split, outDir });
   // TensorBoard scalars: into the --run folder (beside its training curves) unless --out names another folder
   const eventsDir = args.run !== undefined && args.out === undefined ? args.run : outDir;
-  await writeEvalEvents(eventsDir, { step: args.run !== undefined ? await runStep(args.run) : 0, metrics: m }).catch((error: unknown) => {
-    if (!isTfewError(error) && typeof (error as NodeJS.ErrnoException).code !== "string") throw error;
-    log(`warning: eval scalars not added to ${eventsDir}'s TensorBoard events (${(error as Error).message}); metrics.json is written`); // e.g. a read-only run folder
-  });
-  process.stdout.write(`${ctx.task.name} (${args.split}, n=${m.n}): accuracy ${m.accuracy.toFixed(4)}, macro-F1 ${m.macro_f1.toFixed(4)}; ${join(outDir, "metrics.json")}\n`);
+  await writeEvalEvents(eventsDir, { step: args.run !== undefined ? await runStep(args.run) : 0, metrics: m }).catch(
+    (error: unknown) => {
+      if (!isTfewError(error) && typeof (error as NodeJS.ErrnoException).code !== "string") throw error;
+      log(
+        `warning: eval scalars not added to ${eventsDir}'s TensorBoard events (${(error as Error).message}); metrics.json is written`,
+      ); // e.g. a read-only run folder
+    },
+  );
+  process.stdout.write(
+    `${ctx.task.name} (${args.split}, n=${m.n}): accuracy ${m.accuracy.toFixed(4)}, macro-F1 ${m.macro_f1.toFixed(4)}; ${join(outDir, "metrics.json")}\n`,
+  );
   return 0;
 }
 
@@ -176,7 +220,11 @@ async function runStep(runDir: string): Promise<number> {
 export async function predictCommand(args: EvalArgs): Promise<number> {
   const { config, adapterDir } = await evalSetup(args);
   const outFile = args.output ?? "preds.csv";
-  refuseToReplace([outFile], { overwrite: args.overwrite === true, command: "predict", other: "another --output file" });
+  refuseToReplace([outFile], {
+    overwrite: args.overwrite === true,
+    command: "predict",
+    other: "another --output file",
+  });
   const ctx = await evalContext(config);
   const n = await predict(ctx, { adapterDir, split: args.split, outFile });
   process.stdout.write(`wrote ${n} predictions to ${outFile}\n`);
@@ -196,11 +244,18 @@ export interface ScoreArgs {
 
 /** Model, tokenizer and adapter of `tfew score`: --run DIR (its config's model and its adapter/), or --model / --adapter. */
 async function scoreSetup(args: ScoreArgs): Promise<{ config: RunConfig; adapterDir: string | null }> {
-  const sets = [...(args.model !== undefined ? [`model=${args.model}`] : []), ...(args.tokenizer !== undefined ? [`tokenizer=${args.tokenizer}`] : [])];
+  const sets = [
+    ...(args.model !== undefined ? [`model=${args.model}`] : []),
+    ...(args.tokenizer !== undefined ? [`tokenizer=${args.tokenizer}`] : []),
+  ];
   if (args.run !== undefined) {
-    if (args.adapter !== undefined) throw new TfewError("score: give --run DIR or --adapter DIR, not both (--run uses the run's adapter/)");
+    if (args.adapter !== undefined)
+      throw new TfewError("score: give --run DIR or --adapter DIR, not both (--run uses the run's adapter/)");
     const resolved = join(args.run, "config.resolved.yaml");
-    if (!existsSync(resolved)) throw new TfewError(`score: ${args.run} is not a tfew run folder (no config.resolved.yaml); give the folder tfew train wrote, or --model/--adapter`);
+    if (!existsSync(resolved))
+      throw new TfewError(
+        `score: ${args.run} is not a tfew run folder (no config.resolved.yaml); give the folder tfew train wrote, or --model/--adapter`,
+      );
     if (args.backend !== undefined) sets.push(`backend=${args.backend}`);
     return { config: loadRunConfig({ files: [resolved], sets }).config, adapterDir: join(args.run, "adapter") };
   }
@@ -210,7 +265,10 @@ async function scoreSetup(args: ScoreArgs): Promise<{ config: RunConfig; adapter
     if (base === null) throw new TfewError(`score: the adapter ${args.adapter} names no base model; add --model M`);
     sets.unshift(`model=${base}`);
   }
-  return { config: configFromArgs({ config: undefined, set: sets, backend: args.backend }).config, adapterDir: args.adapter ?? null };
+  return {
+    config: configFromArgs({ config: undefined, set: sets, backend: args.backend }).config,
+    adapterDir: args.adapter ?? null,
+  };
 }
 
 export async function scoreCommand(args: ScoreArgs): Promise<number> {
@@ -220,7 +278,9 @@ export async function scoreCommand(args: ScoreArgs): Promise<number> {
   try {
     text = await readFile(args.input, "utf8");
   } catch {
-    throw new TfewError(`score: cannot read --input ${args.input}; give a JSONL file of {"source": ..., "target": ...} lines`);
+    throw new TfewError(
+      `score: cannot read --input ${args.input}; give a JSONL file of {"source": ..., "target": ...} lines`,
+    );
   }
   const pairs: ScorePair[] = [];
   text.split("\n").forEach((line, i) => {
@@ -229,7 +289,9 @@ export async function scoreCommand(args: ScoreArgs): Promise<number> {
     try {
       row = JSON.parse(line);
     } catch {
-      throw new TfewError(`score: line ${i + 1} of ${args.input} is not valid JSON; each line must be {"source": "...", "target": "..."}`);
+      throw new TfewError(
+        `score: line ${i + 1} of ${args.input} is not valid JSON; each line must be {"source": "...", "target": "..."}`,
+      );
     }
     const r = row as Partial<ScorePair>;
     if (typeof r.source !== "string" || typeof r.target !== "string") {
@@ -239,9 +301,15 @@ export async function scoreCommand(args: ScoreArgs): Promise<number> {
   });
   const adapter = await loadAdapter(ws, adapterDir);
   const progress = createProgress({ total: pairs.length, label: "score" });
-  const results = await scorePairs(ws, adapter, pairs, { batchSize: args.batchSize, onBatch: (done) => progress.update(done, {}) });
+  const results = await scorePairs(ws, adapter, pairs, {
+    batchSize: args.batchSize,
+    onBatch: (done) => progress.update(done, {}),
+  });
   progress.stop();
-  await writeFileAtomic(args.output, results.map((r) => JSON.stringify(r)).join("\n") + (results.length > 0 ? "\n" : ""));
+  await writeFileAtomic(
+    args.output,
+    results.map((r) => JSON.stringify(r)).join("\n") + (results.length > 0 ? "\n" : ""),
+  );
   process.stdout.write(`scored ${results.length} pairs → ${args.output}\n`);
   return 0;
 }

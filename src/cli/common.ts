@@ -25,7 +25,10 @@ export function configFromArgs(args: ConfigArgs): { config: RunConfig; sources: 
   const files = args.config && args.config.length > 0 ? args.config : [DEFAULT_CONFIG_FILE];
   const sets = [...(args.set ?? [])];
   if (files.length === 1 && files[0] === DEFAULT_CONFIG_FILE) {
-    sets.unshift(`model=${join(PACKAGE_ROOT, "data", "demo-model")}`, `data.path=${join(PACKAGE_ROOT, "data", "demo-task")}`);
+    sets.unshift(
+      `model=${join(PACKAGE_ROOT, "data", "demo-model")}`,
+      `data.path=${join(PACKAGE_ROOT, "data", "demo-task")}`,
+    );
   }
   if (args.backend !== undefined) sets.push(`backend=${args.backend}`);
   if (args.out !== undefined) sets.push(`out=${args.out}`);
@@ -36,10 +39,16 @@ export function configFromArgs(args: ConfigArgs): { config: RunConfig; sources: 
  * Refuses, before any compute, to replace an output that already exists unless --overwrite is given
  * (`command`: eval / predict; `other`: what else the user can give, e.g. "another --out folder").
  */
-export function refuseToReplace(paths: readonly string[], options: { overwrite: boolean; command: string; other: string }): void {
+export function refuseToReplace(
+  paths: readonly string[],
+  options: { overwrite: boolean; command: string; other: string },
+): void {
   if (options.overwrite) return;
   const existing = paths.find((path) => existsSync(path));
-  if (existing !== undefined) throw new TfewError(`${options.command}: ${existing} already exists; give --overwrite to replace it, or ${options.other}`);
+  if (existing !== undefined)
+    throw new TfewError(
+      `${options.command}: ${existing} already exists; give --overwrite to replace it, or ${options.other}`,
+    );
 }
 
 /** Prints an error as one line (`tfew: error: ...`) and returns the exit code. */

@@ -20,7 +20,10 @@ export function selectTasks(config: RunConfig, name: string | undefined): NonNul
   const tasks = config.data.tasks ?? [];
   if (name === undefined) return tasks;
   const picked = tasks.filter((t) => t.name === name);
-  if (picked.length === 0) throw new TfewError(`eval: --task ${name} is not a task of this run; its tasks are ${tasks.map((t) => t.name).join(", ")}`);
+  if (picked.length === 0)
+    throw new TfewError(
+      `eval: --task ${name} is not a task of this run; its tasks are ${tasks.map((t) => t.name).join(", ")}`,
+    );
   return picked;
 }
 
@@ -31,10 +34,13 @@ export async function evalRunTasks(config: RunConfig, args: TaskEvalArgs): Promi
   for (const entry of tasks) {
     const own = taskConfig(config, entry);
     const task = await prepareTask(own);
-    const adapterDir = config.adapter.routing === "task" ? join(args.run, "adapter", entry.name) : join(args.run, "adapter");
+    const adapterDir =
+      config.adapter.routing === "task" ? join(args.run, "adapter", entry.name) : join(args.run, "adapter");
     const outDir = join(args.out, entry.name);
     const m = await evaluate({ config: own, workspace, task, log }, { adapterDir, split: args.split, outDir });
-    process.stdout.write(`${entry.name} (${args.split}, n=${m.n}): accuracy ${m.accuracy.toFixed(4)}, macro-F1 ${m.macro_f1.toFixed(4)}; ${join(outDir, "metrics.json")}\n`);
+    process.stdout.write(
+      `${entry.name} (${args.split}, n=${m.n}): accuracy ${m.accuracy.toFixed(4)}, macro-F1 ${m.macro_f1.toFixed(4)}; ${join(outDir, "metrics.json")}\n`,
+    );
   }
   return 0;
 }

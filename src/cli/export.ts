@@ -12,7 +12,16 @@ export interface ExportArgs {
 }
 
 export async function exportCommand(args: ExportArgs): Promise<number> {
-  const summary = await exportModel({ model: args.model, revision: args.revision, adapterDir: args.adapter, outDir: args.out, tokenizerDir: args.tokenizer ?? null, log });
-  process.stdout.write(`exported ${args.model} with ${summary.folded} (IA)³ vectors folded in (${summary.dtypes.join(", ")}, ${summary.weightFiles.length} weight file${summary.weightFiles.length === 1 ? "" : "s"}) → ${summary.outDir}\n`);
+  const summary = await exportModel({
+    model: args.model,
+    revision: args.revision,
+    adapterDir: args.adapter,
+    outDir: args.out,
+    tokenizerDir: args.tokenizer ?? null,
+    log,
+  });
+  process.stdout.write(
+    `exported ${args.model} with ${summary.folded} (IA)³ vectors folded in (${summary.dtypes.join(", ")}, ${summary.weightFiles.length} weight file${summary.weightFiles.length === 1 ? "" : "s"}) → ${summary.outDir}\n`,
+  );
   return 0;
 }

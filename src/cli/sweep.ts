@@ -13,7 +13,12 @@ import { log } from "./common.js";
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 /** Stop requests for a sweep: the first SIGINT/SIGTERM stops new work and reaches the running tfew children. */
-function trapSweepSignals(): { requested: () => boolean; onChild: (child: RunningChild) => void; release: () => void; code: () => number } {
+function trapSweepSignals(): {
+  requested: () => boolean;
+  onChild: (child: RunningChild) => void;
+  release: () => void;
+  code: () => number;
+} {
   const children = new Set<RunningChild>();
   let got: NodeJS.Signals | null = null;
   const handler = (signal: NodeJS.Signals) => {
@@ -38,12 +43,25 @@ function trapSweepSignals(): { requested: () => boolean; onChild: (child: Runnin
   };
 }
 
-async function runCommandLine(args: { file: string; out: string; parallel?: number; dryRun: boolean; apply: boolean }): Promise<number> {
+async function runCommandLine(args: {
+  file: string;
+  out: string;
+  parallel?: number;
+  dryRun: boolean;
+  apply: boolean;
+}): Promise<number> {
   const signals = trapSweepSignals();
   try {
     const report = await runSweep({
-      sweepFile: args.file, out: args.out, cwd: process.cwd(), parallel: args.parallel, dryRun: args.dryRun, apply: args.apply,
-      progress: out, onChild: signals.onChild, stopRequested: signals.requested,
+      sweepFile: args.file,
+      out: args.out,
+      cwd: process.cwd(),
+      parallel: args.parallel,
+      dryRun: args.dryRun,
+      apply: args.apply,
+      progress: out,
+      onChild: signals.onChild,
+      stopRequested: signals.requested,
     });
     if (signals.requested()) return signals.code();
     return reportRun(report, args.out);
@@ -56,29 +74,50 @@ function reportRun(report: SweepRunReport, dir: string): number {
   const n = report.plan.cells.length;
   if (report.engine === "local") {
     const s = report.summary;
-    out(`sweep: ${n} cells (${Math.min(report.parallel, n)} at a time): ${s.complete} complete now, ${s.skipped} already complete, ${s.failed} failed; tfew sweep collect ${dir}`);
+    out(
+      `sweep: ${n} cells (${Math.min(report.parallel, n)} at a time): ${s.complete} complete now, ${s.skipped} already complete, ${s.failed} failed; tfew sweep collect ${dir}`,
+    );
     return s.failed > 0 ? 1 : 0;
   }
   if (report.engine === "slurm") {
-    if (report.indices.length === 0) out(`sweep: all ${n} cells are complete or running; nothing to submit (tfew sweep status ${dir})`);
-    else if (report.jobId === null) out(`wrote ${report.script} (${report.indices.length} cells; not submitted: --dry-run); submit with: sbatch ${report.script}`);
-    else out(`submitted Slurm job ${report.jobId}: ${report.indices.length} of ${n} cells (${report.script}); watch with tfew sweep status ${dir}`);
+    if (report.indices.length === 0)
+      out(`sweep: all ${n} cells are complete or running; nothing to submit (tfew sweep status ${dir})`);
+    else if (report.jobId === null)
+      out(
+        `wrote ${report.script} (${report.indices.length} cells; not submitted: --dry-run); submit with: sbatch ${report.script}`,
+      );
+    else
+      out(
+        `submitted Slurm job ${report.jobId}: ${report.indices.length} of ${n} cells (${report.script}); watch with tfew sweep status ${dir}`,
+      );
     return 0;
   }
-  if (report.applied !== null) out(`${report.applied}\napplied ${report.file} (${n} cells); the pods use the sweep folder ${report.podDir} on the runs volume`);
-  else out(`wrote ${report.file} (${n} cells); the pods use ${report.podDir} on the runs volume: copy ${dir} there, then kubectl apply -f ${report.file}`);
+  if (report.applied !== null)
+    out(
+      `${report.applied}\napplied ${report.file} (${n} cells); the pods use the sweep folder ${report.podDir} on the runs volume`,
+    );
+  else
+    out(
+      `wrote ${report.file} (${n} cells); the pods use ${report.podDir} on the runs volume: copy ${dir} there, then kubectl apply -f ${report.file}`,
+    );
   return 0;
 }
 
 /** The cell index from the argument, else from the scheduler's environment. */
 function cellIndex(given: number | undefined): { index: number; scheduler: string | null } {
   const env = process.env;
-  const scheduler = env.SLURM_ARRAY_TASK_ID !== undefined ? `slurm job ${env.SLURM_ARRAY_JOB_ID ?? "?"}_${env.SLURM_ARRAY_TASK_ID}`
-    : env.JOB_COMPLETION_INDEX !== undefined ? `kubernetes pod ${env.HOSTNAME ?? "?"}` : null;
+  const scheduler =
+    env.SLURM_ARRAY_TASK_ID !== undefined
+      ? `slurm job ${env.SLURM_ARRAY_JOB_ID ?? "?"}_${env.SLURM_ARRAY_TASK_ID}`
+      : env.JOB_COMPLETION_INDEX !== undefined
+        ? `kubernetes pod ${env.HOSTNAME ?? "?"}`
+        : null;
   const raw = given ?? env.SLURM_ARRAY_TASK_ID ?? env.JOB_COMPLETION_INDEX;
   const index = Number(raw);
   if (raw === undefined || !Number.isInteger(index) || index < 0) {
-    throw new TfewError(`sweep cell: give the cell index (tfew sweep cell DIR I), or run it as a Slurm array task or Indexed Job pod; got ${raw ?? "none"}`);
+    throw new TfewError(
+      `sweep cell: give the cell index (tfew sweep cell DIR I), or run it as a Slurm array task or Indexed Job pod; got ${raw ?? "none"}`,
+    );
   }
   return { index, scheduler };
 }
@@ -87,13 +126,20 @@ async function cellCommandLine(args: { dir: string; index?: number }): Promise<n
   const { index, scheduler } = cellIndex(args.index);
   const signals = trapSweepSignals();
   try {
-    const outcome = await runCell(args.dir, index, { log, scheduler, onChild: signals.onChild, stopRequested: signals.requested });
+    const outcome = await runCell(args.dir, index, {
+      log,
+      scheduler,
+      onChild: signals.onChild,
+      stopRequested: signals.requested,
+    });
     if (outcome.status === "stopped") return signals.code();
     if (outcome.status === "failed") {
       log(`tfew: error: cell ${index} failed: ${outcome.error ?? "?"}; log: ${outcome.log ?? "-"}`);
       return 1;
     }
-    out(`cell ${index}: complete${outcome.skipped ? " (already)" : ` in ${outcome.wall_s.toFixed(1)} s`}${scoresText(outcome.result)}`);
+    out(
+      `cell ${index}: complete${outcome.skipped ? " (already)" : ` in ${outcome.wall_s.toFixed(1)} s`}${scoresText(outcome.result)}`,
+    );
     return 0;
   } finally {
     signals.release();
@@ -102,11 +148,25 @@ async function cellCommandLine(args: { dir: string; index?: number }): Promise<n
 
 async function statusCommandLine(args: { dir: string }): Promise<number> {
   const { plan, states } = await sweepStatus(args.dir);
-  const rows = states.map((s) => [String(s.index), s.status, describeOverrides(plan.cells[s.index]?.overrides ?? {}), s.detail ?? "", s.log ?? ""]);
+  const rows = states.map((s) => [
+    String(s.index),
+    s.status,
+    describeOverrides(plan.cells[s.index]?.overrides ?? {}),
+    s.detail ?? "",
+    s.log ?? "",
+  ]);
   const header = ["cell", "status", "grid values", "detail", "log"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  for (const r of [header, ...rows]) out(r.map((v, i) => (i < r.length - 1 ? v.padEnd(widths[i] ?? 0) : v)).join("  ").trimEnd());
-  const counts = ["complete", "running", "failed", "pending"].map((k) => `${states.filter((s) => s.status === k).length} ${k}`);
+  for (const r of [header, ...rows])
+    out(
+      r
+        .map((v, i) => (i < r.length - 1 ? v.padEnd(widths[i] ?? 0) : v))
+        .join("  ")
+        .trimEnd(),
+    );
+  const counts = ["complete", "running", "failed", "pending"].map(
+    (k) => `${states.filter((s) => s.status === k).length} ${k}`,
+  );
   out(`${states.length} cells: ${counts.join(", ")}`);
   return 0;
 }
@@ -127,15 +187,19 @@ export function sweepCommands(y: Argv, run: Run): Argv {
       "run <file>",
       "make DIR/sweep.json from a sweep file, then run the unfinished cells with its engine",
       (c) =>
-        c
-          .positional("file", { type: "string", demandOption: true, describe: "sweep file (YAML)" })
-          .options({
-            out: { type: "string", demandOption: true, describe: "sweep folder (sweep.json, cells/, results)" },
-            parallel: { type: "number", describe: "local engine: cells at once (default: one per GPU, else cores / train.workers)" },
-            "dry-run": { type: "boolean", default: false, describe: "slurm: write DIR/sweep.sbatch without submitting" },
-            apply: { type: "boolean", default: false, describe: "kubernetes: kubectl apply -f DIR/job.yaml" },
-          }),
-      (a) => run(() => runCommandLine({ file: a.file, out: a.out, parallel: a.parallel, dryRun: a["dry-run"], apply: a.apply }))(),
+        c.positional("file", { type: "string", demandOption: true, describe: "sweep file (YAML)" }).options({
+          out: { type: "string", demandOption: true, describe: "sweep folder (sweep.json, cells/, results)" },
+          parallel: {
+            type: "number",
+            describe: "local engine: cells at once (default: one per GPU, else cores / train.workers)",
+          },
+          "dry-run": { type: "boolean", default: false, describe: "slurm: write DIR/sweep.sbatch without submitting" },
+          apply: { type: "boolean", default: false, describe: "kubernetes: kubectl apply -f DIR/job.yaml" },
+        }),
+      (a) =>
+        run(() =>
+          runCommandLine({ file: a.file, out: a.out, parallel: a.parallel, dryRun: a["dry-run"], apply: a.apply }),
+        )(),
     )
     .command(
       "cell <dir> [index]",

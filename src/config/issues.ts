@@ -13,7 +13,8 @@ export interface Layer {
 /** The schema with `.default()` / `.prefault()` / `.optional()` wrappers removed. */
 function unwrap(schema: z.ZodType): z.ZodType {
   let current = schema;
-  while (current instanceof z.ZodDefault || current instanceof z.ZodPrefault || current instanceof z.ZodOptional) current = current.unwrap() as z.ZodType;
+  while (current instanceof z.ZodDefault || current instanceof z.ZodPrefault || current instanceof z.ZodOptional)
+    current = current.unwrap() as z.ZodType;
   return current;
 }
 
@@ -21,7 +22,9 @@ function unwrap(schema: z.ZodType): z.ZodType {
 function entrySection(schema: z.ZodType): z.ZodType {
   let inner = unwrap(schema);
   if (inner instanceof z.ZodNullable) inner = unwrap(inner.unwrap() as z.ZodType);
-  return inner instanceof z.ZodArray && unwrap(inner.element as z.ZodType) instanceof z.ZodObject ? (inner.element as z.ZodType) : inner;
+  return inner instanceof z.ZodArray && unwrap(inner.element as z.ZodType) instanceof z.ZodObject
+    ? (inner.element as z.ZodType)
+    : inner;
 }
 
 /** The keys of a section schema, in schema order; undefined for a value (leaf) schema. */
@@ -116,7 +119,11 @@ export function formatValue(value: unknown): string {
 }
 
 /** The one-line TfewError for a failed validation of the merged layers (first problem; count of the rest). */
-export function validationError(issues: readonly z.core.$ZodIssue[], merged: unknown, layers: readonly Layer[]): TfewError {
+export function validationError(
+  issues: readonly z.core.$ZodIssue[],
+  merged: unknown,
+  layers: readonly Layer[],
+): TfewError {
   // Unknown keys first: a misspelt key usually explains the other problems.
   const ordered = [...issues].sort(
     (a, b) => Number(b.code === "unrecognized_keys") - Number(a.code === "unrecognized_keys"),

@@ -112,7 +112,9 @@ describe("errors: one line with the key path, the file and what is allowed", () 
   });
 
   it("unsupported extension", () => {
-    expect(errorOf({ files: [file("x.toml", "a = 1")] })).toMatch(/x\.toml has extension "\.toml"; use \.yaml, \.yml or \.json/);
+    expect(errorOf({ files: [file("x.toml", "a = 1")] })).toMatch(
+      /x\.toml has extension "\.toml"; use \.yaml, \.yml or \.json/,
+    );
   });
 
   it("YAML syntax error gives file and line", () => {
@@ -143,7 +145,9 @@ describe("errors: one line with the key path, the file and what is allowed", () 
     const b = file("typo.yaml", "train:\n  stpes: 10\n");
     const message = errorOf({ files: [b, a] });
     expect(message).toMatch(
-      new RegExp(`^unknown key "train\\.stpes" in ${b.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}; allowed keys in train: steps, batch_size, `),
+      new RegExp(
+        `^unknown key "train\\.stpes" in ${b.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}; allowed keys in train: steps, batch_size, `,
+      ),
     );
     expect(message).toContain('did you mean "steps"?');
   });
@@ -168,9 +172,15 @@ describe("errors: one line with the key path, the file and what is allowed", () 
       ["train:\n  lr: -0.1\n", "train.lr in FILE must be a positive number, got -0.1"],
       ["train:\n  optimizer: sgd\n", 'train.optimizer in FILE must be one of "adafactor", "adamw", got "sgd"'],
       ["train:\n  warmup_ratio: 1\n", "train.warmup_ratio in FILE must be a number in [0, 1), got 1"],
-      ["train:\n  micro_batch_size: big\n", 'train.micro_batch_size in FILE must be a positive integer or "auto", got "big"'],
+      [
+        "train:\n  micro_batch_size: big\n",
+        'train.micro_batch_size in FILE must be a positive integer or "auto", got "big"',
+      ],
       ["backend: cuda\n", 'backend in FILE must be one of "auto", "tensorflow", "wasm", "cpu", "webgpu", got "cuda"'],
-      ["data:\n  labels: [a, 3]\n", 'data.labels in FILE must be a non-empty list of strings, e.g. [a, b], or null, got ["a",3]'],
+      [
+        "data:\n  labels: [a, 3]\n",
+        'data.labels in FILE must be a non-empty list of strings, e.g. [a, b], or null, got ["a",3]',
+      ],
       ["monitor:\n  interval_ms: 50\n", "monitor.interval_ms in FILE must be an integer >= 100, got 50"],
       ["train: 5\n", "train in FILE must be a mapping with keys steps, batch_size, micro_batch_size,"],
       ["train:\n  lr: .inf\n", "train.lr in FILE must be a positive number, got Infinity"],
@@ -218,13 +228,21 @@ describe("errors: one line with the key path, the file and what is allowed", () 
         "lr, optimizer, weight_decay, warmup_ratio, max_grad_norm, length_norm, ul_weight, ln_weight, checkpoint_every, " +
         'log_every, workers, skip_nonfinite; did you mean "steps"?',
     );
-    expect(errorOf({ sets: ["trian.steps=3"] })).toContain('unknown key "trian.steps" in --set trian.steps=3; allowed top-level keys:');
-    expect(errorOf({ sets: ["train.lr.x=3"] })).toBe('unknown key "train.lr.x" in --set train.lr.x=3; train.lr is a value, not a section');
+    expect(errorOf({ sets: ["trian.steps=3"] })).toContain(
+      'unknown key "trian.steps" in --set trian.steps=3; allowed top-level keys:',
+    );
+    expect(errorOf({ sets: ["train.lr.x=3"] })).toBe(
+      'unknown key "train.lr.x" in --set train.lr.x=3; train.lr is a value, not a section',
+    );
   });
 
   it("--set with a wrong type names the override", () => {
-    expect(errorOf({ sets: ["train.lr=abc"] })).toBe('train.lr in --set train.lr=abc must be a positive number, got "abc"');
-    expect(errorOf({ sets: ["train.steps=-5"] })).toBe("train.steps in --set train.steps=-5 must be a positive integer, got -5");
+    expect(errorOf({ sets: ["train.lr=abc"] })).toBe(
+      'train.lr in --set train.lr=abc must be a positive number, got "abc"',
+    );
+    expect(errorOf({ sets: ["train.steps=-5"] })).toBe(
+      "train.steps in --set train.steps=-5 must be a positive integer, got -5",
+    );
   });
 
   it("--set with broken YAML for a non-text key", () => {
@@ -243,7 +261,19 @@ describe("configToYaml", () => {
     const text = configToYaml(config);
     expect(text.startsWith("# ")).toBe(true);
     const topKeys = [...text.matchAll(/^([a-z_]+):/gm)].map((m) => m[1]);
-    expect(topKeys).toEqual(["model", "revision", "tokenizer", "backend", "seed", "data", "adapter", "train", "eval", "monitor", "out"]);
+    expect(topKeys).toEqual([
+      "model",
+      "revision",
+      "tokenizer",
+      "backend",
+      "seed",
+      "data",
+      "adapter",
+      "train",
+      "eval",
+      "monitor",
+      "out",
+    ]);
     expect(text.indexOf("  steps:")).toBeLessThan(text.indexOf("  batch_size:"));
     const back = loadRunConfig({ files: [file("resolved.yaml", text)], sets: [] }).config;
     expect(back).toEqual(config);

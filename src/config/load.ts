@@ -21,7 +21,13 @@ export interface LoadedConfig {
 }
 
 /** configs/default.yaml of this package (the demo run); same relative place from src/config and dist/config. */
-export const DEFAULT_CONFIG_FILE = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "configs", "default.yaml");
+export const DEFAULT_CONFIG_FILE = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "..",
+  "configs",
+  "default.yaml",
+);
 
 /** The schema defaults: the T-Few recipe (a fresh object each call). */
 export function defaultConfig(): RunConfig {
@@ -56,9 +62,13 @@ export function readConfigFile(file: string): Record<string, unknown> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") {
-      throw new TfewError(`config file not found: ${file} (from ${process.cwd()}); pass an existing .yaml or .json file`);
+      throw new TfewError(
+        `config file not found: ${file} (from ${process.cwd()}); pass an existing .yaml or .json file`,
+      );
     }
-    throw new TfewError(`cannot read config file ${file}: ${code ?? String(error)}; pass a readable .yaml or .json file`);
+    throw new TfewError(
+      `cannot read config file ${file}: ${code ?? String(error)}; pass a readable .yaml or .json file`,
+    );
   }
   const data = extension === ".json" ? parseJson(text, file) : parseYaml(text, file);
   if (data === null || data === undefined) return {};
@@ -74,7 +84,8 @@ function parseYaml(text: string, file: string): unknown {
   const document = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const error = document.errors[0];
   if (error !== undefined) {
-    const where = error.linePos === undefined ? "" : ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}`;
+    const where =
+      error.linePos === undefined ? "" : ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}`;
     const what = (error.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
     throw new TfewError(`YAML syntax error in ${file}${where}: ${what}`);
   }
@@ -122,7 +133,8 @@ function inSchemaOrder(value: unknown, path: string[]): unknown {
   const keys = (schema === undefined ? undefined : sectionKeys(schema)) ?? [];
   const ordered: Record<string, unknown> = {};
   for (const key of [...keys, ...Object.keys(value)]) {
-    if (Object.hasOwn(value, key) && !Object.hasOwn(ordered, key)) ordered[key] = inSchemaOrder(value[key], [...path, key]);
+    if (Object.hasOwn(value, key) && !Object.hasOwn(ordered, key))
+      ordered[key] = inSchemaOrder(value[key], [...path, key]);
   }
   return ordered;
 }

@@ -28,7 +28,14 @@ describe("RunConfigSchema defaults", () => {
         max_choice_len: 32,
         tasks: null,
       },
-      adapter: { target_modules: null, feedforward_modules: null, task_name: "default", init_from: null, routing: "task", experts: null },
+      adapter: {
+        target_modules: null,
+        feedforward_modules: null,
+        task_name: "default",
+        init_from: null,
+        routing: "task",
+        experts: null,
+      },
       train: {
         steps: 1000,
         batch_size: 8,
@@ -66,8 +73,9 @@ describe("RunConfigSchema defaults", () => {
   });
 
   it("accepts feedforward_modules inside target_modules and rejects one outside (PEFT's rule)", () => {
-    expect(RunConfigSchema.safeParse({ adapter: { target_modules: ["k", "v", "wo"], feedforward_modules: ["wo"] } }).success)
-      .toBe(true);
+    expect(
+      RunConfigSchema.safeParse({ adapter: { target_modules: ["k", "v", "wo"], feedforward_modules: ["wo"] } }).success,
+    ).toBe(true);
     expect(RunConfigSchema.safeParse({ adapter: { feedforward_modules: ["wo"] } }).success).toBe(true); // targets from table
     const bad = RunConfigSchema.safeParse({ adapter: { target_modules: ["k", "v"], feedforward_modules: ["wo"] } });
     expect(bad.success).toBe(false);
@@ -94,7 +102,13 @@ describe("shipped configs", () => {
   const files = readdirSync(CONFIG_DIR).filter((name) => /\.(ya?ml|json)$/.test(name));
 
   it("include default.yaml and the T-Few recipes", () => {
-    for (const name of ["default.yaml", "flan-t5-small.yaml", "flan-t5-base.yaml", "flan-t5-large.yaml", "t0-3b.yaml"]) {
+    for (const name of [
+      "default.yaml",
+      "flan-t5-small.yaml",
+      "flan-t5-base.yaml",
+      "flan-t5-large.yaml",
+      "t0-3b.yaml",
+    ]) {
       expect(files).toContain(name);
     }
   });
@@ -108,23 +122,32 @@ describe("shipped configs", () => {
     const { config } = loadRunConfig({ files: [DEFAULT_CONFIG_FILE], sets: [] });
     expect(config.model).toBe("data/demo-model");
     expect(config.data.path).toBe("data/demo-task");
-    expect(config.train).toMatchObject({ steps: 60, batch_size: 8, lr: 3e-2, warmup_ratio: 0.06, checkpoint_every: 30 });
+    expect(config.train).toMatchObject({
+      steps: 60,
+      batch_size: 8,
+      lr: 3e-2,
+      warmup_ratio: 0.06,
+      checkpoint_every: 30,
+    });
     expect(config.train.workers).toBe(1);
   });
 
-  it.each(["flan-t5-small", "flan-t5-base", "flan-t5-large", "t0-3b"])("%s.yaml carries the paper's hyper-parameters", (name) => {
-    const { config } = loadRunConfig({ files: [join(CONFIG_DIR, `${name}.yaml`)], sets: [] });
-    expect(config.train).toMatchObject({
-      steps: 1000,
-      batch_size: 8,
-      lr: 3e-3,
-      optimizer: "adafactor",
-      warmup_ratio: 0.06,
-      length_norm: 1,
-      ul_weight: 1,
-      ln_weight: 1,
-    });
-    expect(config.model).toBe(name === "t0-3b" ? "bigscience/T0_3B" : `google/${name}`);
-    if (name === "t0-3b") expect(config.backend).toBe("tensorflow");
-  });
+  it.each(["flan-t5-small", "flan-t5-base", "flan-t5-large", "t0-3b"])(
+    "%s.yaml carries the paper's hyper-parameters",
+    (name) => {
+      const { config } = loadRunConfig({ files: [join(CONFIG_DIR, `${name}.yaml`)], sets: [] });
+      expect(config.train).toMatchObject({
+        steps: 1000,
+        batch_size: 8,
+        lr: 3e-3,
+        optimizer: "adafactor",
+        warmup_ratio: 0.06,
+        length_norm: 1,
+        ul_weight: 1,
+        ln_weight: 1,
+      });
+      expect(config.model).toBe(name === "t0-3b" ? "bigscience/T0_3B" : `google/${name}`);
+      if (name === "t0-3b") expect(config.backend).toBe("tensorflow");
+    },
+  );
 });

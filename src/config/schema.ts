@@ -44,18 +44,31 @@ export interface TaskEntry extends Partial<z.output<typeof DataSchema>> {
 
 const TaskEntrySchema = z.strictObject({
   ...dataOverrides,
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).describe("a task name of letters, digits, '.', '_' or '-'"),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)
+    .describe("a task name of letters, digits, '.', '_' or '-'"),
   path: text(),
   weight: positiveNumber().default(1),
 }) as unknown as z.ZodType<TaskEntry>;
 
 export const MultiDataSchema = DataSchema.extend({
   // multi-task run: [{name, path, weight?, ...any data.* key}]; null = one task (data.path)
-  tasks: z.array(TaskEntrySchema).min(1).nullable().describe("a list of tasks [{name, path, weight?, ...data keys}] or null").default(null),
+  tasks: z
+    .array(TaskEntrySchema)
+    .min(1)
+    .nullable()
+    .describe("a list of tasks [{name, path, weight?, ...data keys}] or null")
+    .default(null),
 }).superRefine((data, ctx) => {
   const seen = new Set<string>();
   for (const task of data.tasks ?? []) {
-    if (seen.has(task.name)) ctx.addIssue({ code: "custom", path: ["tasks"], message: `names the task ${JSON.stringify(task.name)} twice; give each task a unique name` });
+    if (seen.has(task.name))
+      ctx.addIssue({
+        code: "custom",
+        path: ["tasks"],
+        message: `names the task ${JSON.stringify(task.name)} twice; give each task a unique name`,
+      });
     seen.add(task.name);
   }
 });
@@ -72,7 +85,11 @@ export const AdapterSchema = z
     // train ONE set ((IA)³ multitask pre-training); smear = experts mixed per example by learned routers
     routing: oneOf(["task", "shared", "smear"] as const).default("task"),
     // smear: expert adapter folders to start from, or a count of experts at identity; null = one per task
-    experts: z.union([z.array(z.string().min(1)).min(1), z.number().int().min(2)]).nullable().describe("a list of adapter folders, an integer >= 2, or null").default(null),
+    experts: z
+      .union([z.array(z.string().min(1)).min(1), z.number().int().min(2)])
+      .nullable()
+      .describe("a list of adapter folders, an integer >= 2, or null")
+      .default(null),
   })
   .superRefine((adapter, ctx) => {
     // PEFT's IA3Config.__post_init__: every feed-forward module must also be a target module.

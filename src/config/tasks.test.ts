@@ -23,8 +23,12 @@ describe("data.tasks", () => {
   });
 
   it("checks an override like the data.* key it overrides", () => {
-    expect(() => load("data.tasks=[{name: a, path: x, labels: 3}]")).toThrow(/^data\.tasks\.labels in --set .* must be a non-empty list of strings/);
-    expect(() => load("data.tasks=[{name: a, path: x, labls: [p]}]")).toThrow(/unknown key "data\.tasks\.labls" .*did you mean "labels"\?/);
+    expect(() => load("data.tasks=[{name: a, path: x, labels: 3}]")).toThrow(
+      /^data\.tasks\.labels in --set .* must be a non-empty list of strings/,
+    );
+    expect(() => load("data.tasks=[{name: a, path: x, labls: [p]}]")).toThrow(
+      /unknown key "data\.tasks\.labls" .*did you mean "labels"\?/,
+    );
     expect(() => load("data.tasks=[{path: x}]")).toThrow(/data\.tasks\.name/);
   });
 

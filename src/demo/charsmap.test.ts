@@ -49,7 +49,8 @@ describe("demo precompiled charsmap", () => {
       for (let b = 1; b < 256; b++) expect(commonPrefixSearch(units, [a, b])).toEqual(hit); // single-byte keys only
     }
     expect(mapped).toEqual([...Array.from({ length: 31 }, (_, i) => i + 1), 0x7f]);
-    const text = (start: number) => Buffer.from(replacements.subarray(start, replacements.indexOf(0, start))).toString();
+    const text = (start: number) =>
+      Buffer.from(replacements.subarray(start, replacements.indexOf(0, start))).toString();
     expect(text(commonPrefixSearch(units, [0x0a])[0] ?? -1)).toBe(" ");
     expect(text(commonPrefixSearch(units, [0x01])[0] ?? -1)).toBe("");
   });

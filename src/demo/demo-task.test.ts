@@ -23,7 +23,9 @@ describe("generateDemoTask", () => {
   it("is deterministic, balanced, ASCII, with RAFT IDs (train 0.., test continuing)", () => {
     const task = generateDemoTask(options);
     expect(generateDemoTask(options)).toEqual(task);
-    expect(generateDemoTask({ ...options, seed: 8 }).train.map((r) => r.text)).not.toEqual(task.train.map((r) => r.text));
+    expect(generateDemoTask({ ...options, seed: 8 }).train.map((r) => r.text)).not.toEqual(
+      task.train.map((r) => r.text),
+    );
     expect(task.train.map((r) => r.id)).toEqual(Array.from({ length: 60 }, (_, i) => i));
     expect(task.test.map((r) => r.id)).toEqual(Array.from({ length: 100 }, (_, i) => 60 + i));
     for (const k of [0, 1, 2]) expect(task.train.filter((r) => r.label === k)).toHaveLength(20);
@@ -67,8 +69,12 @@ describe("demo task files", () => {
     expect(loaded.labelNames).toEqual(DEMO_LABELS);
     expect(loaded.textFields).toEqual(["Ticket"]);
     expect(loaded.instruction).toBe(task.description);
-    expect(loaded.train.map((e) => [e.id, e.fields.Ticket, e.label])).toEqual(task.train.map((r) => [String(r.id), r.text.trimStart(), r.label]));
-    expect(loaded.test.map((e) => [e.id, e.fields.Ticket, e.label])).toEqual(task.test.map((r) => [String(r.id), r.text, undefined]));
+    expect(loaded.train.map((e) => [e.id, e.fields.Ticket, e.label])).toEqual(
+      task.train.map((r) => [String(r.id), r.text.trimStart(), r.label]),
+    );
+    expect(loaded.test.map((e) => [e.id, e.fields.Ticket, e.label])).toEqual(
+      task.test.map((r) => [String(r.id), r.text, undefined]),
+    );
     expect(loaded.train[0]?.fields.Ticket).toContain("\n"); // the multi-line field survived
   });
 });

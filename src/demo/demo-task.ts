@@ -37,7 +37,16 @@ const pick = <T>(rand: Rand, items: readonly T[]): T => items[Math.floor(rand() 
 
 // Slot fillers shared by all labels, so the label is carried by the body's wording, not by the product named.
 const SLOTS: Record<string, readonly string[]> = {
-  product: ["the mobile app", "the web dashboard", "the desktop client", "the public API", "the sync service", "the export tool", "the calendar view", "the team inbox"],
+  product: [
+    "the mobile app",
+    "the web dashboard",
+    "the desktop client",
+    "the public API",
+    "the sync service",
+    "the export tool",
+    "the calendar view",
+    "the team inbox",
+  ],
   thing: ["reports", "projects", "contacts", "tasks", "notes", "files", "invoices", "charts"],
   plan: ["Basic", "Pro", "Team", "Business"],
   month: ["January", "February", "March", "April", "May", "June"],
@@ -83,7 +92,15 @@ const BODIES: readonly (readonly string[])[] = [
 
 const GREETINGS = ["", "", "Hi!", "Hello!", "Hey there!", "Good morning!"];
 // Context sentences that fit any label (they do not give the answer away).
-const CONTEXT = ["", "", "", "We use {product} every day.", "This is for our whole office.", "I am on the {plan} plan.", "Not urgent."];
+const CONTEXT = [
+  "",
+  "",
+  "",
+  "We use {product} every day.",
+  "This is for our whole office.",
+  "I am on the {plan} plan.",
+  "Not urgent.",
+];
 const CLOSINGS = ["", "", "Thanks!", "Thank you.", "Cheers,\n{name}", "Regards, {name}"];
 
 function fill(template: string, rand: Rand): string {
@@ -121,7 +138,8 @@ function balancedLabels(n: number, rand: Rand): number[] {
  * after a space.
  */
 export function generateDemoTask(options: DemoTaskOptions): DemoTask {
-  if (options.trainRows < 4) throw new Error(`generateDemoTask: trainRows ${options.trainRows} < 4; rows 0-3 are pinned`);
+  if (options.trainRows < 4)
+    throw new Error(`generateDemoTask: trainRows ${options.trainRows} < 4; rows 0-3 are pinned`);
   const rand = mulberry32(options.seed);
   const trainLabels = balancedLabels(options.trainRows, rand);
   // rows 0, 1, 2 get labels 0, 1, 2 (a swap keeps the balance)
@@ -142,7 +160,12 @@ export function generateDemoTask(options: DemoTaskOptions): DemoTask {
     const row = train[k];
     if (row !== undefined) row.text = text;
   });
-  const task = { name: DEMO_TASK_NAME, description: DEMO_DESCRIPTION, labels: [...DEMO_LABELS], textField: DEMO_TEXT_FIELD };
+  const task = {
+    name: DEMO_TASK_NAME,
+    description: DEMO_DESCRIPTION,
+    labels: [...DEMO_LABELS],
+    textField: DEMO_TEXT_FIELD,
+  };
   return { ...task, train, test, paddedLabelIds: [3] };
 }
 
@@ -169,19 +192,28 @@ export function toCsv(task: DemoTask, split: "train" | "test"): string {
 function pythonJsonDumps(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(pythonJsonDumps).join(", ")}]`;
   if (value !== null && typeof value === "object") {
-    return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${pythonJsonDumps(v)}`).join(", ")}}`;
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${JSON.stringify(k)}: ${pythonJsonDumps(v)}`)
+      .join(", ")}}`;
   }
   return JSON.stringify(value);
 }
 
 /** task.json as in raft-baselines: {"name", "description", "data_columns": [fields, "ID"], "label_columns"}. */
 export function taskJson(task: DemoTask): string {
-  return pythonJsonDumps({ name: task.name, description: task.description, data_columns: [task.textField, "ID"], label_columns: { Label: task.labels } });
+  return pythonJsonDumps({
+    name: task.name,
+    description: task.description,
+    data_columns: [task.textField, "ID"],
+    label_columns: { Label: task.labels },
+  });
 }
 
 /** labels.json like the shared RAFT folders' (label order, HF ClassLabel names, train counts). */
 export function labelsJson(task: DemoTask): string {
-  const counts = Object.fromEntries(task.labels.map((name, k) => [name, task.train.filter((r) => r.label === k).length]));
+  const counts = Object.fromEntries(
+    task.labels.map((name, k) => [name, task.train.filter((r) => r.label === k).length]),
+  );
   const json = {
     task: task.name,
     label_column: "Label",

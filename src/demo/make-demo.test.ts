@@ -16,7 +16,15 @@ import { crossKeyValues, decode, encode, lmLogits, shiftRight, type T5Model } fr
 import { buildWeights } from "../model/weights.js";
 import { DEMO_MODEL_DIR, DEMO_TASK_DIR, makeDemo } from "./make-demo.js";
 
-const MODEL_FILES = ["README.md", "config.json", "generation_config.json", "model.safetensors", "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json"];
+const MODEL_FILES = [
+  "README.md",
+  "config.json",
+  "generation_config.json",
+  "model.safetensors",
+  "special_tokens_map.json",
+  "tokenizer.json",
+  "tokenizer_config.json",
+];
 const TASK_FILES = ["README.md", "labels.json", "task.json", "test_unlabeled.csv", "train.csv"];
 
 /** sha256 of every file in dir's two demo folders, by path relative to dir. */
@@ -24,7 +32,9 @@ function hashTree(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const sub of [DEMO_MODEL_DIR, DEMO_TASK_DIR]) {
     for (const file of readdirSync(join(dir, sub)).sort()) {
-      out[`${sub}/${file}`] = createHash("sha256").update(readFileSync(join(dir, sub, file))).digest("hex");
+      out[`${sub}/${file}`] = createHash("sha256")
+        .update(readFileSync(join(dir, sub, file)))
+        .digest("hex");
     }
   }
   return out;
@@ -49,16 +59,22 @@ describe("makeDemo", () => {
   });
 
   // The repo's data/ must be what the generator writes today (rerun `npm run demo:make` after changing src/demo).
-  it.skipIf(!existsSync(join(REPO_ROOT, "data", "demo-model")))("matches the checked-in data/demo-model and data/demo-task", () => {
-    expect(hashTree(join(REPO_ROOT, "data"))).toEqual(hashes);
-  });
+  it.skipIf(!existsSync(join(REPO_ROOT, "data", "demo-model")))(
+    "matches the checked-in data/demo-model and data/demo-task",
+    () => {
+      expect(hashTree(join(REPO_ROOT, "data"))).toEqual(hashes);
+    },
+  );
 
   it("loads with the project's tokenizer, task loader and T5 code; the forward pass gives finite logits", async () => {
     await tf.setBackend("cpu");
     const config = await readT5Config(first.modelDir);
     const { tensors, metadata } = await readSafetensors(join(first.modelDir, "model.safetensors"));
     expect(metadata).toEqual({ format: "pt" });
-    const model: T5Model = { config, weights: buildWeights(config, tensors, { keepUntransposed: false, source: first.modelDir }) };
+    const model: T5Model = {
+      config,
+      weights: buildWeights(config, tensors, { keepUntransposed: false, source: first.modelDir }),
+    };
     const tokenizer = await loadTokenizer(first.modelDir);
     expect(config.vocabSize % 8).toBe(0);
     expect(tokenizer.vocabSize).toBeLessThanOrEqual(config.vocabSize);
@@ -81,8 +97,19 @@ describe("makeDemo", () => {
     const logits = tf.tidy(() => {
       const attentionMask = tf.tensor2d(mask, [batch, srcLen]);
       const hidden = encode(model, tf.tensor2d(ids, [batch, srcLen], "int32"), attentionMask); // [batch, src, d]
-      const decoderInputIds = tf.tensor3d(shiftRight(targets, tgtLen, config.decoderStartTokenId), [batch, numChoices, tgtLen], "int32");
-      return lmLogits(model, decode(model, { crossKv: crossKeyValues(model, hidden), encoderMask: attentionMask, decoderInputIds }, undefined));
+      const decoderInputIds = tf.tensor3d(
+        shiftRight(targets, tgtLen, config.decoderStartTokenId),
+        [batch, numChoices, tgtLen],
+        "int32",
+      );
+      return lmLogits(
+        model,
+        decode(
+          model,
+          { crossKv: crossKeyValues(model, hidden), encoderMask: attentionMask, decoderInputIds },
+          undefined,
+        ),
+      );
     });
     expect(logits.shape).toEqual([batch * numChoices * tgtLen, config.vocabSize]); // [rows, vocab]
     const values = logits.dataSync() as Float32Array;

@@ -77,7 +77,10 @@ export async function makeDemo(options: MakeDemoOptions): Promise<{ modelDir: st
   const config = tinyT5Config({ tokenizerVocabSize: tokenizerVocab });
   await writeFileAtomic(join(modelDir, "tokenizer.json"), json(tokenizer));
   const [pad, eos, unk] = SPECIAL_TOKENS;
-  await writeFileAtomic(join(modelDir, "special_tokens_map.json"), json({ eos_token: eos, pad_token: pad, unk_token: unk }));
+  await writeFileAtomic(
+    join(modelDir, "special_tokens_map.json"),
+    json({ eos_token: eos, pad_token: pad, unk_token: unk }),
+  );
   await writeFileAtomic(
     join(modelDir, "tokenizer_config.json"),
     json({
@@ -95,6 +98,9 @@ export async function makeDemo(options: MakeDemoOptions): Promise<{ modelDir: st
   await writeFileAtomic(join(modelDir, "config.json"), json(tinyT5ConfigJson({ tokenizerVocabSize: tokenizerVocab })));
   await writeFileAtomic(join(modelDir, "generation_config.json"), json(generationConfigJson()));
   await writeSafetensors(join(modelDir, "model.safetensors"), initTinyT5Weights(config, WEIGHT_SEED), { format: "pt" });
-  await writeFileAtomic(join(modelDir, "README.md"), modelReadme(config.vocabSize, tokenizerVocab, countParameters(config).total));
+  await writeFileAtomic(
+    join(modelDir, "README.md"),
+    modelReadme(config.vocabSize, tokenizerVocab, countParameters(config).total),
+  );
   return { modelDir, taskDir };
 }

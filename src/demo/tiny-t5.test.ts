@@ -20,18 +20,50 @@ describe("tiny T5 config", () => {
     expect(tinyT5ConfigJson({ tokenizerVocabSize: 320 }).vocab_size).toBe(320);
     const config = tinyT5Config({ tokenizerVocabSize: 313 });
     expect(config).toMatchObject({
-      modelType: "t5", vocabSize: 320, dModel: 64, dKv: 16, dFf: 128, numHeads: 4, numLayers: 2, numDecoderLayers: 2,
-      relativeAttentionNumBuckets: 32, relativeAttentionMaxDistance: 128, layerNormEpsilon: 1e-6, activation: "gelu_new",
-      gatedFfn: true, tieWordEmbeddings: false, decoderStartTokenId: 0, padTokenId: 0, eosTokenId: 1,
+      modelType: "t5",
+      vocabSize: 320,
+      dModel: 64,
+      dKv: 16,
+      dFf: 128,
+      numHeads: 4,
+      numLayers: 2,
+      numDecoderLayers: 2,
+      relativeAttentionNumBuckets: 32,
+      relativeAttentionMaxDistance: 128,
+      layerNormEpsilon: 1e-6,
+      activation: "gelu_new",
+      gatedFfn: true,
+      tieWordEmbeddings: false,
+      decoderStartTokenId: 0,
+      padTokenId: 0,
+      eosTokenId: 1,
     });
   });
 
   it("writes the keys transformers writes, sorted", () => {
     expect(Object.keys(tinyT5ConfigJson({ tokenizerVocabSize: 313 }))).toEqual([
-      "architectures", "d_ff", "d_kv", "d_model", "decoder_start_token_id", "dense_act_fn", "dropout_rate", "eos_token_id",
-      "feed_forward_proj", "initializer_factor", "is_encoder_decoder", "is_gated_act", "layer_norm_epsilon", "model_type",
-      "num_decoder_layers", "num_heads", "num_layers", "pad_token_id", "relative_attention_max_distance",
-      "relative_attention_num_buckets", "tie_word_embeddings", "vocab_size",
+      "architectures",
+      "d_ff",
+      "d_kv",
+      "d_model",
+      "decoder_start_token_id",
+      "dense_act_fn",
+      "dropout_rate",
+      "eos_token_id",
+      "feed_forward_proj",
+      "initializer_factor",
+      "is_encoder_decoder",
+      "is_gated_act",
+      "layer_norm_epsilon",
+      "model_type",
+      "num_decoder_layers",
+      "num_heads",
+      "num_layers",
+      "pad_token_id",
+      "relative_attention_max_distance",
+      "relative_attention_num_buckets",
+      "tie_word_embeddings",
+      "vocab_size",
     ]);
   });
 });
@@ -71,7 +103,11 @@ describe("tiny T5 weights", () => {
     expect(initStd("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", config)).toBe(d ** -0.5);
     for (const [name, t] of Object.entries(tensors)) {
       expect(t.dtype).toBe("F32");
-      if (name.includes("layer_norm")) expect([...t.data].every((x) => x === 1), name).toBe(true);
+      if (name.includes("layer_norm"))
+        expect(
+          [...t.data].every((x) => x === 1),
+          name,
+        ).toBe(true);
     }
   });
 

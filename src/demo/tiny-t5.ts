@@ -66,7 +66,11 @@ export function gaussian(n: number, std: number, seed: number): Float32Array {
 /** The std _init_weights gives a parameter (factor 1.0), or null for layer norms (all ones). */
 export function initStd(name: string, config: T5Config): number | null {
   const d = config.dModel;
-  const leaf = name.replace(/\.weight$/, "").split(".").at(-1) ?? "";
+  const leaf =
+    name
+      .replace(/\.weight$/, "")
+      .split(".")
+      .at(-1) ?? "";
   switch (leaf) {
     case "shared":
     case "lm_head":

@@ -9,7 +9,13 @@ import { SHARED_TOKENIZER_DIR, hasSharedTokenizer } from "../../tests/helpers/sh
 import { loadTokenizer, type T5Tokenizer } from "../data/tokenizer.js";
 import { demoCorpus } from "./demo-task.js";
 import { demoTask } from "./make-demo.js";
-import { META_SPACE, buildUnigramTokenizer, countPieces, pieceScores, type UnigramTokenizerJson } from "./tokenizer-builder.js";
+import {
+  META_SPACE,
+  buildUnigramTokenizer,
+  countPieces,
+  pieceScores,
+  type UnigramTokenizerJson,
+} from "./tokenizer-builder.js";
 
 const SENTENCES = [
   "I was charged twice for the Pro plan this month.",
@@ -22,7 +28,17 @@ describe("countPieces / pieceScores", () => {
   it("counts whole words with ▁ and punctuation at word ends, and scores log(count / total) in float32", () => {
     const counts = countPieces(["Hi, the app. The app!", "(see) x-ray"]);
     expect(Object.fromEntries(counts)).toEqual({
-      "▁Hi": 1, ",": 1, "▁the": 1, "▁app": 2, ".": 1, "▁The": 1, "!": 1, "▁": 1, "(": 1, ")": 1, "▁x-ray": 1,
+      "▁Hi": 1,
+      ",": 1,
+      "▁the": 1,
+      "▁app": 2,
+      ".": 1,
+      "▁The": 1,
+      "!": 1,
+      "▁": 1,
+      "(": 1,
+      ")": 1,
+      "▁x-ray": 1,
     });
     const scores = pieceScores(counts);
     expect(scores.get("▁app")).toBe(Math.fround(Math.log(2 / 12)));
@@ -47,8 +63,16 @@ describe("buildUnigramTokenizer on the demo corpus", () => {
 
   it("has T5's special ids, a small vocabulary sorted by score, and unique pieces", () => {
     const vocab = json.model.vocab;
-    expect(vocab.slice(0, 3)).toEqual([["<pad>", 0], ["</s>", 0], ["<unk>", 0]]);
-    expect(json.added_tokens.map((t) => [t.id, t.content, t.special])).toEqual([[0, "<pad>", true], [1, "</s>", true], [2, "<unk>", true]]);
+    expect(vocab.slice(0, 3)).toEqual([
+      ["<pad>", 0],
+      ["</s>", 0],
+      ["<unk>", 0],
+    ]);
+    expect(json.added_tokens.map((t) => [t.id, t.content, t.special])).toEqual([
+      [0, "<pad>", true],
+      [1, "</s>", true],
+      [2, "<unk>", true],
+    ]);
     expect(vocab.length).toBeGreaterThanOrEqual(300);
     expect(vocab.length).toBeLessThanOrEqual(1000);
     expect(new Set(vocab.map(([p]) => p)).size).toBe(vocab.length);
@@ -57,17 +81,30 @@ describe("buildUnigramTokenizer on the demo corpus", () => {
     expect([tok.padId, tok.eosId]).toEqual([0, 1]);
   });
 
-  it.skipIf(!hasSharedTokenizer)("has the structure of T5's tokenizer.json (all but the charsmap and the vocabulary)", () => {
-    const t5 = JSON.parse(readFileSync(join(SHARED_TOKENIZER_DIR, "tokenizer.json"), "utf8")) as UnigramTokenizerJson & {
-      normalizer: { normalizers: { precompiled_charsmap?: string }[] };
-    };
-    const strip = (j: UnigramTokenizerJson) => {
-      const normalizers = (j.normalizer as { normalizers: Record<string, unknown>[] }).normalizers.map((n) => ({ ...n, precompiled_charsmap: "-" }));
-      return { ...j, added_tokens: j.added_tokens.slice(0, 3), normalizer: { ...(j.normalizer as object), normalizers }, model: { ...j.model, vocab: [] } };
-    };
-    expect(Object.keys(json)).toEqual(Object.keys(t5));
-    expect(strip(json)).toEqual(strip(t5));
-  });
+  it.skipIf(!hasSharedTokenizer)(
+    "has the structure of T5's tokenizer.json (all but the charsmap and the vocabulary)",
+    () => {
+      const t5 = JSON.parse(
+        readFileSync(join(SHARED_TOKENIZER_DIR, "tokenizer.json"), "utf8"),
+      ) as UnigramTokenizerJson & {
+        normalizer: { normalizers: { precompiled_charsmap?: string }[] };
+      };
+      const strip = (j: UnigramTokenizerJson) => {
+        const normalizers = (j.normalizer as { normalizers: Record<string, unknown>[] }).normalizers.map((n) => ({
+          ...n,
+          precompiled_charsmap: "-",
+        }));
+        return {
+          ...j,
+          added_tokens: j.added_tokens.slice(0, 3),
+          normalizer: { ...(j.normalizer as object), normalizers },
+          model: { ...j.model, vocab: [] },
+        };
+      };
+      expect(Object.keys(json)).toEqual(Object.keys(t5));
+      expect(strip(json)).toEqual(strip(t5));
+    },
+  );
 
   it("encodes every demo word as one piece and round-trips demo sentences (both loaders), ending in </s> = 1", () => {
     for (const text of SENTENCES) {
@@ -90,7 +127,9 @@ describe("buildUnigramTokenizer on the demo corpus", () => {
       expect(ids).not.toContain(2);
       expect(tok.decode(ids, { cleanUp: false })).toBe(text);
     }
-    expect(tok.encode("zzz", { addEos: false })).toEqual([META_SPACE, "z", "z", "z"].map((p) => json.model.vocab.findIndex(([q]) => q === p)));
+    expect(tok.encode("zzz", { addEos: false })).toEqual(
+      [META_SPACE, "z", "z", "z"].map((p) => json.model.vocab.findIndex(([q]) => q === p)),
+    );
     expect(tok.encode("café", { addEos: false }).at(-1)).toBe(2);
   });
 

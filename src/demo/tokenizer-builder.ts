@@ -14,7 +14,15 @@ export interface UnigramTokenizerJson {
   version: string;
   truncation: null;
   padding: null;
-  added_tokens: { id: number; content: string; single_word: boolean; lstrip: boolean; rstrip: boolean; normalized: boolean; special: boolean }[];
+  added_tokens: {
+    id: number;
+    content: string;
+    single_word: boolean;
+    lstrip: boolean;
+    rstrip: boolean;
+    normalized: boolean;
+    special: boolean;
+  }[];
   normalizer: unknown;
   pre_tokenizer: unknown;
   post_processor: unknown;
@@ -77,7 +85,15 @@ export function buildUnigramTokenizer(options: BuildTokenizerOptions): UnigramTo
     version: "1.0",
     truncation: null,
     padding: null,
-    added_tokens: SPECIAL_TOKENS.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+    added_tokens: SPECIAL_TOKENS.map((content, id) => ({
+      id,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
     normalizer: {
       type: "Sequence",
       normalizers: [

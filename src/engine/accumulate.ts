@@ -59,7 +59,12 @@ export function sumGrads(list: readonly ReadonlyMap<string, Float32Array>[]): Ma
 }
 
 /** The step's losses and gradient from its micro-batch parts (in order) and the batch's counts (and examples, for per-task losses). */
-export function combineParts(parts: readonly MicroBatchPart[], n: LossNormalizers, settings: LossSettings, examples?: readonly TfewExample[]): StepGradients {
+export function combineParts(
+  parts: readonly MicroBatchPart[],
+  n: LossNormalizers,
+  settings: LossSettings,
+  examples?: readonly TfewExample[],
+): StepGradients {
   const sums = { lm: 0, ul: 0, ln: 0 };
   for (const p of parts) for (const key of ["lm", "ul", "ln"] as const) sums[key] += p.sums[key];
   const byTask = new Map<number, Sums>();
@@ -80,14 +85,30 @@ export function countTokens(examples: readonly TfewExample[]): number {
 }
 
 /** The parts of a list of micro-batches in this thread (the local engine and each worker): one read each. */
-export async function microBatchParts(model: T5Model, set: TrainedVectors, microBatches: readonly TfewExample[][], settings: LossSettings, n: LossNormalizers): Promise<MicroBatchPart[]> {
+export async function microBatchParts(
+  model: T5Model,
+  set: TrainedVectors,
+  microBatches: readonly TfewExample[][],
+  settings: LossSettings,
+  n: LossNormalizers,
+): Promise<MicroBatchPart[]> {
   const parts: MicroBatchPart[] = [];
   for (const examples of microBatches) {
-    const batch = makeBatch(examples, { padId: model.config.padTokenId, decoderStartId: model.config.decoderStartTokenId });
+    const batch = makeBatch(examples, {
+      padId: model.config.padTokenId,
+      decoderStartId: model.config.decoderStartTokenId,
+    });
     const before = deviceReads();
     const r = await computeGradients(model, set, batch, settings, n);
     const reads = deviceReads() - before;
-    parts.push({ sums: r.sums, grads: r.grads, examples: examples.length, tokens: countTokens(examples), reads, ...(r.taskSums ? { taskSums: [...r.taskSums] } : {}) });
+    parts.push({
+      sums: r.sums,
+      grads: r.grads,
+      examples: examples.length,
+      tokens: countTokens(examples),
+      reads,
+      ...(r.taskSums ? { taskSums: [...r.taskSums] } : {}),
+    });
   }
   return parts;
 }
@@ -96,13 +117,22 @@ export async function microBatchParts(model: T5Model, set: TrainedVectors, micro
  * The step on the device: every micro-batch's packed sums and gradients added there (float32, micro-batch
  * order), then ONE read for the whole step (loss sums, per-task sums and every gradient together).
  */
-export async function deviceStep(model: T5Model, set: TrainedVectors, microBatches: readonly TfewExample[][], settings: LossSettings, n: LossNormalizers): Promise<MicroBatchPart> {
+export async function deviceStep(
+  model: T5Model,
+  set: TrainedVectors,
+  microBatches: readonly TfewExample[][],
+  settings: LossSettings,
+  n: LossNormalizers,
+): Promise<MicroBatchPart> {
   const all = microBatches.flat();
   const hasTasks = all.some((e) => e.task !== undefined);
   const taskCount = hasTasks ? Math.max(...all.map((e) => e.task ?? 0)) + 1 : 0;
   let total: tf.Tensor1D | null = null;
   for (const examples of microBatches) {
-    const batch = makeBatch(examples, { padId: model.config.padTokenId, decoderStartId: model.config.decoderStartTokenId });
+    const batch = makeBatch(examples, {
+      padId: model.config.padTokenId,
+      decoderStartId: model.config.decoderStartTokenId,
+    });
     const t = gradientTensors(model, set, batch, settings, n, hasTasks ? taskCount : undefined);
     t.scores.dispose();
     const previous: tf.Tensor1D | null = total;
@@ -116,14 +146,26 @@ export async function deviceStep(model: T5Model, set: TrainedVectors, microBatch
     const reads = deviceReads() - before;
     const present = new Set(all.map((e) => e.task ?? 0));
     const r = unpackSummable(data, set, taskCount, present);
-    return { sums: r.sums, grads: r.grads, examples: all.length, tokens: countTokens(all), reads, ...(r.taskSums ? { taskSums: [...r.taskSums] } : {}) };
+    return {
+      sums: r.sums,
+      grads: r.grads,
+      examples: all.length,
+      tokens: countTokens(all),
+      reads,
+      ...(r.taskSums ? { taskSums: [...r.taskSums] } : {}),
+    };
   } finally {
     summed.dispose();
   }
 }
 
 /** Gradients in this thread; several sets = per-example task routing (examples carry their task index). */
-export function createLocalEngine(model: T5Model, set: TrainedVectors, settings: LossSettings, microBatchSize: number): GradientEngine {
+export function createLocalEngine(
+  model: T5Model,
+  set: TrainedVectors,
+  settings: LossSettings,
+  microBatchSize: number,
+): GradientEngine {
   const onDevice = accumulatesOnDevice(); // the backend's choice (backend/reads.ts), made once
   return {
     microBatchSize,
@@ -131,7 +173,9 @@ export function createLocalEngine(model: T5Model, set: TrainedVectors, settings:
     compute: async (examples) => {
       const n = batchNormalizers(examples);
       const microBatches = splitMicroBatches(examples, microBatchSize);
-      const parts = onDevice ? [await deviceStep(model, set, microBatches, settings, n)] : await microBatchParts(model, set, microBatches, settings, n);
+      const parts = onDevice
+        ? [await deviceStep(model, set, microBatches, settings, n)]
+        : await microBatchParts(model, set, microBatches, settings, n);
       return combineParts(parts, n, settings, examples);
     },
     setVectors: async (values) => assignTrained(set, values),

@@ -4,7 +4,14 @@ import { describe, expect, it } from "vitest";
 import { batchNormalizers, makeBatch, passTokens } from "./batch.js";
 
 const examples = [
-  { inputIds: [5, 6, 1], choices: [[7, 1], [8, 9, 1]], label: 1 },
+  {
+    inputIds: [5, 6, 1],
+    choices: [
+      [7, 1],
+      [8, 9, 1],
+    ],
+    label: 1,
+  },
   { inputIds: [5, 1], choices: [[7, 1], [1]], label: 0 },
 ];
 
@@ -28,6 +35,8 @@ describe("batches", () => {
       { encoderTokens: 3, decoderTokens: 6, encoderLength: 3, decoderLength: 3 },
       { encoderTokens: 2, decoderTokens: 4, encoderLength: 2, decoderLength: 2 },
     ]);
-    expect(passTokens(examples, 2)).toEqual([{ encoderTokens: 6, decoderTokens: 12, encoderLength: 3, decoderLength: 3 }]);
+    expect(passTokens(examples, 2)).toEqual([
+      { encoderTokens: 6, decoderTokens: 12, encoderLength: 3, decoderLength: 3 },
+    ]);
   });
 });

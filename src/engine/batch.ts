@@ -32,7 +32,10 @@ export interface PadIds {
 }
 
 /** Pads a list of choice lists ([example][choice] token ids) into targets, mask and decoder inputs. */
-export function padChoices(choiceLists: readonly (readonly number[][])[], ids: PadIds): { tgtLen: number; targets: Int32Array; targetMask: Float32Array; decoderInputIds: Int32Array } {
+export function padChoices(
+  choiceLists: readonly (readonly number[][])[],
+  ids: PadIds,
+): { tgtLen: number; targets: Int32Array; targetMask: Float32Array; decoderInputIds: Int32Array } {
   const count = (choiceLists[0] as number[][]).length;
   const tgtLen = Math.max(1, ...choiceLists.flatMap((cs) => cs.map((c) => c.length)));
   const targets = new Int32Array(choiceLists.length * count * tgtLen).fill(ids.padId);
@@ -47,7 +50,10 @@ export function padChoices(choiceLists: readonly (readonly number[][])[], ids: P
 }
 
 /** Pads prompts into input ids [size, srcLen] and their 0/1 attention mask. */
-export function padInputs(prompts: readonly number[][], padId: number): { srcLen: number; inputIds: Int32Array; attentionMask: Float32Array } {
+export function padInputs(
+  prompts: readonly number[][],
+  padId: number,
+): { srcLen: number; inputIds: Int32Array; attentionMask: Float32Array } {
   const srcLen = Math.max(...prompts.map((p) => p.length));
   const inputIds = new Int32Array(prompts.length * srcLen).fill(padId);
   const attentionMask = new Float32Array(prompts.length * srcLen);
@@ -63,13 +69,20 @@ export function makeBatch(examples: readonly TfewExample[], ids: PadIds): TfewBa
   if (first === undefined) throw new Error("makeBatch: no examples");
   const numChoices = first.choices.length;
   examples.forEach((e, b) => {
-    if (e.choices.length !== numChoices) throw new Error(`makeBatch: example ${b} has ${e.choices.length} choices, expected ${numChoices}`);
+    if (e.choices.length !== numChoices)
+      throw new Error(`makeBatch: example ${b} has ${e.choices.length} choices, expected ${numChoices}`);
   });
   return {
     size: examples.length,
     numChoices,
-    ...padInputs(examples.map((e) => e.inputIds), ids.padId),
-    ...padChoices(examples.map((e) => e.choices), ids),
+    ...padInputs(
+      examples.map((e) => e.inputIds),
+      ids.padId,
+    ),
+    ...padChoices(
+      examples.map((e) => e.choices),
+      ids,
+    ),
     labels: examples.map((e) => e.label),
     tasks: examples.some((e) => e.task !== undefined) ? examples.map((e) => e.task ?? 0) : null,
   };
@@ -102,11 +115,19 @@ export function splitMicroBatches<T>(items: readonly T[], size: number): T[][] {
 }
 
 /** Padded positions of each forward pass of a step (for FLOP counts): one entry per micro-batch. */
-export function passTokens(examples: readonly TfewExample[], microBatchSize: number): { encoderTokens: number; decoderTokens: number; encoderLength: number; decoderLength: number }[] {
+export function passTokens(
+  examples: readonly TfewExample[],
+  microBatchSize: number,
+): { encoderTokens: number; decoderTokens: number; encoderLength: number; decoderLength: number }[] {
   return splitMicroBatches(examples, microBatchSize).map((micro) => {
     const srcLen = Math.max(...micro.map((e) => e.inputIds.length));
     const tgtLen = Math.max(...micro.flatMap((e) => e.choices.map((c) => c.length)));
     const choices = micro.reduce((n, e) => n + e.choices.length, 0);
-    return { encoderTokens: micro.length * srcLen, decoderTokens: choices * tgtLen, encoderLength: srcLen, decoderLength: tgtLen };
+    return {
+      encoderTokens: micro.length * srcLen,
+      decoderTokens: choices * tgtLen,
+      encoderLength: srcLen,
+      decoderLength: tgtLen,
+    };
   });
 }

@@ -20,18 +20,34 @@ describe("model Fisher", () => {
     const model = await loadT5(GOLD, backend);
     const { tensors } = await readSafetensors(join(GOLD, "ia3.safetensors"));
     const initial = new Map<string, Float32Array>();
-    for (const [name, t] of tensors) if (name.endsWith(".ia3_l")) initial.set(name.slice("base_model.model.".length, -".ia3_l".length), t.data as Float32Array);
+    for (const [name, t] of tensors)
+      if (name.endsWith(".ia3_l"))
+        initial.set(name.slice("base_model.model.".length, -".ia3_l".length), t.data as Float32Array);
     const set = createVectorSet("gold", model.weights, IA3_DEFAULTS.t5, initial);
-    const example = { inputIds: [4892, 17, 1433, 10, 621, 8, 166, 8759, 58, 1], choices: [[59, 3, 20458, 1], [3, 20458, 18, 3897, 1], [3986, 19672, 1]], label: 1 };
+    const example = {
+      inputIds: [4892, 17, 1433, 10, 621, 8, 166, 8759, 58, 1],
+      choices: [
+        [59, 3, 20458, 1],
+        [3, 20458, 18, 3897, 1],
+        [3986, 19672, 1],
+      ],
+      label: 1,
+    };
     const fast = await exampleFisher(model, set, example, { kind: "model", lengthNorm: 1 });
-    const p = softmaxOfNegated(Array.from((await rankBatch(model, set, [example], { lengthNorm: 1, choiceChunk: 8 })).scores[0] as Float32Array));
+    const p = softmaxOfNegated(
+      Array.from((await rankBatch(model, set, [example], { lengthNorm: 1, choiceChunk: 8 })).scores[0] as Float32Array),
+    );
     const byChoice: Map<string, Float64Array>[] = [];
-    for (let c = 0; c < example.choices.length; c++) byChoice.push(await exampleFisher(model, set, { ...example, label: c }, { kind: "empirical", lengthNorm: 1 }));
+    for (let c = 0; c < example.choices.length; c++)
+      byChoice.push(await exampleFisher(model, set, { ...example, label: c }, { kind: "empirical", lengthNorm: 1 }));
     let diff = 0;
     let scale = 0;
     for (const [path, f] of fast) {
       f.forEach((x, j) => {
-        const want = byChoice.reduce((s, m, c) => s + (p[c] as number) * ((m.get(path) as Float64Array)[j] as number), 0);
+        const want = byChoice.reduce(
+          (s, m, c) => s + (p[c] as number) * ((m.get(path) as Float64Array)[j] as number),
+          0,
+        );
         diff = Math.max(diff, Math.abs(x - want));
         scale = Math.max(scale, Math.abs(want));
       });

@@ -36,9 +36,18 @@ async function valueAndGrads(set: Ia3VectorSet, f: () => tf.Scalar): Promise<{ v
 }
 
 /** score_c and ∇score_c of one choice, decoded alone (the encoder runs again for each choice). */
-function choiceScoreGradient(model: T5Model, set: Ia3VectorSet, example: TfewExample, choice: number, lengthNorm: number): Promise<{ value: number; grads: Grads }> {
+function choiceScoreGradient(
+  model: T5Model,
+  set: Ia3VectorSet,
+  example: TfewExample,
+  choice: number,
+  lengthNorm: number,
+): Promise<{ value: number; grads: Grads }> {
   const ids = { padId: model.config.padTokenId, decoderStartId: model.config.decoderStartTokenId };
-  const batch = makeBatch([{ inputIds: example.inputIds, choices: [example.choices[choice] as number[]], label: 0 }], ids);
+  const batch = makeBatch(
+    [{ inputIds: example.inputIds, choices: [example.choices[choice] as number[]], label: 0 }],
+    ids,
+  );
   return valueAndGrads(set, () => {
     const { tokenNll, targetMask } = choiceTokenNll(model, batch, toScales(set));
     return choiceScores(tokenNll, targetMask, lengthNorm).sum() as tf.Scalar; // [1, 1] → scalar
@@ -46,7 +55,12 @@ function choiceScoreGradient(model: T5Model, set: Ia3VectorSet, example: TfewExa
 }
 
 /** log p(y|x) of the gold label with every choice decoded in one pass, and its gradient. */
-function goldLogProbGradient(model: T5Model, set: Ia3VectorSet, example: TfewExample, lengthNorm: number): Promise<{ value: number; grads: Grads }> {
+function goldLogProbGradient(
+  model: T5Model,
+  set: Ia3VectorSet,
+  example: TfewExample,
+  lengthNorm: number,
+): Promise<{ value: number; grads: Grads }> {
   const ids = { padId: model.config.padTokenId, decoderStartId: model.config.decoderStartTokenId };
   const batch = makeBatch([example], ids);
   return valueAndGrads(set, () => {
@@ -60,15 +74,28 @@ function goldLogProbGradient(model: T5Model, set: Ia3VectorSet, example: TfewExa
  * One example's term, in float64. With g_c = ∇score_c and p = softmax(−score), ∇log p(c|x) = −(g_c − ḡ),
  * ḡ = Σ_k p_k g_k; model: Σ_c p_c (g_c − ḡ)² (one gradient per choice); empirical: (∇log p(y|x))².
  */
-export async function exampleFisher(model: T5Model, set: Ia3VectorSet, example: TfewExample, settings: FisherSettings): Promise<Map<string, Float64Array>> {
+export async function exampleFisher(
+  model: T5Model,
+  set: Ia3VectorSet,
+  example: TfewExample,
+  settings: FisherSettings,
+): Promise<Map<string, Float64Array>> {
   const out = new Map<string, Float64Array>();
   if (settings.kind === "empirical") {
-    if (!(example.label >= 0 && example.label < example.choices.length)) throw new TfewError(`fisher: an example has no gold label; --fisher empirical needs labelled data (or use --fisher model)`);
-    for (const [path, g] of (await goldLogProbGradient(model, set, example, settings.lengthNorm)).grads) out.set(path, Float64Array.from(g, (x) => x * x));
+    if (!(example.label >= 0 && example.label < example.choices.length))
+      throw new TfewError(
+        `fisher: an example has no gold label; --fisher empirical needs labelled data (or use --fisher model)`,
+      );
+    for (const [path, g] of (await goldLogProbGradient(model, set, example, settings.lengthNorm)).grads)
+      out.set(
+        path,
+        Float64Array.from(g, (x) => x * x),
+      );
     return out;
   }
   const perChoice: { value: number; grads: Grads }[] = [];
-  for (let c = 0; c < example.choices.length; c++) perChoice.push(await choiceScoreGradient(model, set, example, c, settings.lengthNorm));
+  for (let c = 0; c < example.choices.length; c++)
+    perChoice.push(await choiceScoreGradient(model, set, example, c, settings.lengthNorm));
   const p = softmaxOfNegated(perChoice.map((r) => r.value));
   for (const spec of set.specs) {
     const gs = perChoice.map((r) => r.grads.get(spec.path) as Float32Array);
@@ -95,7 +122,12 @@ export function softmaxOfNegated(scores: readonly number[]): number[] {
 }
 
 /** Σ of the example terms of each block, in example order (what a worker sends back). */
-export async function fisherBlockSums(model: T5Model, set: Ia3VectorSet, blocks: readonly TfewExample[][], settings: FisherSettings): Promise<Map<string, Float64Array>[]> {
+export async function fisherBlockSums(
+  model: T5Model,
+  set: Ia3VectorSet,
+  blocks: readonly TfewExample[][],
+  settings: FisherSettings,
+): Promise<Map<string, Float64Array>[]> {
   const out: Map<string, Float64Array>[] = [];
   for (const block of blocks) {
     const sum = new Map<string, Float64Array>();
@@ -112,7 +144,10 @@ export async function fisherBlockSums(model: T5Model, set: Ia3VectorSet, blocks:
 }
 
 /** F = (1/N) Σ blocks, added in block order in float64, rounded once to float32. */
-export function combineFisherBlocks(blocks: readonly Map<string, Float64Array>[], examples: number): Map<string, Float32Array> {
+export function combineFisherBlocks(
+  blocks: readonly Map<string, Float64Array>[],
+  examples: number,
+): Map<string, Float32Array> {
   const first = blocks[0];
   if (first === undefined) throw new Error("combineFisherBlocks: no blocks");
   const out = new Map<string, Float32Array>();
@@ -122,7 +157,10 @@ export function combineFisherBlocks(blocks: readonly Map<string, Float64Array>[]
       const v = block.get(path) as Float64Array;
       for (let j = 0; j < acc.length; j++) acc[j] = (acc[j] as number) + (v[j] as number);
     }
-    out.set(path, Float32Array.from(acc, (x) => x / examples));
+    out.set(
+      path,
+      Float32Array.from(acc, (x) => x / examples),
+    );
   }
   return out;
 }
@@ -136,11 +174,21 @@ export interface FisherOptions extends FisherSettings {
  * The adapter's diagonal Fisher on `examples`: one example at a time (the square is per example), in fixed
  * blocks of FISHER_BLOCK dealt to a worker pool on CPU backends; the same bytes for any worker count.
  */
-export async function computeFisher(ws: Pick<Workspace, "backend" | "model" | "deviceFreeBytes">, set: Ia3VectorSet, examples: readonly TfewExample[], options: FisherOptions): Promise<Map<string, Float32Array>> {
-  if (examples.length === 0) throw new TfewError("fisher: no examples to compute the Fisher on; give --data with labelled rows");
+export async function computeFisher(
+  ws: Pick<Workspace, "backend" | "model" | "deviceFreeBytes">,
+  set: Ia3VectorSet,
+  examples: readonly TfewExample[],
+  options: FisherOptions,
+): Promise<Map<string, Float32Array>> {
+  if (examples.length === 0)
+    throw new TfewError("fisher: no examples to compute the Fisher on; give --data with labelled rows");
   const backend = ws.backend.name;
   // the memory sizing of training: each pass holds one example (model kind: one choice) and its tape
-  const shapes = examples.map((e) => ({ srcLen: e.inputIds.length, numChoices: options.kind === "model" ? 1 : e.choices.length, tgtLen: Math.max(...e.choices.map((c) => c.length)) }));
+  const shapes = examples.map((e) => ({
+    srcLen: e.inputIds.length,
+    numChoices: options.kind === "model" ? 1 : e.choices.length,
+    tgtLen: Math.max(...e.choices.map((c) => c.length)),
+  }));
   trainMicroBatchSize({ ...sizingOf(ws), batchSize: 1, shapes, what: "fisher" });
   const settings: FisherSettings = { kind: options.kind, lengthNorm: options.lengthNorm };
   const blocks = splitMicroBatches(examples, FISHER_BLOCK);
@@ -154,7 +202,12 @@ export async function computeFisher(ws: Pick<Workspace, "backend" | "model" | "d
       await new Promise((r) => setImmediate(r));
     }
   } else {
-    const pool = await startPool(workers, { modelDir: ws.model.dir, backend, ia3Config: set.config, initial: await readVectors(set) });
+    const pool = await startPool(workers, {
+      modelDir: ws.model.dir,
+      backend,
+      ia3Config: set.config,
+      initial: await readVectors(set),
+    });
     try {
       sums = await fisherWithPool(pool, blocks, settings, options.onProgress);
     } finally {
@@ -164,12 +217,22 @@ export async function computeFisher(ws: Pick<Workspace, "backend" | "model" | "d
   return combineFisherBlocks(sums, examples.length);
 }
 
-async function fisherWithPool(pool: WorkerPool, blocks: TfewExample[][], settings: FisherSettings, onProgress?: (done: number) => void): Promise<Map<string, Float64Array>[]> {
+async function fisherWithPool(
+  pool: WorkerPool,
+  blocks: TfewExample[][],
+  settings: FisherSettings,
+  onProgress?: (done: number) => void,
+): Promise<Map<string, Float64Array>[]> {
   const read = (reply: WorkerReply) => {
     if (reply.kind !== "fisher") throw new Error(`worker answered ${reply.kind}, expected fisher`);
     return reply.sums;
   };
   const total = blocks.reduce((n, b) => n + b.length, 0);
-  const parts = await pool.map(blocks, (share) => ({ kind: "fisher", blocks: share, settings }), read, (done) => onProgress?.(Math.min(done * FISHER_BLOCK, total)));
+  const parts = await pool.map(
+    blocks,
+    (share) => ({ kind: "fisher", blocks: share, settings }),
+    read,
+    (done) => onProgress?.(Math.min(done * FISHER_BLOCK, total)),
+  );
   return parts.flat();
 }

@@ -38,9 +38,19 @@ export interface MicroBatchTensors {
 }
 
 /** Per-token NLL of every choice [batch, choices, tgtLen] (0 at padding) and the target mask. */
-export function choiceTokenNll(model: T5Model, batch: TfewBatch, ia3: Ia3Input | undefined): { tokenNll: tf.Tensor3D; targetMask: tf.Tensor3D } {
+export function choiceTokenNll(
+  model: T5Model,
+  batch: TfewBatch,
+  ia3: Ia3Input | undefined,
+): { tokenNll: tf.Tensor3D; targetMask: tf.Tensor3D } {
   const encoded = encodeInputs(model, batch, ia3);
-  const group = { count: batch.numChoices, tgtLen: batch.tgtLen, targets: batch.targets, targetMask: batch.targetMask, decoderInputIds: batch.decoderInputIds };
+  const group = {
+    count: batch.numChoices,
+    tgtLen: batch.tgtLen,
+    targets: batch.targets,
+    targetMask: batch.targetMask,
+    decoderInputIds: batch.decoderInputIds,
+  };
   const tokenNll = choiceNll(model, encoded, group, ia3); // [batch, choices, tgt]
   return { tokenNll, targetMask: tf.tensor3d(batch.targetMask, [batch.size, batch.numChoices, batch.tgtLen]) };
 }
@@ -56,7 +66,14 @@ export function taskSlots(batch: TfewBatch, taskCount?: number): number {
  * `n`, packed (see MicroBatchTensors). With several sets, example b is routed to sets[batch.tasks[b]]; SMEAR
  * experts and routers all get theirs. `taskCount` fixes the per-task slots (default: the batch's largest task + 1).
  */
-export function gradientTensors(model: T5Model, vectors: TrainedVectors, batch: TfewBatch, settings: LossSettings, n: LossNormalizers, taskCount?: number): MicroBatchTensors {
+export function gradientTensors(
+  model: T5Model,
+  vectors: TrainedVectors,
+  batch: TfewBatch,
+  settings: LossSettings,
+  n: LossNormalizers,
+  taskCount?: number,
+): MicroBatchTensors {
   const tasks = batch.tasks ?? batch.labels.map(() => 0); // the set of each example (task routing)
   const plan = forwardPlan(vectors, tasks);
   const varList = plan.used.map((p) => p.variable);
@@ -67,7 +84,11 @@ export function gradientTensors(model: T5Model, vectors: TrainedVectors, batch: 
       const { tokenNll, targetMask } = choiceTokenNll(model, batch, plan.scales());
       const sums = lossSums({ tokenNll, targetMask, labels: batch.labels, lengthNorm: settings.lengthNorm });
       const perTask = slots === 0 ? null : tasksByExample(sums.perExample, batch.tasks as number[], slots);
-      kept = { sums: tf.keep(tf.stack([sums.lm, sums.ul, sums.ln]) as tf.Tensor1D), scores: tf.keep(sums.choiceScores), perTask: perTask === null ? null : tf.keep(perTask) }; // past variableGrads' own tidy
+      kept = {
+        sums: tf.keep(tf.stack([sums.lm, sums.ul, sums.ln]) as tf.Tensor1D),
+        scores: tf.keep(sums.choiceScores),
+        perTask: perTask === null ? null : tf.keep(perTask),
+      }; // past variableGrads' own tidy
       return lossShare(sums, n, { ul: settings.ulWeight, ln: settings.lnWeight });
     }, varList);
     const k = kept as NonNullable<typeof kept>;
@@ -92,7 +113,12 @@ function oneHotRows(indices: readonly number[], depth: number): Float32Array {
 }
 
 /** Host values of a (summed) packed tensor: loss sums, per-task sums of the tasks present, gradients by name. */
-export function unpackSummable(data: Float32Array, vectors: TrainedVectors, slots: number, present?: ReadonlySet<number>): { sums: Sums; taskSums?: Map<number, Sums>; grads: Map<string, Float32Array> } {
+export function unpackSummable(
+  data: Float32Array,
+  vectors: TrainedVectors,
+  slots: number,
+  present?: ReadonlySet<number>,
+): { sums: Sums; taskSums?: Map<number, Sums>; grads: Map<string, Float32Array> } {
   const sums = { lm: data[0] as number, ul: data[1] as number, ln: data[2] as number };
   let offset = 3;
   let taskSums: Map<number, Sums> | undefined;
@@ -114,7 +140,13 @@ export function unpackSummable(data: Float32Array, vectors: TrainedVectors, slot
 }
 
 /** Both stages: the micro-batch's sums, gradients and scores, in one device read. */
-export async function computeGradients(model: T5Model, vectors: TrainedVectors, batch: TfewBatch, settings: LossSettings, n: LossNormalizers): Promise<MicroBatchResult> {
+export async function computeGradients(
+  model: T5Model,
+  vectors: TrainedVectors,
+  batch: TfewBatch,
+  settings: LossSettings,
+  n: LossNormalizers,
+): Promise<MicroBatchResult> {
   const t = gradientTensors(model, vectors, batch, settings, n);
   try {
     const [summable, scores] = (await readPacked([t.summable, t.scores])) as [Float32Array, Float32Array];

@@ -19,16 +19,32 @@ export interface InferenceOptions {
   what?: string; // names the examples in a memory error ("eval", "predict", "score")
 }
 
-export async function rankExamples(ws: Workspace, adapter: AdapterVectors | null, inputs: readonly RankInput[], options: InferenceOptions): Promise<RankResult> {
+export async function rankExamples(
+  ws: Workspace,
+  adapter: AdapterVectors | null,
+  inputs: readonly RankInput[],
+  options: InferenceOptions,
+): Promise<RankResult> {
   const backend = ws.backend.name;
-  const batchSize = evalBatchSize({ ...sizingOf(ws), batchSize: options.batchSize, shapes: exampleShapes(inputs), what: options.what ?? "eval" });
+  const batchSize = evalBatchSize({
+    ...sizingOf(ws),
+    batchSize: options.batchSize,
+    shapes: exampleShapes(inputs),
+    what: options.what ?? "eval",
+  });
   const rankOptions = { lengthNorm: options.lengthNorm, choiceChunk: options.choiceChunk, batchSize };
   const workers = resolveWorkerCount(options.workers, { backend, jobs: Math.ceil(inputs.length / batchSize) });
   const oom = (error: unknown) => {
     throw asOutOfMemoryError(error, { phase: "eval", backend, size: batchSize });
   };
-  if (workers <= 1 || isSmear(adapter)) return rankAll(ws.model, adapter, inputs, { ...rankOptions, onBatch: options.onProgress }).catch(oom);
-  const pool = await startPool(workers, { modelDir: ws.model.dir, backend, ia3Config: adapter?.config ?? null, initial: adapter === null ? null : await readVectors(adapter) });
+  if (workers <= 1 || isSmear(adapter))
+    return rankAll(ws.model, adapter, inputs, { ...rankOptions, onBatch: options.onProgress }).catch(oom);
+  const pool = await startPool(workers, {
+    modelDir: ws.model.dir,
+    backend,
+    ia3Config: adapter?.config ?? null,
+    initial: adapter === null ? null : await readVectors(adapter),
+  });
   try {
     return await rankWithPool(pool, inputs, { ...rankOptions, onProgress: options.onProgress }).catch(oom);
   } finally {

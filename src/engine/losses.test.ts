@@ -11,7 +11,10 @@ import { maskFromIds, tokenNll } from "./token-nll.js";
 function tokenNllFromLogits(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D {
   const [rows, len, vocab] = logits.shape;
   const ids = Int32Array.from(targets.dataSync());
-  return tf.reshape(tokenNll(tf.reshape(logits, [rows * len, vocab]) as tf.Tensor2D, ids, maskFromIds(ids)), [rows, len]) as tf.Tensor2D;
+  return tf.reshape(tokenNll(tf.reshape(logits, [rows * len, vocab]) as tf.Tensor2D, ids, maskFromIds(ids)), [
+    rows,
+    len,
+  ]) as tf.Tensor2D;
 }
 
 beforeAll(async () => {
@@ -26,7 +29,10 @@ const shape3 = choiceIds.shape as [number, number, number];
 function goldInput(overrides: Partial<TfewLossInput> = {}): TfewLossInput {
   return {
     tokenNll: tf.tensor3d(fixtureFloats(tfew, "token_nll"), shape3),
-    targetMask: tf.tensor3d(Array.from(choiceIds.data, (id) => (id !== 0 ? 1 : 0)), shape3),
+    targetMask: tf.tensor3d(
+      Array.from(choiceIds.data, (id) => (id !== 0 ? 1 : 0)),
+      shape3,
+    ),
     labels: goldLabels,
     lengthNorm: 1,
     weights: { ul: 1, ln: 1 },
@@ -38,7 +44,10 @@ function goldInput(overrides: Partial<TfewLossInput> = {}): TfewLossInput {
 function reference(nll: number[][][], mask: number[][][], labels: number[], lengthNorm: number) {
   const scores = nll.map((ex, b) =>
     ex.map((tokens, c) => {
-      const len = Math.max(1, (mask[b]?.[c] ?? []).reduce((a, m) => a + m, 0));
+      const len = Math.max(
+        1,
+        (mask[b]?.[c] ?? []).reduce((a, m) => a + m, 0),
+      );
       return tokens.reduce((a, v) => a + v, 0) / len ** lengthNorm;
     }),
   );
@@ -140,7 +149,10 @@ describe("tfewLosses", () => {
     const flatExpected = expected.flat(2);
     let worst = 0;
     flatGot.forEach((g, i) => {
-      worst = Math.max(worst, Math.abs(g - (flatExpected[i] as number)) / Math.max(Math.abs(flatExpected[i] as number), 1e-6));
+      worst = Math.max(
+        worst,
+        Math.abs(g - (flatExpected[i] as number)) / Math.max(Math.abs(flatExpected[i] as number), 1e-6),
+      );
     });
     console.log("tfew loss gradient max relative error", worst);
     expect(worst).toBeLessThan(1e-4);
@@ -149,9 +161,17 @@ describe("tfewLosses", () => {
   it("the gradient agrees with central finite differences on a small input", () => {
     const nll = tf.tensor3d([0.7, 1.3, 0, 2.1, 0.4, 0.9, 0.2, 0, 0, 1.6, 0.8, 0.3], [2, 2, 3]);
     const mask = tf.tensor3d([1, 1, 0, 1, 1, 1, 1, 0, 0, 1, 1, 1], [2, 2, 3]);
-    const base: TfewLossInput = { tokenNll: nll, targetMask: mask, labels: [1, 0], lengthNorm: 1, weights: { ul: 0.7, ln: 1.3 } };
+    const base: TfewLossInput = {
+      tokenNll: nll,
+      targetMask: mask,
+      labels: [1, 0],
+      lengthNorm: 1,
+      weights: { ul: 0.7, ln: 1.3 },
+    };
     const f = (x: tf.Tensor3D) => tfewLosses({ ...base, tokenNll: x }).total.dataSync()[0] as number;
-    const analytic = tf.grad((x: tf.Tensor) => tfewLosses({ ...base, tokenNll: x as tf.Tensor3D }).total)(nll).dataSync();
+    const analytic = tf
+      .grad((x: tf.Tensor) => tfewLosses({ ...base, tokenNll: x as tf.Tensor3D }).total)(nll)
+      .dataSync();
     const values = nll.dataSync();
     const h = 1e-2;
     values.forEach((v, i) => {
@@ -217,7 +237,9 @@ describe("token NLL (token-nll.ts)", () => {
   it("has gradient softmax - onehot at real targets and 0 at padding", () => {
     const logits = tf.tensor3d([1, 2, 0.5, -1, 0.3, 0.3, 2, -2], [1, 2, 4]);
     const targets = tf.tensor2d([[2, 0]], [1, 2], "int32");
-    const grad = tf.grad((x: tf.Tensor) => tokenNllFromLogits(x as tf.Tensor3D, targets).sum())(logits).arraySync() as number[][][];
+    const grad = tf
+      .grad((x: tf.Tensor) => tokenNllFromLogits(x as tf.Tensor3D, targets).sum())(logits)
+      .arraySync() as number[][][];
     const row = [1, 2, 0.5, -1];
     const z = row.reduce((a, v) => a + Math.exp(v), 0);
     const expected = row.map((v, k) => Math.exp(v) / z - (k === 2 ? 1 : 0));

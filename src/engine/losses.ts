@@ -64,7 +64,9 @@ const UL_MASKED_TERM = -Math.log(1.01);
 export function choiceScores(tokenNll: tf.Tensor3D, targetMask: tf.Tensor3D, lengthNorm: number): tf.Tensor2D {
   return tf.tidy(() => {
     const sums = tf.sum(tf.mul(tokenNll, targetMask), 2); // [batch, choices]
-    return (lengthNorm === 0 ? sums : tf.div(sums, tf.pow(tf.maximum(tf.sum(targetMask, 2), 1), lengthNorm))) as tf.Tensor2D;
+    return (
+      lengthNorm === 0 ? sums : tf.div(sums, tf.pow(tf.maximum(tf.sum(targetMask, 2), 1), lengthNorm))
+    ) as tf.Tensor2D;
   });
 }
 
@@ -83,9 +85,17 @@ export function lossSums(input: Omit<TfewLossInput, "weights">): LossSums {
     const lmEach = nll.mul(gold3).sum([1, 2]); // [batch]
     const lnEach = tf.logSoftmax(scores.neg()).mul(gold).sum(1).neg(); // [batch, choices] → [batch] CE
     const keep = mask.mul(tf.sub(1, gold3)); // [batch, choices, len] wrong-choice tokens
-    const ulEach = tf.where(keep.greater(0), tf.sub(1, tokenNll.neg().exp()).add(1e-2).log().neg(), tf.zerosLike(tokenNll)).sum([1, 2]); // [batch]
+    const ulEach = tf
+      .where(keep.greater(0), tf.sub(1, tokenNll.neg().exp()).add(1e-2).log().neg(), tf.zerosLike(tokenNll))
+      .sum([1, 2]); // [batch]
     const perExample = tf.stack([lmEach, ulEach, lnEach], 1) as tf.Tensor2D; // [batch, 3]
-    return { lm: lmEach.sum() as tf.Scalar, ul: ulEach.sum() as tf.Scalar, ln: lnEach.sum() as tf.Scalar, choiceScores: scores, perExample };
+    return {
+      lm: lmEach.sum() as tf.Scalar,
+      ul: ulEach.sum() as tf.Scalar,
+      ln: lnEach.sum() as tf.Scalar,
+      choiceScores: scores,
+      perExample,
+    };
   });
 }
 
@@ -119,7 +129,11 @@ export function lossShare(sums: LossSums, n: LossNormalizers, weights: { ul: num
  * The losses of a whole batch from its summed parts. Degenerate inputs give 0 instead of t-few's NaN: no gold
  * tokens → lm = 0, no wrong-choice tokens → ul = 0.
  */
-export function lossValues(sums: { lm: number; ul: number; ln: number }, n: LossNormalizers, weights: { ul: number; ln: number }): LossValues {
+export function lossValues(
+  sums: { lm: number; ul: number; ln: number },
+  n: LossNormalizers,
+  weights: { ul: number; ln: number },
+): LossValues {
   const lm = sums.lm / Math.max(n.lmTokens, 1);
   const ul = n.ulTokens > 0 ? (sums.ul + n.ulMasked * UL_MASKED_TERM) / n.ulTokens : 0;
   const ln = sums.ln / n.examples;
@@ -136,7 +150,9 @@ export function tfewLosses(input: TfewLossInput): TfewLosses {
   return tf.tidy(() => {
     const sums = lossSums(input);
     const lm = tf.div(sums.lm, Math.max(n.lmTokens, 1)) as tf.Scalar;
-    const ul = (n.ulTokens > 0 ? tf.div(tf.add(sums.ul, n.ulMasked * UL_MASKED_TERM), n.ulTokens) : tf.scalar(0)) as tf.Scalar;
+    const ul = (
+      n.ulTokens > 0 ? tf.div(tf.add(sums.ul, n.ulMasked * UL_MASKED_TERM), n.ulTokens) : tf.scalar(0)
+    ) as tf.Scalar;
     const ln = tf.div(sums.ln, n.examples) as tf.Scalar;
     const total = lm.add(ul.mul(input.weights.ul)).add(ln.mul(input.weights.ln)) as tf.Scalar;
     return { total, lm, ul, ln, choiceScores: sums.choiceScores };
@@ -153,7 +169,9 @@ function checkInput(input: TfewLossInput): void {
     );
   }
   if (labels.length !== batch) {
-    throw new TfewError(`tfewLosses: ${labels.length} labels for a batch of ${batch}; pass one gold choice per example`);
+    throw new TfewError(
+      `tfewLosses: ${labels.length} labels for a batch of ${batch}; pass one gold choice per example`,
+    );
   }
   labels.forEach((label, row) => {
     if (!Number.isInteger(label) || label < 0 || label >= choices) {

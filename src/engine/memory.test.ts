@@ -5,7 +5,20 @@ import { parseT5Config } from "../model/config.js";
 import { parseGpuMemoryCsv } from "../backend/device-memory.js";
 import { choiceChunkSize, evalBatchSize, trainMicroBatchSize } from "./memory.js";
 
-const SMALL = parseT5Config({ model_type: "t5", d_model: 512, d_kv: 64, num_heads: 8, d_ff: 2048, num_layers: 6, num_decoder_layers: 6, vocab_size: 32128, feed_forward_proj: "relu" }, "t5-small");
+const SMALL = parseT5Config(
+  {
+    model_type: "t5",
+    d_model: 512,
+    d_kv: 64,
+    num_heads: 8,
+    d_ff: 2048,
+    num_layers: 6,
+    num_decoder_layers: 6,
+    vocab_size: 32128,
+    feed_forward_proj: "relu",
+  },
+  "t5-small",
+);
 const shape = (srcLen: number, numChoices = 2) => ({ srcLen, numChoices, tgtLen: 4 });
 const base = { backend: "wasm", config: SMALL, parameterCount: 60_000_000, batchSize: 8, what: "training" };
 
@@ -20,7 +33,9 @@ describe("memory sizing", () => {
 
   it("names the example that cannot fit, its tokens and data.max_seq_len", () => {
     const shapes = [shape(100), shape(8192, 77), shape(300)];
-    expect(() => trainMicroBatchSize({ ...base, shapes })).toThrow(/training example 2 \(8192 input tokens, 77 choices of up to 4 tokens\).*data\.max_seq_len/);
+    expect(() => trainMicroBatchSize({ ...base, shapes })).toThrow(
+      /training example 2 \(8192 input tokens, 77 choices of up to 4 tokens\).*data\.max_seq_len/,
+    );
     expect(() => evalBatchSize({ ...base, what: "eval", shapes })).toThrow(/eval example 2 \(8192 input tokens/);
   });
 
@@ -40,7 +55,20 @@ describe("memory sizing", () => {
 });
 
 describe("GPU sizing from canned nvidia-smi output (T0-3B, batch 8 × 256, 2 choices)", () => {
-  const T0_3B = parseT5Config({ model_type: "t5", d_model: 1024, d_kv: 128, num_heads: 32, d_ff: 16384, num_layers: 24, num_decoder_layers: 24, vocab_size: 32128, feed_forward_proj: "gated-gelu" }, "t0-3b");
+  const T0_3B = parseT5Config(
+    {
+      model_type: "t5",
+      d_model: 1024,
+      d_kv: 128,
+      num_heads: 32,
+      d_ff: 16384,
+      num_layers: 24,
+      num_decoder_layers: 24,
+      vocab_size: 32128,
+      feed_forward_proj: "gated-gelu",
+    },
+    "t0-3b",
+  );
   const params = 2_849_757_184; // T0-3B (bigscience/T0_3B)
   // idle cards (memory.used small) as `nvidia-smi --query-gpu=index,uuid,memory.total,memory.used,name` prints them
   const cards = {
@@ -51,14 +79,25 @@ describe("GPU sizing from canned nvidia-smi output (T0-3B, batch 8 × 256, 2 cho
   };
   const size = (line: string) => {
     const free = parseGpuMemoryCsv(line)[0]?.freeBytes ?? null;
-    return () => trainMicroBatchSize({ backend: "tensorflow", config: T0_3B, parameterCount: params, batchSize: 8, shapes: [shape(256)], what: "training", deviceFreeBytes: free });
+    return () =>
+      trainMicroBatchSize({
+        backend: "tensorflow",
+        config: T0_3B,
+        parameterCount: params,
+        batchSize: 8,
+        shapes: [shape(256)],
+        what: "training",
+        deviceFreeBytes: free,
+      });
   };
 
   // tfjs keeps every intermediate of a step on the tape (gelu_new alone leaves ~8 tensors of d_ff per token):
   // about 13.7 GiB per 256-token example of T0-3B by the wasm-calibrated estimate, beside 10.6 GiB of weights
   it("does not fit one example on 16 and 24 GB cards: one line naming the example, the GPU's free memory and the key", () => {
     for (const card of [cards["16 GB"], cards["24 GB"]]) {
-      expect(size(card)).toThrow(/training example 1 \(256 input tokens.*GiB free on the GPU \(nvidia-smi\).*data\.max_seq_len/);
+      expect(size(card)).toThrow(
+        /training example 1 \(256 input tokens.*GiB free on the GPU \(nvidia-smi\).*data\.max_seq_len/,
+      );
     }
   });
 
@@ -68,7 +107,27 @@ describe("GPU sizing from canned nvidia-smi output (T0-3B, batch 8 × 256, 2 cho
   });
 
   it("leaves the batch alone when the GPU's memory is unknown (no nvidia-smi) and on cpu", () => {
-    expect(trainMicroBatchSize({ backend: "webgpu", config: T0_3B, parameterCount: params, batchSize: 8, shapes: [shape(256)], what: "training", deviceFreeBytes: null })).toBe(8);
-    expect(trainMicroBatchSize({ backend: "cpu", config: SMALL, parameterCount: 60_000_000, batchSize: 8, shapes: [shape(4096)], what: "training", deviceFreeBytes: 1e9 })).toBe(8);
+    expect(
+      trainMicroBatchSize({
+        backend: "webgpu",
+        config: T0_3B,
+        parameterCount: params,
+        batchSize: 8,
+        shapes: [shape(256)],
+        what: "training",
+        deviceFreeBytes: null,
+      }),
+    ).toBe(8);
+    expect(
+      trainMicroBatchSize({
+        backend: "cpu",
+        config: SMALL,
+        parameterCount: 60_000_000,
+        batchSize: 8,
+        shapes: [shape(4096)],
+        what: "training",
+        deviceFreeBytes: 1e9,
+      }),
+    ).toBe(8);
   });
 });

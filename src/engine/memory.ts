@@ -34,10 +34,13 @@ export function activationBytesPerExample(config: T5Config, shape: ExampleShape)
   const inner = innerDim(config);
   const ffnWidth = config.dFf * (config.gatedFfn ? 3 : 2);
   const rows = shape.numChoices * shape.tgtLen;
-  const linear = config.numLayers * shape.srcLen * (3 * d + 4 * inner + ffnWidth)
-    + config.numDecoderLayers * (rows * (5 * d + 6 * inner + ffnWidth + 3 * config.numHeads * shape.tgtLen) + 2 * shape.srcLen * inner);
-  const attention = config.numLayers * TRAIN_ATTENTION_COPIES * config.numHeads * shape.srcLen * shape.srcLen
-    + config.numDecoderLayers * TRAIN_CROSS_COPIES * config.numHeads * rows * shape.srcLen;
+  const linear =
+    config.numLayers * shape.srcLen * (3 * d + 4 * inner + ffnWidth) +
+    config.numDecoderLayers *
+      (rows * (5 * d + 6 * inner + ffnWidth + 3 * config.numHeads * shape.tgtLen) + 2 * shape.srcLen * inner);
+  const attention =
+    config.numLayers * TRAIN_ATTENTION_COPIES * config.numHeads * shape.srcLen * shape.srcLen +
+    config.numDecoderLayers * TRAIN_CROSS_COPIES * config.numHeads * rows * shape.srcLen;
   const head = rows * config.vocabSize * 3; // logits, softmax, gradient
   return 4 * (TAPE_FACTOR * linear + attention + head);
 }
@@ -81,7 +84,8 @@ function freeBytes(input: SizingInput): number | null {
 /** Where the memory bound of the sizing comes from, for the log line. */
 export function memoryBasis(input: { backend: string; deviceFreeBytes?: number | null }): string {
   if (input.backend === "wasm") return "the wasm backend's 4 GiB heap";
-  if (input.backend !== "cpu" && input.deviceFreeBytes != null) return `${gib(input.deviceFreeBytes)} GiB free on the GPU (nvidia-smi)`;
+  if (input.backend !== "cpu" && input.deviceFreeBytes != null)
+    return `${gib(input.deviceFreeBytes)} GiB free on the GPU (nvidia-smi)`;
   return "no memory cap known";
 }
 
@@ -112,7 +116,15 @@ export function trainMicroBatchSize(input: SizingInput): number {
   const tgtLen = Math.max(...input.shapes.map((s) => s.tgtLen));
   const perExample = activationBytesPerExample(input.config, { ...shape, tgtLen });
   const fit = Math.floor(free / perExample);
-  if (fit < 1) throw tooLarge(input, i, perExample, input.backend === "wasm" ? "lower data.max_seq_len (or train on a GPU backend: --backend tensorflow or webgpu)" : "lower data.max_seq_len or use a GPU with more memory");
+  if (fit < 1)
+    throw tooLarge(
+      input,
+      i,
+      perExample,
+      input.backend === "wasm"
+        ? "lower data.max_seq_len (or train on a GPU backend: --backend tensorflow or webgpu)"
+        : "lower data.max_seq_len or use a GPU with more memory",
+    );
   // the fewest passes that fit, of equal size (8 that fit 5 → 4 + 4, not 5 + 3): balanced across workers
   const passes = Math.ceil(input.batchSize / Math.min(input.batchSize, fit));
   return Math.ceil(input.batchSize / passes);
@@ -126,7 +138,15 @@ export function evalBatchSize(input: SizingInput): number {
   const srcLen = (input.shapes[i] as ExampleShape).srcLen;
   const perExample = inferenceBytesPerExample(input.config, srcLen);
   const fit = Math.floor((free - decoderPassBytes(input.config, srcLen)) / perExample);
-  if (fit < 1) throw tooLarge(input, i, perExample + decoderPassBytes(input.config, srcLen), input.backend === "wasm" ? "lower data.max_seq_len (or use --backend tensorflow or webgpu)" : "lower data.max_seq_len or use a GPU with more memory");
+  if (fit < 1)
+    throw tooLarge(
+      input,
+      i,
+      perExample + decoderPassBytes(input.config, srcLen),
+      input.backend === "wasm"
+        ? "lower data.max_seq_len (or use --backend tensorflow or webgpu)"
+        : "lower data.max_seq_len or use a GPU with more memory",
+    );
   return Math.min(input.batchSize, fit);
 }
 
@@ -139,7 +159,13 @@ function tooLarge(input: SizingInput, index: number, bytes: number, fix: string)
 }
 
 /** Choices per decoder pass: eval.choice_chunk, bounded so a pass's logits and cross-attention scores stay capped. */
-export function choiceChunkSize(input: { examples: number; tgtLen: number; srcLen: number; config: T5Config; choiceChunk: number }): number {
+export function choiceChunkSize(input: {
+  examples: number;
+  tgtLen: number;
+  srcLen: number;
+  config: T5Config;
+  choiceChunk: number;
+}): number {
   const rowsPerChoice = input.examples * input.tgtLen;
   const byLogits = Math.floor(MAX_LOGIT_ROWS / rowsPerChoice);
   const byScores = Math.floor(MAX_CROSS_SCORES / (rowsPerChoice * input.config.numHeads * input.srcLen));

@@ -22,7 +22,11 @@ export interface ChoiceGroup {
   decoderInputIds: Int32Array; // [size, count, tgtLen] targets shifted right
 }
 
-export function encodeInputs(model: T5Model, inputs: { inputIds: Int32Array; attentionMask: Float32Array; size: number; srcLen: number }, ia3: Ia3Input | undefined): Encoded {
+export function encodeInputs(
+  model: T5Model,
+  inputs: { inputIds: Int32Array; attentionMask: Float32Array; size: number; srcLen: number },
+  ia3: Ia3Input | undefined,
+): Encoded {
   const { size, srcLen } = inputs;
   const mask = tf.tensor2d(inputs.attentionMask, [size, srcLen]);
   const encoded = encode(model, tf.tensor2d(inputs.inputIds, [size, srcLen], "int32"), mask, ia3); // [size, src, d]
@@ -30,7 +34,12 @@ export function encodeInputs(model: T5Model, inputs: { inputIds: Int32Array; att
 }
 
 /** Per-token NLL [size, count, tgtLen] of a choice group (0 at padding). */
-export function choiceNll(model: T5Model, encoded: Encoded, group: ChoiceGroup, ia3: Ia3Input | undefined): tf.Tensor3D {
+export function choiceNll(
+  model: T5Model,
+  encoded: Encoded,
+  group: ChoiceGroup,
+  ia3: Ia3Input | undefined,
+): tf.Tensor3D {
   const { size } = encoded;
   const { count, tgtLen } = group;
   const decoderInputIds = tf.tensor3d(group.decoderInputIds, [size, count, tgtLen], "int32");

@@ -47,7 +47,9 @@ export function resolveWorkerCount(setting: number | "auto", options: { backend:
 /** The compiled worker entry (dist/engine/worker-main.js), also when running from TypeScript sources in tests. */
 export function workerEntry(): string {
   const here = fileURLToPath(import.meta.url);
-  const js = here.endsWith(".ts") ? here.replace(/[\\/]src[\\/]engine[\\/]pool\.ts$/, "/dist/engine/worker-main.js") : here.replace(/pool\.js$/, "worker-main.js");
+  const js = here.endsWith(".ts")
+    ? here.replace(/[\\/]src[\\/]engine[\\/]pool\.ts$/, "/dist/engine/worker-main.js")
+    : here.replace(/pool\.js$/, "worker-main.js");
   if (!existsSync(js)) throw new TfewError(`workers: ${js} is missing; run npm run build (or set train.workers: 1)`);
   return js;
 }
@@ -80,7 +82,12 @@ class WorkerHandle {
 export interface WorkerPool {
   readonly size: number;
   /** Deals the items to the workers in contiguous shares (in order) and returns each share's reply in order. */
-  map<T, R>(items: readonly T[], job: (share: T[]) => WorkerJob, read: (reply: WorkerReply) => R, onShare?: (done: number) => void): Promise<R[]>;
+  map<T, R>(
+    items: readonly T[],
+    job: (share: T[]) => WorkerJob,
+    read: (reply: WorkerReply) => R,
+    onShare?: (done: number) => void,
+  ): Promise<R[]>;
   broadcast(job: WorkerJob): Promise<void>;
   close(): Promise<void>;
 }
@@ -126,24 +133,44 @@ function expect<K extends WorkerReply["kind"]>(kind: K): (reply: WorkerReply) =>
 }
 
 /** Rank classification split across the pool: contiguous shards of the examples, results in input order. */
-export async function rankWithPool(pool: WorkerPool, inputs: readonly RankInput[], options: RankOptions & { batchSize: number; onProgress?: (done: number) => void }): Promise<RankResult> {
+export async function rankWithPool(
+  pool: WorkerPool,
+  inputs: readonly RankInput[],
+  options: RankOptions & { batchSize: number; onProgress?: (done: number) => void },
+): Promise<RankResult> {
   const { onProgress, ...plain } = options;
-  const parts = await pool.map(inputs, (share) => ({ kind: "rank", inputs: share, options: plain }), (r) => expect("rank")(r).result, onProgress);
-  return { scores: parts.flatMap((p) => p.scores), nllSums: parts.flatMap((p) => p.nllSums), predictions: parts.flatMap((p) => p.predictions) };
+  const parts = await pool.map(
+    inputs,
+    (share) => ({ kind: "rank", inputs: share, options: plain }),
+    (r) => expect("rank")(r).result,
+    onProgress,
+  );
+  return {
+    scores: parts.flatMap((p) => p.scores),
+    nllSums: parts.flatMap((p) => p.nllSums),
+    predictions: parts.flatMap((p) => p.predictions),
+  };
 }
 
 /**
  * Training on the pool: a step's examples are split into micro-batches of exactly microBatchSize (never
  * resized for the worker count), dealt to the workers in contiguous shares, and their parts summed in order.
  */
-export function createWorkerEngine(pool: WorkerPool, options: { microBatchSize: number; settings: LossSettings }): GradientEngine {
+export function createWorkerEngine(
+  pool: WorkerPool,
+  options: { microBatchSize: number; settings: LossSettings },
+): GradientEngine {
   return {
     microBatchSize: options.microBatchSize,
     workers: pool.size,
     async compute(examples) {
       const normalizers = batchNormalizers(examples);
       const micro = splitMicroBatches(examples, options.microBatchSize);
-      const replies = await pool.map(micro, (share) => ({ kind: "gradients", microBatches: share, normalizers, settings: options.settings }), (r) => expect("gradients")(r).parts);
+      const replies = await pool.map(
+        micro,
+        (share) => ({ kind: "gradients", microBatches: share, normalizers, settings: options.settings }),
+        (r) => expect("gradients")(r).parts,
+      );
       return combineParts(replies.flat(), normalizers, options.settings, examples);
     },
     setVectors: (values) => pool.broadcast({ kind: "set-vectors", values: new Map(values) }),

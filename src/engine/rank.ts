@@ -30,25 +30,47 @@ export interface RankResult {
  * Scores one batch of examples (all with the same number of choices). Every chunk's Σ NLL and normalized
  * scores stay on the device until the batch is done: one device read per batch.
  */
-export async function rankBatch(model: T5Model, adapter: AdapterVectors | null, batch: readonly RankInput[], options: RankOptions): Promise<RankResult> {
+export async function rankBatch(
+  model: T5Model,
+  adapter: AdapterVectors | null,
+  batch: readonly RankInput[],
+  options: RankOptions,
+): Promise<RankResult> {
   const size = batch.length;
   const numChoices = (batch[0] as RankInput).choices.length;
   const ids = { padId: model.config.padTokenId, decoderStartId: model.config.decoderStartTokenId };
   const perChunk = tf.tidy(() => {
     const ia3 = adapter === null ? undefined : adapterInput(adapter);
-    const inputs = padInputs(batch.map((e) => e.inputIds), ids.padId);
+    const inputs = padInputs(
+      batch.map((e) => e.inputIds),
+      ids.padId,
+    );
     const encoded = encodeInputs(model, { ...inputs, size }, ia3); // once per example, shared by every chunk
     const maxTgtLen = Math.max(...batch.flatMap((e) => e.choices.map((c) => c.length)));
-    const chunk = choiceChunkSize({ examples: size, tgtLen: maxTgtLen, srcLen: inputs.srcLen, config: model.config, choiceChunk: options.choiceChunk });
+    const chunk = choiceChunkSize({
+      examples: size,
+      tgtLen: maxTgtLen,
+      srcLen: inputs.srcLen,
+      config: model.config,
+      choiceChunk: options.choiceChunk,
+    });
     const out: tf.Tensor[] = [];
     for (let first = 0; first < numChoices; first += chunk) {
       const count = Math.min(chunk, numChoices - first);
-      const group = { count, ...padChoices(batch.map((e) => e.choices.slice(first, first + count)), ids) };
-      out.push(tf.tidy(() => {
-        const nll = choiceNll(model, encoded, group, ia3); // [size, count, tgt]
-        const mask = tf.tensor3d(group.targetMask, [size, count, group.tgtLen]);
-        return tf.stack([tf.sum(nll, 2), choiceScores(nll, mask, options.lengthNorm)]); // [2, size, count]
-      }));
+      const group = {
+        count,
+        ...padChoices(
+          batch.map((e) => e.choices.slice(first, first + count)),
+          ids,
+        ),
+      };
+      out.push(
+        tf.tidy(() => {
+          const nll = choiceNll(model, encoded, group, ia3); // [size, count, tgt]
+          const mask = tf.tensor3d(group.targetMask, [size, count, group.tgtLen]);
+          return tf.stack([tf.sum(nll, 2), choiceScores(nll, mask, options.lengthNorm)]); // [2, size, count]
+        }),
+      );
     }
     return out;
   });

@@ -20,7 +20,11 @@ export function addByTask(into: Map<number, Sums>, sums: readonly Sums[], tasks:
 }
 
 /** Each task's losses over its own examples of the batch (keyed by task index). */
-export function taskLosses(examples: readonly TfewExample[], sums: ReadonlyMap<number, Sums>, weights: { ul: number; ln: number }): Map<number, { losses: LossValues; examples: number }> {
+export function taskLosses(
+  examples: readonly TfewExample[],
+  sums: ReadonlyMap<number, Sums>,
+  weights: { ul: number; ln: number },
+): Map<number, { losses: LossValues; examples: number }> {
   const out = new Map<number, { losses: LossValues; examples: number }>();
   for (const [task, s] of [...sums].sort((a, b) => a[0] - b[0])) {
     const mine = examples.filter((e) => (e.task ?? 0) === task);

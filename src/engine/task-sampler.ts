@@ -15,7 +15,12 @@ export class TaskSampler {
   private draws: number;
 
   /** sizes: examples per task (global indices are task-major: task 0's examples first). */
-  constructor(sizes: readonly number[], weights: readonly number[], private readonly seed: number, state?: TaskSamplerState) {
+  constructor(
+    sizes: readonly number[],
+    weights: readonly number[],
+    private readonly seed: number,
+    state?: TaskSamplerState,
+  ) {
     this.samplers = sizes.map((n, t) => new EpochSampler(n, (seed + 7919 * (t + 1)) >>> 0, state?.tasks[t]));
     const mass = sizes.map((n, t) => n * (weights[t] ?? 1));
     const total = mass.reduce((a, b) => a + b, 0);

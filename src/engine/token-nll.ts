@@ -8,7 +8,8 @@ import { customOp } from "../model/custom-op.js";
 /** logits [rows, vocab], targets [rows] (any id at padding), mask [rows] (1 = real, 0 = pad) → nll [rows]. */
 export function tokenNll(logits: tf.Tensor2D, targets: Int32Array, mask: Float32Array): tf.Tensor1D {
   const [rows, vocab] = logits.shape;
-  if (targets.length !== rows || mask.length !== rows) throw new Error(`tokenNll: ${targets.length} targets and ${mask.length} mask values for ${rows} rows`);
+  if (targets.length !== rows || mask.length !== rows)
+    throw new Error(`tokenNll: ${targets.length} targets and ${mask.length} mask values for ${rows} rows`);
   const ids = Int32Array.from(targets, (t, row) => (mask[row] === 0 ? 0 : t)); // padding may hold any id
   const flatIndex = Int32Array.from(ids, (t, row) => row * vocab + t);
   const op = customOp(([z], save) => {

@@ -28,20 +28,29 @@ async function answer(message: WorkerJob | { kind: "init"; init: WorkerInit }): 
     return { kind: "ready" };
   }
   if (state === null) throw new Error("worker used before init");
-  if (message.kind === "rank") return { kind: "rank", result: await rankAll(state.model, state.set, message.inputs, message.options) };
+  if (message.kind === "rank")
+    return { kind: "rank", result: await rankAll(state.model, state.set, message.inputs, message.options) };
   if (state.set === null) throw new Error("worker has no (IA)³ vectors to train");
-  if (message.kind === "fisher") return { kind: "fisher", sums: await fisherBlockSums(state.model, state.set, message.blocks, message.settings) };
+  if (message.kind === "fisher")
+    return { kind: "fisher", sums: await fisherBlockSums(state.model, state.set, message.blocks, message.settings) };
   if (message.kind === "set-vectors") {
     assignParams(state.sets, message.values);
     return { kind: "done" };
   }
-  return { kind: "gradients", parts: await microBatchParts(state.model, state.sets, message.microBatches, message.settings, message.normalizers) };
+  return {
+    kind: "gradients",
+    parts: await microBatchParts(state.model, state.sets, message.microBatches, message.settings, message.normalizers),
+  };
 }
 
 port.on("message", async (message: WorkerJob | { kind: "init"; init: WorkerInit }) => {
   try {
     port.postMessage(await answer(message));
   } catch (error) {
-    port.postMessage({ kind: "error", message: error instanceof Error ? error.message : String(error), tfew: isTfewError(error) } satisfies WorkerReply);
+    port.postMessage({
+      kind: "error",
+      message: error instanceof Error ? error.message : String(error),
+      tfew: isTfewError(error),
+    } satisfies WorkerReply);
   }
 });

@@ -29,7 +29,10 @@ export interface Workspace {
   deviceFreeBytes: number | null;
 }
 
-export async function prepareModel(config: RunConfig, options: { backend?: BackendChoice; log: (line: string) => void }): Promise<Workspace> {
+export async function prepareModel(
+  config: RunConfig,
+  options: { backend?: BackendChoice; log: (line: string) => void },
+): Promise<Workspace> {
   const source = await resolveModelSource(config.model, { revision: config.revision });
   // auto's CPU choice depends on the model's size: read its config.json before the backend starts
   const parameters = options.backend ? null : countParameters(await readT5Config(source.dir)).total;
@@ -40,11 +43,15 @@ export async function prepareModel(config: RunConfig, options: { backend?: Backe
   const deviceFree = onGpu ? await deviceFreeBytes() : null; // before the weights take their share
   const model = await loadT5(source.dir, backend);
   if (tokenizer.vocabSize > model.config.vocabSize) {
-    throw new TfewError(`tokenizer in ${tokenizerDir} has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${model.config.vocabSize}; use the model's own tokenizer`);
+    throw new TfewError(
+      `tokenizer in ${tokenizerDir} has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${model.config.vocabSize}; use the model's own tokenizer`,
+    );
   }
   // printed once the model has loaded, so that a bad model is a single error line
   options.log(`backend: ${backend.name} (${backend.reason})`);
-  options.log(`model: ${config.model} (${source.kind}${source.commit ? ` @ ${source.commit.slice(0, 12)}` : ""}) from ${source.dir}`);
+  options.log(
+    `model: ${config.model} (${source.kind}${source.commit ? ` @ ${source.commit.slice(0, 12)}` : ""}) from ${source.dir}`,
+  );
   return { backend, source, model, tokenizer, deviceFreeBytes: deviceFree };
 }
 
@@ -70,14 +77,25 @@ export interface ExampleSet {
 }
 
 /** Renders and tokenizes examples; choices are the label names (each cut to max_choice_len, keeping </s>). */
-export function buildExamples(task: TaskData, rows: readonly Example[], tokenizer: T5Tokenizer, config: RunConfig): ExampleSet {
+export function buildExamples(
+  task: TaskData,
+  rows: readonly Example[],
+  tokenizer: T5Tokenizer,
+  config: RunConfig,
+): ExampleSet {
   const choiceIds = answerChoices(task).map((name) => {
     const ids = tokenizer.encode(name);
-    return ids.length <= config.data.max_choice_len ? ids : [...ids.slice(0, config.data.max_choice_len - 1), tokenizer.eosId];
+    return ids.length <= config.data.max_choice_len
+      ? ids
+      : [...ids.slice(0, config.data.max_choice_len - 1), tokenizer.eosId];
   });
   let truncated = 0;
   const examples = rows.map((row) => {
-    const prompt = renderPrompt(task, row, { tokenizer, maxSeqLen: config.data.max_seq_len, template: config.data.template ?? undefined });
+    const prompt = renderPrompt(task, row, {
+      tokenizer,
+      maxSeqLen: config.data.max_seq_len,
+      template: config.data.template ?? undefined,
+    });
     if (prompt.truncatedFields.length > 0) truncated++;
     return { inputIds: prompt.ids, choices: choiceIds, label: row.label ?? -1 };
   });
@@ -101,11 +119,25 @@ export async function loadAdapterSet(ws: Workspace, adapterDir: string | null): 
 }
 
 /** What memory sizing (memory.ts) needs of the workspace: backend, model shapes and size, the GPU's free memory. */
-export function sizingOf(ws: Pick<Workspace, "backend" | "model" | "deviceFreeBytes">): { backend: string; config: Workspace["model"]["config"]; parameterCount: number; deviceFreeBytes: number | null } {
-  return { backend: ws.backend.name, config: ws.model.config, parameterCount: countParameters(ws.model.config).total, deviceFreeBytes: ws.deviceFreeBytes };
+export function sizingOf(ws: Pick<Workspace, "backend" | "model" | "deviceFreeBytes">): {
+  backend: string;
+  config: Workspace["model"]["config"];
+  parameterCount: number;
+  deviceFreeBytes: number | null;
+} {
+  return {
+    backend: ws.backend.name,
+    config: ws.model.config,
+    parameterCount: countParameters(ws.model.config).total,
+    deviceFreeBytes: ws.deviceFreeBytes,
+  };
 }
 
 /** What memory sizing needs of each example. */
 export function exampleShapes(examples: readonly { inputIds: number[]; choices: number[][] }[]): ExampleShape[] {
-  return examples.map((e) => ({ srcLen: e.inputIds.length, numChoices: e.choices.length, tgtLen: Math.max(...e.choices.map((c) => c.length)) }));
+  return examples.map((e) => ({
+    srcLen: e.inputIds.length,
+    numChoices: e.choices.length,
+    tgtLen: Math.max(...e.choices.map((c) => c.length)),
+  }));
 }

@@ -25,12 +25,23 @@ export interface EvalContext {
 }
 
 /** Predicted label index for each example. */
-export async function predictLabels(ctx: EvalContext, adapter: AdapterVectors | null, rows: readonly Example[], label: string): Promise<number[]> {
+export async function predictLabels(
+  ctx: EvalContext,
+  adapter: AdapterVectors | null,
+  rows: readonly Example[],
+  label: string,
+): Promise<number[]> {
   const { examples, truncated } = buildExamples(ctx.task, rows, ctx.workspace.tokenizer, ctx.config);
-  if (truncated > 0) ctx.log(`warning: ${truncated} of ${rows.length} prompts were cut to data.max_seq_len=${ctx.config.data.max_seq_len} tokens`);
+  if (truncated > 0)
+    ctx.log(
+      `warning: ${truncated} of ${rows.length} prompts were cut to data.max_seq_len=${ctx.config.data.max_seq_len} tokens`,
+    );
   const progress = createProgress({ total: examples.length, label, stream: ctx.progressStream });
   // GPU utilization and memory on the progress line while evaluating, as in training
-  const gpu = ctx.config.monitor.gpu === "auto" ? await startGpuSampler({ intervalMs: ctx.config.monitor.interval_ms, onWarning: ctx.log }) : null;
+  const gpu =
+    ctx.config.monitor.gpu === "auto"
+      ? await startGpuSampler({ intervalMs: ctx.config.monitor.interval_ms, onWarning: ctx.log })
+      : null;
   const t0 = performance.now();
   const onBatch = (done: number) => {
     const g = gpu?.latest()[0];
@@ -42,7 +53,14 @@ export async function predictLabels(ctx: EvalContext, adapter: AdapterVectors | 
   };
   try {
     const { eval: e, train } = ctx.config;
-    const options = { lengthNorm: e.length_norm, choiceChunk: e.choice_chunk, batchSize: e.batch_size, workers: train.workers, onProgress: onBatch, what: label };
+    const options = {
+      lengthNorm: e.length_norm,
+      choiceChunk: e.choice_chunk,
+      batchSize: e.batch_size,
+      workers: train.workers,
+      onProgress: onBatch,
+      what: label,
+    };
     return (await rankExamples(ctx.workspace, adapter, examples, options)).predictions;
   } finally {
     progress.stop();
@@ -52,18 +70,29 @@ export async function predictLabels(ctx: EvalContext, adapter: AdapterVectors | 
 
 function labelled(rows: readonly Example[], where: string): { rows: Example[]; gold: number[] } {
   const withLabels = rows.filter((r) => r.label !== undefined);
-  if (withLabels.length === 0) throw new TfewError(`eval: the ${where} split has no labelled examples; evaluate --split train (RAFT test labels are private) or use tfew predict`);
+  if (withLabels.length === 0)
+    throw new TfewError(
+      `eval: the ${where} split has no labelled examples; evaluate --split train (RAFT test labels are private) or use tfew predict`,
+    );
   return { rows: withLabels, gold: withLabels.map((r) => r.label as number) };
 }
 
-export async function evaluate(ctx: EvalContext, options: { adapterDir: string | null; split: "train" | "test"; outDir: string }): Promise<ClassificationMetrics> {
+export async function evaluate(
+  ctx: EvalContext,
+  options: { adapterDir: string | null; split: "train" | "test"; outDir: string },
+): Promise<ClassificationMetrics> {
   const { rows, gold } = labelled(options.split === "train" ? ctx.task.train : ctx.task.test, options.split);
   const adapter = await loadAdapter(ctx.workspace, options.adapterDir);
   try {
     const predicted = await predictLabels(ctx, adapter, rows, "eval");
     const metrics = classificationMetrics(gold, predicted, ctx.task.labelNames);
     const dir = await ensureRunDir(options.outDir);
-    await writeJson(dir, "metrics.json", { task: ctx.task.name, split: options.split, adapter: options.adapterDir, ...metrics });
+    await writeJson(dir, "metrics.json", {
+      task: ctx.task.name,
+      split: options.split,
+      adapter: options.adapterDir,
+      ...metrics,
+    });
     return metrics;
   } finally {
     if (adapter) disposeAdapter(adapter);
@@ -71,14 +100,22 @@ export async function evaluate(ctx: EvalContext, options: { adapterDir: string |
 }
 
 /** RAFT submission: `ID,Label` with one row per example in input order, Label as the label name. */
-export function submissionCsv(rows: readonly Example[], predicted: readonly number[], labelNames: readonly string[]): string {
+export function submissionCsv(
+  rows: readonly Example[],
+  predicted: readonly number[],
+  labelNames: readonly string[],
+): string {
   const lines = rows.map((r, i) => `${csvField(r.id)},${csvField(labelNames[predicted[i] as number] as string)}`);
   return `ID,Label\n${lines.join("\n")}\n`;
 }
 
-export async function predict(ctx: EvalContext, options: { adapterDir: string | null; split: "train" | "test"; outFile: string }): Promise<number> {
+export async function predict(
+  ctx: EvalContext,
+  options: { adapterDir: string | null; split: "train" | "test"; outFile: string },
+): Promise<number> {
   const rows = options.split === "train" ? ctx.task.train : ctx.task.test;
-  if (rows.length === 0) throw new TfewError(`predict: the ${options.split} split of ${ctx.config.data.path} has no rows`);
+  if (rows.length === 0)
+    throw new TfewError(`predict: the ${options.split} split of ${ctx.config.data.path} has no rows`);
   const adapter = await loadAdapter(ctx.workspace, options.adapterDir);
   try {
     const predicted = await predictLabels(ctx, adapter, rows, "predict");
@@ -91,7 +128,8 @@ export async function predict(ctx: EvalContext, options: { adapterDir: string | 
 
 /** Splits indices 0..n-1 into k folds after a seeded shuffle (fold sizes differ by at most one). */
 export function kFolds(n: number, k: number, seed: number): number[][] {
-  if (!Number.isInteger(k) || k < 2 || k > n) throw new TfewError(`eval: --folds ${k} must be an integer from 2 to the number of labelled examples (${n})`);
+  if (!Number.isInteger(k) || k < 2 || k > n)
+    throw new TfewError(`eval: --folds ${k} must be an integer from 2 to the number of labelled examples (${n})`);
   const order = permutation(n, seed ^ 0x5eed);
   return Array.from({ length: k }, (_, f) => order.filter((_, i) => i % k === f));
 }
@@ -106,7 +144,10 @@ export interface FoldReport {
 export type TrainFold = (fold: { task: TaskData; runDir: string }) => Promise<string>;
 
 /** K-fold cross-validation: for each fold, train a fresh adapter on the others with the run's config, evaluate the held fold. */
-export async function crossValidate(ctx: EvalContext, options: { folds: number; outDir: string; trainFold: TrainFold }): Promise<FoldReport> {
+export async function crossValidate(
+  ctx: EvalContext,
+  options: { folds: number; outDir: string; trainFold: TrainFold },
+): Promise<FoldReport> {
   const { rows } = labelled(ctx.task.train, "train");
   const folds = kFolds(rows.length, options.folds, ctx.config.seed);
   const results: ClassificationMetrics[] = [];
@@ -129,7 +170,17 @@ export async function crossValidate(ctx: EvalContext, options: { folds: number; 
   };
   const acc = stat("accuracy");
   const f1 = stat("macro_f1");
-  const report: FoldReport = { folds: results, mean: { accuracy: acc.mean, macro_f1: f1.mean }, std: { accuracy: acc.std, macro_f1: f1.std } };
-  await writeJson(outDir, "metrics.json", { task: ctx.task.name, folds: options.folds, mean: report.mean, std: report.std, per_fold: results });
+  const report: FoldReport = {
+    folds: results,
+    mean: { accuracy: acc.mean, macro_f1: f1.mean },
+    std: { accuracy: acc.std, macro_f1: f1.std },
+  };
+  await writeJson(outDir, "metrics.json", {
+    task: ctx.task.name,
+    folds: options.folds,
+    mean: report.mean,
+    std: report.std,
+    per_fold: results,
+  });
   return report;
 }

@@ -28,17 +28,27 @@ export interface ClassificationMetrics {
 function checkIndices(values: number[], what: string, numLabels: number): void {
   values.forEach((v, i) => {
     if (!Number.isInteger(v) || v < 0 || v >= numLabels) {
-      throw new TfewError(`${what}[${i}] = ${v} is not a label index in 0..${numLabels - 1}; pass indices into labelNames`);
+      throw new TfewError(
+        `${what}[${i}] = ${v} is not a label index in 0..${numLabels - 1}; pass indices into labelNames`,
+      );
     }
   });
 }
 
-export function classificationMetrics(gold: number[], predicted: number[], labelNames: string[]): ClassificationMetrics {
-  if (gold.length === 0) throw new TfewError("classificationMetrics got no examples; evaluate at least one labeled example");
+export function classificationMetrics(
+  gold: number[],
+  predicted: number[],
+  labelNames: string[],
+): ClassificationMetrics {
+  if (gold.length === 0)
+    throw new TfewError("classificationMetrics got no examples; evaluate at least one labeled example");
   if (gold.length !== predicted.length) {
-    throw new TfewError(`classificationMetrics got ${gold.length} gold labels but ${predicted.length} predictions; pass one prediction per example`);
+    throw new TfewError(
+      `classificationMetrics got ${gold.length} gold labels but ${predicted.length} predictions; pass one prediction per example`,
+    );
   }
-  if (labelNames.length === 0) throw new TfewError("classificationMetrics got an empty label list; pass the task's label names");
+  if (labelNames.length === 0)
+    throw new TfewError("classificationMetrics got an empty label list; pass the task's label names");
   const k = labelNames.length;
   checkIndices(gold, "gold", k);
   checkIndices(predicted, "predicted", k);

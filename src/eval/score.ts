@@ -20,7 +20,20 @@ export async function scorePairs(
   pairs: readonly ScorePair[],
   options: { batchSize: number; workers?: number | "auto"; onBatch?: (done: number) => void },
 ): Promise<ScoreResult[]> {
-  const inputs = pairs.map((p) => ({ inputIds: ws.tokenizer.encode(p.source), choices: [ws.tokenizer.encode(p.target)] }));
-  const r = await rankExamples(ws, adapter, inputs, { lengthNorm: 0, choiceChunk: 1, batchSize: options.batchSize, workers: options.workers ?? 1, onProgress: options.onBatch, what: "score" });
-  return r.nllSums.map((s, i) => ({ logprob: -(s[0] as number), tokens: ((inputs[i] as (typeof inputs)[number]).choices[0] as number[]).length }));
+  const inputs = pairs.map((p) => ({
+    inputIds: ws.tokenizer.encode(p.source),
+    choices: [ws.tokenizer.encode(p.target)],
+  }));
+  const r = await rankExamples(ws, adapter, inputs, {
+    lengthNorm: 0,
+    choiceChunk: 1,
+    batchSize: options.batchSize,
+    workers: options.workers ?? 1,
+    onProgress: options.onBatch,
+    what: "score",
+  });
+  return r.nllSums.map((s, i) => ({
+    logprob: -(s[0] as number),
+    tokens: ((inputs[i] as (typeof inputs)[number]).choices[0] as number[]).length,
+  }));
 }

@@ -64,7 +64,9 @@ describe("writeFileAtomic", () => {
 
   it("missing folder: error names the folder", async () => {
     const path = join(dir, "no-such-dir", "f.txt");
-    await expect(writeFileAtomic(path, "x")).rejects.toThrow(/folder .*no-such-dir does not exist \(ENOENT\); create it/);
+    await expect(writeFileAtomic(path, "x")).rejects.toThrow(
+      /folder .*no-such-dir does not exist \(ENOENT\); create it/,
+    );
   });
 
   it("messages are one line", async () => {

@@ -63,7 +63,9 @@ export async function writeFileAtomic(
 export async function writeJsonAtomic(path: string, value: unknown, options: AtomicWriteOptions = {}): Promise<void> {
   const text = JSON.stringify(value, null, 2);
   if (text === undefined) {
-    throw new TfewError(`cannot write ${path}: the value is not JSON-serialisable (got ${typeof value}); this is a bug in the caller`);
+    throw new TfewError(
+      `cannot write ${path}: the value is not JSON-serialisable (got ${typeof value}); this is a bug in the caller`,
+    );
   }
   await writeFileAtomic(path, `${text}\n`, options);
 }
@@ -110,7 +112,8 @@ function writeError(path: string, error: unknown): TfewError {
     ENOTDIR: `cannot write ${path}: a part of the path is not a folder (ENOTDIR); fix the path`,
     EISDIR: `cannot write ${path}: it is a folder (EISDIR); choose a file name`,
   };
-  const message = what[code] ?? `could not write ${path} (${code}: ${oneLine(error)}); check the disk and permissions and re-run`;
+  const message =
+    what[code] ?? `could not write ${path} (${code}: ${oneLine(error)}); check the disk and permissions and re-run`;
   return new TfewError(message, { cause: error });
 }
 

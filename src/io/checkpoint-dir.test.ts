@@ -23,7 +23,11 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const f32 = (...values: number[]): SafetensorsInput => ({ dtype: "F32", shape: [values.length], data: new Float32Array(values) });
+const f32 = (...values: number[]): SafetensorsInput => ({
+  dtype: "F32",
+  shape: [values.length],
+  data: new Float32Array(values),
+});
 
 async function writeIndex(name: string, weightMap: Record<string, string>): Promise<string> {
   const path = join(dir, name);
@@ -53,7 +57,10 @@ describe("readCheckpointDir", () => {
     const { tensors, files } = await readCheckpointDir(dir);
     expect([...tensors.keys()].sort()).toEqual(["a", "b", "c"]);
     expect(tensors.get("c")?.data).toEqual(new Float32Array([3, 4]));
-    expect(files).toEqual([join(dir, "model-00001-of-00002.safetensors"), join(dir, "model-00002-of-00002.safetensors")]);
+    expect(files).toEqual([
+      join(dir, "model-00001-of-00002.safetensors"),
+      join(dir, "model-00002-of-00002.safetensors"),
+    ]);
   });
 
   it("prefers model.safetensors over the index and over pytorch_model.bin", async () => {
@@ -65,7 +72,10 @@ describe("readCheckpointDir", () => {
 
   it("a key mapped to a shard that lacks it: error names the index and the key", async () => {
     await writeSafetensors(join(dir, "s1.safetensors"), { a: f32(1) });
-    const index = await writeIndex("model.safetensors.index.json", { a: "s1.safetensors", "lm_head.weight": "s1.safetensors" });
+    const index = await writeIndex("model.safetensors.index.json", {
+      a: "s1.safetensors",
+      "lm_head.weight": "s1.safetensors",
+    });
     expect(await errorOf(readCheckpointDir(dir))).toBe(
       `checkpoint: ${index} maps tensor "lm_head.weight" to s1.safetensors, but s1.safetensors does not contain it; re-download the checkpoint`,
     );
@@ -83,7 +93,9 @@ describe("readCheckpointDir", () => {
     expect(await errorOf(readCheckpointDir(dir))).toMatch(/tensor "a" is in both s1.safetensors and s2.safetensors/);
 
     await writeIndex("model.safetensors.index.json", { a: "../s1.safetensors" });
-    expect(await errorOf(readCheckpointDir(dir))).toMatch(/maps tensor "a" to "..\/s1.safetensors", not a file name in the same folder/);
+    expect(await errorOf(readCheckpointDir(dir))).toMatch(
+      /maps tensor "a" to "..\/s1.safetensors", not a file name in the same folder/,
+    );
 
     await writeFile(join(dir, "model.safetensors.index.json"), "{");
     expect(await errorOf(readCheckpointDir(dir))).toMatch(/cannot read .*model.safetensors.index.json as JSON/);
@@ -92,7 +104,10 @@ describe("readCheckpointDir", () => {
   it("falls back to pytorch_model.bin and pytorch_model.bin.index.json via readTorchCheckpoint", async () => {
     await writeFile(join(dir, "pytorch_model-00001-of-00002.bin"), "");
     await writeFile(join(dir, "pytorch_model-00002-of-00002.bin"), "");
-    await writeIndex("pytorch_model.bin.index.json", { a: "pytorch_model-00001-of-00002.bin", b: "pytorch_model-00002-of-00002.bin" });
+    await writeIndex("pytorch_model.bin.index.json", {
+      a: "pytorch_model-00001-of-00002.bin",
+      b: "pytorch_model-00002-of-00002.bin",
+    });
     const sharded = await readCheckpointDir(dir);
     expect([...sharded.tensors.keys()].sort()).toEqual(["a", "b"]);
     expect(sharded.files).toHaveLength(2);
@@ -107,6 +122,8 @@ describe("readCheckpointDir", () => {
       `checkpoint: no weights in ${dir} (looked for model.safetensors, model.safetensors.index.json, pytorch_model.bin, ` +
         `pytorch_model.bin.index.json); download the model's weights into that folder or point --model elsewhere`,
     );
-    expect(await errorOf(readCheckpointDir(join(dir, "nope")))).toMatch(/model folder .*nope does not exist or is not a folder/);
+    expect(await errorOf(readCheckpointDir(join(dir, "nope")))).toMatch(
+      /model folder .*nope does not exist or is not a folder/,
+    );
   });
 });

@@ -30,9 +30,16 @@ export const WEIGHT_FILES = [
 export async function readCheckpointDir(dir: string): Promise<CheckpointContents> {
   const info = await stat(dir).catch(() => undefined);
   if (info === undefined || !info.isDirectory()) {
-    throw new TfewError(`checkpoint: model folder ${dir} does not exist or is not a folder; point --model at the folder holding config.json and the weights`);
+    throw new TfewError(
+      `checkpoint: model folder ${dir} does not exist or is not a folder; point --model at the folder holding config.json and the weights`,
+    );
   }
-  const [single, index, bin, binIndex] = WEIGHT_FILES.map((name) => join(dir, name)) as [string, string, string, string];
+  const [single, index, bin, binIndex] = WEIGHT_FILES.map((name) => join(dir, name)) as [
+    string,
+    string,
+    string,
+    string,
+  ];
   if (await isFile(single)) return { tensors: await readSafetensorsTensors(single), files: [single] };
   if (await isFile(index)) return readSharded(dir, index, readSafetensorsTensors);
   if (await isFile(bin)) return { tensors: await readTorchCheckpoint(bin), files: [bin] };
@@ -48,7 +55,10 @@ export async function readShardIndex(indexPath: string): Promise<{ weightMap: Ma
   try {
     parsed = JSON.parse(await readFile(indexPath, "utf8"));
   } catch (error) {
-    throw new TfewError(`checkpoint: cannot read ${indexPath} as JSON (${oneLine(error)}); re-download the checkpoint`, { cause: error });
+    throw new TfewError(
+      `checkpoint: cannot read ${indexPath} as JSON (${oneLine(error)}); re-download the checkpoint`,
+      { cause: error },
+    );
   }
   const weightMap = (parsed as { weight_map?: unknown } | null)?.weight_map;
   if (typeof weightMap !== "object" || weightMap === null || Array.isArray(weightMap)) {
@@ -68,19 +78,24 @@ export async function readShardIndex(indexPath: string): Promise<{ weightMap: Ma
 
 async function readSharded(dir: string, indexPath: string, read: ReadWeights): Promise<CheckpointContents> {
   const { weightMap, shards } = await readShardIndex(indexPath);
-  if (shards.length === 0) throw new TfewError(`checkpoint: ${indexPath} has an empty "weight_map"; re-download the checkpoint`);
+  if (shards.length === 0)
+    throw new TfewError(`checkpoint: ${indexPath} has an empty "weight_map"; re-download the checkpoint`);
   const tensors = new Map<string, TensorRecord>();
   const owner = new Map<string, string>();
   const files: string[] = [];
   for (const shard of shards) {
     const path = join(dir, shard);
     if (!(await isFile(path))) {
-      throw new TfewError(`checkpoint: shard ${shard} listed in ${indexPath} is missing from ${dir}; re-download the checkpoint`);
+      throw new TfewError(
+        `checkpoint: shard ${shard} listed in ${indexPath} is missing from ${dir}; re-download the checkpoint`,
+      );
     }
     for (const [name, tensor] of await read(path)) {
       const first = owner.get(name);
       if (first !== undefined) {
-        throw new TfewError(`checkpoint: tensor ${JSON.stringify(name)} is in both ${first} and ${shard} (index ${indexPath}); re-download the checkpoint`);
+        throw new TfewError(
+          `checkpoint: tensor ${JSON.stringify(name)} is in both ${first} and ${shard} (index ${indexPath}); re-download the checkpoint`,
+        );
       }
       owner.set(name, shard);
       tensors.set(name, tensor);

@@ -76,6 +76,8 @@ describe("F16 / BF16 tensors in safetensors", () => {
   });
 
   it("rejects F16 data that is not raw 16-bit patterns", () => {
-    expect(() => serializeSafetensors({ a: { dtype: "F16", shape: [1], data: Float32Array.of(1) } })).toThrow(/F16 but its data is a Float32Array/);
+    expect(() => serializeSafetensors({ a: { dtype: "F16", shape: [1], data: Float32Array.of(1) } })).toThrow(
+      /F16 but its data is a Float32Array/,
+    );
   });
 });

@@ -89,11 +89,15 @@ export async function findCachedParquet(repoId: string, options: FindParquetOpti
     const names = [...configs.keys()];
     const config = options.config ?? (configs.has("default") ? "default" : names.length === 1 ? names[0] : undefined);
     if (config === undefined) {
-      throw new TfewError(`hf:${repoId} has several configs in the HF cache (${names.join(", ")}); name one: hf:${repoId}/<config>`);
+      throw new TfewError(
+        `hf:${repoId} has several configs in the HF cache (${names.join(", ")}); name one: hf:${repoId}/<config>`,
+      );
     }
     const splits = configs.get(config);
     if (splits === undefined) {
-      throw new TfewError(`hf:${repoId} has no config "${config}" in the HF cache at ${cacheDir} (cached: ${names.join(", ")}); use one of those, or download it: ${downloadHint(repoId, config)}`);
+      throw new TfewError(
+        `hf:${repoId} has no config "${config}" in the HF cache at ${cacheDir} (cached: ${names.join(", ")}); use one of those, or download it: ${downloadHint(repoId, config)}`,
+      );
     }
     return { repoId, revision, commit: snapshot.commit, config, splits };
   }

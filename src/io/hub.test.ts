@@ -5,7 +5,15 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { TfewError } from "../errors.js";
 import { readCheckpointDir } from "./checkpoint-dir.js";
-import { hubCacheDir, raftHubFiles, RAFT_REPO, resolveDatasetFiles, resolveModelSource, validateRepoId, type HubOptions } from "./hub.js";
+import {
+  hubCacheDir,
+  raftHubFiles,
+  RAFT_REPO,
+  resolveDatasetFiles,
+  resolveModelSource,
+  validateRepoId,
+  type HubOptions,
+} from "./hub.js";
 import { serializeSafetensors } from "./safetensors.js";
 import { tfewMessageOf } from "../../tests/helpers/errors.js";
 
@@ -40,9 +48,20 @@ function fakeHub(repos: FakeRepo[]): { fetch: typeof fetch; log: string[] } {
       const resolvePrefix = `${repo.type === "model" ? "" : `/${repo.type}s`}/${repo.id}/resolve/`;
       const revOk = (rev: string): boolean => rev === "main" || rev === repo.sha;
       if (url.pathname.startsWith(`${api}revision/`)) {
-        if (!revOk(decodeURIComponent(url.pathname.slice(`${api}revision/`.length)))) return json({ error: "Invalid rev id" }, 404);
+        if (!revOk(decodeURIComponent(url.pathname.slice(`${api}revision/`.length))))
+          return json({ error: "Invalid rev id" }, 404);
         const siblings = Object.keys(repo.files).map((rfilename) => ({ rfilename }));
-        return json({ _id: "x", id: repo.id, sha: repo.sha, siblings, private: false, gated: false, downloads: 0, likes: 0, lastModified: "2024-01-01T00:00:00.000Z" });
+        return json({
+          _id: "x",
+          id: repo.id,
+          sha: repo.sha,
+          siblings,
+          private: false,
+          gated: false,
+          downloads: 0,
+          likes: 0,
+          lastModified: "2024-01-01T00:00:00.000Z",
+        });
       }
       if (url.pathname.startsWith(`${api}paths-info/`) && method === "POST") {
         const { paths } = JSON.parse(String(init?.body)) as { paths: string[] };
@@ -66,7 +85,10 @@ function fakeHub(repos: FakeRepo[]): { fetch: typeof fetch; log: string[] } {
         const body = bytes(content);
         const etag = `"${etagOf(rest.join("/"), body)}"`;
         if (new Headers(init?.headers).get("Range") === "bytes=0-0") {
-          return new Response(body.slice(0, 1), { status: 206, headers: { "Content-Range": `bytes 0-0/${body.length}`, ETag: etag } });
+          return new Response(body.slice(0, 1), {
+            status: 206,
+            headers: { "Content-Range": `bytes 0-0/${body.length}`, ETag: etag },
+          });
         }
         return new Response(body, { status: 200, headers: { ETag: etag } });
       }
@@ -76,7 +98,10 @@ function fakeHub(repos: FakeRepo[]): { fetch: typeof fetch; log: string[] } {
   return { fetch: fake as typeof fetch, log };
 }
 
-const weights = serializeSafetensors({ "shared.weight": { dtype: "F32", shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) } }, { format: "pt" });
+const weights = serializeSafetensors(
+  { "shared.weight": { dtype: "F32", shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) } },
+  { format: "pt" },
+);
 const tinyRepo: FakeRepo = {
   type: "model",
   id: "org/tiny-t5",
@@ -120,16 +145,29 @@ describe("resolveModelSource from the hub", () => {
     expect(source).toEqual({ dir: join(storage, "snapshots", SHA), kind: "hub", repoId: "org/tiny-t5", commit: SHA });
     expect(await readFile(join(storage, "refs", "main"), "utf8")).toBe(SHA);
     expect(await readFile(join(source.dir, "config.json"), "utf8")).toBe('{"model_type":"t5"}');
-    expect((await readdir(source.dir)).sort()).toEqual(["config.json", "model.safetensors", "spiece.model", "tokenizer.json"]);
+    expect((await readdir(source.dir)).sort()).toEqual([
+      "config.json",
+      "model.safetensors",
+      "spiece.model",
+      "tokenizer.json",
+    ]);
     const weightsEtag = etagOf("model.safetensors", weights);
     expect((await lstat(join(source.dir, "model.safetensors"))).isSymbolicLink()).toBe(true);
     expect(await readlink(join(source.dir, "model.safetensors"))).toBe(join("..", "..", "blobs", weightsEtag));
     expect(await readdir(join(storage, "blobs"))).toContain(weightsEtag);
-    expect((await readCheckpointDir(source.dir)).tensors.get("shared.weight")?.data).toEqual(new Float32Array([1, 2, 3, 4]));
-    expect(hub.log.some((l) => l.includes("pytorch_model.bin") || l.includes("README.md") || l.includes("generation_config"))).toBe(false);
+    expect((await readCheckpointDir(source.dir)).tensors.get("shared.weight")?.data).toEqual(
+      new Float32Array([1, 2, 3, 4]),
+    );
+    expect(
+      hub.log.some(
+        (l) => l.includes("pytorch_model.bin") || l.includes("README.md") || l.includes("generation_config"),
+      ),
+    ).toBe(false);
     // one info call on the branch, then per file paths-info + resolve, all pinned to the commit sha
     expect(hub.log[0]).toBe("GET /api/models/org/tiny-t5/revision/main");
-    expect(hub.log.slice(1).every((l) => l.includes(`/paths-info/${SHA}`) || l.includes(`/resolve/${SHA}/`))).toBe(true);
+    expect(hub.log.slice(1).every((l) => l.includes(`/paths-info/${SHA}`) || l.includes(`/resolve/${SHA}/`))).toBe(
+      true,
+    );
     expect(hub.log).toContain(`GET /org/tiny-t5/resolve/${SHA}/model.safetensors`);
   });
 
@@ -140,13 +178,18 @@ describe("resolveModelSource from the hub", () => {
     expect(await resolveModelSource("org/tiny-t5", opts({ fetch: hub.fetch }))).toEqual(first);
     expect(hub.log.length).toBe(requests);
     expect(await resolveModelSource("org/tiny-t5", opts({ fetch: noNetwork, offline: true }))).toEqual(first);
-    expect(await resolveModelSource("org/tiny-t5", opts({ fetch: noNetwork, env: { HF_HUB_OFFLINE: "1" } }))).toEqual(first);
+    expect(await resolveModelSource("org/tiny-t5", opts({ fetch: noNetwork, env: { HF_HUB_OFFLINE: "1" } }))).toEqual(
+      first,
+    );
   });
 
   it("downloads every shard of model.safetensors.index.json", async () => {
     const shard = (name: string): Uint8Array =>
       serializeSafetensors({ [name]: { dtype: "F32", shape: [1], data: new Float32Array([name.length]) } });
-    const index = { metadata: {}, weight_map: { a: "model-00001-of-00002.safetensors", bb: "model-00002-of-00002.safetensors" } };
+    const index = {
+      metadata: {},
+      weight_map: { a: "model-00001-of-00002.safetensors", bb: "model-00002-of-00002.safetensors" },
+    };
     const repo: FakeRepo = {
       type: "model",
       id: "sharded",
@@ -165,7 +208,9 @@ describe("resolveModelSource from the hub", () => {
   });
 
   it("offline and not cached: the one-line error", async () => {
-    expect(await errorOf(resolveModelSource("org/tiny-t5", opts({ fetch: noNetwork, env: { HF_HUB_OFFLINE: "1" } })))).toBe(
+    expect(
+      await errorOf(resolveModelSource("org/tiny-t5", opts({ fetch: noNetwork, env: { HF_HUB_OFFLINE: "1" } }))),
+    ).toBe(
       `model org/tiny-t5 is not in the HF cache at ${cacheDir} and HF_HUB_OFFLINE=1 is set; download it once with network ` +
         `(tfew or huggingface-cli download org/tiny-t5) or point --model at a local folder`,
     );
@@ -181,7 +226,8 @@ describe("resolveModelSource from the hub", () => {
   });
 
   it("network failure, unknown repo, repo without weights: one-line errors", async () => {
-    const failing = (() => Promise.reject(new TypeError("fetch failed", { cause: { code: "ENOTFOUND" } }))) as typeof fetch;
+    const failing = (() =>
+      Promise.reject(new TypeError("fetch failed", { cause: { code: "ENOTFOUND" } }))) as typeof fetch;
     expect(await errorOf(resolveModelSource("org/tiny-t5", opts({ fetch: failing })))).toBe(
       "could not reach the hub to download model org/tiny-t5: fetch failed (ENOTFOUND); check network or set HF_HUB_OFFLINE=1 with a cached copy",
     );
@@ -195,9 +241,16 @@ describe("resolveModelSource from the hub", () => {
   });
 
   it("a hub repo of another family (model_type bert) is refused after config.json, before its weights download", async () => {
-    const bert: FakeRepo = { type: "model", id: "org/bert-base", sha: SHA, files: { "config.json": '{"model_type":"bert"}', "tokenizer.json": "{}", "model.safetensors": weights } };
+    const bert: FakeRepo = {
+      type: "model",
+      id: "org/bert-base",
+      sha: SHA,
+      files: { "config.json": '{"model_type":"bert"}', "tokenizer.json": "{}", "model.safetensors": weights },
+    };
     const hub = fakeHub([bert]);
-    expect(await errorOf(resolveModelSource("org/bert-base", opts({ fetch: hub.fetch })))).toMatch(/^model: model_type bert is not a T5-family model \(/);
+    expect(await errorOf(resolveModelSource("org/bert-base", opts({ fetch: hub.fetch })))).toMatch(
+      /^model: model_type bert is not a T5-family model \(/,
+    );
     expect(hub.log.some((l) => l.includes("config.json"))).toBe(true);
     expect(hub.log.some((l) => l.includes("model.safetensors"))).toBe(false);
   });
@@ -215,7 +268,12 @@ describe("resolveModelSource: local folders and ids", () => {
     expect(await errorOf(resolveModelSource(bert, opts()))).toBe(
       `model: model_type bert is not a T5-family model (tfew runs model_type t5 or mt5: T5, Flan-T5, T0, mT5; read from ${join(bert, "config.json")}); set model (--model) to a T5-family checkpoint`,
     );
-    for (const [name, config] of [["t5", '{"model_type": "t5"}'], ["mt5", '{"model_type": "mt5"}'], ["broken", "{not json"], ["untyped", "{}"]]) {
+    for (const [name, config] of [
+      ["t5", '{"model_type": "t5"}'],
+      ["mt5", '{"model_type": "mt5"}'],
+      ["broken", "{not json"],
+      ["untyped", "{}"],
+    ]) {
       const dir = await folder(name as string, config as string);
       expect((await resolveModelSource(dir, opts())).dir).toBe(dir); // the full config check (model/config.ts) reports the rest
     }
@@ -226,7 +284,9 @@ describe("resolveModelSource: local folders and ids", () => {
     expect(await errorOf(resolveModelSource("./no/such/model", opts()))).toBe(
       "model folder ./no/such/model does not exist; fix the path, or give a hub id such as google/t5-v1_1-small",
     );
-    expect(await errorOf(resolveModelSource("/abs/missing", opts()))).toMatch(/model folder \/abs\/missing does not exist/);
+    expect(await errorOf(resolveModelSource("/abs/missing", opts()))).toMatch(
+      /model folder \/abs\/missing does not exist/,
+    );
     expect(await errorOf(resolveModelSource("../x", opts()))).toMatch(/model folder \.\.\/x does not exist/);
     const file = join(root, "file.txt");
     await writeFile(file, "x");
@@ -255,7 +315,9 @@ describe("resolveModelSource: local folders and ids", () => {
 
   it("resolveModelSource rejects bad ids before any network use", async () => {
     expect(await errorOf(resolveModelSource("a/b/c", opts({ fetch: noNetwork })))).toMatch(/^invalid hub id "a\/b\/c"/);
-    expect(await errorOf(resolveModelSource("bad id!", opts({ fetch: noNetwork })))).toMatch(/^invalid hub id "bad id!"/);
+    expect(await errorOf(resolveModelSource("bad id!", opts({ fetch: noNetwork })))).toMatch(
+      /^invalid hub id "bad id!"/,
+    );
   });
 });
 
@@ -273,7 +335,10 @@ describe("resolveDatasetFiles (RAFT)", () => {
     type: "dataset",
     id: RAFT_REPO,
     sha: "a".repeat(40),
-    files: { "data/ade_corpus_v2/train.csv": "Sentence,Label,ID\nx,1,0\n", "data/ade_corpus_v2/test_unlabeled.csv": "Sentence,ID\ny,0\n" },
+    files: {
+      "data/ade_corpus_v2/train.csv": "Sentence,Label,ID\nx,1,0\n",
+      "data/ade_corpus_v2/test_unlabeled.csv": "Sentence,ID\ny,0\n",
+    },
   };
 
   it("downloads into datasets--ought--raft/snapshots/<sha>, then works offline", async () => {
@@ -289,12 +354,16 @@ describe("resolveDatasetFiles (RAFT)", () => {
   });
 
   it("unknown task file, offline miss, bad file names: one-line errors", async () => {
-    expect(await errorOf(resolveDatasetFiles(RAFT_REPO, raftHubFiles("nope"), opts({ fetch: fakeHub([raft]).fetch })))).toBe(
-      "file data/nope/train.csv is not in hub dataset ought/raft at revision main; check the task name",
-    );
-    expect(await errorOf(resolveDatasetFiles(RAFT_REPO, raftHubFiles("ade_corpus_v2"), opts({ offline: true })))).toMatch(
+    expect(
+      await errorOf(resolveDatasetFiles(RAFT_REPO, raftHubFiles("nope"), opts({ fetch: fakeHub([raft]).fetch }))),
+    ).toBe("file data/nope/train.csv is not in hub dataset ought/raft at revision main; check the task name");
+    expect(
+      await errorOf(resolveDatasetFiles(RAFT_REPO, raftHubFiles("ade_corpus_v2"), opts({ offline: true }))),
+    ).toMatch(
       /^dataset ought\/raft \(data\/ade_corpus_v2\/train.csv, data\/ade_corpus_v2\/test_unlabeled.csv\) is not in the HF cache at .* and offline mode is on/,
     );
-    expect(await errorOf(resolveDatasetFiles(RAFT_REPO, ["../x.csv"], opts()))).toMatch(/must be a relative path inside the repo/);
+    expect(await errorOf(resolveDatasetFiles(RAFT_REPO, ["../x.csv"], opts()))).toMatch(
+      /must be a relative path inside the repo/,
+    );
   });
 });

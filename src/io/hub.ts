@@ -32,7 +32,14 @@ export interface ModelSource {
 }
 
 /** Non-weight files fetched with a model; all optional except config.json. */
-const MODEL_FILES = ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "spiece.model"];
+const MODEL_FILES = [
+  "config.json",
+  "generation_config.json",
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "special_tokens_map.json",
+  "spiece.model",
+];
 const COMMIT_SHA = /^[0-9a-f]{40}$/;
 const EXAMPLE_ID = "google/t5-v1_1-small";
 
@@ -49,7 +56,9 @@ export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 export function validateRepoId(id: string): string {
   const problem = repoIdProblem(id);
   if (problem !== undefined) {
-    throw new TfewError(`invalid hub id ${JSON.stringify(id)}: ${problem}; expected "org/name" or "name" (e.g. ${EXAMPLE_ID})`);
+    throw new TfewError(
+      `invalid hub id ${JSON.stringify(id)}: ${problem}; expected "org/name" or "name" (e.g. ${EXAMPLE_ID})`,
+    );
   }
   return id;
 }
@@ -83,10 +92,14 @@ async function locateModel(modelOrPath: string, opts: HubOptions): Promise<Model
   const info = await stat(local).catch(() => undefined);
   if (info?.isDirectory()) return { dir: resolve(local), kind: "local" };
   if (info !== undefined) {
-    throw new TfewError(`model ${modelOrPath} is a file, not a folder; point --model at the folder that holds config.json and the weights`);
+    throw new TfewError(
+      `model ${modelOrPath} is a file, not a folder; point --model at the folder that holds config.json and the weights`,
+    );
   }
   if (/^(\.{1,2}|~)?\//.test(modelOrPath) || modelOrPath === "." || modelOrPath === ".." || modelOrPath === "~") {
-    throw new TfewError(`model folder ${modelOrPath} does not exist; fix the path, or give a hub id such as ${EXAMPLE_ID}`);
+    throw new TfewError(
+      `model folder ${modelOrPath} does not exist; fix the path, or give a hub id such as ${EXAMPLE_ID}`,
+    );
   }
   const repoId = validateRepoId(modelOrPath);
   const { revision, cacheDir, storage } = cacheLocation("model", repoId, opts);
@@ -107,18 +120,25 @@ async function locateModel(modelOrPath: string, opts: HubOptions): Promise<Model
     const get = (path: string): Promise<string> =>
       downloadFileToCacheDir({ ...hub, repo: { type: "model", name: repoId }, path, revision: commit, cacheDir });
     if (!available.has("config.json")) {
-      throw new TfewError(`hub model ${repoId} (revision ${revision}) has no config.json; check the id: tfew needs a transformers T5 checkpoint`);
+      throw new TfewError(
+        `hub model ${repoId} (revision ${revision}) has no config.json; check the id: tfew needs a transformers T5 checkpoint`,
+      );
     }
     for (const name of MODEL_FILES) if (available.has(name)) await get(name);
     await checkModelType(join(storage, "snapshots", commit)); // before the weights: a BERT repo is not downloaded
     const weights = WEIGHT_FILES.find((name) => available.has(name));
     if (weights === undefined) {
-      throw new TfewError(`hub model ${repoId} (revision ${revision}) has none of ${WEIGHT_FILES.join(", ")}; choose a repo with transformers weights`);
+      throw new TfewError(
+        `hub model ${repoId} (revision ${revision}) has none of ${WEIGHT_FILES.join(", ")}; choose a repo with transformers weights`,
+      );
     }
     const weightsPath = await get(weights);
     if (weights.endsWith(".index.json")) {
       for (const shard of (await readShardIndex(weightsPath)).shards) {
-        if (!available.has(shard)) throw new TfewError(`hub model ${repoId}: shard ${shard} named in ${weights} is not in the repo; report it to the repo owner`);
+        if (!available.has(shard))
+          throw new TfewError(
+            `hub model ${repoId}: shard ${shard} named in ${weights} is not in the repo; report it to the repo owner`,
+          );
         await get(shard);
       }
     }
@@ -132,15 +152,23 @@ async function locateModel(modelOrPath: string, opts: HubOptions): Promise<Model
  * (`raft:<task>`) use raftHubFiles(task); the task descriptions (task.json in shared/data/raft) are not files
  * on the hub (ought/raft keeps them in its raft.py loading script), so they cannot be fetched here.
  */
-export async function resolveDatasetFiles(repoId: string, files: string[], opts: HubOptions = {}): Promise<{ dir: string; commit?: string }> {
+export async function resolveDatasetFiles(
+  repoId: string,
+  files: string[],
+  opts: HubOptions = {},
+): Promise<{ dir: string; commit?: string }> {
   validateRepoId(repoId);
   for (const file of files) {
     if (file === "" || file.startsWith("/") || file.includes("\\") || file.split("/").includes("..")) {
-      throw new TfewError(`dataset ${repoId}: file name ${JSON.stringify(file)} must be a relative path inside the repo; this is a bug in the caller`);
+      throw new TfewError(
+        `dataset ${repoId}: file name ${JSON.stringify(file)} must be a relative path inside the repo; this is a bug in the caller`,
+      );
     }
   }
   const { revision, cacheDir, storage } = cacheLocation("dataset", repoId, opts);
-  const cached = await cachedSnapshot(storage, revision, async (dir) => (await Promise.all(files.map((f) => isFile(join(dir, f))))).every(Boolean));
+  const cached = await cachedSnapshot(storage, revision, async (dir) =>
+    (await Promise.all(files.map((f) => isFile(join(dir, f))))).every(Boolean),
+  );
   if (cached !== undefined) return cached;
   const offline = offlineReason(opts);
   if (offline !== undefined) {
@@ -151,14 +179,26 @@ export async function resolveDatasetFiles(repoId: string, files: string[], opts:
   }
   return withHubErrors(`dataset ${repoId}`, revision, async () => {
     const hub = hubParams(opts);
-    const commit = checkedSha((await datasetInfo({ ...hub, name: repoId, revision, additionalFields: ["sha"] })).sha, repoId);
+    const commit = checkedSha(
+      (await datasetInfo({ ...hub, name: repoId, revision, additionalFields: ["sha"] })).sha,
+      repoId,
+    );
     for (const path of files) {
       try {
-        await downloadFileToCacheDir({ ...hub, repo: { type: "dataset", name: repoId }, path, revision: commit, cacheDir });
+        await downloadFileToCacheDir({
+          ...hub,
+          repo: { type: "dataset", name: repoId },
+          path,
+          revision: commit,
+          cacheDir,
+        });
       } catch (error) {
         // a missing path comes back as an empty paths-info answer, which the library reports like this
         if (error instanceof Error && error.message.startsWith("cannot get path info")) {
-          throw new TfewError(`file ${path} is not in hub dataset ${repoId} at revision ${revision}; check the task name`, { cause: error });
+          throw new TfewError(
+            `file ${path} is not in hub dataset ${repoId} at revision ${revision}; check the task name`,
+            { cause: error },
+          );
         }
         throw error;
       }
@@ -174,10 +214,16 @@ export function raftHubFiles(task: string): string[] {
   return [`data/${task}/train.csv`, `data/${task}/test_unlabeled.csv`];
 }
 
-function cacheLocation(type: "model" | "dataset", repoId: string, opts: HubOptions): { revision: string; cacheDir: string; storage: string } {
+function cacheLocation(
+  type: "model" | "dataset",
+  repoId: string,
+  opts: HubOptions,
+): { revision: string; cacheDir: string; storage: string } {
   const revision = opts.revision ?? "main";
   if (revision === "" || revision.startsWith("/") || revision.includes("\\") || revision.split("/").includes("..")) {
-    throw new TfewError(`invalid revision ${JSON.stringify(revision)} for ${repoId}: expected a branch, tag or commit sha (e.g. main)`);
+    throw new TfewError(
+      `invalid revision ${JSON.stringify(revision)} for ${repoId}: expected a branch, tag or commit sha (e.g. main)`,
+    );
   }
   const cacheDir = opts.cacheDir ?? hubCacheDir(opts.env);
   return { revision, cacheDir, storage: join(cacheDir, `${type}s--${repoId.split("/").join("--")}`) };
@@ -189,7 +235,9 @@ async function cachedSnapshot(
   revision: string,
   complete: (dir: string) => Promise<boolean>,
 ): Promise<{ dir: string; commit: string } | undefined> {
-  const ref = COMMIT_SHA.test(revision) ? revision : (await readFile(join(storage, "refs", revision), "utf8").catch(() => ""));
+  const ref = COMMIT_SHA.test(revision)
+    ? revision
+    : await readFile(join(storage, "refs", revision), "utf8").catch(() => "");
   const commit = ref.trim();
   if (!COMMIT_SHA.test(commit)) return undefined;
   const dir = join(storage, "snapshots", commit);
@@ -231,7 +279,9 @@ function hubParams(opts: HubOptions): { fetch?: typeof fetch; hubUrl?: string; a
 
 function checkedSha(sha: unknown, repoId: string): string {
   if (typeof sha !== "string" || !COMMIT_SHA.test(sha)) {
-    throw new TfewError(`the hub answered without a commit sha for ${repoId} (got ${JSON.stringify(sha)}); retry later or use a local folder`);
+    throw new TfewError(
+      `the hub answered without a commit sha for ${repoId} (got ${JSON.stringify(sha)}); retry later or use a local folder`,
+    );
   }
   return sha;
 }
@@ -249,9 +299,12 @@ async function withHubErrors<T>(what: string, revision: string, run: () => Promi
         { cause: error },
       );
     }
-    throw new TfewError(`could not reach the hub to download ${what}: ${reason(error)}; check network or set HF_HUB_OFFLINE=1 with a cached copy`, {
-      cause: error,
-    });
+    throw new TfewError(
+      `could not reach the hub to download ${what}: ${reason(error)}; check network or set HF_HUB_OFFLINE=1 with a cached copy`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 

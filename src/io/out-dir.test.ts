@@ -23,10 +23,12 @@ describe("writeFolderAtomic", () => {
   it("a fill that throws leaves neither the folder nor a temp folder", async () => {
     const out = join(root, "failed");
     const boom = new Error("disk on fire");
-    await expect(writeFolderAtomic(out, "test", async (dir) => {
-      await writeFile(join(dir, "half.txt"), "half");
-      throw boom;
-    })).rejects.toBe(boom);
+    await expect(
+      writeFolderAtomic(out, "test", async (dir) => {
+        await writeFile(join(dir, "half.txt"), "half");
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
     expect((await readdir(root)).filter((n) => n.includes("failed"))).toEqual([]);
   });
 
@@ -40,8 +42,12 @@ describe("writeFolderAtomic", () => {
     const fill = async () => {
       called = true;
     };
-    await expect(writeFolderAtomic(file, "test", fill)).rejects.toThrow(new TfewError(`test: --out ${file} is a file; give a new folder name`));
-    await expect(writeFolderAtomic(full, "test", fill)).rejects.toThrow(`test: --out ${full} is not empty; give a new or empty folder (nothing is overwritten)`);
+    await expect(writeFolderAtomic(file, "test", fill)).rejects.toThrow(
+      new TfewError(`test: --out ${file} is a file; give a new folder name`),
+    );
+    await expect(writeFolderAtomic(full, "test", fill)).rejects.toThrow(
+      `test: --out ${full} is not empty; give a new or empty folder (nothing is overwritten)`,
+    );
     expect(called).toBe(false);
     expect(await readFile(file, "utf8")).toBe("mine");
   });

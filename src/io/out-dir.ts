@@ -10,14 +10,19 @@ export async function assertFreshOutDir(dir: string, what: string): Promise<void
   const info = await stat(dir).catch(() => undefined);
   if (info === undefined) return;
   if (!info.isDirectory()) throw new TfewError(`${what}: --out ${dir} is a file; give a new folder name`);
-  if ((await readdir(dir)).length > 0) throw new TfewError(`${what}: --out ${dir} is not empty; give a new or empty folder (nothing is overwritten)`);
+  if ((await readdir(dir)).length > 0)
+    throw new TfewError(`${what}: --out ${dir} is not empty; give a new or empty folder (nothing is overwritten)`);
 }
 
 /**
  * Calls `fill(tempDir)` on a fresh hidden folder beside `dir`, then renames it to `dir` (which must be
  * absent or empty). On any failure the temp folder is removed and `dir` is left as it was.
  */
-export async function writeFolderAtomic(dir: string, what: string, fill: (tempDir: string) => Promise<void>): Promise<void> {
+export async function writeFolderAtomic(
+  dir: string,
+  what: string,
+  fill: (tempDir: string) => Promise<void>,
+): Promise<void> {
   await assertFreshOutDir(dir, what);
   const parent = dirname(dir);
   const temp = join(parent, `.${basename(dir)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
@@ -26,7 +31,9 @@ export async function writeFolderAtomic(dir: string, what: string, fill: (tempDi
     await mkdir(temp);
   } catch (error) {
     const code = (error as { code?: string }).code ?? "EUNKNOWN";
-    throw new TfewError(`${what}: cannot create a folder beside ${dir} (${code}); choose a writable --out`, { cause: error });
+    throw new TfewError(`${what}: cannot create a folder beside ${dir} (${code}); choose a writable --out`, {
+      cause: error,
+    });
   }
   try {
     await fill(temp);

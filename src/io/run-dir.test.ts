@@ -32,7 +32,12 @@ describe("claimRunDir", () => {
   });
 
   it("refuses a folder with any part of a run, naming it and suggesting --resume", async () => {
-    for (const marker of ["config.resolved.yaml", "manifest.json", "checkpoint.safetensors", "adapter/adapter_config.json"]) {
+    for (const marker of [
+      "config.resolved.yaml",
+      "manifest.json",
+      "checkpoint.safetensors",
+      "adapter/adapter_config.json",
+    ]) {
       const dir = await folder({ [marker]: "x" });
       expect(await tfewMessageOf(claimRunDir(dir))).toBe(
         `train: out folder ${dir} already holds a run (${marker.split("/")[0]}); continue it with \`tfew train --resume ${dir}\` or give a new --out folder`,
@@ -42,7 +47,9 @@ describe("claimRunDir", () => {
 
   it("refuses a non-empty folder that is not a run, and a file", async () => {
     const dir = await folder({ "b.txt": "", "a.txt": "" });
-    expect(await tfewMessageOf(claimRunDir(dir))).toBe(`train: out folder ${dir} is not empty (2 entries, e.g. a.txt) and holds no tfew run; give a new or empty --out folder`);
+    expect(await tfewMessageOf(claimRunDir(dir))).toBe(
+      `train: out folder ${dir} is not empty (2 entries, e.g. a.txt) and holds no tfew run; give a new or empty --out folder`,
+    );
     const file = join(dir, "a.txt");
     expect(await tfewMessageOf(claimRunDir(file))).toBe(`train: out folder ${file} is a file; give a new --out folder`);
   });
@@ -58,8 +65,12 @@ describe("finishedRun", () => {
   });
 
   it("is null for a stopped run, fewer steps, no adapter, no or a damaged summary", async () => {
-    expect(await finishedRun(await folder({ ...summary({ steps: 2, stopped_by: "SIGINT" }), ...adapter }), { steps: 3 })).toBeNull();
-    expect(await finishedRun(await folder({ ...summary({ steps: 2, stopped_by: null }), ...adapter }), { steps: 3 })).toBeNull();
+    expect(
+      await finishedRun(await folder({ ...summary({ steps: 2, stopped_by: "SIGINT" }), ...adapter }), { steps: 3 }),
+    ).toBeNull();
+    expect(
+      await finishedRun(await folder({ ...summary({ steps: 2, stopped_by: null }), ...adapter }), { steps: 3 }),
+    ).toBeNull();
     expect(await finishedRun(await folder(summary({ steps: 3, stopped_by: null })), { steps: 3 })).toBeNull();
     expect(await finishedRun(await folder(adapter), { steps: 3 })).toBeNull();
     expect(await finishedRun(await folder({ "summary.json": "{", ...adapter }), { steps: 3 })).toBeNull();

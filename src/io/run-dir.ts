@@ -21,8 +21,11 @@ export async function ensureRunDir(dir: string): Promise<string> {
     await writeFileAtomic(join(full, ".write-test"), "");
     await unlink(join(full, ".write-test"));
   } catch (error) {
-    if (error instanceof TfewError) throw new TfewError(`run folder ${full} cannot be written (${error.message}); choose another --out`);
-    throw new TfewError(`run folder ${full} cannot be created (${(error as NodeJS.ErrnoException).code ?? String(error)}); choose another --out`);
+    if (error instanceof TfewError)
+      throw new TfewError(`run folder ${full} cannot be written (${error.message}); choose another --out`);
+    throw new TfewError(
+      `run folder ${full} cannot be created (${(error as NodeJS.ErrnoException).code ?? String(error)}); choose another --out`,
+    );
   }
   return full;
 }
@@ -42,14 +45,20 @@ export async function claimRunDir(dir: string): Promise<void> {
   try {
     names = await readdir(dir);
   } catch (error) {
-    throw new TfewError(`train: out folder ${dir} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}); give another --out folder`);
+    throw new TfewError(
+      `train: out folder ${dir} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}); give another --out folder`,
+    );
   }
   const marker = RUN_MARKERS.find((name) => names.includes(name));
   if (marker !== undefined) {
-    throw new TfewError(`train: out folder ${dir} already holds a run (${marker}); continue it with \`tfew train --resume ${dir}\` or give a new --out folder`);
+    throw new TfewError(
+      `train: out folder ${dir} already holds a run (${marker}); continue it with \`tfew train --resume ${dir}\` or give a new --out folder`,
+    );
   }
   if (names.length > 0) {
-    throw new TfewError(`train: out folder ${dir} is not empty (${names.length} entr${names.length === 1 ? "y" : "ies"}, e.g. ${[...names].sort()[0]}) and holds no tfew run; give a new or empty --out folder`);
+    throw new TfewError(
+      `train: out folder ${dir} is not empty (${names.length} entr${names.length === 1 ? "y" : "ies"}, e.g. ${[...names].sort()[0]}) and holds no tfew run; give a new or empty --out folder`,
+    );
   }
 }
 
@@ -59,7 +68,8 @@ export async function claimRunDir(dir: string): Promise<void> {
  */
 async function makeDirs(dir: string): Promise<void> {
   const missing: string[] = [];
-  for (let at = dir; (await stat(at).catch(() => undefined)) === undefined && dirname(at) !== at; at = dirname(at)) missing.unshift(at);
+  for (let at = dir; (await stat(at).catch(() => undefined)) === undefined && dirname(at) !== at; at = dirname(at))
+    missing.unshift(at);
   for (const level of missing) {
     await mkdir(level).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== "EEXIST") throw error;
@@ -85,19 +95,31 @@ export async function readJson<T>(file: string): Promise<T> {
   try {
     return JSON.parse(await readFile(file, "utf8")) as T;
   } catch (error) {
-    throw new TfewError(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); is this a tfew run folder?`);
+    throw new TfewError(
+      `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); is this a tfew run folder?`,
+    );
   }
 }
 
 /** A run whose training finished: summary.json says all `steps` ran and nothing stopped it, and its adapter exists. */
-export async function finishedRun(dir: string, options: { steps: number }): Promise<{ steps: number; adapterDir: string } | null> {
+export async function finishedRun(
+  dir: string,
+  options: { steps: number },
+): Promise<{ steps: number; adapterDir: string } | null> {
   let summary: { steps?: unknown; stopped_by?: unknown };
   try {
     summary = JSON.parse(await readFile(join(dir, "summary.json"), "utf8")) as typeof summary;
   } catch {
     return null; // no summary yet (killed or stopped before the end) or a damaged one: resume decides
   }
-  if (typeof summary !== "object" || summary === null || summary.stopped_by !== null || typeof summary.steps !== "number" || summary.steps < options.steps) return null;
+  if (
+    typeof summary !== "object" ||
+    summary === null ||
+    summary.stopped_by !== null ||
+    typeof summary.steps !== "number" ||
+    summary.steps < options.steps
+  )
+    return null;
   const adapterDir = join(dir, "adapter");
   if (!(await hasAdapter(adapterDir))) return null;
   return { steps: summary.steps, adapterDir };
@@ -106,7 +128,11 @@ export async function finishedRun(dir: string, options: { steps: number }): Prom
 /** adapter/ holds the run's result: one PEFT adapter, a SMEAR adapter, or one adapter/<task>/ per task. */
 async function hasAdapter(adapterDir: string): Promise<boolean> {
   const exists = async (path: string) => (await stat(path).catch(() => undefined)) !== undefined;
-  if ((await exists(join(adapterDir, "adapter_model.safetensors"))) || (await exists(join(adapterDir, "router_config.json")))) return true;
+  if (
+    (await exists(join(adapterDir, "adapter_model.safetensors"))) ||
+    (await exists(join(adapterDir, "router_config.json")))
+  )
+    return true;
   const names = await readdir(adapterDir).catch(() => [] as string[]);
   for (const name of names) if (await exists(join(adapterDir, name, "adapter_model.safetensors"))) return true;
   return false;

@@ -70,7 +70,11 @@ describe("serialize / parse round trip", () => {
     const { tensors: back, metadata } = parseSafetensors(bytes, "mem");
     expect(metadata).toEqual({ format: "pt", note: "ok" });
     expect([...back.keys()].sort()).toEqual(Object.keys(tensors).sort());
-    expect(back.get("w.weight")).toEqual({ dtype: "F32", shape: [2, 3], data: new Float32Array([1, -2.5, 3e-8, Infinity, -0, 7]) });
+    expect(back.get("w.weight")).toEqual({
+      dtype: "F32",
+      shape: [2, 3],
+      data: new Float32Array([1, -2.5, 3e-8, Infinity, -0, 7]),
+    });
     expect(back.get("ids")).toEqual({ dtype: "I64", shape: [3], data: new Int32Array([-1, 0, 2147483647]) });
     expect(back.get("big")?.data).toEqual(new Int32Array([-2147483648, 5]));
     expect(back.get("n")).toEqual({ dtype: "I32", shape: [], data: new Int32Array([42]) });
@@ -87,7 +91,10 @@ describe("serialize / parse round trip", () => {
 
   it("sorts tensor names by code point, metadata first in the given key order, header padded with spaces", () => {
     const one = (): SafetensorsInput => ({ dtype: "F32", shape: [1], data: new Float32Array([1]) });
-    const bytes = serializeSafetensors({ b: one(), a: one(), B: one(), "10": one(), "9": one(), é: one() }, { format: "pt", case: "x" });
+    const bytes = serializeSafetensors(
+      { b: one(), a: one(), B: one(), "10": one(), "9": one(), é: one() },
+      { format: "pt", case: "x" },
+    );
     const length = Number(new DataView(bytes.buffer).getBigUint64(0, true));
     const header = new TextDecoder().decode(bytes.subarray(8, 8 + length));
     expect(header.trimEnd()).toBe(
@@ -103,7 +110,9 @@ describe("serialize / parse round trip", () => {
     expect(() => serializeSafetensors({ x: { dtype: "F32", shape: [2, 2], data: new Float32Array(3) } })).toThrow(
       /tensor "x" has shape \[2,2\] but 3 values/,
     );
-    expect(() => serializeSafetensors({ x: { dtype: "F32", shape: [1], data: new Int32Array(1) } })).toThrow(/is F32 but its data is a Int32Array/);
+    expect(() => serializeSafetensors({ x: { dtype: "F32", shape: [1], data: new Int32Array(1) } })).toThrow(
+      /is F32 but its data is a Int32Array/,
+    );
   });
 });
 
@@ -120,14 +129,20 @@ describe("dtype decoding (hand-computed values)", () => {
     expect(float16ToNumber(0x7e00)).toBeNaN();
     expect(Object.is(float16ToNumber(0x8000), -0)).toBe(true);
 
-    const file = makeFile({ h: { dtype: "F16", shape: [2, 2], data_offsets: [0, 8] } }, u16le([0x3c00, 0xc000, 0x0001, 0x7c00]));
+    const file = makeFile(
+      { h: { dtype: "F16", shape: [2, 2], data_offsets: [0, 8] } },
+      u16le([0x3c00, 0xc000, 0x0001, 0x7c00]),
+    );
     const t = parseSafetensors(file, "mem").tensors.get("h");
     expect(t?.data).toBeInstanceOf(Float32Array);
     expect([...(t?.data ?? [])]).toEqual([1, -2, Math.fround(2 ** -24), Infinity]);
   });
 
   it("BF16: upper half of float32", () => {
-    const file = makeFile({ b: { dtype: "BF16", shape: [5], data_offsets: [0, 10] } }, u16le([0x3f80, 0xc040, 0x4049, 0xff80, 0x0001]));
+    const file = makeFile(
+      { b: { dtype: "BF16", shape: [5], data_offsets: [0, 10] } },
+      u16le([0x3f80, 0xc040, 0x4049, 0xff80, 0x0001]),
+    );
     const t = parseSafetensors(file, "mem").tensors.get("b");
     expect([...(t?.data ?? [])]).toEqual([1, -3, 3.140625, -Infinity, Math.fround(2 ** -133)]);
   });
@@ -168,7 +183,10 @@ describe("dtype decoding (hand-computed values)", () => {
     const data = new Uint8Array(1 + 8);
     new DataView(data.buffer).setFloat32(1, 1.5, true);
     new DataView(data.buffer).setFloat32(5, -0.25, true);
-    const file = makeFile('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"w":{"dtype":"F32","shape":[2],"data_offsets":[1,9]}}', data);
+    const file = makeFile(
+      '{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"w":{"dtype":"F32","shape":[2],"data_offsets":[1,9]}}',
+      data,
+    );
     expect(parseSafetensors(file, "mem").tensors.get("w")?.data).toEqual(new Float32Array([1.5, -0.25]));
   });
 
@@ -176,7 +194,9 @@ describe("dtype decoding (hand-computed values)", () => {
     const data = new Uint8Array(8);
     new DataView(data.buffer).setBigInt64(0, 3000000000n, true);
     const message = parseError(makeFile({ "labels.big": { dtype: "I64", shape: [1], data_offsets: [0, 8] } }, data));
-    expect(message).toMatch(/tensor "labels.big" in \/m\/model.safetensors holds I64 value 3000000000 at element 0, outside int32/);
+    expect(message).toMatch(
+      /tensor "labels.big" in \/m\/model.safetensors holds I64 value 3000000000 at element 0, outside int32/,
+    );
   });
 });
 
@@ -192,7 +212,9 @@ describe("corrupt files give one-line errors naming file and tensor", () => {
     );
   });
   it("header length larger than the file / than 100 MB / below 2", () => {
-    expect(parseError(makeFile({}, new Uint8Array(0), 1000n))).toMatch(/declares a 1000-byte header but the file is 10 bytes/);
+    expect(parseError(makeFile({}, new Uint8Array(0), 1000n))).toMatch(
+      /declares a 1000-byte header but the file is 10 bytes/,
+    );
     expect(parseError(makeFile({}, new Uint8Array(0), 2n ** 40n))).toMatch(/declares a 1099511627776-byte header/);
     expect(parseError(makeFile({}, new Uint8Array(0), 1n))).toMatch(/declares a 1-byte header/);
   });
@@ -205,7 +227,9 @@ describe("corrupt files give one-line errors naming file and tensor", () => {
     expect(parseError(makeFile({ x: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, new Uint8Array(4)))).toMatch(
       /tensor "x" .* has data_offsets \[4, 8\] outside the 4-byte data area/,
     );
-    expect(parseError(makeFile({ x: { dtype: "F32", shape: [0], data_offsets: [4, 0] } }, new Uint8Array(4)))).toMatch(/\[4, 0\] outside/);
+    expect(parseError(makeFile({ x: { dtype: "F32", shape: [0], data_offsets: [4, 0] } }, new Uint8Array(4)))).toMatch(
+      /\[4, 0\] outside/,
+    );
     expect(parseError(makeFile({ x: { dtype: "F32", shape: [1], data_offsets: [0] } }, new Uint8Array(4)))).toMatch(
       /tensor "x" .* has data_offsets \[0\], not \[begin, end\]/,
     );
@@ -215,32 +239,50 @@ describe("corrupt files give one-line errors naming file and tensor", () => {
       a: { dtype: "F32", shape: [2], data_offsets: [0, 8] },
       b: { dtype: "F32", shape: [2], data_offsets: [4, 12] },
     };
-    expect(parseError(makeFile(header, new Uint8Array(12)))).toMatch(/tensors "a" \[0, 8\] and "b" \[4, 12\] overlap in \/m\/model.safetensors/);
+    expect(parseError(makeFile(header, new Uint8Array(12)))).toMatch(
+      /tensors "a" \[0, 8\] and "b" \[4, 12\] overlap in \/m\/model.safetensors/,
+    );
   });
   it("unknown dtype", () => {
-    expect(parseError(makeFile({ "q.weight": { dtype: "F8_E4M3", shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)))).toMatch(
+    expect(
+      parseError(makeFile({ "q.weight": { dtype: "F8_E4M3", shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1))),
+    ).toMatch(
       /tensor "q.weight" in \/m\/model.safetensors has dtype "F8_E4M3", which tfew cannot read \(known: F64, F32, .*BOOL\); convert/,
     );
   });
   it("a dtype named like an Object property is still unknown", () => {
-    expect(parseError(makeFile({ x: { dtype: "constructor", shape: [], data_offsets: [0, 0] } }))).toMatch(/has dtype "constructor", which tfew cannot read/);
+    expect(parseError(makeFile({ x: { dtype: "constructor", shape: [], data_offsets: [0, 0] } }))).toMatch(
+      /has dtype "constructor", which tfew cannot read/,
+    );
   });
   it("bad shape", () => {
-    expect(parseError(makeFile({ x: { dtype: "F32", shape: [-1], data_offsets: [0, 0] } }))).toMatch(/has shape \[-1\], not an array of non-negative integers/);
-    expect(parseError(makeFile({ x: { dtype: "F32", shape: [1.5], data_offsets: [0, 0] } }))).toMatch(/has shape \[1.5\]/);
+    expect(parseError(makeFile({ x: { dtype: "F32", shape: [-1], data_offsets: [0, 0] } }))).toMatch(
+      /has shape \[-1\], not an array of non-negative integers/,
+    );
+    expect(parseError(makeFile({ x: { dtype: "F32", shape: [1.5], data_offsets: [0, 0] } }))).toMatch(
+      /has shape \[1.5\]/,
+    );
   });
   it("byte count does not match shape × dtype size", () => {
-    expect(parseError(makeFile({ "x.weight": { dtype: "F32", shape: [4, 4], data_offsets: [0, 100] } }, new Uint8Array(100)))).toBe(
+    expect(
+      parseError(
+        makeFile({ "x.weight": { dtype: "F32", shape: [4, 4], data_offsets: [0, 100] } }, new Uint8Array(100)),
+      ),
+    ).toBe(
       'safetensors: tensor "x.weight" in /m/model.safetensors has data_offsets [0, 100] but shape [4,4] F32 needs 64 bytes; ' +
         "the file is corrupt or truncated — re-download it",
     );
   });
   it("readSafetensors: missing file, a folder, truncated file on disk", async () => {
-    await expect(readSafetensors(join(dir, "missing.safetensors"))).rejects.toThrow(/safetensors: file .*missing.safetensors not found; check the path/);
+    await expect(readSafetensors(join(dir, "missing.safetensors"))).rejects.toThrow(
+      /safetensors: file .*missing.safetensors not found; check the path/,
+    );
     await expect(readSafetensors(dir)).rejects.toThrow(/is not a file; point at the .safetensors file itself/);
     const path = join(dir, "cut.safetensors");
     await writeFile(path, good.subarray(0, good.length - 1));
-    await expect(readSafetensors(path)).rejects.toThrow(/tensor "x" in .*cut.safetensors has data_offsets \[0, 64\] outside the 63-byte data area/);
+    await expect(readSafetensors(path)).rejects.toThrow(
+      /tensor "x" in .*cut.safetensors has data_offsets \[0, 64\] outside the 63-byte data area/,
+    );
   });
 });
 
@@ -288,11 +330,17 @@ describe("real HF-written files (tests/fixtures/hf-reference)", () => {
 /** Records read back as writer input (I64 data is int32 after reading; the writer widens it again). */
 function asInput(tensors: Map<string, TensorRecord>): Record<string, SafetensorsInput> {
   const input: Record<string, SafetensorsInput> = {};
-  for (const [name, t] of tensors) input[name] = { dtype: t.dtype as SafetensorsInput["dtype"], shape: t.shape, data: t.data };
+  for (const [name, t] of tensors)
+    input[name] = { dtype: t.dtype as SafetensorsInput["dtype"], shape: t.shape, data: t.data };
   return input;
 }
 
 function sameBytes(a: ArrayBufferView | undefined, b: ArrayBufferView | undefined): boolean {
   if (a === undefined || b === undefined) return false;
-  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+  return (
+    Buffer.compare(
+      Buffer.from(a.buffer, a.byteOffset, a.byteLength),
+      Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+    ) === 0
+  );
 }

@@ -18,7 +18,18 @@ export interface SafetensorsInput {
   data: Float32Array | Uint16Array | Int32Array | BigInt64Array;
 }
 
-const DTYPE_BYTES: Record<DType, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+const DTYPE_BYTES: Record<DType, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
 const MAX_HEADER_BYTES = 100 * 1024 * 1024; // the reference reader's limit
 const REDOWNLOAD = "the file is corrupt or truncated — re-download it";
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -51,11 +62,14 @@ export async function readSafetensors(path: string): Promise<SafetensorsContents
   } catch (error) {
     const code = (error as { code?: string }).code ?? "EUNKNOWN";
     if (code === "ENOENT") throw new TfewError(`safetensors: file ${path} not found; check the path`, { cause: error });
-    throw new TfewError(`safetensors: cannot open ${path} (${code}); check that it is a readable file`, { cause: error });
+    throw new TfewError(`safetensors: cannot open ${path} (${code}); check that it is a readable file`, {
+      cause: error,
+    });
   }
   try {
     const info = await handle.stat();
-    if (!info.isFile()) throw new TfewError(`safetensors: ${path} is not a file; point at the .safetensors file itself`);
+    if (!info.isFile())
+      throw new TfewError(`safetensors: ${path} is not a file; point at the .safetensors file itself`);
     const size = info.size;
     const headerLength = readHeaderLength(await readAt(handle, 0, Math.min(8, size), path), size, path);
     const dataStart = 8 + headerLength;
@@ -77,7 +91,10 @@ export async function readSafetensors(path: string): Promise<SafetensorsContents
  * data in name order with no gaps. (The Rust writer orders mixed dtypes by alignment first; for
  * single-dtype files, e.g. every adapter, the bytes are identical.)
  */
-export function serializeSafetensors(tensors: Record<string, SafetensorsInput>, metadata?: Record<string, string>): Uint8Array {
+export function serializeSafetensors(
+  tensors: Record<string, SafetensorsInput>,
+  metadata?: Record<string, string>,
+): Uint8Array {
   const names = Object.keys(tensors).sort(compareCodePoints);
   const parts: string[] = [];
   if (metadata !== undefined) {
@@ -87,11 +104,14 @@ export function serializeSafetensors(tensors: Record<string, SafetensorsInput>, 
   }
   let offset = 0;
   for (const name of names) {
-    if (name === "__metadata__") throw new TfewError(`safetensors: "__metadata__" cannot be a tensor name; rename the tensor`);
+    if (name === "__metadata__")
+      throw new TfewError(`safetensors: "__metadata__" cannot be a tensor name; rename the tensor`);
     const t = tensors[name] as SafetensorsInput;
     checkInput(name, t);
     const end = offset + numel(t.shape) * DTYPE_BYTES[t.dtype];
-    parts.push(`${JSON.stringify(name)}:{"dtype":"${t.dtype}","shape":${JSON.stringify(t.shape)},"data_offsets":[${offset},${end}]}`);
+    parts.push(
+      `${JSON.stringify(name)}:{"dtype":"${t.dtype}","shape":${JSON.stringify(t.shape)},"data_offsets":[${offset},${end}]}`,
+    );
     offset = end;
   }
   const json = new TextEncoder().encode(`{${parts.join(",")}}`);
@@ -121,7 +141,9 @@ export async function writeSafetensors(
 
 function readHeaderLength(first8: Uint8Array, fileSize: number, file: string): number {
   if (fileSize < 8) {
-    throw new TfewError(`safetensors: ${file} is ${fileSize} bytes, too short for the 8-byte header length; ${REDOWNLOAD}`);
+    throw new TfewError(
+      `safetensors: ${file} is ${fileSize} bytes, too short for the 8-byte header length; ${REDOWNLOAD}`,
+    );
   }
   const length = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
   if (length < 2n || length > BigInt(MAX_HEADER_BYTES) || 8n + length > BigInt(fileSize)) {
@@ -133,21 +155,30 @@ function readHeaderLength(first8: Uint8Array, fileSize: number, file: string): n
   return Number(length);
 }
 
-function parseHeader(headerBytes: Uint8Array, dataLength: number, file: string): { entries: Entry[]; metadata: Record<string, string> } {
+function parseHeader(
+  headerBytes: Uint8Array,
+  dataLength: number,
+  file: string,
+): { entries: Entry[]; metadata: Record<string, string> } {
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(headerBytes));
   } catch (error) {
-    throw new TfewError(`safetensors: the header of ${file} is not valid UTF-8 JSON (${(error as Error).message}); ${REDOWNLOAD}`);
+    throw new TfewError(
+      `safetensors: the header of ${file} is not valid UTF-8 JSON (${(error as Error).message}); ${REDOWNLOAD}`,
+    );
   }
-  if (!isPlainObject(header)) throw new TfewError(`safetensors: the header of ${file} is not a JSON object; ${REDOWNLOAD}`);
+  if (!isPlainObject(header))
+    throw new TfewError(`safetensors: the header of ${file} is not a JSON object; ${REDOWNLOAD}`);
   const metadata: Record<string, string> = {};
   const entries: Entry[] = [];
   for (const [name, value] of Object.entries(header)) {
     if (name === "__metadata__") {
-      if (!isPlainObject(value)) throw new TfewError(`safetensors: "__metadata__" in ${file} is not an object; ${REDOWNLOAD}`);
+      if (!isPlainObject(value))
+        throw new TfewError(`safetensors: "__metadata__" in ${file} is not an object; ${REDOWNLOAD}`);
       for (const [k, v] of Object.entries(value)) {
-        if (typeof v !== "string") throw new TfewError(`safetensors: "__metadata__.${k}" in ${file} is not a string; ${REDOWNLOAD}`);
+        if (typeof v !== "string")
+          throw new TfewError(`safetensors: "__metadata__.${k}" in ${file} is not a string; ${REDOWNLOAD}`);
         metadata[k] = v;
       }
       continue;
@@ -160,7 +191,8 @@ function parseHeader(headerBytes: Uint8Array, dataLength: number, file: string):
 
 function parseEntry(name: string, value: unknown, dataLength: number, file: string): Entry {
   const where = `tensor ${JSON.stringify(name)} in ${file}`;
-  if (!isPlainObject(value)) throw new TfewError(`safetensors: ${where} is not an object with dtype/shape/data_offsets; ${REDOWNLOAD}`);
+  if (!isPlainObject(value))
+    throw new TfewError(`safetensors: ${where} is not an object with dtype/shape/data_offsets; ${REDOWNLOAD}`);
   const { dtype, shape, data_offsets: offsets } = value;
   if (typeof dtype !== "string" || !Object.hasOwn(DTYPE_BYTES, dtype)) {
     throw new TfewError(
@@ -170,10 +202,18 @@ function parseEntry(name: string, value: unknown, dataLength: number, file: stri
   }
   const dt = dtype as DType;
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
-    throw new TfewError(`safetensors: ${where} has shape ${JSON.stringify(shape)}, not an array of non-negative integers; ${REDOWNLOAD}`);
+    throw new TfewError(
+      `safetensors: ${where} has shape ${JSON.stringify(shape)}, not an array of non-negative integers; ${REDOWNLOAD}`,
+    );
   }
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && (o as number) >= 0)) {
-    throw new TfewError(`safetensors: ${where} has data_offsets ${JSON.stringify(offsets)}, not [begin, end]; ${REDOWNLOAD}`);
+  if (
+    !Array.isArray(offsets) ||
+    offsets.length !== 2 ||
+    !offsets.every((o) => Number.isSafeInteger(o) && (o as number) >= 0)
+  ) {
+    throw new TfewError(
+      `safetensors: ${where} has data_offsets ${JSON.stringify(offsets)}, not [begin, end]; ${REDOWNLOAD}`,
+    );
   }
   const [begin, end] = offsets as [number, number];
   if (begin > end || end > dataLength) {
@@ -277,7 +317,10 @@ function checkInput(name: string, t: SafetensorsInput): void {
     (t.dtype === "I32" && t.data instanceof Int32Array) ||
     ((t.dtype === "F16" || t.dtype === "BF16") && t.data instanceof Uint16Array) ||
     (t.dtype === "I64" && (t.data instanceof Int32Array || t.data instanceof BigInt64Array));
-  if (!okType) throw new TfewError(`safetensors: tensor ${JSON.stringify(name)} is ${t.dtype} but its data is a ${t.data.constructor.name}; this is a bug in the caller`);
+  if (!okType)
+    throw new TfewError(
+      `safetensors: tensor ${JSON.stringify(name)} is ${t.dtype} but its data is a ${t.data.constructor.name}; this is a bug in the caller`,
+    );
   if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0) || numel(t.shape) !== t.data.length) {
     throw new TfewError(
       `safetensors: tensor ${JSON.stringify(name)} has shape ${JSON.stringify(t.shape)} but ${t.data.length} values; this is a bug in the caller`,
@@ -309,7 +352,8 @@ async function readAt(handle: FileHandle, position: number, length: number, file
   while (done < length) {
     const chunk = Math.min(length - done, 1 << 30);
     const { bytesRead } = await handle.read(out, done, chunk, position + done);
-    if (bytesRead === 0) throw new TfewError(`safetensors: ${file} ends early at byte ${position + done}; ${REDOWNLOAD}`);
+    if (bytesRead === 0)
+      throw new TfewError(`safetensors: ${file} ends early at byte ${position + done}; ${REDOWNLOAD}`);
     done += bytesRead;
   }
   return out;

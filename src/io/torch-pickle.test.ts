@@ -82,7 +82,9 @@ describe("readTorchCheckpoint", () => {
   it("refuses a pickle that calls builtins.eval, and runs nothing", async () => {
     rmSync(MARKER_EVAL, { force: true });
     const error = await failure(readTorchCheckpoint(fixture("malicious-eval.bin")));
-    expect(error.message).toMatch(/^refusing to load .*malicious-eval\.bin: its pickle calls builtins\.eval, which is not an allowed tensor constructor/);
+    expect(error.message).toMatch(
+      /^refusing to load .*malicious-eval\.bin: its pickle calls builtins\.eval, which is not an allowed tensor constructor/,
+    );
     expect(existsSync(MARKER_EVAL)).toBe(false);
   });
 
@@ -90,18 +92,28 @@ describe("readTorchCheckpoint", () => {
     expect((await failure(readTorchCheckpoint(fixture("noncontiguous.bin")))).message).toMatch(
       /tensor "t" has shape \[3,2\] with strides \[1,3\], not contiguous row-major; save it with \.contiguous\(\)/,
     );
-    expect((await failure(readTorchCheckpoint(fixture("not-tensors.bin")))).message).toMatch(/entry "step" holds a number, not a tensor/);
+    expect((await failure(readTorchCheckpoint(fixture("not-tensors.bin")))).message).toMatch(
+      /entry "step" holds a number, not a tensor/,
+    );
   });
 
   it("explains legacy (pre-1.6) files, non-zip files, truncated and missing files", async () => {
-    expect((await failure(readTorchCheckpoint(fixture("legacy.bin")))).message).toMatch(/legacy \(pre-1\.6, non-zip\) PyTorch checkpoint.*re-save it/);
-    expect((await failure(readTorchCheckpoint(fixture("tiny.json")))).message).toMatch(/tiny\.json: it is not a PyTorch checkpoint \(no zip signature\)/);
-    expect((await failure(readTorchCheckpoint(fixture("absent.bin")))).message).toMatch(/absent\.bin: the file is not found/);
+    expect((await failure(readTorchCheckpoint(fixture("legacy.bin")))).message).toMatch(
+      /legacy \(pre-1\.6, non-zip\) PyTorch checkpoint.*re-save it/,
+    );
+    expect((await failure(readTorchCheckpoint(fixture("tiny.json")))).message).toMatch(
+      /tiny\.json: it is not a PyTorch checkpoint \(no zip signature\)/,
+    );
+    expect((await failure(readTorchCheckpoint(fixture("absent.bin")))).message).toMatch(
+      /absent\.bin: the file is not found/,
+    );
     const dir = tempDir();
     try {
       const whole = readFileSync(fixture("tiny.bin"));
       writeFileSync(join(dir, "cut.bin"), whole.subarray(0, whole.length - 300));
-      expect((await failure(readTorchCheckpoint(join(dir, "cut.bin")))).message).toMatch(/cut\.bin: it is not a readable zip archive .*truncated or corrupt/);
+      expect((await failure(readTorchCheckpoint(join(dir, "cut.bin")))).message).toMatch(
+        /cut\.bin: it is not a readable zip archive .*truncated or corrupt/,
+      );
     } finally {
       rmSync(dir, { recursive: true });
     }
@@ -111,8 +123,12 @@ describe("readTorchCheckpoint", () => {
     expect((await failure(readTorchCheckpoint(fixture("int64-overflow.bin")))).message).toMatch(
       /int64-overflow\.bin tensor "big": element 1 is 1099511627776, outside int32/,
     );
-    expect((await failure(readTorchCheckpoint(fixture("complex.bin")))).message).toMatch(/it holds torch\.ComplexFloatStorage tensors, a dtype tfew cannot read/);
-    expect((await failure(readTorchCheckpoint(fixture("not-torch.zip")))).message).toMatch(/the zip has no <archive>\/data\.pkl entry, so it is not a torch\.save checkpoint/);
+    expect((await failure(readTorchCheckpoint(fixture("complex.bin")))).message).toMatch(
+      /it holds torch\.ComplexFloatStorage tensors, a dtype tfew cannot read/,
+    );
+    expect((await failure(readTorchCheckpoint(fixture("not-torch.zip")))).message).toMatch(
+      /the zip has no <archive>\/data\.pkl entry, so it is not a torch\.save checkpoint/,
+    );
   });
 
   it("rejects a storage whose size disagrees with the pickle", async () => {
@@ -143,13 +159,14 @@ describe("readTorchCheckpoint on damaged files", () => {
     try {
       for (let trial = 0; trial < 200; trial++) {
         const bytes = Buffer.from(whole);
-        const at = trial < 100 ? next() % 1300 + 30 : next() % bytes.length; // half inside data.pkl
+        const at = trial < 100 ? (next() % 1300) + 30 : next() % bytes.length; // half inside data.pkl
         bytes[at] = next() % 256;
         const file = join(dir, `t${trial}.bin`);
         writeFileSync(file, bytes);
         const result = await readTorchCheckpoint(file).then(
           () => "ok",
-          (e: unknown) => (e instanceof TfewError ? e.message.split(":")[0]!.replace(file, "") || "TfewError" : `other: ${String(e)}`),
+          (e: unknown) =>
+            e instanceof TfewError ? e.message.split(":")[0]!.replace(file, "") || "TfewError" : `other: ${String(e)}`,
         );
         outcomes.set(result, (outcomes.get(result) ?? 0) + 1);
         rmSync(file);
@@ -175,7 +192,9 @@ describe("readTorchCheckpointIndex", () => {
       for (const shard of ["pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin"]) {
         writeFileSync(join(dir, shard), readFileSync(fixture(shard)));
       }
-      const index = JSON.parse(readFileSync(fixture("pytorch_model.bin.index.json"), "utf8")) as { weight_map: Record<string, string> };
+      const index = JSON.parse(readFileSync(fixture("pytorch_model.bin.index.json"), "utf8")) as {
+        weight_map: Record<string, string>;
+      };
       index.weight_map["decoder.weight"] = "pytorch_model-00002-of-00002.bin";
       writeFileSync(join(dir, "a.json"), JSON.stringify(index));
       expect((await failure(readTorchCheckpointIndex(join(dir, "a.json")))).message).toMatch(
@@ -183,7 +202,9 @@ describe("readTorchCheckpointIndex", () => {
       );
       index.weight_map["decoder.weight"] = "../elsewhere.bin";
       writeFileSync(join(dir, "b.json"), JSON.stringify(index));
-      expect((await failure(readTorchCheckpointIndex(join(dir, "b.json")))).message).toMatch(/names shard "\.\.\/elsewhere\.bin", not a file in the same folder/);
+      expect((await failure(readTorchCheckpointIndex(join(dir, "b.json")))).message).toMatch(
+        /names shard "\.\.\/elsewhere\.bin", not a file in the same folder/,
+      );
     } finally {
       rmSync(dir, { recursive: true });
     }
@@ -233,7 +254,9 @@ describe("unpickle", () => {
     const bytes = Uint8Array.from([0x80, 2, 0x5d, 0x28, ...new Array<number>(n).fill(0x88), 0x65, 0x2e]);
     expect((unpickle(bytes, plainHooks, "x") as unknown[]).length).toBe(n);
     const huge = Uint8Array.from([0x80, 2, 0x8b, 0, 0, 1, 0, ...new Array<number>(65536).fill(1), 0x2e]); // LONG4 of 64 KiB
-    expect(() => unpickle(huge, plainHooks, "h.pkl")).toThrow(/h\.pkl: an integer is 65536 bytes long \(LONG4 at byte 2\)/);
+    expect(() => unpickle(huge, plainHooks, "h.pkl")).toThrow(
+      /h\.pkl: an integer is 65536 bytes long \(LONG4 at byte 2\)/,
+    );
   });
 
   it("refuses unknown opcodes, naming the byte and position", () => {
@@ -250,7 +273,18 @@ describe("unpickle", () => {
 
   it("hands STACK_GLOBAL names to the hooks before anything can be called", () => {
     // PROTO 4, SHORT_BINUNICODE "builtins", SHORT_BINUNICODE "exec", STACK_GLOBAL, ...
-    const bytes = Uint8Array.from([0x80, 4, 0x8c, 8, ...Buffer.from("builtins"), 0x8c, 4, ...Buffer.from("exec"), 0x93, 0x2e]);
+    const bytes = Uint8Array.from([
+      0x80,
+      4,
+      0x8c,
+      8,
+      ...Buffer.from("builtins"),
+      0x8c,
+      4,
+      ...Buffer.from("exec"),
+      0x93,
+      0x2e,
+    ]);
     expect(() => unpickle(bytes, plainHooks, "x")).toThrow("global builtins.exec");
   });
 
@@ -258,8 +292,14 @@ describe("unpickle", () => {
     expect(() => unpickle(Uint8Array.from([0x80, 2, 0x58, 9, 0, 0, 0, 0x61]), plainHooks, "t.pkl")).toThrow(
       "cannot load t.pkl: the pickle ends inside an opcode (BINUNICODE at byte 2); the file is truncated or corrupt — re-download it",
     );
-    expect(() => unpickle(Uint8Array.from([0x80, 2, 0x7d]), plainHooks, "t.pkl")).toThrow(/the pickle ends before its STOP opcode \(at byte 3\)/);
-    expect(() => unpickle(Uint8Array.from([0x80, 2, 0x28, 0x85, 0x2e]), plainHooks, "t.pkl")).toThrow(/pops past its stack or MARK \(TUPLE1 at byte 3\)/);
-    expect(() => unpickle(Uint8Array.from([0x80, 2, 0x68, 5, 0x2e]), plainHooks, "t.pkl")).toThrow(/memo slot 5, which was never stored/);
+    expect(() => unpickle(Uint8Array.from([0x80, 2, 0x7d]), plainHooks, "t.pkl")).toThrow(
+      /the pickle ends before its STOP opcode \(at byte 3\)/,
+    );
+    expect(() => unpickle(Uint8Array.from([0x80, 2, 0x28, 0x85, 0x2e]), plainHooks, "t.pkl")).toThrow(
+      /pops past its stack or MARK \(TUPLE1 at byte 3\)/,
+    );
+    expect(() => unpickle(Uint8Array.from([0x80, 2, 0x68, 5, 0x2e]), plainHooks, "t.pkl")).toThrow(
+      /memo slot 5, which was never stored/,
+    );
   });
 });

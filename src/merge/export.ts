@@ -17,7 +17,14 @@ import { linearShapes } from "../model/weights.js";
 import { encodeTensor, foldVector, isFloatDType, type FloatDType } from "./fold.js";
 
 /** Copied beside the weights when the model (or --tokenizer) folder has them. */
-export const COPIED_FILES = ["generation_config.json", "tokenizer.json", "tokenizer_config.json", "spiece.model", "special_tokens_map.json", "added_tokens.json"] as const;
+export const COPIED_FILES = [
+  "generation_config.json",
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "spiece.model",
+  "special_tokens_map.json",
+  "added_tokens.json",
+] as const;
 const TOKENIZER_FILES: ReadonlySet<string> = new Set(COPIED_FILES.filter((f) => f !== "generation_config.json"));
 export const EXPORT_RECORD_FILE = "tfew_export.json";
 
@@ -54,7 +61,9 @@ export async function exportModel(options: ExportOptions): Promise<ExportSummary
   const files = await weightFiles(source.dir);
   const tokenizerDir = options.tokenizerDir ?? source.dir;
   if (options.tokenizerDir && !(await isFile(join(options.tokenizerDir, "tokenizer.json")))) {
-    throw new TfewError(`export: --tokenizer ${options.tokenizerDir} has no tokenizer.json; point it at a folder with the model's tokenizer files`);
+    throw new TfewError(
+      `export: --tokenizer ${options.tokenizerDir} has no tokenizer.json; point it at a folder with the model's tokenizer files`,
+    );
   }
   const pending = new Map(specs.map((s) => [`${s.path}.weight`, s]));
   const fullShapes = new Map(modules.map((m) => [`${m.path}.weight`, [m.outFeatures, m.inFeatures]]));
@@ -67,9 +76,18 @@ export async function exportModel(options: ExportOptions): Promise<ExportSummary
       const out: Record<string, SafetensorsInput> = {};
       let folded = 0;
       for (const [name, record] of tensors) {
-        if (weightMap[name] !== undefined) throw new TfewError(`export: tensor ${name} is in both ${weightMap[name]} and ${file.input}; the checkpoint is inconsistent — re-download it`);
+        if (weightMap[name] !== undefined)
+          throw new TfewError(
+            `export: tensor ${name} is in both ${weightMap[name]} and ${file.input}; the checkpoint is inconsistent — re-download it`,
+          );
         const spec = pending.get(name);
-        const tensor = spec ? foldedTensor(name, record, spec, { adapter: adapter.values, fullShape: fullShapes.get(name) ?? [], file: file.input }) : copiedTensor(name, record, file.input);
+        const tensor = spec
+          ? foldedTensor(name, record, spec, {
+              adapter: adapter.values,
+              fullShape: fullShapes.get(name) ?? [],
+              file: file.input,
+            })
+          : copiedTensor(name, record, file.input);
         if (spec) {
           pending.delete(name);
           folded++;
@@ -79,17 +97,34 @@ export async function exportModel(options: ExportOptions): Promise<ExportSummary
         totalSize += tensor.data.byteLength;
         dtypes.add(tensor.dtype);
       }
-      await writeSafetensors(join(dir, file.output), out, Object.keys(metadata).length > 0 ? metadata : { format: "pt" });
+      await writeSafetensors(
+        join(dir, file.output),
+        out,
+        Object.keys(metadata).length > 0 ? metadata : { format: "pt" },
+      );
       options.log(`export: ${file.output}: ${tensors.size} tensors, ${folded} with (IA)³ vectors folded in`);
     }
     const missing = pending.keys().next();
-    if (!missing.done) throw new TfewError(`export: weight ${missing.value} is not in the weight files of ${source.dir}; the checkpoint does not match its config.json`);
+    if (!missing.done)
+      throw new TfewError(
+        `export: weight ${missing.value} is not in the weight files of ${source.dir}; the checkpoint does not match its config.json`,
+      );
     if (files.length > 1) {
-      const sorted = Object.fromEntries(Object.keys(weightMap).sort().map((k) => [k, weightMap[k]]));
-      await writeJsonAtomic(join(dir, "model.safetensors.index.json"), { metadata: { total_size: totalSize }, weight_map: sorted });
+      const sorted = Object.fromEntries(
+        Object.keys(weightMap)
+          .sort()
+          .map((k) => [k, weightMap[k]]),
+      );
+      await writeJsonAtomic(join(dir, "model.safetensors.index.json"), {
+        metadata: { total_size: totalSize },
+        weight_map: sorted,
+      });
     }
     const copied = await copyModelFiles({ modelDir: source.dir, tokenizerDir, outDir: dir });
-    if (!copied.includes("tokenizer.json")) options.log(`export: warning: no tokenizer.json in ${tokenizerDir}; the exported folder has no tokenizer (add --tokenizer DIR)`);
+    if (!copied.includes("tokenizer.json"))
+      options.log(
+        `export: warning: no tokenizer.json in ${tokenizerDir}; the exported folder has no tokenizer (add --tokenizer DIR)`,
+      );
     await writeJsonAtomic(join(dir, EXPORT_RECORD_FILE), {
       tool: "tfew export",
       base_model: options.model,
@@ -106,7 +141,12 @@ export async function exportModel(options: ExportOptions): Promise<ExportSummary
       created: new Date().toISOString(),
     });
   });
-  return { outDir: options.outDir, weightFiles: files.map((f) => f.output), folded: specs.length, dtypes: [...dtypes].sort() };
+  return {
+    outDir: options.outDir,
+    weightFiles: files.map((f) => f.output),
+    folded: specs.length,
+    dtypes: [...dtypes].sort(),
+  };
 }
 
 function foldedTensor(
@@ -117,15 +157,21 @@ function foldedTensor(
 ): SafetensorsInput {
   const tensor = copiedTensor(name, record, context.file); // dtype check
   if (record.shape.join() !== context.fullShape.join()) {
-    throw new TfewError(`export: weight ${name} in ${context.file} has shape [${record.shape.join(", ")}] but config.json implies [${context.fullShape.join(", ")}]; the weights and config.json disagree`);
+    throw new TfewError(
+      `export: weight ${name} in ${context.file} has shape [${record.shape.join(", ")}] but config.json implies [${context.fullShape.join(", ")}]; the weights and config.json disagree`,
+    );
   }
-  const folded = foldVector(record.data as Float32Array, record.shape, context.adapter.get(spec.path) as Float32Array, { scaleInput: spec.scaleInput });
+  const folded = foldVector(record.data as Float32Array, record.shape, context.adapter.get(spec.path) as Float32Array, {
+    scaleInput: spec.scaleInput,
+  });
   return encodeTensor(tensor.dtype as FloatDType, record.shape, folded);
 }
 
 function copiedTensor(name: string, record: TensorRecord, file: string): SafetensorsInput {
   if (!isFloatDType(record.dtype) || !(record.data instanceof Float32Array)) {
-    throw new TfewError(`export: tensor ${name} in ${file} has dtype ${record.dtype}; tfew exports F32, F16 and BF16 checkpoints only (convert this one first)`);
+    throw new TfewError(
+      `export: tensor ${name} in ${file} has dtype ${record.dtype}; tfew exports F32, F16 and BF16 checkpoints only (convert this one first)`,
+    );
   }
   return encodeTensor(record.dtype, record.shape, record.data); // F16/BF16 → float32 → back is exact
 }
@@ -137,14 +183,22 @@ async function weightFiles(modelDir: string): Promise<WeightFile[]> {
     if (!(await isFile(path))) continue;
     if (!name.endsWith(".index.json")) return [{ input: path, output: "model.safetensors" }];
     const { shards } = await readShardIndex(path);
-    if (shards.length === 0) throw new TfewError(`export: ${path} has an empty "weight_map"; re-download the checkpoint`);
+    if (shards.length === 0)
+      throw new TfewError(`export: ${path} has an empty "weight_map"; re-download the checkpoint`);
     const pad = (n: number) => String(n).padStart(5, "0");
-    return shards.map((shard, i) => ({ input: join(modelDir, shard), output: `model-${pad(i + 1)}-of-${pad(shards.length)}.safetensors` }));
+    return shards.map((shard, i) => ({
+      input: join(modelDir, shard),
+      output: `model-${pad(i + 1)}-of-${pad(shards.length)}.safetensors`,
+    }));
   }
-  throw new TfewError(`export: no weights in ${modelDir} (looked for ${WEIGHT_FILES.join(", ")}); point --model at a folder with the weights`);
+  throw new TfewError(
+    `export: no weights in ${modelDir} (looked for ${WEIGHT_FILES.join(", ")}); point --model at a folder with the weights`,
+  );
 }
 
-async function readWeights(path: string): Promise<{ tensors: Map<string, TensorRecord>; metadata: Record<string, string> }> {
+async function readWeights(
+  path: string,
+): Promise<{ tensors: Map<string, TensorRecord>; metadata: Record<string, string> }> {
   if (!(await isFile(path))) throw new TfewError(`export: weight file ${path} is missing; re-download the checkpoint`);
   if (path.endsWith(".safetensors")) return readSafetensors(path);
   const { readTorchCheckpoint } = await import("../io/torch-pickle.js");

@@ -23,7 +23,9 @@ export async function readFisherRecord(adapterDir: string): Promise<FisherFile |
   for (const [name, record] of tensors) {
     const path = peftModulePath(name);
     if (path === null || !(record.data instanceof Float32Array)) {
-      throw new TfewError(`merge: tensor "${name}" in ${file} is not a Fisher diagonal of an IA3 vector (expected base_model.model.<module>.ia3_l, float)`);
+      throw new TfewError(
+        `merge: tensor "${name}" in ${file} is not a Fisher diagonal of an IA3 vector (expected base_model.model.<module>.ia3_l, float)`,
+      );
     }
     values.set(path, record.data);
   }
@@ -36,8 +38,14 @@ export async function readFisherFile(adapterDir: string): Promise<Map<string, Fl
 }
 
 /** Writes a diagonal Fisher beside its adapter, atomically (`shapes`: the vectors' PEFT shapes by module path). */
-export async function writeFisherFile(adapterDir: string, fisher: ReadonlyMap<string, Float32Array>, shapes: ReadonlyMap<string, number[]>, metadata: Record<string, string> = {}): Promise<void> {
+export async function writeFisherFile(
+  adapterDir: string,
+  fisher: ReadonlyMap<string, Float32Array>,
+  shapes: ReadonlyMap<string, number[]>,
+  metadata: Record<string, string> = {},
+): Promise<void> {
   const tensors: Record<string, { dtype: "F32"; shape: number[]; data: Float32Array }> = {};
-  for (const [path, data] of fisher) tensors[peftTensorName(path)] = { dtype: "F32", shape: shapes.get(path) ?? [data.length, 1], data };
+  for (const [path, data] of fisher)
+    tensors[peftTensorName(path)] = { dtype: "F32", shape: shapes.get(path) ?? [data.length, 1], data };
   await writeSafetensors(join(adapterDir, FISHER_FILE), tensors, { format: "pt", ...metadata });
 }

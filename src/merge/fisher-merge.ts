@@ -45,7 +45,14 @@ export interface FisherKey {
   adapter_sha256: string; // of the adapter's vector values
 }
 
-const COMPARED = ["tfew_fisher", "length_norm", "examples", "data_sha256", "examples_sha256", "adapter_sha256"] as const;
+const COMPARED = [
+  "tfew_fisher",
+  "length_norm",
+  "examples",
+  "data_sha256",
+  "examples_sha256",
+  "adapter_sha256",
+] as const;
 
 interface Prepared {
   input: FisherMergeInput;
@@ -53,7 +60,9 @@ interface Prepared {
   key: FisherKey;
 }
 
-export async function fisherMerge(options: FisherMergeOptions): Promise<MergeSummary & { computed: number; reused: number }> {
+export async function fisherMerge(
+  options: FisherMergeOptions,
+): Promise<MergeSummary & { computed: number; reused: number }> {
   await assertFreshOutDir(options.outDir, "merge");
   const adapters = await readMergeSources(options.inputs.map((i) => i.adapterDir));
   checkCompatible(adapters); // before any compute: one line naming both folders
@@ -62,7 +71,9 @@ export async function fisherMerge(options: FisherMergeOptions): Promise<MergeSum
   for (const [i, input] of options.inputs.entries()) {
     const task = await prepareTask(input.config);
     await checkDataFitsAdapter(task, input, options.log);
-    tokenizer ??= await loadTokenizer(input.config.tokenizer ?? (await resolveModelSource(input.config.model, { revision: input.config.revision })).dir);
+    tokenizer ??= await loadTokenizer(
+      input.config.tokenizer ?? (await resolveModelSource(input.config.model, { revision: input.config.revision })).dir,
+    );
     const examples = fisherExamples(task, input, tokenizer, options.kind);
     const values = adapters[i]?.values ?? new Map<string, Float32Array>();
     prepared.push({ input, examples, key: await fisherKey(task, input, examples, options.kind, values) });
@@ -76,11 +87,15 @@ export async function fisherMerge(options: FisherMergeOptions): Promise<MergeSum
     const saved = await readFisherRecord(dir);
     const reuse = saved !== null && COMPARED.every((k) => saved.metadata[k] === p.key[k]);
     if (reuse) {
-      options.log(`fisher: reusing ${join(dir, FISHER_FILE)} (${p.key.tfew_fisher} Fisher on ${p.key.examples} examples of ${p.key.data})`);
+      options.log(
+        `fisher: reusing ${join(dir, FISHER_FILE)} (${p.key.tfew_fisher} Fisher on ${p.key.examples} examples of ${p.key.data})`,
+      );
       fishers.push(saved.values);
     } else {
       ws ??= await prepareModel(p.input.config, { log: options.log });
-      options.log(`fisher: computing the ${options.kind} Fisher of ${dir} on ${p.examples.length} examples of ${p.key.data}${saved === null ? "" : ` (the saved ${FISHER_FILE} was computed from other inputs)`}`);
+      options.log(
+        `fisher: computing the ${options.kind} Fisher of ${dir} on ${p.examples.length} examples of ${p.key.data}${saved === null ? "" : ` (the saved ${FISHER_FILE} was computed from other inputs)`}`,
+      );
       const t0 = performance.now();
       const fisher = await fisherOf(ws, p);
       await writeFisherFile(dir, fisher, adapters[i]?.shapes ?? new Map(), { ...p.key });
@@ -88,9 +103,24 @@ export async function fisherMerge(options: FisherMergeOptions): Promise<MergeSum
       fishers.push(fisher);
       computed++;
     }
-    records.push({ file: resolve(dir, FISHER_FILE), kind: p.key.tfew_fisher, data: existsSync(p.key.data) ? resolve(p.key.data) : p.key.data, data_sha256: p.key.data_sha256, examples: Number(p.key.examples), length_norm: Number(p.key.length_norm), reused: reuse });
+    records.push({
+      file: resolve(dir, FISHER_FILE),
+      kind: p.key.tfew_fisher,
+      data: existsSync(p.key.data) ? resolve(p.key.data) : p.key.data,
+      data_sha256: p.key.data_sha256,
+      examples: Number(p.key.examples),
+      length_norm: Number(p.key.length_norm),
+      reused: reuse,
+    });
   }
-  const summary = await mergeAdapterFolders({ adapterDirs: options.inputs.map((i) => i.adapterDir), method: "fisher", weights: options.weights ?? null, fishers, fisherRecords: records, outDir: options.outDir });
+  const summary = await mergeAdapterFolders({
+    adapterDirs: options.inputs.map((i) => i.adapterDir),
+    method: "fisher",
+    weights: options.weights ?? null,
+    fishers,
+    fisherRecords: records,
+    outDir: options.outDir,
+  });
   return { ...summary, computed, reused: prepared.length - computed };
 }
 
@@ -99,25 +129,44 @@ async function fisherOf(ws: Workspace, p: Prepared): Promise<Map<string, Float32
   if (set === null) throw new Error("fisherOf: no adapter");
   try {
     const { eval: e, train } = p.input.config;
-    return await computeFisher(ws, set, p.examples, { kind: p.key.tfew_fisher, lengthNorm: e.length_norm, workers: train.workers });
+    return await computeFisher(ws, set, p.examples, {
+      kind: p.key.tfew_fisher,
+      lengthNorm: e.length_norm,
+      workers: train.workers,
+    });
   } finally {
     disposeVectorSet(set);
   }
 }
 
 /** The train split's rows (model kind: every row; empirical: the labelled ones) as T-Few examples. */
-function fisherExamples(task: TaskData, input: FisherMergeInput, tokenizer: T5Tokenizer, kind: FisherKind): TfewExample[] {
+function fisherExamples(
+  task: TaskData,
+  input: FisherMergeInput,
+  tokenizer: T5Tokenizer,
+  kind: FisherKind,
+): TfewExample[] {
   const rows = kind === "empirical" ? task.train.filter((r) => r.label !== undefined) : task.train;
   if (rows.length === 0) {
-    throw new TfewError(`merge: --data ${input.config.data.path} has no ${kind === "empirical" ? "labelled " : ""}rows in its train split to compute ${input.adapterDir}'s Fisher on; give the task's labelled training data`);
+    throw new TfewError(
+      `merge: --data ${input.config.data.path} has no ${kind === "empirical" ? "labelled " : ""}rows in its train split to compute ${input.adapterDir}'s Fisher on; give the task's labelled training data`,
+    );
   }
   return buildExamples(task, rows, tokenizer, input.config).examples;
 }
 
-async function fisherKey(task: TaskData, input: FisherMergeInput, examples: readonly TfewExample[], kind: FisherKind, values: ReadonlyMap<string, Float32Array>): Promise<FisherKey> {
+async function fisherKey(
+  task: TaskData,
+  input: FisherMergeInput,
+  examples: readonly TfewExample[],
+  kind: FisherKind,
+  values: ReadonlyMap<string, Float32Array>,
+): Promise<FisherKey> {
   const fileHashes: string[] = [];
   for (const file of task.files) fileHashes.push(await sha256File(file));
-  const vectors = [...values.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([path, v]) => `${path}:${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64")}`);
+  const vectors = [...values.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([path, v]) => `${path}:${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64")}`);
   return {
     tfew_fisher: kind,
     length_norm: String(input.config.eval.length_norm),
@@ -134,7 +183,11 @@ async function fisherKey(task: TaskData, input: FisherMergeInput, examples: read
  * it), the data's answer choices must be the run's, in order. Other adapters (PEFT, merged) record no task:
  * only that they fit the model is checked, when the Fisher is computed.
  */
-async function checkDataFitsAdapter(task: TaskData, input: FisherMergeInput, log: (line: string) => void): Promise<void> {
+async function checkDataFitsAdapter(
+  task: TaskData,
+  input: FisherMergeInput,
+  log: (line: string) => void,
+): Promise<void> {
   const runConfigFile = join(dirname(resolve(input.adapterDir)), "config.resolved.yaml");
   if (!existsSync(runConfigFile)) return;
   const run = loadRunConfig({ files: [runConfigFile], sets: [] }).config;
@@ -143,11 +196,15 @@ async function checkDataFitsAdapter(task: TaskData, input: FisherMergeInput, log
     try {
       runLabels = (await prepareTask(run)).labelNames;
     } catch {
-      log(`warning: fisher: cannot read the training data of ${input.adapterDir} (${run.data.path}) to compare its labels with --data ${input.config.data.path}; not checked`);
+      log(
+        `warning: fisher: cannot read the training data of ${input.adapterDir} (${run.data.path}) to compare its labels with --data ${input.config.data.path}; not checked`,
+      );
       return;
     }
   }
   if (JSON.stringify(runLabels) !== JSON.stringify(task.labelNames)) {
-    throw new TfewError(`merge: --data ${input.config.data.path} has labels ${JSON.stringify(task.labelNames)} but ${input.adapterDir} was trained on ${JSON.stringify(runLabels)} (${runConfigFile}); give each --adapter its own task's data, in the same order (or set data.labels)`);
+    throw new TfewError(
+      `merge: --data ${input.config.data.path} has labels ${JSON.stringify(task.labelNames)} but ${input.adapterDir} was trained on ${JSON.stringify(runLabels)} (${runConfigFile}); give each --adapter its own task's data, in the same order (or set data.labels)`,
+    );
   }
 }

@@ -10,11 +10,15 @@ const W = Float32Array.of(1, 2, 3, 4, 5, 6);
 
 describe("foldVector", () => {
   it("output scaling ([out, 1], e.g. k, v, wi_1): row i × lᵢ", () => {
-    expect(Array.from(foldVector(W, [2, 3], Float32Array.of(10, 100), { scaleInput: false }))).toEqual([10, 20, 30, 400, 500, 600]);
+    expect(Array.from(foldVector(W, [2, 3], Float32Array.of(10, 100), { scaleInput: false }))).toEqual([
+      10, 20, 30, 400, 500, 600,
+    ]);
   });
 
   it("input scaling ([1, in], feed-forward wo): column j × lⱼ", () => {
-    expect(Array.from(foldVector(W, [2, 3], Float32Array.of(1, 10, 100), { scaleInput: true }))).toEqual([1, 20, 300, 4, 50, 600]);
+    expect(Array.from(foldVector(W, [2, 3], Float32Array.of(1, 10, 100), { scaleInput: true }))).toEqual([
+      1, 20, 300, 4, 50, 600,
+    ]);
   });
 
   it("products are exact in float64 before the one rounding", () => {

@@ -15,11 +15,18 @@ export function isFloatDType(dtype: DType): dtype is FloatDType {
 }
 
 /** W ⊙ l in float64 (each product exact: two float32 factors), so the file's dtype is rounded to once. */
-export function foldVector(weight: Float32Array, shape: readonly number[], vector: Float32Array, options: { scaleInput: boolean }): Float64Array {
+export function foldVector(
+  weight: Float32Array,
+  shape: readonly number[],
+  vector: Float32Array,
+  options: { scaleInput: boolean },
+): Float64Array {
   const [rows, cols] = shape as [number, number];
   const expected = options.scaleInput ? cols : rows;
   if (shape.length !== 2 || vector.length !== expected || weight.length !== rows * cols) {
-    throw new TfewError(`export: a vector of ${vector.length} values cannot scale the ${options.scaleInput ? "columns" : "rows"} of a [${shape.join(", ")}] weight; the adapter was made for another model`);
+    throw new TfewError(
+      `export: a vector of ${vector.length} values cannot scale the ${options.scaleInput ? "columns" : "rows"} of a [${shape.join(", ")}] weight; the adapter was made for another model`,
+    );
   }
   const out = new Float64Array(rows * cols);
   for (let r = 0; r < rows; r++) {

@@ -17,8 +17,14 @@ function vectors(k: number[], wo: number[], extra: Partial<LoadedAdapter> = {}):
   return {
     config: CONFIG,
     baseModel: "google/t5-base-lm-adapt",
-    values: new Map([[K, Float32Array.from(k)], [WO, Float32Array.from(wo)]]),
-    shapes: new Map([[K, [k.length, 1]], [WO, [1, wo.length]]]),
+    values: new Map([
+      [K, Float32Array.from(k)],
+      [WO, Float32Array.from(wo)],
+    ]),
+    shapes: new Map([
+      [K, [k.length, 1]],
+      [WO, [1, wo.length]],
+    ]),
     ...extra,
   };
 }
@@ -36,7 +42,10 @@ beforeAll(async () => {
 afterAll(() => rm(root, { recursive: true, force: true }));
 
 async function tfewError(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(TfewError);
   expect((error as Error).message).not.toContain("\n");
   return (error as Error).message;
@@ -45,7 +54,12 @@ async function tfewError(promise: Promise<unknown>): Promise<string> {
 describe("mergeAdapterFolders", () => {
   it("weighted: a PEFT IA3 folder with the merged vectors and shapes, and merge.json with method, inputs and weights", async () => {
     const out = join(root, "weighted");
-    const summary = await mergeAdapterFolders({ adapterDirs: [a, b], method: "weighted", weights: [3, 1], outDir: out });
+    const summary = await mergeAdapterFolders({
+      adapterDirs: [a, b],
+      method: "weighted",
+      weights: [3, 1],
+      outDir: out,
+    });
     expect(summary).toMatchObject({ outDir: out, vectors: 2, parameters: 5, weights: [0.75, 0.25] });
     expect((await readdir(out)).sort()).toEqual(["adapter_config.json", "adapter_model.safetensors", "merge.json"]);
     const merged = await readAdapter(out);
@@ -56,14 +70,29 @@ describe("mergeAdapterFolders", () => {
     expect(merged.baseModel).toBe("google/t5-base-lm-adapt");
     // adapter_config.json holds only PEFT's own keys: PEFT 0.5–0.13 raise TypeError on unknown ones
     const peft = JSON.parse(await readFile(join(out, "adapter_config.json"), "utf8")) as Record<string, unknown>;
-    expect(Object.keys(peft)).toEqual(["auto_mapping", "base_model_name_or_path", "fan_in_fan_out", "feedforward_modules", "inference_mode", "init_ia3_weights", "modules_to_save", "peft_type", "revision", "target_modules", "task_type"]);
+    expect(Object.keys(peft)).toEqual([
+      "auto_mapping",
+      "base_model_name_or_path",
+      "fan_in_fan_out",
+      "feedforward_modules",
+      "inference_mode",
+      "init_ia3_weights",
+      "modules_to_save",
+      "peft_type",
+      "revision",
+      "target_modules",
+      "task_type",
+    ]);
     const record = JSON.parse(await readFile(join(out, "merge.json"), "utf8")) as Record<string, unknown>;
     expect(record).toMatchObject({
       tool: "tfew merge",
       method: "weighted",
       formula: "θ = Σ wᵢ θᵢ / Σ wᵢ",
       base_model: "google/t5-base-lm-adapt",
-      inputs: [{ adapter: a, weight: 3, applied_weight: 0.75 }, { adapter: b, weight: 1, applied_weight: 0.25 }],
+      inputs: [
+        { adapter: a, weight: 3, applied_weight: 0.75 },
+        { adapter: b, weight: 1, applied_weight: 0.25 },
+      ],
     });
   });
 
@@ -81,20 +110,43 @@ describe("mergeAdapterFolders", () => {
     await writeAdapterFiles(fa, vectors([1, 2], [0, 4, 8]));
     await writeAdapterFiles(fb, vectors([3, 6], [2, 2, 2]));
     const shapes = vectors([0, 0], [0, 0, 0]).shapes;
-    await writeFisherFile(fa, new Map([[K, Float32Array.of(1, 0)], [WO, Float32Array.of(1, 1, 3)]]), shapes);
-    await writeFisherFile(fb, new Map([[K, Float32Array.of(3, 0)], [WO, Float32Array.of(1, 3, 1)]]), shapes);
+    await writeFisherFile(
+      fa,
+      new Map([
+        [K, Float32Array.of(1, 0)],
+        [WO, Float32Array.of(1, 1, 3)],
+      ]),
+      shapes,
+    );
+    await writeFisherFile(
+      fb,
+      new Map([
+        [K, Float32Array.of(3, 0)],
+        [WO, Float32Array.of(1, 3, 1)],
+      ]),
+      shapes,
+    );
     expect((await readFisherFile(fa))?.get(WO)).toEqual(Float32Array.of(1, 1, 3));
     const out = join(root, "fisher");
     await mergeAdapterFolders({ adapterDirs: [fa, fb], method: "fisher", outDir: out });
     const merged = await readAdapter(out);
     expect(Array.from(merged.values.get(K) ?? [])).toEqual([2.5, 4]); // (1·1 + 3·3)/4; both 0 → floored → (2 + 6)/2
     expect(Array.from(merged.values.get(WO) ?? [])).toEqual([1, 2.5, 6.5]); // (0+2)/2, (4 + 3·2)/4, (3·8 + 2)/4
-    const record = JSON.parse(await readFile(join(out, "merge.json"), "utf8")) as { fisher_floor: number; inputs: { fisher: string }[] };
+    const record = JSON.parse(await readFile(join(out, "merge.json"), "utf8")) as {
+      fisher_floor: number;
+      inputs: { fisher: string }[];
+    };
     expect(record.fisher_floor).toBe(1e-8);
-    expect(record.inputs.map((i) => i.fisher)).toEqual([join(fa, "fisher.safetensors"), join(fb, "fisher.safetensors")]);
+    expect(record.inputs.map((i) => i.fisher)).toEqual([
+      join(fa, "fisher.safetensors"),
+      join(fb, "fisher.safetensors"),
+    ]);
     // computed diagonals (the hook for computing Fisher from --data) take precedence over the files
     const out2 = join(root, "fisher-computed");
-    const ones = new Map([[K, Float32Array.of(1, 1)], [WO, Float32Array.of(1, 1, 1)]]);
+    const ones = new Map([
+      [K, Float32Array.of(1, 1)],
+      [WO, Float32Array.of(1, 1, 1)],
+    ]);
     await mergeAdapterFolders({ adapterDirs: [fa, fb], method: "fisher", fishers: [ones, ones], outDir: out2 });
     expect(Array.from((await readAdapter(out2)).values.get(K) ?? [])).toEqual([2, 4]);
   });
@@ -109,37 +161,80 @@ describe("mergeAdapterFolders", () => {
 });
 
 describe("bad input: one line, nothing written", () => {
-  const cases: [string, () => Promise<{ dirs: string[]; method: "average" | "weighted" | "fisher"; weights?: number[] }>, RegExp | string][] = [
-    ["different target modules", async () => {
-      const c = join(root, "other-targets");
-      await writeAdapterFiles(c, vectors([1, 2], [1, 1, 1], { config: { targetModules: ["k", "wo"], feedforwardModules: ["wo"] } }));
-      return { dirs: [a, c], method: "average" };
-    }, /^merge: .*other-targets has target_modules \["k","wo"\] but .*\/a has \["k","v","wo"\]; merge only adapters trained with the same adapter.target_modules$/],
-    ["different base models", async () => {
-      const c = join(root, "other-model");
-      await writeAdapterFiles(c, vectors([1, 2], [1, 1, 1], { baseModel: "google/flan-t5-small" }));
-      return { dirs: [a, c], method: "average" };
-    }, /^merge: .*other-model was trained on google\/flan-t5-small but .*\/a on google\/t5-base-lm-adapt; merge only adapters of the same base model$/],
-    ["a model of another size", async () => {
-      const c = join(root, "other-size");
-      await writeAdapterFiles(c, vectors([1, 2, 3], [1, 1, 1]));
-      return { dirs: [a, c], method: "average" };
-    }, /^merge: vector decoder.block.0.layer.1.EncDecAttention.k has shape \[3, 1\] in .*other-size but \[2, 1\] in .*\/a; .* were made for different models$/],
-    ["a missing folder", async () => ({ dirs: [a, join(root, "nope")], method: "average" }), /^merge: adapter folder .*nope does not exist; give folders written by tfew train/],
-    ["a folder without adapter_config.json", async () => {
-      const c = join(root, "no-config");
-      await mkdir(c, { recursive: true });
-      return { dirs: [a, c], method: "average" };
-    }, /^adapter: no adapter_config.json in .*no-config; point at a folder written by tfew train/],
-    ["a folder without adapter_model.safetensors", async () => {
-      const c = join(root, "no-weights");
-      await mkdir(c, { recursive: true });
-      await writeFile(join(c, "adapter_config.json"), await readFile(join(a, "adapter_config.json")));
-      return { dirs: [a, c], method: "average" };
-    }, /^safetensors: file .*no-weights\/adapter_model.safetensors not found; check the path$/],
-    ["weights count mismatch", async () => ({ dirs: [a, b], method: "weighted", weights: [1, 2, 3] }), "merge: 3 --weight values for 2 --adapter folders; give one --weight per adapter, in the same order"],
-    ["fisher without fisher.safetensors", async () => ({ dirs: [a, b], method: "fisher" }), /^merge: .*\/a has no fisher.safetensors; --method fisher needs each adapter's Fisher diagonal: give one --data per --adapter/],
-    ["one adapter", async () => ({ dirs: [a], method: "average" }), "merge: give at least two --adapter folders (got 1)"],
+  const cases: [
+    string,
+    () => Promise<{ dirs: string[]; method: "average" | "weighted" | "fisher"; weights?: number[] }>,
+    RegExp | string,
+  ][] = [
+    [
+      "different target modules",
+      async () => {
+        const c = join(root, "other-targets");
+        await writeAdapterFiles(
+          c,
+          vectors([1, 2], [1, 1, 1], { config: { targetModules: ["k", "wo"], feedforwardModules: ["wo"] } }),
+        );
+        return { dirs: [a, c], method: "average" };
+      },
+      /^merge: .*other-targets has target_modules \["k","wo"\] but .*\/a has \["k","v","wo"\]; merge only adapters trained with the same adapter.target_modules$/,
+    ],
+    [
+      "different base models",
+      async () => {
+        const c = join(root, "other-model");
+        await writeAdapterFiles(c, vectors([1, 2], [1, 1, 1], { baseModel: "google/flan-t5-small" }));
+        return { dirs: [a, c], method: "average" };
+      },
+      /^merge: .*other-model was trained on google\/flan-t5-small but .*\/a on google\/t5-base-lm-adapt; merge only adapters of the same base model$/,
+    ],
+    [
+      "a model of another size",
+      async () => {
+        const c = join(root, "other-size");
+        await writeAdapterFiles(c, vectors([1, 2, 3], [1, 1, 1]));
+        return { dirs: [a, c], method: "average" };
+      },
+      /^merge: vector decoder.block.0.layer.1.EncDecAttention.k has shape \[3, 1\] in .*other-size but \[2, 1\] in .*\/a; .* were made for different models$/,
+    ],
+    [
+      "a missing folder",
+      async () => ({ dirs: [a, join(root, "nope")], method: "average" }),
+      /^merge: adapter folder .*nope does not exist; give folders written by tfew train/,
+    ],
+    [
+      "a folder without adapter_config.json",
+      async () => {
+        const c = join(root, "no-config");
+        await mkdir(c, { recursive: true });
+        return { dirs: [a, c], method: "average" };
+      },
+      /^adapter: no adapter_config.json in .*no-config; point at a folder written by tfew train/,
+    ],
+    [
+      "a folder without adapter_model.safetensors",
+      async () => {
+        const c = join(root, "no-weights");
+        await mkdir(c, { recursive: true });
+        await writeFile(join(c, "adapter_config.json"), await readFile(join(a, "adapter_config.json")));
+        return { dirs: [a, c], method: "average" };
+      },
+      /^safetensors: file .*no-weights\/adapter_model.safetensors not found; check the path$/,
+    ],
+    [
+      "weights count mismatch",
+      async () => ({ dirs: [a, b], method: "weighted", weights: [1, 2, 3] }),
+      "merge: 3 --weight values for 2 --adapter folders; give one --weight per adapter, in the same order",
+    ],
+    [
+      "fisher without fisher.safetensors",
+      async () => ({ dirs: [a, b], method: "fisher" }),
+      /^merge: .*\/a has no fisher.safetensors; --method fisher needs each adapter's Fisher diagonal: give one --data per --adapter/,
+    ],
+    [
+      "one adapter",
+      async () => ({ dirs: [a], method: "average" }),
+      "merge: give at least two --adapter folders (got 1)",
+    ],
   ];
 
   it.each(cases)("%s", async (_, setup, message) => {
@@ -156,7 +251,9 @@ describe("bad input: one line, nothing written", () => {
     const out = join(root, "full");
     await mkdir(out);
     await writeFile(join(out, "keep.txt"), "mine");
-    expect(await tfewError(mergeAdapterFolders({ adapterDirs: [a, join(root, "nope")], method: "average", outDir: out }))).toBe(`merge: --out ${out} is not empty; give a new or empty folder (nothing is overwritten)`);
+    expect(
+      await tfewError(mergeAdapterFolders({ adapterDirs: [a, join(root, "nope")], method: "average", outDir: out })),
+    ).toBe(`merge: --out ${out} is not empty; give a new or empty folder (nothing is overwritten)`);
     expect(await readdir(out)).toEqual(["keep.txt"]);
   });
 });

@@ -38,7 +38,8 @@ export interface MergeSummary {
 
 export async function mergeAdapterFolders(options: MergeFoldersOptions): Promise<MergeSummary> {
   await assertFreshOutDir(options.outDir, "merge");
-  if (options.adapterDirs.length < 2) throw new TfewError(`merge: give at least two --adapter folders (got ${options.adapterDirs.length})`);
+  if (options.adapterDirs.length < 2)
+    throw new TfewError(`merge: give at least two --adapter folders (got ${options.adapterDirs.length})`);
   const adapters = await readMergeSources(options.adapterDirs);
   const fisherSources: (string | Record<string, unknown> | null)[] = adapters.map(() => null);
   let fishers: ReadonlyMap<string, Float32Array>[] | null = null;
@@ -48,13 +49,21 @@ export async function mergeAdapterFolders(options: MergeFoldersOptions): Promise
       const given = options.fishers?.[i] ?? null;
       const read = given ?? (await readFisherFile(adapter.dir));
       if (read === null) {
-        throw new TfewError(`merge: ${adapter.dir} has no ${FISHER_FILE}; --method fisher needs each adapter's Fisher diagonal: give one --data per --adapter (its task's data) to compute it, or use --method average or weighted`);
+        throw new TfewError(
+          `merge: ${adapter.dir} has no ${FISHER_FILE}; --method fisher needs each adapter's Fisher diagonal: give one --data per --adapter (its task's data) to compute it, or use --method average or weighted`,
+        );
       }
-      fisherSources[i] = options.fisherRecords?.[i] ?? (given === null ? resolve(adapter.dir, FISHER_FILE) : "computed");
+      fisherSources[i] =
+        options.fisherRecords?.[i] ?? (given === null ? resolve(adapter.dir, FISHER_FILE) : "computed");
       fishers.push(read);
     }
   }
-  const { adapter, weights } = mergeAdapters({ adapters, method: options.method, weights: options.weights ?? null, fishers });
+  const { adapter, weights } = mergeAdapters({
+    adapters,
+    method: options.method,
+    weights: options.weights ?? null,
+    fishers,
+  });
   const record = {
     tool: "tfew merge",
     method: options.method,
@@ -81,7 +90,10 @@ export async function mergeAdapterFolders(options: MergeFoldersOptions): Promise
 export async function readMergeSources(dirs: readonly string[]): Promise<MergeSource[]> {
   const adapters: MergeSource[] = [];
   for (const dir of dirs) {
-    if (!(await stat(dir).catch(() => undefined))?.isDirectory()) throw new TfewError(`merge: adapter folder ${dir} does not exist; give folders written by tfew train (run/adapter), tfew merge or PEFT`);
+    if (!(await stat(dir).catch(() => undefined))?.isDirectory())
+      throw new TfewError(
+        `merge: adapter folder ${dir} does not exist; give folders written by tfew train (run/adapter), tfew merge or PEFT`,
+      );
     const adapter = await readAdapter(dir);
     adapters.push({ ...adapter, baseModel: await canonicalModel(adapter.baseModel), dir });
   }

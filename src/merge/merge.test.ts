@@ -12,8 +12,14 @@ function adapter(dir: string, k: number[], wo: number[], extra: Partial<MergeSou
     dir,
     config: { targetModules: ["k", "wo"], feedforwardModules: ["wo"] },
     baseModel: "/models/t5",
-    values: new Map([[K, Float32Array.from(k)], [WO, Float32Array.from(wo)]]),
-    shapes: new Map([[K, [k.length, 1]], [WO, [1, wo.length]]]),
+    values: new Map([
+      [K, Float32Array.from(k)],
+      [WO, Float32Array.from(wo)],
+    ]),
+    shapes: new Map([
+      [K, [k.length, 1]],
+      [WO, [1, wo.length]],
+    ]),
     ...extra,
   };
 }
@@ -63,8 +69,14 @@ describe("average and weighted", () => {
 describe("fisher", () => {
   const a = adapter("a", [1, 2, 3], [1]);
   const b = adapter("b", [3, 4, 5], [9]);
-  const fa = new Map([[K, Float32Array.of(1, 0, 0)], [WO, Float32Array.of(2)]]);
-  const fb = new Map([[K, Float32Array.of(3, 0, 1)], [WO, Float32Array.of(6)]]);
+  const fa = new Map([
+    [K, Float32Array.of(1, 0, 0)],
+    [WO, Float32Array.of(2)],
+  ]);
+  const fb = new Map([
+    [K, Float32Array.of(3, 0, 1)],
+    [WO, Float32Array.of(6)],
+  ]);
 
   it("θ = Σ wᵢ max(Fᵢ, ε) θᵢ / Σ wᵢ max(Fᵢ, ε)", () => {
     const { adapter: m } = mergeAdapters({ adapters: [a, b], method: "fisher", fishers: [fa, fb] });
@@ -90,22 +102,68 @@ describe("fisher", () => {
   });
 
   it("bad diagonals: missing, wrong length, negative, NaN, extra entry", () => {
-    const merge = (f: Map<string, Float32Array>) => () => mergeAdapters({ adapters: [a, b], method: "fisher", fishers: [fa, f] });
-    expect(errorOf(() => mergeAdapters({ adapters: [a, b], method: "fisher" }))).toBe("merge: --method fisher needs one Fisher diagonal per adapter (got 0 for 2 adapters)");
-    expect(errorOf(merge(new Map([[K, Float32Array.of(1, 1, 1)]])))).toBe(`merge: the Fisher diagonal of b has no entry for ${WO}; recompute it for this adapter`);
-    expect(errorOf(merge(new Map([[K, Float32Array.of(1, 1)], [WO, Float32Array.of(1)]])))).toBe(`merge: the Fisher diagonal of b has 2 values for ${K}, the vector 3; recompute it for this adapter`);
-    expect(errorOf(merge(new Map([[K, Float32Array.of(1, -1, 1)], [WO, Float32Array.of(1)]])))).toBe(`merge: the Fisher diagonal of b holds -1 at ${K}[1]; Fisher values must be finite and ≥ 0`);
-    expect(errorOf(merge(new Map([[K, Float32Array.of(1, 1, NaN)], [WO, Float32Array.of(1)]])))).toContain(`holds NaN at ${K}[2]`);
-    expect(errorOf(merge(new Map([...fb, ["x.q", Float32Array.of(1)]])))).toBe("merge: the Fisher diagonal of b has an entry for x.q, which the adapter lacks; recompute it for this adapter");
+    const merge = (f: Map<string, Float32Array>) => () =>
+      mergeAdapters({ adapters: [a, b], method: "fisher", fishers: [fa, f] });
+    expect(errorOf(() => mergeAdapters({ adapters: [a, b], method: "fisher" }))).toBe(
+      "merge: --method fisher needs one Fisher diagonal per adapter (got 0 for 2 adapters)",
+    );
+    expect(errorOf(merge(new Map([[K, Float32Array.of(1, 1, 1)]])))).toBe(
+      `merge: the Fisher diagonal of b has no entry for ${WO}; recompute it for this adapter`,
+    );
+    expect(
+      errorOf(
+        merge(
+          new Map([
+            [K, Float32Array.of(1, 1)],
+            [WO, Float32Array.of(1)],
+          ]),
+        ),
+      ),
+    ).toBe(`merge: the Fisher diagonal of b has 2 values for ${K}, the vector 3; recompute it for this adapter`);
+    expect(
+      errorOf(
+        merge(
+          new Map([
+            [K, Float32Array.of(1, -1, 1)],
+            [WO, Float32Array.of(1)],
+          ]),
+        ),
+      ),
+    ).toBe(`merge: the Fisher diagonal of b holds -1 at ${K}[1]; Fisher values must be finite and ≥ 0`);
+    expect(
+      errorOf(
+        merge(
+          new Map([
+            [K, Float32Array.of(1, 1, NaN)],
+            [WO, Float32Array.of(1)],
+          ]),
+        ),
+      ),
+    ).toContain(`holds NaN at ${K}[2]`);
+    expect(errorOf(merge(new Map([...fb, ["x.q", Float32Array.of(1)]])))).toBe(
+      "merge: the Fisher diagonal of b has an entry for x.q, which the adapter lacks; recompute it for this adapter",
+    );
   });
 });
 
 describe("weights", () => {
   it.each([
-    ["average", [1, 2], "merge: --weight is for --method weighted or fisher; --method average weighs every adapter equally"],
+    [
+      "average",
+      [1, 2],
+      "merge: --weight is for --method weighted or fisher; --method average weighs every adapter equally",
+    ],
     ["weighted", null, "merge: --method weighted needs one --weight per --adapter (2 adapters, no --weight)"],
-    ["weighted", [1], "merge: 1 --weight values for 2 --adapter folders; give one --weight per adapter, in the same order"],
-    ["fisher", [1, 2, 3], "merge: 3 --weight values for 2 --adapter folders; give one --weight per adapter, in the same order"],
+    [
+      "weighted",
+      [1],
+      "merge: 1 --weight values for 2 --adapter folders; give one --weight per adapter, in the same order",
+    ],
+    [
+      "fisher",
+      [1, 2, 3],
+      "merge: 3 --weight values for 2 --adapter folders; give one --weight per adapter, in the same order",
+    ],
     ["weighted", [1, -1], "merge: --weight number 2 is -1; weights must be finite and ≥ 0"],
     ["weighted", [NaN, 1], "merge: --weight number 1 is NaN; weights must be finite and ≥ 0"],
     ["weighted", [0, 0], "merge: the --weight values sum to 0; give at least one positive weight"],
@@ -123,11 +181,15 @@ describe("compatibility: each mismatch one line naming both folders", () => {
   const check = (b: MergeSource) => errorOf(() => mergeAdapters({ adapters: [a, b], method: "average" }));
 
   it("fewer than two adapters", () => {
-    expect(errorOf(() => mergeAdapters({ adapters: [a], method: "average" }))).toBe("merge: give at least two --adapter folders (got 1)");
+    expect(errorOf(() => mergeAdapters({ adapters: [a], method: "average" }))).toBe(
+      "merge: give at least two --adapter folders (got 1)",
+    );
   });
 
   it("target modules, feed-forward modules, base model", () => {
-    expect(check(adapter("b", [1, 2], [1], { config: { targetModules: ["k", "v", "wo"], feedforwardModules: ["wo"] } }))).toBe(
+    expect(
+      check(adapter("b", [1, 2], [1], { config: { targetModules: ["k", "v", "wo"], feedforwardModules: ["wo"] } })),
+    ).toBe(
       'merge: b has target_modules ["k","v","wo"] but runs/a/adapter has ["k","wo"]; merge only adapters trained with the same adapter.target_modules',
     );
     expect(check(adapter("b", [1, 2], [1], { config: { targetModules: ["k", "wo"], feedforwardModules: [] } }))).toBe(
@@ -138,8 +200,11 @@ describe("compatibility: each mismatch one line naming both folders", () => {
     );
   });
 
-  it("same modules in another order, and an unknown base model (PEFT writes \"\"), are compatible", () => {
-    const b = adapter("b", [3, 4], [3], { config: { targetModules: ["wo", "k"], feedforwardModules: ["wo"] }, baseModel: "" });
+  it('same modules in another order, and an unknown base model (PEFT writes ""), are compatible', () => {
+    const b = adapter("b", [3, 4], [3], {
+      config: { targetModules: ["wo", "k"], feedforwardModules: ["wo"] },
+      baseModel: "",
+    });
     expect(values(mergeAdapters({ adapters: [b, a], method: "average" }).adapter, K)).toEqual([2, 3]);
     expect(mergeAdapters({ adapters: [b, a], method: "average" }).adapter.baseModel).toBe("/models/t5");
   });
@@ -147,10 +212,16 @@ describe("compatibility: each mismatch one line naming both folders", () => {
   it("vector names and shapes", () => {
     const missing = adapter("b", [1, 2], [1]);
     missing.values.delete(WO);
-    expect(check(missing)).toBe(`merge: b has no vector for ${WO}, which runs/a/adapter has; b and runs/a/adapter were made for different models`);
+    expect(check(missing)).toBe(
+      `merge: b has no vector for ${WO}, which runs/a/adapter has; b and runs/a/adapter were made for different models`,
+    );
     const extra = adapter("b", [1, 2], [1]);
     extra.values.set("decoder.block.9.layer.0.SelfAttention.k", Float32Array.of(1));
-    expect(check(extra)).toBe("merge: b has a vector for decoder.block.9.layer.0.SelfAttention.k, which runs/a/adapter lacks; b and runs/a/adapter were made for different models");
-    expect(check(adapter("b", [1, 2, 3], [1]))).toBe(`merge: vector ${K} has shape [3, 1] in b but [2, 1] in runs/a/adapter; b and runs/a/adapter were made for different models`);
+    expect(check(extra)).toBe(
+      "merge: b has a vector for decoder.block.9.layer.0.SelfAttention.k, which runs/a/adapter lacks; b and runs/a/adapter were made for different models",
+    );
+    expect(check(adapter("b", [1, 2, 3], [1]))).toBe(
+      `merge: vector ${K} has shape [3, 1] in b but [2, 1] in runs/a/adapter; b and runs/a/adapter were made for different models`,
+    );
   });
 });

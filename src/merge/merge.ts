@@ -70,7 +70,12 @@ function weightedMean(inputs: readonly Float32Array[], weights: readonly number[
   return out;
 }
 
-function fisherMean(inputs: readonly Float32Array[], fishers: readonly Float32Array[], weights: readonly number[], floor: number): Float32Array {
+function fisherMean(
+  inputs: readonly Float32Array[],
+  fishers: readonly Float32Array[],
+  weights: readonly number[],
+  floor: number,
+): Float32Array {
   const out = new Float32Array((inputs[0] as Float32Array).length);
   for (let j = 0; j < out.length; j++) {
     let num = 0;
@@ -88,16 +93,24 @@ function fisherMean(inputs: readonly Float32Array[], fishers: readonly Float32Ar
 /** The weights to apply, normalized to sum 1; each misuse one line. */
 export function resolveWeights(method: MergeMethod, count: number, given: readonly number[] | null): number[] {
   if (method === "average") {
-    if (given !== null && given.length > 0) throw new TfewError("merge: --weight is for --method weighted or fisher; --method average weighs every adapter equally");
+    if (given !== null && given.length > 0)
+      throw new TfewError(
+        "merge: --weight is for --method weighted or fisher; --method average weighs every adapter equally",
+      );
     return Array.from({ length: count }, () => 1 / count);
   }
   if (given === null || given.length === 0) {
-    if (method === "weighted") throw new TfewError(`merge: --method weighted needs one --weight per --adapter (${count} adapters, no --weight)`);
+    if (method === "weighted")
+      throw new TfewError(`merge: --method weighted needs one --weight per --adapter (${count} adapters, no --weight)`);
     return Array.from({ length: count }, () => 1 / count);
   }
-  if (given.length !== count) throw new TfewError(`merge: ${given.length} --weight values for ${count} --adapter folders; give one --weight per adapter, in the same order`);
+  if (given.length !== count)
+    throw new TfewError(
+      `merge: ${given.length} --weight values for ${count} --adapter folders; give one --weight per adapter, in the same order`,
+    );
   const bad = given.findIndex((w) => !Number.isFinite(w) || w < 0);
-  if (bad >= 0) throw new TfewError(`merge: --weight number ${bad + 1} is ${given[bad]}; weights must be finite and ≥ 0`);
+  if (bad >= 0)
+    throw new TfewError(`merge: --weight number ${bad + 1} is ${given[bad]}; weights must be finite and ≥ 0`);
   const total = given.reduce((a, b) => a + b, 0);
   if (total <= 0) throw new TfewError("merge: the --weight values sum to 0; give at least one positive weight");
   return given.map((w) => w / total);
@@ -112,41 +125,74 @@ export function checkCompatible(adapters: readonly MergeSource[]): void {
   const first = adapters[0] as MergeSource;
   for (const other of adapters.slice(1)) {
     const pair = `${other.dir} and ${first.dir}`;
-    for (const [key, name] of [["targetModules", "target_modules"], ["feedforwardModules", "feedforward_modules"]] as const) {
+    for (const [key, name] of [
+      ["targetModules", "target_modules"],
+      ["feedforwardModules", "feedforward_modules"],
+    ] as const) {
       if (describeModules(first.config[key]) !== describeModules(other.config[key])) {
-        throw new TfewError(`merge: ${other.dir} has ${name} ${describeModules(other.config[key])} but ${first.dir} has ${describeModules(first.config[key])}; merge only adapters trained with the same adapter.${name}`);
+        throw new TfewError(
+          `merge: ${other.dir} has ${name} ${describeModules(other.config[key])} but ${first.dir} has ${describeModules(first.config[key])}; merge only adapters trained with the same adapter.${name}`,
+        );
       }
     }
     if (first.baseModel !== "" && other.baseModel !== "" && first.baseModel !== other.baseModel) {
-      throw new TfewError(`merge: ${other.dir} was trained on ${other.baseModel} but ${first.dir} on ${first.baseModel}; merge only adapters of the same base model`);
+      throw new TfewError(
+        `merge: ${other.dir} was trained on ${other.baseModel} but ${first.dir} on ${first.baseModel}; merge only adapters of the same base model`,
+      );
     }
     for (const path of first.values.keys()) {
-      if (!other.values.has(path)) throw new TfewError(`merge: ${other.dir} has no vector for ${path}, which ${first.dir} has; ${pair} were made for different models`);
+      if (!other.values.has(path))
+        throw new TfewError(
+          `merge: ${other.dir} has no vector for ${path}, which ${first.dir} has; ${pair} were made for different models`,
+        );
       const a = first.shapes.get(path) ?? [];
       const b = other.shapes.get(path) ?? [];
-      if (a.join() !== b.join()) throw new TfewError(`merge: vector ${path} has shape [${b.join(", ")}] in ${other.dir} but [${a.join(", ")}] in ${first.dir}; ${pair} were made for different models`);
+      if (a.join() !== b.join())
+        throw new TfewError(
+          `merge: vector ${path} has shape [${b.join(", ")}] in ${other.dir} but [${a.join(", ")}] in ${first.dir}; ${pair} were made for different models`,
+        );
     }
     const extra = [...other.values.keys()].find((p) => !first.values.has(p));
-    if (extra !== undefined) throw new TfewError(`merge: ${other.dir} has a vector for ${extra}, which ${first.dir} lacks; ${pair} were made for different models`);
+    if (extra !== undefined)
+      throw new TfewError(
+        `merge: ${other.dir} has a vector for ${extra}, which ${first.dir} lacks; ${pair} were made for different models`,
+      );
   }
 }
 
 /** One Fisher diagonal per adapter with exactly its vectors' names and lengths, every value finite and ≥ 0. */
-function checkFishers(adapters: readonly MergeSource[], fishers: readonly ReadonlyMap<string, Float32Array>[] | null): ReadonlyMap<string, Float32Array>[] {
+function checkFishers(
+  adapters: readonly MergeSource[],
+  fishers: readonly ReadonlyMap<string, Float32Array>[] | null,
+): ReadonlyMap<string, Float32Array>[] {
   if (fishers === null || fishers.length !== adapters.length) {
-    throw new TfewError(`merge: --method fisher needs one Fisher diagonal per adapter (got ${fishers?.length ?? 0} for ${adapters.length} adapters)`);
+    throw new TfewError(
+      `merge: --method fisher needs one Fisher diagonal per adapter (got ${fishers?.length ?? 0} for ${adapters.length} adapters)`,
+    );
   }
   adapters.forEach((adapter, i) => {
     const fisher = fishers[i] as ReadonlyMap<string, Float32Array>;
     for (const [path, v] of adapter.values) {
       const f = fisher.get(path);
-      if (f === undefined) throw new TfewError(`merge: the Fisher diagonal of ${adapter.dir} has no entry for ${path}; recompute it for this adapter`);
-      if (f.length !== v.length) throw new TfewError(`merge: the Fisher diagonal of ${adapter.dir} has ${f.length} values for ${path}, the vector ${v.length}; recompute it for this adapter`);
+      if (f === undefined)
+        throw new TfewError(
+          `merge: the Fisher diagonal of ${adapter.dir} has no entry for ${path}; recompute it for this adapter`,
+        );
+      if (f.length !== v.length)
+        throw new TfewError(
+          `merge: the Fisher diagonal of ${adapter.dir} has ${f.length} values for ${path}, the vector ${v.length}; recompute it for this adapter`,
+        );
       const bad = f.findIndex((x) => !(x >= 0) || x === Infinity);
-      if (bad >= 0) throw new TfewError(`merge: the Fisher diagonal of ${adapter.dir} holds ${f[bad]} at ${path}[${bad}]; Fisher values must be finite and ≥ 0`);
+      if (bad >= 0)
+        throw new TfewError(
+          `merge: the Fisher diagonal of ${adapter.dir} holds ${f[bad]} at ${path}[${bad}]; Fisher values must be finite and ≥ 0`,
+        );
     }
     const extra = [...fisher.keys()].find((p) => !adapter.values.has(p));
-    if (extra !== undefined) throw new TfewError(`merge: the Fisher diagonal of ${adapter.dir} has an entry for ${extra}, which the adapter lacks; recompute it for this adapter`);
+    if (extra !== undefined)
+      throw new TfewError(
+        `merge: the Fisher diagonal of ${adapter.dir} has an entry for ${extra}, which the adapter lacks; recompute it for this adapter`,
+      );
   });
   return [...fishers];
 }

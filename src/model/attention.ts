@@ -26,7 +26,9 @@ export function usesPerHead(queries: number, keys: number, impl: AttentionImpl =
 
 /** softmax(q·kᵀ + bias + mask)·v per head → [batch, queries, heads·dKv]. */
 export function attention(inputs: AttentionInputs, impl: AttentionImpl = defaultImpl): tf.Tensor3D {
-  return usesPerHead(inputs.q.shape[1], inputs.k.shape[1], impl) ? attentionPerHead(inputs) : attentionReference(inputs);
+  return usesPerHead(inputs.q.shape[1], inputs.k.shape[1], impl)
+    ? attentionPerHead(inputs)
+    : attentionReference(inputs);
 }
 
 export function attentionReference({ q, k, v, bias, keyMask, numHeads }: AttentionInputs): tf.Tensor3D {

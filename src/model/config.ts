@@ -56,12 +56,16 @@ export function parseFeedForwardProj(proj: string, file: string): { activation: 
   const gated = parts[0] === "gated";
   const act = parts[parts.length - 1];
   if (parts.length > 2 || (parts.length === 2 && !gated) || act === undefined) {
-    throw new TfewError(`config: feed_forward_proj "${proj}" in ${file} is not valid; use "relu", "gated-gelu" or "gated-silu"`);
+    throw new TfewError(
+      `config: feed_forward_proj "${proj}" in ${file} is not valid; use "relu", "gated-gelu" or "gated-silu"`,
+    );
   }
   // transformers: "gated-gelu" is mapped to gelu_new (the tanh form) for backwards compatibility
   if (act === "gelu" && gated) return { activation: "gelu_new", gated };
   if (act === "relu" || act === "gelu" || act === "silu" || act === "gelu_new") return { activation: act, gated };
-  throw new TfewError(`config: activation "${act}" of feed_forward_proj in ${file} is not supported; use relu, gelu or silu`);
+  throw new TfewError(
+    `config: activation "${act}" of feed_forward_proj in ${file} is not supported; use relu, gelu or silu`,
+  );
 }
 
 export function parseT5Config(raw: Json, file: string): T5Config {
@@ -80,7 +84,14 @@ export function parseT5Config(raw: Json, file: string): T5Config {
     numLayers,
     numDecoderLayers: field(raw, "num_decoder_layers", file, isPosInt, "a positive integer", numLayers),
     relativeAttentionNumBuckets: field(raw, "relative_attention_num_buckets", file, isPosInt, "a positive integer", 32),
-    relativeAttentionMaxDistance: field(raw, "relative_attention_max_distance", file, isPosInt, "a positive integer", 128),
+    relativeAttentionMaxDistance: field(
+      raw,
+      "relative_attention_max_distance",
+      file,
+      isPosInt,
+      "a positive integer",
+      128,
+    ),
     layerNormEpsilon: field(raw, "layer_norm_epsilon", file, isPosNumber, "a positive number", 1e-6),
     activation,
     gatedFfn: gated,
@@ -98,7 +109,9 @@ export async function readT5Config(modelDir: string): Promise<T5Config> {
   try {
     text = await readFile(file, "utf8");
   } catch {
-    throw new TfewError(`model: no config.json in ${modelDir}; point --model at a Hugging Face T5 folder (config.json + weights) or a hub id`);
+    throw new TfewError(
+      `model: no config.json in ${modelDir}; point --model at a Hugging Face T5 folder (config.json + weights) or a hub id`,
+    );
   }
   let raw: unknown;
   try {
@@ -113,7 +126,13 @@ export async function readT5Config(modelDir: string): Promise<T5Config> {
 }
 
 /** Parameter counts for `tfew inspect`. Base counts follow HF's module list (lm_head counted when untied). */
-export function countParameters(config: T5Config): { embedding: number; encoder: number; decoder: number; lmHead: number; total: number } {
+export function countParameters(config: T5Config): {
+  embedding: number;
+  encoder: number;
+  decoder: number;
+  lmHead: number;
+  total: number;
+} {
   const d = config.dModel;
   const inner = innerDim(config);
   const attention = 4 * d * inner;

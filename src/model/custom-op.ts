@@ -7,7 +7,9 @@ export interface CustomResult {
   gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
 }
 
-export function customOp(f: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => CustomResult): (...inputs: tf.Tensor[]) => tf.Tensor {
+export function customOp(
+  f: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => CustomResult,
+): (...inputs: tf.Tensor[]) => tf.Tensor {
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     return f(args.slice(0, -1) as tf.Tensor[], save);

@@ -36,7 +36,8 @@ describe.each(["cpu", "wasm"])("per-head attention on %s", (backend) => {
       numHeads: heads,
       perHeadBias: shared ? headBiases(bias, keyMask, batch, heads) : null,
     });
-    const loss = (fn: (i: AttentionInputs) => tf.Tensor3D) => (qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor) => tf.sum(tf.mul(fn(make(qq, kk, vv)), weights));
+    const loss = (fn: (i: AttentionInputs) => tf.Tensor3D) => (qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor) =>
+      tf.sum(tf.mul(fn(make(qq, kk, vv)), weights));
     const before = tf.memory().numTensors;
     const ref = tf.grads(loss(attentionReference))([q, k, v]);
     const fast = tf.grads(loss(attentionPerHead))([q, k, v]);

@@ -39,7 +39,12 @@ function splitRows(x: tf.Tensor, count: number): tf.Tensor2D[] {
  * bias [heads, queries, keys] + keyMask [batch, keys] as one [queries, keys] tensor per (example, head), in
  * example-major order. Position bias and mask are the same in every layer: build once per stack.
  */
-export function headBiases(bias: tf.Tensor3D | null, keyMask: tf.Tensor2D | null, batch: number, numHeads: number): tf.Tensor2D[] | null {
+export function headBiases(
+  bias: tf.Tensor3D | null,
+  keyMask: tf.Tensor2D | null,
+  batch: number,
+  numHeads: number,
+): tf.Tensor2D[] | null {
   if (bias === null && keyMask === null) return null;
   const [queries, keys] = bias ? [bias.shape[1], bias.shape[2]] : [1, (keyMask as tf.Tensor2D).shape[1]];
   const combined = tf.tidy(() => {
@@ -63,7 +68,10 @@ export function attentionPerHead({ q, k, v, bias, keyMask, numHeads, perHeadBias
     const vs = splitHeads(vIn, numHeads, { transposed: false }); // [keys, dKv]
     const vts = splitHeads(vIn, numHeads, { transposed: true }); // [dKv, keys]
     const biases = combined !== null || bias === null ? null : splitRows(bias, numHeads); // [queries, keys] per head
-    const masks = combined !== null || keyMask === null ? null : splitRows(tf.reshape(keyMask, [batch, 1, keyMask.shape[1]]), batch); // [1, keys] per example
+    const masks =
+      combined !== null || keyMask === null
+        ? null
+        : splitRows(tf.reshape(keyMask, [batch, 1, keyMask.shape[1]]), batch); // [1, keys] per example
     const probs: tf.Tensor2D[] = [];
     const contexts: tf.Tensor2D[] = [];
     for (let b = 0; b < batch; b++) {

@@ -14,7 +14,13 @@ describe.each(["cpu", "wasm"])("fast linear on %s", (backend) => {
     const dy = tf.randomNormal([5, 6], 0, 1, "float32", 9);
     const plain = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.matMul(a as tf.Tensor2D, w, false, true), dy)))(x);
     for (const keep of [true, false]) {
-      const lin: Linear = { path: "p", inFeatures: 4, outFeatures: 6, wt: tf.transpose(w) as tf.Tensor2D, w: keep ? w : null };
+      const lin: Linear = {
+        path: "p",
+        inFeatures: 4,
+        outFeatures: 6,
+        wt: tf.transpose(w) as tf.Tensor2D,
+        w: keep ? w : null,
+      };
       const y = frozenMatMul(x, lin);
       expect(Math.max(...tf.abs(tf.sub(y, tf.matMul(x, w, false, true))).dataSync())).toBeLessThan(1e-5);
       const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(frozenMatMul(a as tf.Tensor2D, lin), dy)))(x);
@@ -27,7 +33,8 @@ describe.each(["cpu", "wasm"])("fast linear on %s", (backend) => {
     const y = tf.randomNormal([7, 3], 0, 1, "float32", 10) as tf.Tensor2D;
     const l = tf.randomNormal([3], 1, 0.2, "float32", 11) as tf.Tensor1D;
     const dy = tf.randomNormal([7, 3], 0, 1, "float32", 12);
-    const f = (fn: (a: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor) => (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(fn(a as tf.Tensor2D, b as tf.Tensor1D), dy));
+    const f = (fn: (a: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor) => (a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(fn(a as tf.Tensor2D, b as tf.Tensor1D), dy));
     const [gy1, gl1] = tf.grads(f((a, b) => tf.mul(a, b)))([y, l]);
     const [gy2, gl2] = tf.grads(f(scaleFeatures))([y, l]);
     expect(Math.max(...tf.abs(tf.sub(gy1 as tf.Tensor, gy2 as tf.Tensor)).dataSync())).toBeLessThan(1e-5);
@@ -40,10 +47,20 @@ describe.each(["cpu", "wasm"])("fast linear on %s", (backend) => {
     const table = tf.randomNormal([2, 3], 1, 0.2, "float32", 14) as tf.Tensor2D;
     const dy = tf.randomNormal([6, 3], 0, 1, "float32", 15);
     const rowsOf = tf.tensor2d([1, 0, 1, 0, 1, 0, 0, 1, 0, 1, 0, 1], [6, 2]); // one-hot example of each row
-    const f = (fn: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor) => (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(fn(a as tf.Tensor2D, b as tf.Tensor2D), dy));
+    const f = (fn: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor) => (a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(fn(a as tf.Tensor2D, b as tf.Tensor2D), dy));
     const [gy1, gt1] = tf.grads(f((a, b) => tf.mul(a, tf.matMul(rowsOf, b))))([y, table]);
     const [gy2, gt2] = tf.grads(f(scaleExamples))([y, table]);
-    expect(tf.sub(scaleExamples(y, table).slice([3, 0], [1, 3]), tf.mul(y.slice([3, 0], [1, 3]), table.slice([1, 0], [1, 3]))).abs().max().dataSync()[0]).toBeLessThan(1e-6);
+    expect(
+      tf
+        .sub(
+          scaleExamples(y, table).slice([3, 0], [1, 3]),
+          tf.mul(y.slice([3, 0], [1, 3]), table.slice([1, 0], [1, 3])),
+        )
+        .abs()
+        .max()
+        .dataSync()[0],
+    ).toBeLessThan(1e-6);
     expect(Math.max(...tf.abs(tf.sub(gy1 as tf.Tensor, gy2 as tf.Tensor)).dataSync())).toBeLessThan(1e-5);
     expect(Math.max(...tf.abs(tf.sub(gt1 as tf.Tensor, gt2 as tf.Tensor)).dataSync())).toBeLessThan(1e-5);
   });

@@ -59,7 +59,12 @@ function applyScale(y: tf.Tensor2D, vector: tf.Tensor1D | tf.Tensor2D): tf.Tenso
 }
 
 /** T5DenseActDense / T5DenseGatedActDense on x [rows, dModel]. */
-export function feedForward(x: tf.Tensor2D, ffn: FfnWeights, config: T5Config, ia3: Ia3Scales | undefined): tf.Tensor2D {
+export function feedForward(
+  x: tf.Tensor2D,
+  ffn: FfnWeights,
+  config: T5Config,
+  ia3: Ia3Scales | undefined,
+): tf.Tensor2D {
   let hidden: tf.Tensor2D;
   if (ffn.wi0 !== null && ffn.wi1 !== null) {
     hidden = tf.mul(activate(linear(x, ffn.wi0, ia3), config.activation), linear(x, ffn.wi1, ia3)) as tf.Tensor2D; // [rows, dFf]

@@ -22,7 +22,11 @@ export function isRouter(ia3: Ia3Input | undefined): ia3 is Ia3Router {
 }
 
 /** The scales a block runs with; `input` is computed only when a router needs it. */
-export function blockScales(ia3: Ia3Input | undefined, block: BlockRef, input: () => tf.Tensor2D): Ia3Scales | undefined {
+export function blockScales(
+  ia3: Ia3Input | undefined,
+  block: BlockRef,
+  input: () => tf.Tensor2D,
+): Ia3Scales | undefined {
   return isRouter(ia3) ? ia3.blockScales(block, input()) : ia3;
 }
 

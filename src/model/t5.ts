@@ -35,7 +35,10 @@ export function encode(model: T5Model, inputIds: tf.Tensor2D, attentionMask: tf.
   const table = weights.encoder.blocks[0]?.selfAttention.relativeBias;
   const bias = table ? positionBias(table, srcLen, srcLen, { ...bucketOptions(config, true), causal: false }) : null; // [heads, src, src]
   const perHeadBias = usesPerHead(srcLen, srcLen) ? headBiases(bias, keyMask, batch, config.numHeads) : null; // once for all layers
-  let x = tf.reshape(tf.gather(weights.shared, tf.reshape(inputIds, [-1])), [batch * srcLen, config.dModel]) as tf.Tensor2D; // [batch·src, d]
+  let x = tf.reshape(tf.gather(weights.shared, tf.reshape(inputIds, [-1])), [
+    batch * srcLen,
+    config.dModel,
+  ]) as tf.Tensor2D; // [batch·src, d]
   weights.encoder.blocks.forEach((block, layer) => {
     // a router reads the masked mean of the block's input: [batch·src, d] → [batch, d]
     const scales = blockScales(ia3, { stack: "encoder", layer }, () => maskedMean(x, attentionMask));
@@ -56,7 +59,12 @@ interface EncoderContext {
 }
 
 /** One encoder block in its own tidy: only its output outlives it (and what a gradient tape keeps), so inference holds one layer's attention at a time. */
-function encoderBlock(input: tf.Tensor2D, block: T5Weights["encoder"]["blocks"][number], c: EncoderContext, ia3: Ia3Scales | undefined): tf.Tensor2D {
+function encoderBlock(
+  input: tf.Tensor2D,
+  block: T5Weights["encoder"]["blocks"][number],
+  c: EncoderContext,
+  ia3: Ia3Scales | undefined,
+): tf.Tensor2D {
   return tf.tidy(() => {
     let x = input;
     const { batch, srcLen, config } = c;
@@ -84,7 +92,12 @@ function encoderBlock(input: tf.Tensor2D, block: T5Weights["encoder"]["blocks"][
  * routes each decoder block on the masked mean of the encoder output (one mixture per example, shared by all
  * its choices); those scales ride along in CrossKv.scales for decode.
  */
-export function crossKeyValues(model: T5Model, encoderHidden: tf.Tensor3D, ia3?: Ia3Input, encoderMask?: tf.Tensor2D): CrossKv[] {
+export function crossKeyValues(
+  model: T5Model,
+  encoderHidden: tf.Tensor3D,
+  ia3?: Ia3Input,
+  encoderMask?: tf.Tensor2D,
+): CrossKv[] {
   const { config, weights } = model;
   const [batch, srcLen, d] = encoderHidden.shape;
   const inner = innerDim(config);
@@ -118,12 +131,17 @@ export function decode(model: T5Model, inputs: DecodeInputs, ia3?: Ia3Input): tf
   const selfBias = table
     ? positionBias(table, tgtLen, tgtLen, { ...bucketOptions(config, false), causal: true }) // [heads, tgt, tgt]
     : null;
-  let x = tf.reshape(tf.gather(weights.shared, tf.reshape(inputs.decoderInputIds, [-1])), [rowsCount * tgtLen, config.dModel]) as tf.Tensor2D; // [rows·tgt, d]
+  let x = tf.reshape(tf.gather(weights.shared, tf.reshape(inputs.decoderInputIds, [-1])), [
+    rowsCount * tgtLen,
+    config.dModel,
+  ]) as tf.Tensor2D; // [rows·tgt, d]
   weights.decoder.blocks.forEach((block, layer) => {
     const kv = inputs.crossKv[layer] as CrossKv;
-    const ia3Block = kv.scales ?? blockScales(ia3, { stack: "decoder", layer }, () => {
-      throw new Error("decode: a router's decoder scales come from crossKeyValues (pass its CrossKv)");
-    });
+    const ia3Block =
+      kv.scales ??
+      blockScales(ia3, { stack: "decoder", layer }, () => {
+        throw new Error("decode: a router's decoder scales come from crossKeyValues (pass its CrossKv)");
+      });
     const att = block.selfAttention;
     const h = rmsNorm(x, block.selfAttentionNorm, eps) as tf.Tensor2D;
     const perRow = (t: tf.Tensor2D) => tf.reshape(t, [rowsCount, tgtLen, inner]) as tf.Tensor3D; // [rows, tgt, inner]
@@ -161,7 +179,11 @@ export function lmLogits(model: T5Model, hidden: tf.Tensor2D): tf.Tensor2D {
 }
 
 function bucketOptions(config: T5Config, bidirectional: boolean) {
-  return { bidirectional, numBuckets: config.relativeAttentionNumBuckets, maxDistance: config.relativeAttentionMaxDistance };
+  return {
+    bidirectional,
+    numBuckets: config.relativeAttentionNumBuckets,
+    maxDistance: config.relativeAttentionMaxDistance,
+  };
 }
 
 /** Decoder inputs from targets [.., tgtLen]: shift right, start token first (T5ForConditionalGeneration._shift_right). */

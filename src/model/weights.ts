@@ -78,7 +78,8 @@ export function expectedParameters(config: T5Config): Map<string, number[]> {
     out.set(`${prefix}.k.weight`, [inner, d]);
     out.set(`${prefix}.v.weight`, [inner, d]);
     out.set(`${prefix}.o.weight`, [d, inner]);
-    if (withBias) out.set(`${prefix}.relative_attention_bias.weight`, [config.relativeAttentionNumBuckets, config.numHeads]);
+    if (withBias)
+      out.set(`${prefix}.relative_attention_bias.weight`, [config.relativeAttentionNumBuckets, config.numHeads]);
   };
   const ffn = (prefix: string) => {
     if (config.gatedFfn) {
@@ -114,23 +115,36 @@ export function checkParameters(config: T5Config, tensors: ReadonlyMap<string, T
   for (const [name, shape] of expected) {
     const record = tensors.get(name);
     if (record === undefined) {
-      throw new TfewError(`model: weight "${name}" is missing from ${source}; the weights do not match config.json (wrong folder or truncated download?)`);
+      throw new TfewError(
+        `model: weight "${name}" is missing from ${source}; the weights do not match config.json (wrong folder or truncated download?)`,
+      );
     }
     if (record.shape.length !== shape.length || record.shape.some((s, i) => s !== shape[i])) {
-      throw new TfewError(`model: weight "${name}" in ${source} has shape [${record.shape.join(", ")}] but config.json implies [${shape.join(", ")}]; the weights and config.json disagree`);
+      throw new TfewError(
+        `model: weight "${name}" in ${source} has shape [${record.shape.join(", ")}] but config.json implies [${shape.join(", ")}]; the weights and config.json disagree`,
+      );
     }
     if (!(record.data instanceof Float32Array)) {
-      throw new TfewError(`model: weight "${name}" in ${source} has integer dtype ${record.dtype}; expected a floating-point tensor`);
+      throw new TfewError(
+        `model: weight "${name}" in ${source} has integer dtype ${record.dtype}; expected a floating-point tensor`,
+      );
     }
   }
   for (const name of tensors.keys()) {
-    if (expected.has(name) || IGNORABLE.includes(name) || (config.tieWordEmbeddings && name === "lm_head.weight")) continue;
-    throw new TfewError(`model: unexpected weight "${name}" in ${source}; it does not belong to a ${config.modelType} model with this config.json`);
+    if (expected.has(name) || IGNORABLE.includes(name) || (config.tieWordEmbeddings && name === "lm_head.weight"))
+      continue;
+    throw new TfewError(
+      `model: unexpected weight "${name}" in ${source}; it does not belong to a ${config.modelType} model with this config.json`,
+    );
   }
 }
 
 /** Builds frozen tensors from checked records. Call checkParameters first (loadT5Weights does). */
-export function buildWeights(config: T5Config, tensors: ReadonlyMap<string, TensorRecord>, options: LoadWeightsOptions): T5Weights {
+export function buildWeights(
+  config: T5Config,
+  tensors: ReadonlyMap<string, TensorRecord>,
+  options: LoadWeightsOptions,
+): T5Weights {
   checkParameters(config, tensors, options.source);
   const get = (name: string): TensorRecord => tensors.get(name) as TensorRecord; // presence checked above
   const vector = (name: string) => tf.tensor1d(get(name).data as Float32Array);
@@ -219,7 +233,8 @@ export function linearShapes(config: T5Config): { path: string; inFeatures: numb
   const out: { path: string; inFeatures: number; outFeatures: number }[] = [];
   for (const [name, shape] of expectedParameters(config)) {
     const m = /^(.*\.(?:q|k|v|o|wi|wi_0|wi_1|wo))\.weight$/.exec(name);
-    if (m?.[1] !== undefined && shape.length === 2) out.push({ path: m[1], outFeatures: shape[0] as number, inFeatures: shape[1] as number });
+    if (m?.[1] !== undefined && shape.length === 2)
+      out.push({ path: m[1], outFeatures: shape[0] as number, inFeatures: shape[1] as number });
   }
   return out;
 }

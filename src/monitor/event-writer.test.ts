@@ -11,7 +11,21 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("recordScalars / evalScalars", () => {
   it("maps metrics.jsonl fields to TensorBoard tags, leaving out absent and non-finite ones", () => {
-    const record = { step: 3, loss: 2, lm_loss: 1.5, ul_loss: 0.25, ln_loss: 0.25, lr: 0.01, grad_norm: Number.NaN, examples_per_s: 80, tokens_per_s: 900, step_s: 0.1, gpu_util_pct: 87, gpu_mem_mib: 1234, mfu: 0.31 };
+    const record = {
+      step: 3,
+      loss: 2,
+      lm_loss: 1.5,
+      ul_loss: 0.25,
+      ln_loss: 0.25,
+      lr: 0.01,
+      grad_norm: Number.NaN,
+      examples_per_s: 80,
+      tokens_per_s: 900,
+      step_s: 0.1,
+      gpu_util_pct: 87,
+      gpu_mem_mib: 1234,
+      mfu: 0.31,
+    };
     expect(recordScalars(record)).toEqual({
       "train/loss": 2,
       "train/lm_loss": 1.5,
@@ -28,8 +42,20 @@ describe("recordScalars / evalScalars", () => {
   });
 
   it("names eval's accuracy, macro-F1 and one F1 per label", () => {
-    const metrics = { accuracy: 0.75, macro_f1: 0.5, per_class: [{ label: "billing", f1: 1 }, { label: "bug report", f1: 0 }] };
-    expect(evalScalars(metrics)).toEqual({ "eval/accuracy": 0.75, "eval/macro_f1": 0.5, "eval/f1/billing": 1, "eval/f1/bug report": 0 });
+    const metrics = {
+      accuracy: 0.75,
+      macro_f1: 0.5,
+      per_class: [
+        { label: "billing", f1: 1 },
+        { label: "bug report", f1: 0 },
+      ],
+    };
+    expect(evalScalars(metrics)).toEqual({
+      "eval/accuracy": 0.75,
+      "eval/macro_f1": 0.5,
+      "eval/f1/billing": 1,
+      "eval/f1/bug report": 0,
+    });
   });
 });
 
@@ -57,8 +83,16 @@ describe("createEventWriter", () => {
       w.close();
       return w.path;
     });
-    expect(paths.map((p) => p.slice(sub.length + 1))).toEqual(["events.out.tfevents.5.h", "events.out.tfevents.5.h.1", "events.out.tfevents.5.h.2"]);
-    expect(listEventFiles(sub)).toEqual(["events.out.tfevents.5.h", "events.out.tfevents.5.h.1", "events.out.tfevents.5.h.2"]);
+    expect(paths.map((p) => p.slice(sub.length + 1))).toEqual([
+      "events.out.tfevents.5.h",
+      "events.out.tfevents.5.h.1",
+      "events.out.tfevents.5.h.2",
+    ]);
+    expect(listEventFiles(sub)).toEqual([
+      "events.out.tfevents.5.h",
+      "events.out.tfevents.5.h.1",
+      "events.out.tfevents.5.h.2",
+    ]);
     expect(listEventFiles(join(dir, "missing"))).toEqual([]);
   });
 });
@@ -74,8 +108,20 @@ describe("createMetricsLog with events", () => {
     expect(readdirSync(sub).sort()).toEqual(["events.out.tfevents.9.h", "metrics.jsonl"]);
     const events = readEventFile(readFileSync(join(sub, "events.out.tfevents.9.h")));
     expect(events.slice(1).map((e) => [e.step, e.values])).toEqual([
-      [1, [{ tag: "train/loss", value: 4 }, { tag: "train/lr", value: Math.fround(0.001) }]],
-      [2, [{ tag: "train/loss", value: 3.5 }, { tag: "train/lr", value: Math.fround(0.002) }]],
+      [
+        1,
+        [
+          { tag: "train/loss", value: 4 },
+          { tag: "train/lr", value: Math.fround(0.001) },
+        ],
+      ],
+      [
+        2,
+        [
+          { tag: "train/loss", value: 3.5 },
+          { tag: "train/lr", value: Math.fround(0.002) },
+        ],
+      ],
     ]);
   });
 });

@@ -87,7 +87,10 @@ export function listEventFiles(dir: string): string[] {
  */
 export function createEventWriter(dir: string, options: EventWriterOptions = {}): EventWriter {
   const now = options.now ?? Date.now;
-  const base = join(dir, `${EVENT_FILE_PREFIX}${Math.floor(now() / 1000)}.${(options.host ?? hostname()).replace(/[/\\]/g, "_")}`);
+  const base = join(
+    dir,
+    `${EVENT_FILE_PREFIX}${Math.floor(now() / 1000)}.${(options.host ?? hostname()).replace(/[/\\]/g, "_")}`,
+  );
   let fd: number | null = null;
   let path = base;
   try {
@@ -101,7 +104,10 @@ export function createEventWriter(dir: string, options: EventWriterOptions = {})
       }
     }
   } catch (error) {
-    throw new TfewError(`cannot create event file ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)}); check that the run folder is writable`, { cause: error });
+    throw new TfewError(
+      `cannot create event file ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)}); check that the run folder is writable`,
+      { cause: error },
+    );
   }
   const append = (data: Uint8Array) => {
     if (fd === null) throw new TfewError(`event file ${path} is closed; write before close()`);

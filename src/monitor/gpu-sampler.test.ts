@@ -79,10 +79,14 @@ async function start(kind: string, options: { intervalMs?: number; startupGraceM
   return { sampler, warnings };
 }
 
-async function waitFor(condition: () => boolean, options: { warnings?: string[]; timeoutMs?: number } = {}): Promise<void> {
+async function waitFor(
+  condition: () => boolean,
+  options: { warnings?: string[]; timeoutMs?: number } = {},
+): Promise<void> {
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met in time; warnings: ${JSON.stringify(options.warnings ?? [])}`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not met in time; warnings: ${JSON.stringify(options.warnings ?? [])}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
@@ -90,12 +94,18 @@ async function waitFor(condition: () => boolean, options: { warnings?: string[];
 /** Live (non-zombie) processes in process group `pgid`; zombies are ignored because PID 1 may not reap them. */
 function liveInGroup(pgid: number): string[] {
   const table = execFileSync("ps", ["-eo", "pid=,pgid=,stat=,args="], { encoding: "utf8" });
-  return table.split("\n").map((line) => line.trim().split(/\s+/)).filter((f) => Number(f[1]) === pgid && !(f[2] ?? "").startsWith("Z")).map((f) => f.join(" "));
+  return table
+    .split("\n")
+    .map((line) => line.trim().split(/\s+/))
+    .filter((f) => Number(f[1]) === pgid && !(f[2] ?? "").startsWith("Z"))
+    .map((f) => f.join(" "));
 }
 
 function blockEventLoop(ms: number): void {
   const end = Date.now() + ms;
-  while (Date.now() < end) { /* a synchronous training step */ }
+  while (Date.now() < end) {
+    /* a synchronous training step */
+  }
 }
 
 describe("startGpuSampler", () => {
@@ -107,8 +117,12 @@ describe("startGpuSampler", () => {
     const scriptPid = Number(readFileSync(join(fakeDir("good"), "pid"), "utf8")); // written before the first line
     expect(scriptPid).toBe(s.pid);
     expect(readFileSync(join(fakeDir("good"), "args"), "utf8").trim()).toBe(
-      "--query-gpu=index,name,utilization.gpu,memory.used,memory.total,power.draw --format=csv,noheader,nounits -lms 50");
-    expect(s.latest().map((g) => [g.index, g.memoryUsedMiB])).toEqual([[0, 2000], [1, 50]]);
+      "--query-gpu=index,name,utilization.gpu,memory.used,memory.total,power.draw --format=csv,noheader,nounits -lms 50",
+    );
+    expect(s.latest().map((g) => [g.index, g.memoryUsedMiB])).toEqual([
+      [0, 2000],
+      [1, 50],
+    ]);
     await waitFor(() => s.latest()[0]?.utilizationPct === null, { warnings }); // past the 20 canned ticks
 
     const summary = s.summary();
@@ -179,7 +193,7 @@ describe("startGpuSampler", () => {
     const s = sampler as GpuSampler;
     await waitFor(() => !s.running());
     expect(warnings).toEqual([
-      "GPU monitor off: unexpected nvidia-smi output: \"NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\"",
+      'GPU monitor off: unexpected nvidia-smi output: "NVIDIA-SMI has failed because it couldn\'t communicate with the NVIDIA driver."',
     ]);
   });
 

@@ -72,12 +72,19 @@ export async function startGpuSampler(options: GpuSamplerOptions): Promise<GpuSa
   });
   if (spawnError !== null) {
     const name = command.split("/").pop() ?? command;
-    onWarning(spawnError.code === "ENOENT"
-      ? `GPU monitor off: ${name} not found`
-      : `GPU monitor off: cannot run ${command} (${spawnError.code ?? spawnError.message})`);
+    onWarning(
+      spawnError.code === "ENOENT"
+        ? `GPU monitor off: ${name} not found`
+        : `GPU monitor off: cannot run ${command} (${spawnError.code ?? spawnError.message})`,
+    );
     return null;
   }
-  return new RunningSampler(child, { intervalMs, onWarning, startupGraceMs: options.startupGraceMs ?? 10_000, command });
+  return new RunningSampler(child, {
+    intervalMs,
+    onWarning,
+    startupGraceMs: options.startupGraceMs ?? 10_000,
+    command,
+  });
 }
 
 class RunningSampler implements GpuSampler {
@@ -100,7 +107,12 @@ class RunningSampler implements GpuSampler {
 
   constructor(
     private readonly child: ChildProcess,
-    private readonly options: { intervalMs: number; onWarning: (line: string) => void; startupGraceMs: number; command: string },
+    private readonly options: {
+      intervalMs: number;
+      onWarning: (line: string) => void;
+      startupGraceMs: number;
+      command: string;
+    },
   ) {
     this.pid = child.pid as number;
     this.lastLineMs = Date.now();
@@ -108,12 +120,15 @@ class RunningSampler implements GpuSampler {
     child.on("error", () => undefined); // a failed kill() must not become an uncaught 'error'
     // 'close' (not 'exit'): by then every line the child wrote has been read, so garbage is reported as such.
     child.once("close", (code, signal) => {
-      if (this.isRunning) this.shutDown(`GPU monitor off: ${options.command} exited (${signal ?? `code ${code}`})${this.context()}`);
+      if (this.isRunning)
+        this.shutDown(`GPU monitor off: ${options.command} exited (${signal ?? `code ${code}`})${this.context()}`);
     });
     child.stdout?.setEncoding("utf8");
     child.stdout?.on("data", (chunk: string) => this.onData(chunk));
     child.stderr?.setEncoding("utf8");
-    child.stderr?.on("data", (chunk: string) => { this.stderrTail = (this.stderrTail + chunk).slice(-300); });
+    child.stderr?.on("data", (chunk: string) => {
+      this.stderrTail = (this.stderrTail + chunk).slice(-300);
+    });
     // Nothing here may keep the process alive: if the caller forgets stop(), exit still happens and
     // onProcessExit kills the group (a child that outlives a crashed parent dies of SIGPIPE at its next line).
     child.unref();
@@ -177,7 +192,9 @@ class RunningSampler implements GpuSampler {
       if (line === "") continue;
       const sample = parseNvidiaSmiLine(line, now);
       if (sample === null) {
-        this.shutDown(`GPU monitor off: unexpected ${this.options.command} output: ${JSON.stringify(line.slice(0, 120))}`);
+        this.shutDown(
+          `GPU monitor off: unexpected ${this.options.command} output: ${JSON.stringify(line.slice(0, 120))}`,
+        );
         return;
       }
       this.sawLine = true;

@@ -17,8 +17,14 @@ describe("createMetricsLog", () => {
     log.close();
     log.close();
     expect(() => log.write({ step: 3 })).toThrow(/closed/);
-    const lines = readFileSync(path, "utf8").trimEnd().split("\n").map((line) => JSON.parse(line) as unknown);
-    expect(lines).toEqual([{ step: 1, loss: 2.5, lr: 0.003 }, { step: 2, loss: null, gpu: { util: 87 } }]);
+    const lines = readFileSync(path, "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line) as unknown);
+    expect(lines).toEqual([
+      { step: 1, loss: 2.5, lr: 0.003 },
+      { step: 2, loss: null, gpu: { util: 87 } },
+    ]);
   });
 
   it("appends to an existing log (a resumed run)", () => {
@@ -35,7 +41,9 @@ describe("createMetricsLog", () => {
   it("fails with one line naming the path when it cannot open the file", () => {
     const file = join(dir, "a-file");
     writeFileSync(file, "not a directory");
-    expect(() => createMetricsLog(join(file, "metrics.jsonl"))).toThrow(/^cannot open metrics log .*a-file\/metrics\.jsonl \(E[A-Z]+\); check/);
+    expect(() => createMetricsLog(join(file, "metrics.jsonl"))).toThrow(
+      /^cannot open metrics log .*a-file\/metrics\.jsonl \(E[A-Z]+\); check/,
+    );
   });
 });
 

@@ -4,7 +4,13 @@
 import { mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { TfewError } from "../errors.js";
-import { createEventWriter, recordScalars, syncAndClose, type EventWriter, type EventWriterOptions } from "./event-writer.js";
+import {
+  createEventWriter,
+  recordScalars,
+  syncAndClose,
+  type EventWriter,
+  type EventWriterOptions,
+} from "./event-writer.js";
 
 export interface MetricsLog {
   readonly path: string;
@@ -26,9 +32,14 @@ export function createMetricsLog(path: string, options: MetricsLogOptions = {}):
     mkdirSync(dirname(path), { recursive: true });
     fd = openSync(path, "a");
   } catch (error) {
-    throw new TfewError(`cannot open metrics log ${path} (${errorCode(error)}); check that the run's --out directory is writable`, { cause: error });
+    throw new TfewError(
+      `cannot open metrics log ${path} (${errorCode(error)}); check that the run's --out directory is writable`,
+      { cause: error },
+    );
   }
-  const events: EventWriter | null = options.events ? createEventWriter(dirname(path), options.events === true ? {} : options.events) : null;
+  const events: EventWriter | null = options.events
+    ? createEventWriter(dirname(path), options.events === true ? {} : options.events)
+    : null;
   return {
     path,
     write(record) {

@@ -2,9 +2,27 @@ import { describe, expect, it } from "vitest";
 import { mfu, peakFlopsForGpu, resolvePeakFlops, t5ForwardFlops, t5StepFlops } from "./mfu.js";
 import type { T5FlopDims } from "./mfu.js";
 
-const TINY: T5FlopDims = { dModel: 2, dKv: 1, numHeads: 2, dFf: 3, numLayers: 1, numDecoderLayers: 1, vocabSize: 5, gatedFfn: false };
+const TINY: T5FlopDims = {
+  dModel: 2,
+  dKv: 1,
+  numHeads: 2,
+  dFf: 3,
+  numLayers: 1,
+  numDecoderLayers: 1,
+  vocabSize: 5,
+  gatedFfn: false,
+};
 // HF t5-small config.json.
-const T5_SMALL: T5FlopDims = { dModel: 512, dKv: 64, numHeads: 8, dFf: 2048, numLayers: 6, numDecoderLayers: 6, vocabSize: 32128, gatedFfn: false };
+const T5_SMALL: T5FlopDims = {
+  dModel: 512,
+  dKv: 64,
+  numHeads: 8,
+  dFf: 2048,
+  numLayers: 6,
+  numDecoderLayers: 6,
+  vocabSize: 32128,
+  gatedFfn: false,
+};
 
 /** Independent count: Σ m·k·n over every matmul of a T5 step, written shape by shape (batch B, C choices). */
 function bruteForceMacs(d: T5FlopDims, s: { batch: number; choices: number; le: number; ld: number }): number {
@@ -80,8 +98,15 @@ describe("t5StepFlops", () => {
   });
 
   it("rejects non-integer or negative counts", () => {
-    expect(() => t5ForwardFlops(TINY, { encoderTokens: -1, decoderTokens: 1, encoderLength: 1, decoderLength: 1 })).toThrow(/encoderTokens/);
-    expect(() => t5ForwardFlops({ ...TINY, dModel: 1.5 }, { encoderTokens: 1, decoderTokens: 1, encoderLength: 1, decoderLength: 1 })).toThrow(/dModel/);
+    expect(() =>
+      t5ForwardFlops(TINY, { encoderTokens: -1, decoderTokens: 1, encoderLength: 1, decoderLength: 1 }),
+    ).toThrow(/encoderTokens/);
+    expect(() =>
+      t5ForwardFlops(
+        { ...TINY, dModel: 1.5 },
+        { encoderTokens: 1, decoderTokens: 1, encoderLength: 1, decoderLength: 1 },
+      ),
+    ).toThrow(/dModel/);
   });
 
   it("accepts a whole T5 config (extra non-count fields are not checked)", () => {

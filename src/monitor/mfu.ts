@@ -51,14 +51,21 @@ export function t5ForwardFlops(dims: T5FlopDims, tokens: T5StepTokens): number {
   const { dModel, dKv, numHeads, dFf, numLayers, numDecoderLayers, vocabSize } = dims;
   checkCounts({ dModel, dKv, numHeads, dFf, numLayers, numDecoderLayers, vocabSize }, "model dims");
   const { encoderTokens: E, decoderTokens: D, encoderLength: Le, decoderLength: Ld, crossKvTokens } = tokens;
-  checkCounts({ encoderTokens: E, decoderTokens: D, encoderLength: Le, decoderLength: Ld, crossKvTokens }, "step tokens");
+  checkCounts(
+    { encoderTokens: E, decoderTokens: D, encoderLength: Le, decoderLength: Ld, crossKvTokens },
+    "step tokens",
+  );
   const inner = numHeads * dKv;
   const k = dims.gatedFfn ? 3 : 2;
   const X = crossKvTokens ?? E;
   const encoderLayer = E * 4 * dModel * inner + E * 2 * Le * inner + E * k * dModel * dFf;
-  const decoderLayer = D * 4 * dModel * inner + D * 2 * Ld * inner
-    + D * 2 * dModel * inner + X * 2 * dModel * inner + D * 2 * Le * inner
-    + D * k * dModel * dFf;
+  const decoderLayer =
+    D * 4 * dModel * inner +
+    D * 2 * Ld * inner +
+    D * 2 * dModel * inner +
+    X * 2 * dModel * inner +
+    D * 2 * Le * inner +
+    D * k * dModel * dFf;
   const lmHead = D * dModel * vocabSize;
   return 2 * (numLayers * encoderLayer + numDecoderLayers * decoderLayer + lmHead);
 }
@@ -76,7 +83,12 @@ export function t5StepFlops(dims: T5FlopDims, tokens: T5StepTokens, options: { t
 }
 
 /** Dense (no sparsity) peak FLOP/s, from NVIDIA datasheets. fp32: CUDA cores; tf32: tensor cores. */
-interface PeakEntry { pattern: RegExp; label: string; fp32Tflops: number; tf32Tflops?: number }
+interface PeakEntry {
+  pattern: RegExp;
+  label: string;
+  fp32Tflops: number;
+  tf32Tflops?: number;
+}
 
 // First match wins: specific variants come before the family. Names are as nvidia-smi prints them
 // ("NVIDIA H100 80GB HBM3", "NVIDIA H100 PCIe", "NVIDIA A100-SXM4-80GB", "Tesla V100-SXM2-16GB", ...).
@@ -111,7 +123,9 @@ export function peakFlopsForGpu(name: string, options: { precision?: "fp32" | "t
 export function resolvePeakFlops(options: { gpuName: string | null; peakTflops?: number | null }): number | null {
   if (options.peakTflops !== undefined && options.peakTflops !== null) {
     if (!(options.peakTflops > 0)) {
-      throw new TfewError(`monitor.peak_tflops = ${options.peakTflops} is invalid; give the GPU's dense peak in TFLOP/s (> 0)`);
+      throw new TfewError(
+        `monitor.peak_tflops = ${options.peakTflops} is invalid; give the GPU's dense peak in TFLOP/s (> 0)`,
+      );
     }
     return options.peakTflops * 1e12;
   }
@@ -122,7 +136,8 @@ export function resolvePeakFlops(options: { gpuName: string | null; peakTflops?:
 export function mfu(flopsPerStep: number, secondsPerStep: number, peakFlops: number): number {
   if (!(flopsPerStep >= 0 && Number.isFinite(flopsPerStep)) || !(secondsPerStep > 0) || !(peakFlops > 0)) {
     throw new TfewError(
-      `mfu(flops=${flopsPerStep}, s/step=${secondsPerStep}, peak=${peakFlops}) needs finite flops >= 0 and positive time and peak`);
+      `mfu(flops=${flopsPerStep}, s/step=${secondsPerStep}, peak=${peakFlops}) needs finite flops >= 0 and positive time and peak`,
+    );
   }
   return flopsPerStep / secondsPerStep / peakFlops;
 }

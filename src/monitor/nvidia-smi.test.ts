@@ -10,7 +10,15 @@ describe("parseNvidiaSmiCsv", () => {
     const { samples, bad } = parseNvidiaSmiCsv(`${H100}\n`, { timeMs: 42 });
     expect(bad).toEqual([]);
     expect(samples).toEqual([
-      { index: 0, name: "NVIDIA H100 80GB HBM3", utilizationPct: 87, memoryUsedMiB: 1234, memoryTotalMiB: 81559, powerW: 312.45, timeMs: 42 },
+      {
+        index: 0,
+        name: "NVIDIA H100 80GB HBM3",
+        utilizationPct: 87,
+        memoryUsedMiB: 1234,
+        memoryTotalMiB: 81559,
+        powerW: 312.45,
+        timeMs: 42,
+      },
     ]);
   });
 
@@ -45,7 +53,7 @@ describe("parseNvidiaSmiCsv", () => {
       "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.",
       "",
       H100,
-      "Field \"power.draw\" is not a valid field to query.",
+      'Field "power.draw" is not a valid field to query.',
       "0, NVIDIA H100 80GB HBM3, 87 %, 1234 MiB, 81559 MiB, 312.45 W", // units: not what nounits prints
       "x, name, 1, 2, 3, 4",
       "0, , 1, 2, 3, 4",
@@ -55,7 +63,7 @@ describe("parseNvidiaSmiCsv", () => {
     expect(samples).toHaveLength(1);
     expect(bad).toEqual([
       "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.",
-      "Field \"power.draw\" is not a valid field to query.",
+      'Field "power.draw" is not a valid field to query.',
       "0, NVIDIA H100 80GB HBM3, 87 %, 1234 MiB, 81559 MiB, 312.45 W",
       "x, name, 1, 2, 3, 4",
       "0, , 1, 2, 3, 4",

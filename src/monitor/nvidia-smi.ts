@@ -21,7 +21,14 @@ export interface GpuSample {
 }
 
 /** The --query-gpu fields, in the order parseNvidiaSmiCsv expects them. */
-export const NVIDIA_SMI_FIELDS = ["index", "name", "utilization.gpu", "memory.used", "memory.total", "power.draw"] as const;
+export const NVIDIA_SMI_FIELDS = [
+  "index",
+  "name",
+  "utilization.gpu",
+  "memory.used",
+  "memory.total",
+  "power.draw",
+] as const;
 
 /** Arguments for one CSV query; the sampler appends `-lms <interval>` to loop. */
 export const NVIDIA_SMI_QUERY_ARGS: readonly string[] = [
@@ -54,7 +61,10 @@ export function parseNvidiaSmiLine(line: string, timeMs: number): GpuSample | nu
  * Parses nvidia-smi CSV output (any number of lines, any number of GPUs). Blank lines are skipped; every
  * other line that is not a sample goes to `bad` verbatim (trimmed), in order.
  */
-export function parseNvidiaSmiCsv(text: string, options: { timeMs?: number } = {}): { samples: GpuSample[]; bad: string[] } {
+export function parseNvidiaSmiCsv(
+  text: string,
+  options: { timeMs?: number } = {},
+): { samples: GpuSample[]; bad: string[] } {
   const timeMs = options.timeMs ?? Date.now();
   const samples: GpuSample[] = [];
   const bad: string[] = [];

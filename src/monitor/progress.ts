@@ -35,7 +35,9 @@ const KNOWN: readonly [key: string, label: string, format: (value: number) => st
   ["gpu_util_pct", "gpu", (v) => `${Math.round(v)}%`],
   ["gpu_mem_mib", "mem", (v) => `${Math.round(v)}MiB`],
 ];
-const LAST: readonly [key: string, label: string, format: (value: number) => string][] = [["eta_s", "eta", formatDuration]];
+const LAST: readonly [key: string, label: string, format: (value: number) => string][] = [
+  ["eta_s", "eta", formatDuration],
+];
 
 /** `loss=1.234 lr=3.0e-03 ex/s=12.3 gpu=87% mem=1234MiB <others> eta=12s` for the fields present. */
 export function formatFields(fields: ProgressFields): string {

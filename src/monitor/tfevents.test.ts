@@ -33,14 +33,36 @@ describe("encodeEvent / frameRecord", () => {
     );
     expect(readEventFile(bytes)).toEqual([
       { wallTime: 1700000000.25, step: 0, fileVersion: "brain.Event:2", values: [] },
-      { wallTime: 1700000001.5, step: 7, values: [{ tag: "train/loss", value: 2.5 }, { tag: "train/lr", value: Math.fround(0.003) }] },
-      { wallTime: 1700000002, step: 2 ** 40, values: [{ tag: "eval/f1/a b", value: Math.fround(0.1) }, { tag: "zero", value: 0 }] }, // a 0 is written (oneof)
+      {
+        wallTime: 1700000001.5,
+        step: 7,
+        values: [
+          { tag: "train/loss", value: 2.5 },
+          { tag: "train/lr", value: Math.fround(0.003) },
+        ],
+      },
+      {
+        wallTime: 1700000002,
+        step: 2 ** 40,
+        values: [
+          { tag: "eval/f1/a b", value: Math.fround(0.1) },
+          { tag: "zero", value: 0 },
+        ],
+      }, // a 0 is written (oneof)
     ]);
   });
 
   it("decodeEvent reads back what encodeEvent wrote", () => {
-    expect(decodeEvent(encodeEvent({ wallTime: 3.5, step: 12, scalars: { x: 1.25 } }))).toEqual({ wallTime: 3.5, step: 12, scalars: { x: 1.25 } });
-    expect(decodeEvent(encodeEvent({ wallTime: 1, step: 0, fileVersion: "brain.Event:2" }))).toEqual({ wallTime: 1, step: 0, fileVersion: "brain.Event:2" });
+    expect(decodeEvent(encodeEvent({ wallTime: 3.5, step: 12, scalars: { x: 1.25 } }))).toEqual({
+      wallTime: 3.5,
+      step: 12,
+      scalars: { x: 1.25 },
+    });
+    expect(decodeEvent(encodeEvent({ wallTime: 1, step: 0, fileVersion: "brain.Event:2" }))).toEqual({
+      wallTime: 1,
+      step: 0,
+      fileVersion: "brain.Event:2",
+    });
   });
 });
 
@@ -68,12 +90,26 @@ describe("parseRecords", () => {
 describe("filterEventRecords", () => {
   it("keeps the file-version event and the accepted events, byte for byte", () => {
     const version = { wallTime: 1, step: 0, fileVersion: "brain.Event:2" };
-    const bytes = file(version, { wallTime: 2, step: 1, scalars: { a: 1 } }, { wallTime: 3, step: 2, scalars: { a: 2 } }, { wallTime: 4, step: 3, scalars: { a: 3 } });
+    const bytes = file(
+      version,
+      { wallTime: 2, step: 1, scalars: { a: 1 } },
+      { wallTime: 3, step: 2, scalars: { a: 2 } },
+      { wallTime: 4, step: 3, scalars: { a: 3 } },
+    );
     const kept = filterEventRecords(bytes, (e) => e.step <= 2, "f");
     expect(kept.events).toBe(2);
     expect(kept.changed).toBe(true);
-    expect(Buffer.from(kept.bytes).equals(Buffer.from(file(version, { wallTime: 2, step: 1, scalars: { a: 1 } }, { wallTime: 3, step: 2, scalars: { a: 2 } })))).toBe(true);
+    expect(
+      Buffer.from(kept.bytes).equals(
+        Buffer.from(
+          file(version, { wallTime: 2, step: 1, scalars: { a: 1 } }, { wallTime: 3, step: 2, scalars: { a: 2 } }),
+        ),
+      ),
+    ).toBe(true);
     expect(filterEventRecords(bytes, () => true, "f").changed).toBe(false);
-    expect(filterEventRecords(bytes.subarray(0, bytes.length - 1), () => true, "f")).toMatchObject({ events: 2, changed: true });
+    expect(filterEventRecords(bytes.subarray(0, bytes.length - 1), () => true, "f")).toMatchObject({
+      events: 2,
+      changed: true,
+    });
   });
 });

@@ -28,7 +28,10 @@ const root = protobuf.Root.fromJSON({
           fields: { value: { rule: "repeated", type: "Value", id: 1 } },
           nested: {
             // simple_value sits in `oneof value` as in summary.proto: a oneof member is written even when it is 0
-            Value: { oneofs: { value: { oneof: ["simple_value"] } }, fields: { tag: { type: "string", id: 1 }, simple_value: { type: "float", id: 2 } } },
+            Value: {
+              oneofs: { value: { oneof: ["simple_value"] } },
+              fields: { tag: { type: "string", id: 1 }, simple_value: { type: "float", id: 2 } },
+            },
           },
         },
       },
@@ -70,7 +73,8 @@ export function decodeEvent(data: Uint8Array): TbEvent {
   if (raw.file_version) event.fileVersion = raw.file_version;
   if (raw.summary !== undefined) {
     const scalars: Record<string, number> = {};
-    for (const v of raw.summary.value ?? []) if (v.tag !== undefined && v.simple_value !== undefined) scalars[v.tag] = v.simple_value;
+    for (const v of raw.summary.value ?? [])
+      if (v.tag !== undefined && v.simple_value !== undefined) scalars[v.tag] = v.simple_value;
     event.scalars = scalars;
   }
   return event;
@@ -112,13 +116,17 @@ export function parseRecords(bytes: Uint8Array, where: string): { records: TfRec
     if (at + 12 > bytes.length) return { records, truncated: true };
     const length = Number(view.getBigUint64(at, true));
     if (view.getUint32(at + 8, true) !== maskedCrc32c(bytes.subarray(at, at + 8))) {
-      throw new TfewError(`event file ${where}: length CRC mismatch at byte ${at}; the file is corrupt, delete it (metrics.jsonl holds the same values)`);
+      throw new TfewError(
+        `event file ${where}: length CRC mismatch at byte ${at}; the file is corrupt, delete it (metrics.jsonl holds the same values)`,
+      );
     }
     const end = at + 12 + length + 4;
     if (end > bytes.length) return { records, truncated: true };
     const data = bytes.subarray(at + 12, at + 12 + length);
     if (view.getUint32(at + 12 + length, true) !== maskedCrc32c(data)) {
-      throw new TfewError(`event file ${where}: data CRC mismatch in the record at byte ${at}; the file is corrupt, delete it (metrics.jsonl holds the same values)`);
+      throw new TfewError(
+        `event file ${where}: data CRC mismatch in the record at byte ${at}; the file is corrupt, delete it (metrics.jsonl holds the same values)`,
+      );
     }
     records.push({ start: at, end, data });
     at = end;
@@ -130,7 +138,11 @@ export function parseRecords(bytes: Uint8Array, where: string): { records: TfRec
  * The records of an event file that `keep` accepts (file-version events always stay), as new file bytes; a
  * truncated tail is dropped. `events` counts the summary events kept.
  */
-export function filterEventRecords(bytes: Uint8Array, keep: (event: TbEvent) => boolean, where: string): { bytes: Uint8Array; events: number; changed: boolean } {
+export function filterEventRecords(
+  bytes: Uint8Array,
+  keep: (event: TbEvent) => boolean,
+  where: string,
+): { bytes: Uint8Array; events: number; changed: boolean } {
   const { records, truncated } = parseRecords(bytes, where);
   const kept: TfRecord[] = [];
   let events = 0;

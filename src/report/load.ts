@@ -57,7 +57,9 @@ function readJsonFile(file: string): unknown {
   try {
     return JSON.parse(readFileSync(file, "utf8"));
   } catch (error) {
-    throw new TfewError(`report: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); is it a file tfew wrote?`);
+    throw new TfewError(
+      `report: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); is it a file tfew wrote?`,
+    );
   }
 }
 
@@ -66,7 +68,10 @@ function isDir(path: string): boolean {
 }
 
 function subdirs(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(dir, e.name)).sort();
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => join(dir, e.name))
+    .sort();
 }
 
 const isRunDir = (dir: string) => existsSync(join(dir, "metrics.jsonl"));
@@ -93,7 +98,14 @@ export function parseMetricsLog(text: string): MetricsRow[] {
 /** An eval metrics.json (accuracy, macro_f1, per_class, confusion); null for other JSON (e.g. a K-fold summary). */
 export function parseEvalMetrics(value: unknown, file: string): EvalResult | null {
   const m = value as Partial<Record<string, unknown>> | null;
-  if (m === null || typeof m !== "object" || typeof m.accuracy !== "number" || typeof m.macro_f1 !== "number" || !Array.isArray(m.per_class)) return null;
+  if (
+    m === null ||
+    typeof m !== "object" ||
+    typeof m.accuracy !== "number" ||
+    typeof m.macro_f1 !== "number" ||
+    !Array.isArray(m.per_class)
+  )
+    return null;
   return {
     file,
     task: typeof m.task === "string" ? m.task : null,
@@ -101,7 +113,11 @@ export function parseEvalMetrics(value: unknown, file: string): EvalResult | nul
     n: typeof m.n === "number" ? m.n : null,
     accuracy: m.accuracy,
     macro_f1: m.macro_f1,
-    per_class: (m.per_class as { label?: unknown; f1?: unknown; support?: unknown }[]).map((c) => ({ label: String(c.label), f1: Number(c.f1), ...(typeof c.support === "number" ? { support: c.support } : {}) })),
+    per_class: (m.per_class as { label?: unknown; f1?: unknown; support?: unknown }[]).map((c) => ({
+      label: String(c.label),
+      f1: Number(c.f1),
+      ...(typeof c.support === "number" ? { support: c.support } : {}),
+    })),
     confusion: Array.isArray(m.confusion) ? (m.confusion as number[][]) : null,
   };
 }
@@ -114,14 +130,20 @@ function findEvals(dirs: readonly string[]): EvalResult[] {
     files.add(join(dir, "metrics.json"));
     for (const sub of subdirs(dir)) if (!isRunDir(sub)) files.add(join(sub, "metrics.json"));
   }
-  return [...files].filter((f) => existsSync(f)).map((f) => parseEvalMetrics(readJsonFile(f), f)).filter((e): e is EvalResult => e !== null);
+  return [...files]
+    .filter((f) => existsSync(f))
+    .map((f) => parseEvalMetrics(readJsonFile(f), f))
+    .filter((e): e is EvalResult => e !== null);
 }
 
 function runConfig(dir: string): { task: string | null; seed: number | null } {
   const file = join(dir, "config.resolved.yaml");
   if (!existsSync(file)) return { task: null, seed: null };
   const config = parseYaml(readFileSync(file, "utf8")) as { data?: { path?: unknown }; seed?: unknown } | null;
-  return { task: typeof config?.data?.path === "string" ? config.data.path : null, seed: typeof config?.seed === "number" ? config.seed : null };
+  return {
+    task: typeof config?.data?.path === "string" ? config.data.path : null,
+    seed: typeof config?.seed === "number" ? config.seed : null,
+  };
 }
 
 /** One run folder; `extraEvalDirs` are searched for eval results too (a sweep cell's folder). */
@@ -130,7 +152,14 @@ export function loadRun(dir: string, options: { name?: string; extraEvalDirs?: r
   const rows = parseMetricsLog(readFileSync(join(full, "metrics.jsonl"), "utf8"));
   const summaryFile = join(full, "summary.json");
   const summary = existsSync(summaryFile) ? (readJsonFile(summaryFile) as Record<string, unknown>) : null;
-  return { dir: full, name: options.name ?? basename(full), rows, summary, evals: findEvals([full, ...(options.extraEvalDirs ?? [])]), ...runConfig(full) };
+  return {
+    dir: full,
+    name: options.name ?? basename(full),
+    rows,
+    summary,
+    evals: findEvals([full, ...(options.extraEvalDirs ?? [])]),
+    ...runConfig(full),
+  };
 }
 
 /** The run folder of a sweep cell: the folder itself or a run folder inside it. */
@@ -154,16 +183,30 @@ function taskOf(cell: { overrides?: unknown; task?: unknown }, run: RunData): st
 
 /** "#3 data.path=raft:tai_safety_research, seed=2" from a cell's overrides; its folder when it has none. */
 function cellName(index: number, overrides: unknown, folder: string): string {
-  const o = overrides !== null && typeof overrides === "object" ? Object.entries(overrides as Record<string, unknown>) : [];
-  return o.length > 0 ? `#${index} ${o.map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(", ")}` : folder;
+  const o =
+    overrides !== null && typeof overrides === "object" ? Object.entries(overrides as Record<string, unknown>) : [];
+  return o.length > 0
+    ? `#${index} ${o.map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(", ")}`
+    : folder;
 }
 
 function loadSweep(dir: string): GroupData {
   const sweep = readJsonFile(join(dir, "sweep.json")) as SweepFile;
   const listed = Array.isArray(sweep.cells) ? sweep.cells : null;
-  const entries = listed !== null
-    ? listed.map((c, i) => ({ index: typeof c.index === "number" ? c.index : i, dir: resolve(dir, String(c.run_dir ?? c.dir ?? join("cells", String(i)))), overrides: c.overrides, task: c.task }))
-    : (isDir(join(dir, "cells")) ? subdirs(join(dir, "cells")) : []).map((d, i) => ({ index: i, dir: d, overrides: undefined, task: undefined }));
+  const entries =
+    listed !== null
+      ? listed.map((c, i) => ({
+          index: typeof c.index === "number" ? c.index : i,
+          dir: resolve(dir, String(c.run_dir ?? c.dir ?? join("cells", String(i)))),
+          overrides: c.overrides,
+          task: c.task,
+        }))
+      : (isDir(join(dir, "cells")) ? subdirs(join(dir, "cells")) : []).map((d, i) => ({
+          index: i,
+          dir: d,
+          overrides: undefined,
+          task: undefined,
+        }));
   const cells: CellData[] = [];
   for (const entry of entries) {
     const runDir = cellRunDir(entry.dir);
@@ -171,7 +214,10 @@ function loadSweep(dir: string): GroupData {
     // eval results may sit beside the run, in its cell folder (DIR/cells/<i>-<slug>/{run,eval}/)
     const cellDir = entry.dir !== runDir ? entry.dir : dirname(runDir);
     const extraEvalDirs = [resolve(dir), resolve(dir, "cells")].includes(resolve(cellDir)) ? [] : [cellDir];
-    const run = loadRun(runDir, { name: cellName(entry.index, entry.overrides, relative(resolve(dir), runDir)), extraEvalDirs });
+    const run = loadRun(runDir, {
+      name: cellName(entry.index, entry.overrides, relative(resolve(dir), runDir)),
+      extraEvalDirs,
+    });
     cells.push({ index: entry.index, label: run.name, task: taskOf(entry, run), run });
   }
   return { dir: resolve(dir), name: basename(resolve(dir)), kind: "sweep", cells };
@@ -189,10 +235,16 @@ function runsBelow(dir: string): string[] {
 
 /** Loads each input path as a run, a sweep, a folder of runs, or an eval folder — in that order of checks. */
 export function loadInputs(paths: readonly string[]): ReportInputs {
-  if (paths.length === 0) throw new TfewError("report: give at least one run or sweep folder (tfew report RUN_OR_SWEEP... --out report.html)");
+  if (paths.length === 0)
+    throw new TfewError(
+      "report: give at least one run or sweep folder (tfew report RUN_OR_SWEEP... --out report.html)",
+    );
   const inputs: ReportInputs = { runs: [], groups: [], evals: [] };
   for (const path of paths) {
-    if (!isDir(path)) throw new TfewError(`report: ${path} is not a folder; give a run folder (tfew train --out) or a sweep folder (tfew sweep run --out)`);
+    if (!isDir(path))
+      throw new TfewError(
+        `report: ${path} is not a folder; give a run folder (tfew train --out) or a sweep folder (tfew sweep run --out)`,
+      );
     if (isRunDir(path)) inputs.runs.push(loadRun(path));
     else if (existsSync(join(path, "sweep.json"))) inputs.groups.push(loadSweep(path));
     else if (runsBelow(path).length > 0) {
@@ -204,7 +256,9 @@ export function loadInputs(paths: readonly string[]): ReportInputs {
     } else {
       const evals = findEvals([path]);
       if (evals.length === 0) {
-        throw new TfewError(`report: ${path} has no metrics.jsonl, sweep.json, run folders or eval metrics.json; give a folder tfew train, tfew sweep or tfew eval wrote`);
+        throw new TfewError(
+          `report: ${path} has no metrics.jsonl, sweep.json, run folders or eval metrics.json; give a folder tfew train, tfew sweep or tfew eval wrote`,
+        );
       }
       inputs.evals.push(...evals);
     }

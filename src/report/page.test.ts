@@ -4,14 +4,26 @@ import { renderPage, taskBands } from "./page.js";
 
 function run(name: string, losses: number[], extra: Partial<RunData> = {}): RunData {
   const rows = losses.map((loss, i) => ({ step: i + 1, loss, lr: 0.01 * (i + 1) }) as MetricsRow);
-  return { dir: `/x/${name}`, name, rows, summary: { first_loss: losses[0], final_loss: losses.at(-1) }, evals: [], task: null, seed: null, ...extra };
+  return {
+    dir: `/x/${name}`,
+    name,
+    rows,
+    summary: { first_loss: losses[0], final_loss: losses.at(-1) },
+    evals: [],
+    task: null,
+    seed: null,
+    ...extra,
+  };
 }
 
 const charts = (html: string) => [...html.matchAll(/data-chart="([^"]+)"/g)].map((m) => m[1]);
 
 describe("renderPage", () => {
   it("draws a chart per logged field only (no GPU charts without GPU fields), self-contained", () => {
-    const html = renderPage({ runs: [run("a", [3, 2, 1]), run("b", [4, 3])], groups: [], evals: [] }, { generatedAt: new Date(0) });
+    const html = renderPage(
+      { runs: [run("a", [3, 2, 1]), run("b", [4, 3])], groups: [], evals: [] },
+      { generatedAt: new Date(0) },
+    );
     expect(charts(html)).toEqual(["train/loss", "train/lr"]);
     expect(html).toContain('<meta name="generator" content="tfew report">');
     expect(html).not.toMatch(/<script|<link|src=|href=|@import|url\(/); // nothing to fetch
@@ -21,9 +33,32 @@ describe("renderPage", () => {
   it("adds GPU charts when runs logged GPU fields, and an eval section per eval result", () => {
     const gpu = run("g", [2, 1]);
     gpu.rows.forEach((r, i) => Object.assign(r, { gpu_util_pct: 80 + i, gpu_mem_mib: 1000, mfu: 0.3 }));
-    gpu.evals.push({ file: "/x/g/metrics.json", task: "t", split: "train", n: 4, accuracy: 0.5, macro_f1: 0.4, per_class: [{ label: "a", f1: 0.8 }, { label: "b", f1: 0 }], confusion: [[2, 0], [2, 0]] });
+    gpu.evals.push({
+      file: "/x/g/metrics.json",
+      task: "t",
+      split: "train",
+      n: 4,
+      accuracy: 0.5,
+      macro_f1: 0.4,
+      per_class: [
+        { label: "a", f1: 0.8 },
+        { label: "b", f1: 0 },
+      ],
+      confusion: [
+        [2, 0],
+        [2, 0],
+      ],
+    });
     const html = renderPage({ runs: [gpu], groups: [], evals: [] }, { generatedAt: new Date(0) });
-    expect(charts(html)).toEqual(["train/loss", "train/lr", "gpu/util_pct", "gpu/mem_mib", "gpu/mfu", "eval/confusion", "eval/f1"]);
+    expect(charts(html)).toEqual([
+      "train/loss",
+      "train/lr",
+      "gpu/util_pct",
+      "gpu/mem_mib",
+      "gpu/mfu",
+      "eval/confusion",
+      "eval/f1",
+    ]);
     expect(html).toContain("accuracy 0.5000, macro-F1 0.4000");
   });
 });

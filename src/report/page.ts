@@ -45,7 +45,12 @@ const fmt = (v: unknown, digits = 4) => (typeof v === "number" && Number.isFinit
 
 function series(runs: readonly RunData[], field: string, colorOf: (i: number) => string): LineSeries[] {
   return runs
-    .map((run, i) => ({ name: run.name, color: colorOf(i), xs: run.rows.map((r) => r.step), ys: run.rows.map((r) => r[field] ?? null) }))
+    .map((run, i) => ({
+      name: run.name,
+      color: colorOf(i),
+      xs: run.rows.map((r) => r.step),
+      ys: run.rows.map((r) => r[field] ?? null),
+    }))
     .filter((s) => s.ys.some((v) => v !== null && Number.isFinite(v)));
 }
 
@@ -60,7 +65,17 @@ function trainingCharts(runs: readonly RunData[], smoothing: number): string[] {
     const lines = series(runs, spec.field, color);
     if (lines.length === 0) continue;
     const tag = TRAIN_TAGS[spec.field] ?? spec.field;
-    out.push(figure(lineChart({ id: tag, title: `${tag} · ${spec.title}`, series: lines, smoothing: spec.smooth ? smoothing : null, yScale: spec.yScale })));
+    out.push(
+      figure(
+        lineChart({
+          id: tag,
+          title: `${tag} · ${spec.title}`,
+          series: lines,
+          smoothing: spec.smooth ? smoothing : null,
+          yScale: spec.yScale,
+        }),
+      ),
+    );
   }
   return out;
 }
@@ -69,8 +84,12 @@ function evalBlock(e: EvalResult, name: string, i: number): string {
   const head = `<h3>${esc(name)}${e.task ? ` · ${esc(e.task)}` : ""}${e.split ? ` (${esc(e.split)}${e.n !== null ? `, n=${e.n}` : ""})` : ""}: accuracy ${fmt(e.accuracy)}, macro-F1 ${fmt(e.macro_f1)}</h3>`;
   const labels = e.per_class.map((c) => c.label);
   const charts = [
-    ...(e.confusion !== null ? [figure(heatmap({ id: "eval/confusion", title: "confusion matrix (rows: gold)", labels, values: e.confusion }))] : []),
-    figure(barChart({ id: "eval/f1", title: "F1 per class", labels, values: e.per_class.map((c) => c.f1), color: color(i) })),
+    ...(e.confusion !== null
+      ? [figure(heatmap({ id: "eval/confusion", title: "confusion matrix (rows: gold)", labels, values: e.confusion }))]
+      : []),
+    figure(
+      barChart({ id: "eval/f1", title: "F1 per class", labels, values: e.per_class.map((c) => c.f1), color: color(i) }),
+    ),
   ];
   return `<section class="eval" data-file="${esc(e.file)}">${head}<div class="charts">${charts.join("")}</div></section>`;
 }
@@ -78,7 +97,8 @@ function evalBlock(e: EvalResult, name: string, i: number): string {
 /** A task as a table cell: a folder or file path by its last part (the full path on hover), a hub task as it is. */
 function taskCell(task: string | null): string {
   if (task === null) return "<td>–</td>";
-  const short = task.includes("/") && !/^[a-z]+:/.test(task) ? (task.replace(/\/+$/, "").split("/").at(-1) ?? task) : task;
+  const short =
+    task.includes("/") && !/^[a-z]+:/.test(task) ? (task.replace(/\/+$/, "").split("/").at(-1) ?? task) : task;
   return `<td title="${esc(task)}">${esc(short)}</td>`;
 }
 
@@ -100,20 +120,33 @@ export function taskBands(group: GroupData, field: string, colorOf: (i: number) 
     const bySteps = cells.map((c) => new Map(c.run.rows.map((r: MetricsRow) => [r.step, r[field] ?? null])));
     const steps = [...(bySteps[0]?.keys() ?? [])].filter((s) => bySteps.every((m) => m.has(s))).sort((a, b) => a - b);
     const { mean, std } = meanStd(bySteps.map((m) => steps.map((s) => m.get(s) ?? null)));
-    return { name: `${task} (${cells.length} run${cells.length === 1 ? "" : "s"})`, color: colorOf(t), xs: steps, mean, std };
+    return {
+      name: `${task} (${cells.length} run${cells.length === 1 ? "" : "s"})`,
+      color: colorOf(t),
+      xs: steps,
+      mean,
+      std,
+    };
   });
 }
 
 function evalSummaryTable(group: GroupData): string {
   const tasks = [...new Set(group.cells.map((c) => c.task))];
   const rows = tasks.flatMap((task) => {
-    const evals = group.cells.filter((c) => c.task === task).map((c) => c.run.evals[0]).filter((e): e is EvalResult => e !== undefined);
+    const evals = group.cells
+      .filter((c) => c.task === task)
+      .map((c) => c.run.evals[0])
+      .filter((e): e is EvalResult => e !== undefined);
     if (evals.length === 0) return [];
     const acc = meanStd(evals.map((e) => [e.accuracy]));
     const f1 = meanStd(evals.map((e) => [e.macro_f1]));
-    return [`<tr><td>${esc(task)}</td><td class="num">${evals.length}</td><td class="num">${fmt(acc.mean[0])} ± ${fmt(acc.std[0])}</td><td class="num">${fmt(f1.mean[0])} ± ${fmt(f1.std[0])}</td></tr>`];
+    return [
+      `<tr><td>${esc(task)}</td><td class="num">${evals.length}</td><td class="num">${fmt(acc.mean[0])} ± ${fmt(acc.std[0])}</td><td class="num">${fmt(f1.mean[0])} ± ${fmt(f1.std[0])}</td></tr>`,
+    ];
   });
-  return rows.length === 0 ? "" : `<table class="tasks"><tr><th>task</th><th>evaluated runs</th><th>accuracy (mean ± std)</th><th>macro-F1 (mean ± std)</th></tr>${rows.join("")}</table>`;
+  return rows.length === 0
+    ? ""
+    : `<table class="tasks"><tr><th>task</th><th>evaluated runs</th><th>accuracy (mean ± std)</th><th>macro-F1 (mean ± std)</th></tr>${rows.join("")}</table>`;
 }
 
 function groupSection(group: GroupData, smoothing: number): string {
@@ -121,13 +154,49 @@ function groupSection(group: GroupData, smoothing: number): string {
   const charts: string[] = [];
   const lines = series(runs, "loss", color);
   if (lines.length > 0) {
-    charts.push(figure(lineChart({ id: "train/loss", title: "train/loss · one line per run", series: lines, smoothing, yScale: "auto" })));
-    charts.push(figure(lineChart({ id: "train/loss-bands", title: "train/loss · mean ± std per task", series: [], bands: taskBands(group, "loss", color), smoothing: null, yScale: "auto" })));
+    charts.push(
+      figure(
+        lineChart({
+          id: "train/loss",
+          title: "train/loss · one line per run",
+          series: lines,
+          smoothing,
+          yScale: "auto",
+        }),
+      ),
+    );
+    charts.push(
+      figure(
+        lineChart({
+          id: "train/loss-bands",
+          title: "train/loss · mean ± std per task",
+          series: [],
+          bands: taskBands(group, "loss", color),
+          smoothing: null,
+          yScale: "auto",
+        }),
+      ),
+    );
   }
   const speed = series(runs, "examples_per_s", color);
-  if (speed.length > 0) charts.push(figure(lineChart({ id: "train/examples_per_s", title: "train/examples_per_s · one line per run", series: speed, smoothing, yScale: "linear" })));
+  if (speed.length > 0)
+    charts.push(
+      figure(
+        lineChart({
+          id: "train/examples_per_s",
+          title: "train/examples_per_s · one line per run",
+          series: speed,
+          smoothing,
+          yScale: "linear",
+        }),
+      ),
+    );
   return `<section class="group" data-kind="${group.kind}" data-cells="${group.cells.length}"><h2>${group.kind === "sweep" ? "Sweep" : "Runs in"} ${esc(group.name)} (${group.cells.length} run${group.cells.length === 1 ? "" : "s"})</h2>
-<p class="meta">${esc(group.dir)}</p>${evalSummaryTable(group)}${runsTable(runs, color, group.cells.map((c) => c.task))}<div class="charts">${charts.join("")}</div></section>`;
+<p class="meta">${esc(group.dir)}</p>${evalSummaryTable(group)}${runsTable(
+    runs,
+    color,
+    group.cells.map((c) => c.task),
+  )}<div class="charts">${charts.join("")}</div></section>`;
 }
 
 export interface PageOptions {
@@ -141,10 +210,16 @@ export function renderPage(inputs: ReportInputs, options: PageOptions): string {
   const smoothing = options.smoothing ?? DEFAULT_SMOOTHING;
   const parts: string[] = [];
   if (inputs.runs.length > 0) {
-    parts.push(`<h2>Training</h2>${runsTable(inputs.runs, color)}<div class="charts">${trainingCharts(inputs.runs, smoothing).join("")}</div>`);
+    parts.push(
+      `<h2>Training</h2>${runsTable(inputs.runs, color)}<div class="charts">${trainingCharts(inputs.runs, smoothing).join("")}</div>`,
+    );
   }
-  const evals = [...inputs.runs.flatMap((r) => r.evals.map((e) => ({ e, name: r.name }))), ...inputs.evals.map((e) => ({ e, name: e.file }))];
-  if (evals.length > 0) parts.push(`<h2>Evaluation</h2>${evals.map(({ e, name }, i) => evalBlock(e, name, i)).join("")}`);
+  const evals = [
+    ...inputs.runs.flatMap((r) => r.evals.map((e) => ({ e, name: r.name }))),
+    ...inputs.evals.map((e) => ({ e, name: e.file })),
+  ];
+  if (evals.length > 0)
+    parts.push(`<h2>Evaluation</h2>${evals.map(({ e, name }, i) => evalBlock(e, name, i)).join("")}`);
   for (const group of inputs.groups) parts.push(groupSection(group, smoothing));
   const count = inputs.runs.length + inputs.groups.reduce((n, g) => n + g.cells.length, 0);
   return `<!DOCTYPE html>

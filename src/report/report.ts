@@ -25,10 +25,14 @@ const GENERATOR = '<meta name="generator" content="tfew report">';
 
 export async function writeReport(options: ReportOptions): Promise<ReportResult> {
   if (options.smoothing !== undefined && !(options.smoothing >= 0 && options.smoothing < 1)) {
-    throw new TfewError(`report: --smoothing ${options.smoothing} is out of range; use 0 <= w < 1 (TensorBoard's default is 0.6)`);
+    throw new TfewError(
+      `report: --smoothing ${options.smoothing} is out of range; use 0 <= w < 1 (TensorBoard's default is 0.6)`,
+    );
   }
   if (existsSync(options.out) && !readFileSync(options.out, "utf8").includes(GENERATOR)) {
-    throw new TfewError(`report: ${options.out} exists and is not a tfew report; choose another --out (it is never overwritten)`);
+    throw new TfewError(
+      `report: ${options.out} exists and is not a tfew report; choose another --out (it is never overwritten)`,
+    );
   }
   const inputs = loadInputs(options.inputs);
   const html = renderPage(inputs, { generatedAt: options.now ?? new Date(), smoothing: options.smoothing });

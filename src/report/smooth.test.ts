@@ -22,7 +22,11 @@ describe("emaSmooth (TensorBoard's debiased EMA)", () => {
 
 describe("meanStd", () => {
   it("gives the mean and population std per index, ignoring missing values", () => {
-    const { mean, std } = meanStd([[1, 2, null], [3, 2], [5, 2, 7]]);
+    const { mean, std } = meanStd([
+      [1, 2, null],
+      [3, 2],
+      [5, 2, 7],
+    ]);
     expect(mean).toEqual([3, 2, 7]);
     expect(std[0]).toBeCloseTo(Math.sqrt(8 / 3), 12);
     expect(std.slice(1)).toEqual([0, 0]);

@@ -19,7 +19,10 @@ export function emaSmooth(values: readonly (number | null)[], w = DEFAULT_SMOOTH
 }
 
 /** Mean and population standard deviation of the values at each index (nulls left out); null where none. */
-export function meanStd(series: readonly (readonly (number | null)[])[]): { mean: (number | null)[]; std: (number | null)[] } {
+export function meanStd(series: readonly (readonly (number | null)[])[]): {
+  mean: (number | null)[];
+  std: (number | null)[];
+} {
   const length = Math.max(0, ...series.map((s) => s.length));
   const mean: (number | null)[] = [];
   const std: (number | null)[] = [];

@@ -56,7 +56,17 @@ describe("el / esc / fmtTick", () => {
   });
 
   it("formats ticks compactly", () => {
-    expect([0, 0.003, 0.25, 12.5, 5000, 15000, 2_500_000, 0.0001, -0.2].map(fmtTick)).toEqual(["0", "0.003", "0.25", "12.5", "5000", "15k", "2.5M", "1e-4", "-0.2"]);
+    expect([0, 0.003, 0.25, 12.5, 5000, 15000, 2_500_000, 0.0001, -0.2].map(fmtTick)).toEqual([
+      "0",
+      "0.003",
+      "0.25",
+      "12.5",
+      "5000",
+      "15k",
+      "2.5M",
+      "1e-4",
+      "-0.2",
+    ]);
   });
 });
 
@@ -65,7 +75,10 @@ describe("legend", () => {
     const one = legend([{ name: "run1", color: "#000" }], { x: 0, y: 0, width: 300 });
     expect(one.height).toBe(16);
     expect(one.svg).toContain('data-name="run1"');
-    const many = legend(Array.from({ length: 8 }, (_, i) => ({ name: `a longer run name ${i}`, color: "#000" })), { x: 0, y: 0, width: 300 });
+    const many = legend(
+      Array.from({ length: 8 }, (_, i) => ({ name: `a longer run name ${i}`, color: "#000" })),
+      { x: 0, y: 0, width: 300 },
+    );
     expect(many.height).toBe(8 * 16); // each ~170 px wide: one per row
     expect(many.svg.match(/class="legend-entry"/g)).toHaveLength(8);
     expect(legend([{ name: "b", color: "#f00", swatch: "band" }], { x: 0, y: 0, width: 300 }).svg).toContain("<rect");

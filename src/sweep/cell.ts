@@ -35,9 +35,17 @@ export async function runCell(sweepDir: string, index: number, options: CellRunO
   const cell = cellAt(plan, index);
   const paths = cellPaths(sweepDir, cell);
   const outcome = (status: CellOutcome["status"], extra: Partial<CellOutcome> = {}): CellOutcome => ({
-    index, status, skipped: false, error: null, log: null, wall_s: (performance.now() - t0) / 1000, result: null, ...extra,
+    index,
+    status,
+    skipped: false,
+    error: null,
+    log: null,
+    wall_s: (performance.now() - t0) / 1000,
+    result: null,
+    ...extra,
   });
-  if (existsSync(paths.complete)) return outcome("complete", { skipped: true, result: await readJsonFile<CellComplete>(paths.complete) });
+  if (existsSync(paths.complete))
+    return outcome("complete", { skipped: true, result: await readJsonFile<CellComplete>(paths.complete) });
   const lock = await acquireLock(paths, { index, scheduler: options.scheduler ?? null });
   const stageOptions = { ...options, lock };
   try {
@@ -62,7 +70,13 @@ type StageResult = CellFailure | "stopped" | null;
 type StageOptions = CellRunOptions & { lock: HeldLock };
 
 /** Runs one tfew child to its end; a non-zero exit is a failure, or "stopped" when a stop was requested. */
-async function runStage(stage: CellFailure["stage"], args: string[], logFile: string, plan: SweepPlan, options: StageOptions): Promise<StageResult> {
+async function runStage(
+  stage: CellFailure["stage"],
+  args: string[],
+  logFile: string,
+  plan: SweepPlan,
+  options: StageOptions,
+): Promise<StageResult> {
   const cwd = existsSync(plan.cwd) ? plan.cwd : process.cwd();
   const child = startTfew(args, { cwd, logFile, env: options.env });
   options.onChild?.(child);
@@ -93,9 +107,22 @@ async function evalStage(paths: CellPaths, plan: SweepPlan, options: StageOption
   if (plan.eval === null || (await evalScores(paths)) !== null) return null;
   await rm(paths.eval, { recursive: true, force: true }); // what a killed eval left
   const how = plan.eval.folds !== null ? ["--folds", String(plan.eval.folds)] : ["--split", plan.eval.split];
-  const result = await runStage("eval", ["eval", "--run", paths.run, "--out", paths.eval, ...how], paths.evalLog, plan, options);
+  const result = await runStage(
+    "eval",
+    ["eval", "--run", paths.run, "--out", paths.eval, ...how],
+    paths.evalLog,
+    plan,
+    options,
+  );
   if (result !== null || (await evalScores(paths)) !== null) return result;
-  return { stage: "eval", exit_code: 0, signal: null, error: "tfew eval exited 0 but wrote no eval/metrics.json", log: paths.evalLog, at: new Date().toISOString() };
+  return {
+    stage: "eval",
+    exit_code: 0,
+    signal: null,
+    error: "tfew eval exited 0 but wrote no eval/metrics.json",
+    log: paths.evalLog,
+    at: new Date().toISOString(),
+  };
 }
 
 async function markComplete(paths: CellPaths, index: number): Promise<CellComplete> {

@@ -27,8 +27,12 @@ function errorOf(text: string): string {
 describe("expandGrid", () => {
   it("is the product in file order, the last key fastest", () => {
     expect(expandGrid({ a: [1, 2], b: ["x", "y", "z"] })).toEqual([
-      { a: 1, b: "x" }, { a: 1, b: "y" }, { a: 1, b: "z" },
-      { a: 2, b: "x" }, { a: 2, b: "y" }, { a: 2, b: "z" },
+      { a: 1, b: "x" },
+      { a: 1, b: "y" },
+      { a: 1, b: "z" },
+      { a: 2, b: "x" },
+      { a: 2, b: "y" },
+      { a: 2, b: "z" },
     ]);
     expect(expandGrid({ seed: [7] })).toEqual([{ seed: 7 }]);
   });
@@ -78,7 +82,9 @@ describe("resolveCells", () => {
     expect(errorOf("grid: {train.stpes: [1]}\n")).toBe(
       'grid: unknown key "train.stpes" in s.yaml; allowed keys in train: steps, batch_size, micro_batch_size, lr, optimizer, weight_decay, warmup_ratio, max_grad_norm, length_norm, ul_weight, ln_weight, checkpoint_every, log_every, workers, skip_nonfinite; did you mean "steps"?',
     );
-    expect(errorOf("set: {trian.steps: 1}\ngrid: {seed: [1]}\n")).toContain('set: unknown key "trian.steps" in s.yaml; allowed top-level keys');
+    expect(errorOf("set: {trian.steps: 1}\ngrid: {seed: [1]}\n")).toContain(
+      'set: unknown key "trian.steps" in s.yaml; allowed top-level keys',
+    );
   });
 
   it("names the cell and the key of a value the run-config schema refuses", () => {
@@ -89,6 +95,8 @@ describe("resolveCells", () => {
   });
 
   it("names a missing base file", () => {
-    expect(errorOf("base: [nope.yaml]\ngrid: {seed: [1]}\n")).toContain(`config file not found: ${join(work, "nope.yaml")}`);
+    expect(errorOf("base: [nope.yaml]\ngrid: {seed: [1]}\n")).toContain(
+      `config file not found: ${join(work, "nope.yaml")}`,
+    );
   });
 });

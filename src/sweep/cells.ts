@@ -59,9 +59,13 @@ export function setArgument(key: string, value: unknown): string {
 
 /** Every key of set and grid must be a run-config key path: unknown ones are named, with the allowed keys. */
 function checkKeys(sweep: SweepFile, file: string): void {
-  for (const [where, keys] of [["grid", Object.keys(sweep.grid)], ["set", Object.keys(sweep.set)]] as const) {
+  for (const [where, keys] of [
+    ["grid", Object.keys(sweep.grid)],
+    ["set", Object.keys(sweep.set)],
+  ] as const) {
     for (const key of keys) {
-      if (schemaAt(key.split(".")) === undefined) throw new TfewError(`${where}: ${unknownKeyMessage(key.split("."), file)}`);
+      if (schemaAt(key.split(".")) === undefined)
+        throw new TfewError(`${where}: ${unknownKeyMessage(key.split("."), file)}`);
     }
   }
 }
@@ -69,7 +73,10 @@ function checkKeys(sweep: SweepFile, file: string): void {
 /** Config files and leading overrides shared by every cell: the base files, or the embedded demo when none. */
 export function baseLayers(sweep: SweepFile, cwd: string): { files: string[]; sets: string[] } {
   if (sweep.base.length > 0) return { files: sweep.base.map((f) => resolve(cwd, f)), sets: [] };
-  const demo = [setArgument("model", resolve(PACKAGE_ROOT, "data", "demo-model")), setArgument("data.path", resolve(PACKAGE_ROOT, "data", "demo-task"))];
+  const demo = [
+    setArgument("model", resolve(PACKAGE_ROOT, "data", "demo-model")),
+    setArgument("data.path", resolve(PACKAGE_ROOT, "data", "demo-task")),
+  ];
   return { files: [DEFAULT_CONFIG_FILE], sets: demo };
 }
 

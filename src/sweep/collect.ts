@@ -26,8 +26,14 @@ export async function collectRows(sweepDir: string, plan: SweepPlan): Promise<Re
     const results = await readCellResults(paths);
     const failed = state.status === "failed";
     rows.push({
-      index: cell.index, overrides: cell.overrides, task: cell.task, status: state.status, ...results,
-      error: failed ? state.detail : null, log: failed ? state.log : null, run_dir: relative(sweepDir, paths.run),
+      index: cell.index,
+      overrides: cell.overrides,
+      task: cell.task,
+      status: state.status,
+      ...results,
+      error: failed ? state.detail : null,
+      log: failed ? state.log : null,
+      run_dir: relative(sweepDir, paths.run),
     });
   }
   return rows;
@@ -39,9 +45,29 @@ function cellText(value: unknown): string {
 }
 
 export function resultsCsv(plan: SweepPlan, rows: readonly ResultRow[]): string {
-  const header = ["index", ...plan.grid_keys, "status", "steps", "final_loss", "accuracy", "macro_f1", "error", "run_dir"];
+  const header = [
+    "index",
+    ...plan.grid_keys,
+    "status",
+    "steps",
+    "final_loss",
+    "accuracy",
+    "macro_f1",
+    "error",
+    "run_dir",
+  ];
   const lines = rows.map((r) =>
-    [r.index, ...plan.grid_keys.map((k) => r.overrides[k]), r.status, r.steps, r.final_loss, r.accuracy, r.macro_f1, r.error, r.run_dir]
+    [
+      r.index,
+      ...plan.grid_keys.map((k) => r.overrides[k]),
+      r.status,
+      r.steps,
+      r.final_loss,
+      r.accuracy,
+      r.macro_f1,
+      r.error,
+      r.run_dir,
+    ]
       .map((v) => csvField(cellText(v)))
       .join(","),
   );
@@ -56,7 +82,8 @@ export function meanStd(values: readonly number[]): { mean: number; std: number 
   return { mean, std: Math.sqrt(variance) };
 }
 
-const fmt = (s: { mean: number; std: number } | null, digits: number) => (s === null ? "–" : `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}`);
+const fmt = (s: { mean: number; std: number } | null, digits: number) =>
+  s === null ? "–" : `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}`;
 const mean = (values: readonly number[]) => meanStd(values)?.mean ?? null;
 const numbers = (rows: readonly ResultRow[], key: "final_loss" | "accuracy" | "macro_f1") =>
   rows.map((r) => r[key]).filter((v): v is number => typeof v === "number");
@@ -82,7 +109,9 @@ function taskName(task: string, cwd: string): string {
 
 function settingTable(tasks: Map<string, ResultRow[]>, options: { evaluated: boolean; cwd: string }): string[] {
   const { evaluated } = options;
-  const head = evaluated ? "| task | n | steps | final loss | accuracy | macro-F1 |\n|---|---|---|---|---|---|" : "| task | n | steps | final loss |\n|---|---|---|---|";
+  const head = evaluated
+    ? "| task | n | steps | final loss | accuracy | macro-F1 |\n|---|---|---|---|---|---|"
+    : "| task | n | steps | final loss |\n|---|---|---|---|";
   const lines = [head];
   const taskMeans: { loss: number | null; accuracy: number | null; f1: number | null }[] = [];
   for (const [task, rows] of tasks) {
@@ -91,14 +120,26 @@ function settingTable(tasks: Map<string, ResultRow[]>, options: { evaluated: boo
     const accuracy = meanStd(numbers(rows, "accuracy"));
     const f1 = meanStd(numbers(rows, "macro_f1"));
     taskMeans.push({ loss: loss?.mean ?? null, accuracy: accuracy?.mean ?? null, f1: f1?.mean ?? null });
-    const cells = [taskName(task, options.cwd), String(rows.length), steps, fmt(loss, 4), ...(evaluated ? [fmt(accuracy, 3), fmt(f1, 3)] : [])];
+    const cells = [
+      taskName(task, options.cwd),
+      String(rows.length),
+      steps,
+      fmt(loss, 4),
+      ...(evaluated ? [fmt(accuracy, 3), fmt(f1, 3)] : []),
+    ];
     lines.push(`| ${cells.join(" | ")} |`);
   }
   const over = (key: "loss" | "accuracy" | "f1", digits: number) => {
     const m = mean(taskMeans.map((t) => t[key]).filter((v): v is number => v !== null));
     return m === null ? "–" : m.toFixed(digits);
   };
-  const total = [`**mean over ${tasks.size} task${tasks.size === 1 ? "" : "s"}**`, "", "", over("loss", 4), ...(evaluated ? [over("accuracy", 3), over("f1", 3)] : [])];
+  const total = [
+    `**mean over ${tasks.size} task${tasks.size === 1 ? "" : "s"}**`,
+    "",
+    "",
+    over("loss", 4),
+    ...(evaluated ? [over("accuracy", 3), over("f1", 3)] : []),
+  ];
   lines.push(`| ${total.join(" | ")} |`);
   return lines;
 }
@@ -106,7 +147,12 @@ function settingTable(tasks: Map<string, ResultRow[]>, options: { evaluated: boo
 export function resultsMarkdown(plan: SweepPlan, rows: readonly ResultRow[]): string {
   const count = (s: CellStatus) => rows.filter((r) => r.status === s).length;
   const evaluated = plan.eval !== null;
-  const how = plan.eval === null ? "no eval" : plan.eval.folds !== null ? `eval: ${plan.eval.folds}-fold cross-validation` : `eval: split ${plan.eval.split}`;
+  const how =
+    plan.eval === null
+      ? "no eval"
+      : plan.eval.folds !== null
+        ? `eval: ${plan.eval.folds}-fold cross-validation`
+        : `eval: split ${plan.eval.split}`;
   const lines = [
     `# Sweep results: ${plan.sweep_file}`,
     "",
@@ -114,12 +160,19 @@ export function resultsMarkdown(plan: SweepPlan, rows: readonly ResultRow[]): st
     "Per task: mean ± sample standard deviation (n − 1) over its complete cells (the seeds); n counts them.",
   ];
   for (const [setting, tasks] of groupRows(plan, rows)) {
-    lines.push("", ...(setting === "" ? [] : [`## ${setting}`, ""]), ...settingTable(tasks, { evaluated, cwd: plan.cwd }));
+    lines.push(
+      "",
+      ...(setting === "" ? [] : [`## ${setting}`, ""]),
+      ...settingTable(tasks, { evaluated, cwd: plan.cwd }),
+    );
   }
   const failed = rows.filter((r) => r.status === "failed");
   if (failed.length > 0) {
     lines.push("", "## Failed cells", "");
-    for (const r of failed) lines.push(`- cell ${r.index} (${describeOverrides(r.overrides)}): ${r.error ?? "?"}${r.log === null ? "" : ` (log: ${r.log})`}`);
+    for (const r of failed)
+      lines.push(
+        `- cell ${r.index} (${describeOverrides(r.overrides)}): ${r.error ?? "?"}${r.log === null ? "" : ` (log: ${r.log})`}`,
+      );
   }
   return `${lines.join("\n")}\n`;
 }

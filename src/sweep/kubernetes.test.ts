@@ -14,11 +14,22 @@ import { prepareSweepDir } from "./sweep-dir.js";
 const work = mkdtempSync(join(tmpdir(), "tfew-k8s-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const K8S = 'kubernetes: {image: "tfew:cuda12", namespace: research, gpus: 1, cpu: "8", memory: 32Gi, runs_volume_claim: tfew-runs, hf_volume_claim: hf-cache}';
+const K8S =
+  'kubernetes: {image: "tfew:cuda12", namespace: research, gpus: 1, cpu: "8", memory: 32Gi, runs_volume_claim: tfew-runs, hf_volume_claim: hf-cache}';
 
 async function prepared(name: string, k8sLine = K8S) {
   const file = join(work, `${name}.yaml`);
-  writeFileSync(file, ["grid:", "  data.path: [raft:ade_corpus_v2, raft:overruling]", "  seed: [1, 2, 3, 4, 5]", "engine: kubernetes", k8sLine, "max_parallel: 3"].join("\n"));
+  writeFileSync(
+    file,
+    [
+      "grid:",
+      "  data.path: [raft:ade_corpus_v2, raft:overruling]",
+      "  seed: [1, 2, 3, 4, 5]",
+      "engine: kubernetes",
+      k8sLine,
+      "max_parallel: 3",
+    ].join("\n"),
+  );
   const loaded = loadSweepFile(file);
   const { plan } = await prepareSweepDir(join(work, name), loaded, { cwd: work });
   return { dir: join(work, name), plan, k8s: loaded.sweep.kubernetes };
@@ -50,9 +61,15 @@ describe("jobManifest", () => {
       { name: "runs", persistentVolumeClaim: { claimName: "tfew-runs" } },
       { name: "hf-cache", persistentVolumeClaim: { claimName: "hf-cache" } },
     ]);
-    expect(container?.volumeMounts).toEqual([{ name: "runs", mountPath: "/runs" }, { name: "hf-cache", mountPath: "/root/.cache/huggingface" }]);
+    expect(container?.volumeMounts).toEqual([
+      { name: "runs", mountPath: "/runs" },
+      { name: "hf-cache", mountPath: "/root/.cache/huggingface" },
+    ]);
     expect(container?.env).toContainEqual({ name: "HF_HOME", value: "/root/.cache/huggingface" });
-    expect(container?.env).toContainEqual({ name: "JOB_COMPLETION_INDEX", valueFrom: { fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } } });
+    expect(container?.env).toContainEqual({
+      name: "JOB_COMPLETION_INDEX",
+      valueFrom: { fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } },
+    });
   });
 
   it("leaves out the GPU limit and the cache claim when not asked for", async () => {
@@ -71,7 +88,9 @@ describe("jobManifest", () => {
       [{ memory: "32 GB" }, 'kubernetes.memory "32 GB" is not a Kubernetes quantity'],
     ];
     for (const [change, message] of bad) {
-      expect(() => jobManifest({ sweepDir: dir, plan, k8s: { ...k8s, ...change }, maxParallel: null })).toThrow(message);
+      expect(() => jobManifest({ sweepDir: dir, plan, k8s: { ...k8s, ...change }, maxParallel: null })).toThrow(
+        message,
+      );
     }
   });
 });
@@ -90,9 +109,13 @@ describe("writeKubernetesJob --apply", () => {
     const path = process.env.PATH;
     process.env.PATH = join(work, "empty-bin");
     try {
-      const error = await writeKubernetesJob(dir, plan, { k8s, maxParallel: null, apply: true }).catch((e: unknown) => e);
+      const error = await writeKubernetesJob(dir, plan, { k8s, maxParallel: null, apply: true }).catch(
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(TfewError);
-      expect((error as Error).message).toMatch(/^kubectl not found on PATH; install kubectl and point it at your cluster/);
+      expect((error as Error).message).toMatch(
+        /^kubectl not found on PATH; install kubectl and point it at your cluster/,
+      );
     } finally {
       process.env.PATH = path;
     }

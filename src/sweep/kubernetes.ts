@@ -20,7 +20,13 @@ const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][0-9]+)
 export function podSweepDir(sweepDir: string, k8s: KubernetesSettings): string {
   const inside = relative(k8s.runs_mount, sweepDir);
   if (isAbsolute(sweepDir) && !inside.startsWith("..") && !isAbsolute(inside)) return sweepDir;
-  return posix.join(k8s.runs_mount, sweepDir.split(/[\\/]/).filter((p) => p !== "").at(-1) ?? "sweep");
+  return posix.join(
+    k8s.runs_mount,
+    sweepDir
+      .split(/[\\/]/)
+      .filter((p) => p !== "")
+      .at(-1) ?? "sweep",
+  );
 }
 
 function checkNames(k8s: KubernetesSettings): void {
@@ -30,15 +36,27 @@ function checkNames(k8s: KubernetesSettings): void {
     ["kubernetes.hf_volume_claim", k8s.hf_volume_claim, DNS_SUBDOMAIN],
   ];
   for (const [key, value, pattern] of names) {
-    if (value !== null && !pattern.test(value)) throw new TfewError(`${key} ${JSON.stringify(value)} is not a valid Kubernetes name (lower-case letters, digits and -)`);
+    if (value !== null && !pattern.test(value))
+      throw new TfewError(
+        `${key} ${JSON.stringify(value)} is not a valid Kubernetes name (lower-case letters, digits and -)`,
+      );
   }
-  for (const [key, value] of [["kubernetes.cpu", k8s.cpu], ["kubernetes.memory", k8s.memory]] as const) {
-    if (value !== null && !QUANTITY.test(value)) throw new TfewError(`${key} ${JSON.stringify(value)} is not a Kubernetes quantity, e.g. "8", "500m", "32Gi"`);
+  for (const [key, value] of [
+    ["kubernetes.cpu", k8s.cpu],
+    ["kubernetes.memory", k8s.memory],
+  ] as const) {
+    if (value !== null && !QUANTITY.test(value))
+      throw new TfewError(`${key} ${JSON.stringify(value)} is not a Kubernetes quantity, e.g. "8", "500m", "32Gi"`);
   }
 }
 
 /** The Indexed Job for the sweep, validated; throws one line naming what is wrong. */
-export function jobManifest(options: { sweepDir: string; plan: SweepPlan; k8s: KubernetesSettings; maxParallel: number | null }): Job {
+export function jobManifest(options: {
+  sweepDir: string;
+  plan: SweepPlan;
+  k8s: KubernetesSettings;
+  maxParallel: number | null;
+}): Job {
   const { plan, k8s } = options;
   checkNames(k8s);
   const n = plan.cells.length;
@@ -51,7 +69,12 @@ export function jobManifest(options: { sweepDir: string; plan: SweepPlan; k8s: K
   };
   const volumes = [{ name: "runs", persistentVolumeClaim: { claimName: k8s.runs_volume_claim ?? "" } }];
   const mounts = [{ name: "runs", mountPath: k8s.runs_mount }];
-  const env: { name: string; value?: string; valueFrom?: { fieldRef: { fieldPath: string } } }[] = [{ name: "JOB_COMPLETION_INDEX", valueFrom: { fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } } }];
+  const env: { name: string; value?: string; valueFrom?: { fieldRef: { fieldPath: string } } }[] = [
+    {
+      name: "JOB_COMPLETION_INDEX",
+      valueFrom: { fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } },
+    },
+  ];
   if (k8s.hf_volume_claim !== null) {
     volumes.push({ name: "hf-cache", persistentVolumeClaim: { claimName: k8s.hf_volume_claim } });
     mounts.push({ name: "hf-cache", mountPath: k8s.hf_mount });
@@ -89,20 +112,28 @@ export function jobManifest(options: { sweepDir: string; plan: SweepPlan; k8s: K
     job.validate();
   } catch (error) {
     const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
-    throw new TfewError(`kubernetes: the Job manifest does not validate against batch/v1 (${message}); check the kubernetes: settings of the sweep file`);
+    throw new TfewError(
+      `kubernetes: the Job manifest does not validate against batch/v1 (${message}); check the kubernetes: settings of the sweep file`,
+    );
   }
   return job;
 }
 
 /** Writes DIR/job.yaml; with `apply`, runs `kubectl apply -f` on it. */
-export async function writeKubernetesJob(sweepDir: string, plan: SweepPlan, options: { k8s: KubernetesSettings; maxParallel: number | null; apply: boolean }): Promise<{ file: string; podDir: string; applied: string | null }> {
+export async function writeKubernetesJob(
+  sweepDir: string,
+  plan: SweepPlan,
+  options: { k8s: KubernetesSettings; maxParallel: number | null; apply: boolean },
+): Promise<{ file: string; podDir: string; applied: string | null }> {
   const job = jobManifest({ sweepDir, plan, k8s: options.k8s, maxParallel: options.maxParallel });
   const file = join(sweepDir, JOB_FILE);
   const header = `# tfew sweep of ${plan.sweep_file}: ${plan.cells.length} cells as one Indexed Job (pod I runs cell I).\n`;
   await writeFileAtomic(file, header + YAML.stringify(job.toJSON(), { lineWidth: 0 }));
   const podDir = podSweepDir(sweepDir, options.k8s);
   if (!options.apply) return { file, podDir, applied: null };
-  const r = await runCommand("kubectl", ["apply", "-f", file], { hint: `install kubectl and point it at your cluster, or apply ${file} another way (without --apply)` });
+  const r = await runCommand("kubectl", ["apply", "-f", file], {
+    hint: `install kubectl and point it at your cluster, or apply ${file} another way (without --apply)`,
+  });
   if (r.code !== 0) {
     const why = (r.stderr.trim().split("\n").at(-1) ?? "").trim() || `exit code ${r.code}`;
     throw new TfewError(`kubectl apply -f ${file} failed: ${why}`);

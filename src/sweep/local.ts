@@ -16,7 +16,12 @@ export function countGpus(): number {
 }
 
 /** Default pool size: one cell per GPU; on CPU max(1, floor(cores / train.workers)), auto workers = all cores. */
-export function defaultParallel(options: { gpus: number; cores: number; workers: readonly (number | "auto")[]; maxParallel: number | null }): number {
+export function defaultParallel(options: {
+  gpus: number;
+  cores: number;
+  workers: readonly (number | "auto")[];
+  maxParallel: number | null;
+}): number {
   const widest = Math.max(1, ...options.workers.map((w) => (w === "auto" ? options.cores : w)));
   const n = options.gpus > 0 ? options.gpus : Math.max(1, Math.floor(options.cores / widest));
   return options.maxParallel === null ? n : Math.min(n, options.maxParallel);
@@ -49,12 +54,15 @@ export async function runLocal(sweepDir: string, plan: SweepPlan, options: Local
         summary.stopped += 1;
         continue;
       }
-      const outcome = await runCell(sweepDir, index, { log: () => undefined, env, onChild: options.onChild, stopRequested: options.stopRequested }).catch(
-        (error: unknown): CellOutcome => {
-          if (!isTfewError(error)) throw error;
-          return { index, status: "failed", skipped: false, error: error.message, log: null, wall_s: 0, result: null };
-        },
-      );
+      const outcome = await runCell(sweepDir, index, {
+        log: () => undefined,
+        env,
+        onChild: options.onChild,
+        stopRequested: options.stopRequested,
+      }).catch((error: unknown): CellOutcome => {
+        if (!isTfewError(error)) throw error;
+        return { index, status: "failed", skipped: false, error: error.message, log: null, wall_s: 0, result: null };
+      });
       finished += 1;
       if (outcome.skipped) summary.skipped += 1;
       else summary[outcome.status] += 1;
@@ -81,7 +89,8 @@ export function progressLine(plan: SweepPlan, outcome: CellOutcome, at: { finish
   const cell = plan.cells[outcome.index];
   const head = `[${at.finished}/${at.total}] cell ${outcome.index}${cell === undefined ? "" : ` (${describeOverrides(cell.overrides)})`}`;
   if (outcome.skipped) return `${head}: complete (skipped)`;
-  if (outcome.status === "complete") return `${head}: complete in ${outcome.wall_s.toFixed(1)} s${scoresText(outcome.result)}`;
+  if (outcome.status === "complete")
+    return `${head}: complete in ${outcome.wall_s.toFixed(1)} s${scoresText(outcome.result)}`;
   if (outcome.status === "stopped") return `${head}: stopped; rerun tfew sweep run to resume it`;
   return `${head}: failed: ${outcome.error ?? "unknown error"}${outcome.log === null ? "" : `; log: ${outcome.log}`}`;
 }

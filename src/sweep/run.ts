@@ -41,17 +41,35 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepRunReport
   if (sweep.engine === "local") {
     const gpus = countGpus();
     const workers = cells.map((c) => c.config.train.workers);
-    const parallel = options.parallel ?? defaultParallel({ gpus, cores: availableParallelism(), workers, maxParallel: sweep.max_parallel });
-    const summary = await runLocal(dir, plan, { parallel, gpus, progress: options.progress, onChild: options.onChild, stopRequested: options.stopRequested });
+    const parallel =
+      options.parallel ??
+      defaultParallel({ gpus, cores: availableParallelism(), workers, maxParallel: sweep.max_parallel });
+    const summary = await runLocal(dir, plan, {
+      parallel,
+      gpus,
+      progress: options.progress,
+      onChild: options.onChild,
+      stopRequested: options.stopRequested,
+    });
     return { engine: "local", dir, plan, parallel, summary };
   }
   if (sweep.engine === "slurm") {
     const indices = await unfinished(dir, plan.cells);
     if (indices.length === 0) return { engine: "slurm", dir, plan, script: "", jobId: null, indices };
-    const r = await submitSlurm(dir, plan, { indices, slurm: sweep.slurm, maxParallel: sweep.max_parallel, tfew: tfewCommand(), dryRun: options.dryRun });
+    const r = await submitSlurm(dir, plan, {
+      indices,
+      slurm: sweep.slurm,
+      maxParallel: sweep.max_parallel,
+      tfew: tfewCommand(),
+      dryRun: options.dryRun,
+    });
     return { engine: "slurm", dir, plan, ...r, indices };
   }
-  const r = await writeKubernetesJob(dir, plan, { k8s: sweep.kubernetes, maxParallel: sweep.max_parallel, apply: options.apply });
+  const r = await writeKubernetesJob(dir, plan, {
+    k8s: sweep.kubernetes,
+    maxParallel: sweep.max_parallel,
+    apply: options.apply,
+  });
   return { engine: "kubernetes", dir, plan, ...r };
 }
 
@@ -65,7 +83,8 @@ async function unfinished(dir: string, cells: readonly SweepCell[]): Promise<num
 export async function sweepStatus(sweepDir: string): Promise<{ plan: SweepPlan; states: CellState[] }> {
   const plan = await readPlan(sweepDir);
   const states = await Promise.all(plan.cells.map((c) => cellState(sweepDir, c)));
-  const slurm = plan.engine === "slurm" ? await slurmTaskStates(sweepDir) : { jobId: null, states: new Map<number, string>() };
+  const slurm =
+    plan.engine === "slurm" ? await slurmTaskStates(sweepDir) : { jobId: null, states: new Map<number, string>() };
   for (const state of states) {
     const queued = slurm.states.get(state.index);
     if (state.status !== "pending" || queued === undefined) continue;

@@ -23,7 +23,15 @@ describe("parseSweepText", () => {
     expect(sweep.grid).toEqual({ seed: [1, 2] });
     expect(sweep.eval).toBeNull();
     expect(sweep.engine).toBe("local");
-    expect(sweep.slurm).toEqual({ partition: null, account: null, cpus_per_task: 1, gpus: 0, mem: null, time: null, extra: [] });
+    expect(sweep.slurm).toEqual({
+      partition: null,
+      account: null,
+      cpus_per_task: 1,
+      gpus: 0,
+      mem: null,
+      time: null,
+      extra: [],
+    });
     expect(sweep.kubernetes.runs_mount).toBe("/runs");
     expect(sweep.max_parallel).toBeNull();
   });
@@ -62,26 +70,40 @@ describe("parseSweepText", () => {
   });
 
   it("refuses an empty grid, a missing grid and an empty list", () => {
-    expect(messageOf("grid: {}\n")).toBe("grid in s.yaml is empty; list at least one key with its values, e.g. seed: [1, 2, 3]");
+    expect(messageOf("grid: {}\n")).toBe(
+      "grid in s.yaml is empty; list at least one key with its values, e.g. seed: [1, 2, 3]",
+    );
     expect(messageOf("engine: local\n")).toContain("grid in s.yaml is required");
-    expect(messageOf("grid: {seed: []}\n")).toBe("grid.seed in s.yaml is an empty list; give at least one value or remove the key");
+    expect(messageOf("grid: {seed: []}\n")).toBe(
+      "grid.seed in s.yaml is an empty list; give at least one value or remove the key",
+    );
   });
 
   it("names the key and the allowed values of a wrong type", () => {
-    expect(messageOf("grid: {seed: [1]}\nengine: lsf\n")).toBe('engine in s.yaml must be "local", "slurm" or "kubernetes", got "lsf"');
-    expect(messageOf("grid: {seed: [1]}\nslurm: {cpus_per_task: 0}\n")).toBe("slurm.cpus_per_task in s.yaml must be a positive integer, got 0");
+    expect(messageOf("grid: {seed: [1]}\nengine: lsf\n")).toBe(
+      'engine in s.yaml must be "local", "slurm" or "kubernetes", got "lsf"',
+    );
+    expect(messageOf("grid: {seed: [1]}\nslurm: {cpus_per_task: 0}\n")).toBe(
+      "slurm.cpus_per_task in s.yaml must be a positive integer, got 0",
+    );
     expect(messageOf("grid: {seed: 1}\n")).toContain("grid.seed in s.yaml must be");
-    expect(messageOf("grid: {seed: [1]}\neval: {folds: 1}\n")).toBe("eval.folds in s.yaml must be an integer >= 2 or null, got 1");
+    expect(messageOf("grid: {seed: [1]}\neval: {folds: 1}\n")).toBe(
+      "eval.folds in s.yaml must be an integer >= 2 or null, got 1",
+    );
   });
 
   it("refuses a key in both set and grid, and out anywhere", () => {
-    expect(messageOf("set: {seed: 3}\ngrid: {seed: [1]}\n")).toBe("key seed is in both set and grid of s.yaml; keep it in one of them");
+    expect(messageOf("set: {seed: 3}\ngrid: {seed: [1]}\n")).toBe(
+      "key seed is in both set and grid of s.yaml; keep it in one of them",
+    );
     expect(messageOf("set: {out: x}\ngrid: {seed: [1]}\n")).toContain('s.yaml sets "out"');
   });
 
   it("requires an image and a runs claim for engine kubernetes", () => {
     expect(messageOf("grid: {seed: [1]}\nengine: kubernetes\n")).toContain("kubernetes.image in s.yaml is required");
-    expect(messageOf("grid: {seed: [1]}\nengine: kubernetes\nkubernetes: {image: x}\n")).toContain("kubernetes.runs_volume_claim in s.yaml is required");
+    expect(messageOf("grid: {seed: [1]}\nengine: kubernetes\nkubernetes: {image: x}\n")).toContain(
+      "kubernetes.runs_volume_claim in s.yaml is required",
+    );
   });
 
   it("reports YAML syntax errors and a non-mapping file", () => {

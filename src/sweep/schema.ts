@@ -69,7 +69,11 @@ export function loadSweepFile(file: string): LoadedSweep {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
     throw new TfewError(`sweep file ${file} cannot be read (${code}); pass an existing .yaml file`);
   }
-  return { file, sha256: createHash("sha256").update(bytes).digest("hex"), sweep: parseSweepText(bytes.toString("utf8"), file) };
+  return {
+    file,
+    sha256: createHash("sha256").update(bytes).digest("hex"),
+    sweep: parseSweepText(bytes.toString("utf8"), file),
+  };
 }
 
 /** Parses and validates sweep YAML text (`file` names it in errors). */
@@ -78,11 +82,15 @@ export function parseSweepText(text: string, file: string): SweepFile {
   const syntax = document.errors[0];
   if (syntax !== undefined) {
     const at = syntax.linePos === undefined ? "" : ` at line ${syntax.linePos[0].line}`;
-    throw new TfewError(`YAML syntax error in ${file}${at}: ${(syntax.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`);
+    throw new TfewError(
+      `YAML syntax error in ${file}${at}: ${(syntax.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`,
+    );
   }
   const data: unknown = document.toJS({ maxAliasCount: 100 });
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
-    throw new TfewError(`sweep file ${file} must hold a mapping with keys ${Object.keys(SweepSchema.shape).join(", ")}`);
+    throw new TfewError(
+      `sweep file ${file} must hold a mapping with keys ${Object.keys(SweepSchema.shape).join(", ")}`,
+    );
   }
   const result = SweepSchema.safeParse(data);
   if (!result.success) throw new TfewError(issueText(result.error.issues, data, file));
@@ -93,25 +101,38 @@ export function parseSweepText(text: string, file: string): SweepFile {
 /** Rules across keys: a non-empty grid, each list non-empty, no key in both set and grid, engine settings given. */
 function checkSweep(sweep: SweepFile, file: string): void {
   const keys = Object.keys(sweep.grid);
-  if (keys.length === 0) throw new TfewError(`grid in ${file} is empty; list at least one key with its values, e.g. seed: [1, 2, 3]`);
+  if (keys.length === 0)
+    throw new TfewError(`grid in ${file} is empty; list at least one key with its values, e.g. seed: [1, 2, 3]`);
   for (const key of keys) {
-    if ((sweep.grid[key] ?? []).length === 0) throw new TfewError(`grid.${key} in ${file} is an empty list; give at least one value or remove the key`);
-    if (Object.hasOwn(sweep.set, key)) throw new TfewError(`key ${key} is in both set and grid of ${file}; keep it in one of them`);
+    if ((sweep.grid[key] ?? []).length === 0)
+      throw new TfewError(`grid.${key} in ${file} is an empty list; give at least one value or remove the key`);
+    if (Object.hasOwn(sweep.set, key))
+      throw new TfewError(`key ${key} is in both set and grid of ${file}; keep it in one of them`);
   }
   for (const key of [...keys, ...Object.keys(sweep.set)]) {
-    if (key === "out") throw new TfewError(`${file} sets "out"; each cell's run folder is chosen by the sweep (tfew sweep run --out DIR)`);
+    if (key === "out")
+      throw new TfewError(
+        `${file} sets "out"; each cell's run folder is chosen by the sweep (tfew sweep run --out DIR)`,
+      );
   }
   if (sweep.engine === "kubernetes") {
-    if (sweep.kubernetes.image === null) throw new TfewError(`kubernetes.image in ${file} is required for engine: kubernetes; name an image with tfew installed`);
+    if (sweep.kubernetes.image === null)
+      throw new TfewError(
+        `kubernetes.image in ${file} is required for engine: kubernetes; name an image with tfew installed`,
+      );
     if (sweep.kubernetes.runs_volume_claim === null) {
-      throw new TfewError(`kubernetes.runs_volume_claim in ${file} is required for engine: kubernetes; name the PersistentVolumeClaim that holds the sweep folder`);
+      throw new TfewError(
+        `kubernetes.runs_volume_claim in ${file} is required for engine: kubernetes; name the PersistentVolumeClaim that holds the sweep folder`,
+      );
     }
   }
 }
 
 /** The first zod issue as one line: `unknown key "slurm.gpu" in s.yaml; allowed keys in slurm: ...`. */
 function issueText(issues: readonly z.core.$ZodIssue[], data: unknown, file: string): string {
-  const ordered = [...issues].sort((a, b) => Number(b.code === "unrecognized_keys") - Number(a.code === "unrecognized_keys"));
+  const ordered = [...issues].sort(
+    (a, b) => Number(b.code === "unrecognized_keys") - Number(a.code === "unrecognized_keys"),
+  );
   const issue = ordered[0];
   if (issue === undefined) return `sweep file ${file} is not valid`;
   const path = issue.path.map(String);
@@ -132,7 +153,8 @@ function issueText(issues: readonly z.core.$ZodIssue[], data: unknown, file: str
 function unwrap(schema: z.ZodType): z.ZodType {
   let current = schema;
   for (;;) {
-    if (current instanceof z.ZodDefault || current instanceof z.ZodPrefault || current instanceof z.ZodNullable) current = current.unwrap() as z.ZodType;
+    if (current instanceof z.ZodDefault || current instanceof z.ZodPrefault || current instanceof z.ZodNullable)
+      current = current.unwrap() as z.ZodType;
     else return current;
   }
 }
@@ -163,7 +185,8 @@ function describeAt(path: readonly string[]): string | undefined {
   if (keys !== undefined) return `a mapping with keys ${Object.keys(keys).join(", ")}`;
   for (let current: z.ZodType = schema; ; current = current.unwrap() as z.ZodType) {
     if (current.description !== undefined) return current.description;
-    if (!(current instanceof z.ZodDefault || current instanceof z.ZodPrefault || current instanceof z.ZodNullable)) return undefined;
+    if (!(current instanceof z.ZodDefault || current instanceof z.ZodPrefault || current instanceof z.ZodNullable))
+      return undefined;
   }
 }
 

@@ -40,7 +40,14 @@ describe("arraySpec", () => {
 describe("sbatchScript", () => {
   it("holds the array, the resources of the file and the cell command", async () => {
     const { dir, plan, sweep } = await prepared("text");
-    const text = sbatchScript({ sweepDir: dir, plan, indices: [0, 1, 2, 3, 4, 5], slurm: sweep.slurm, maxParallel: 4, tfew: ["/usr/bin/node", "/opt/tfew/bin/tfew.js"] });
+    const text = sbatchScript({
+      sweepDir: dir,
+      plan,
+      indices: [0, 1, 2, 3, 4, 5],
+      slurm: sweep.slurm,
+      maxParallel: 4,
+      tfew: ["/usr/bin/node", "/opt/tfew/bin/tfew.js"],
+    });
     const directives = text.split("\n").filter((l) => l.startsWith("#SBATCH "));
     expect(directives).toEqual([
       `#SBATCH --job-name=tfew-sweep-${plan.sweep_sha256.slice(0, 8)}`,
@@ -63,14 +70,29 @@ describe("sbatchScript", () => {
 
   it("refuses a sweep folder with a space (an #SBATCH line cannot hold it)", async () => {
     const { plan, sweep } = await prepared("space");
-    expect(() => sbatchScript({ sweepDir: "/tmp/my sweep", plan, indices: [0], slurm: sweep.slurm, maxParallel: null, tfew: ["node", "t.js"] })).toThrow(TfewError);
+    expect(() =>
+      sbatchScript({
+        sweepDir: "/tmp/my sweep",
+        plan,
+        indices: [0],
+        slurm: sweep.slurm,
+        maxParallel: null,
+        tfew: ["node", "t.js"],
+      }),
+    ).toThrow(TfewError);
   });
 });
 
 describe("submitSlurm", () => {
   it("--dry-run writes DIR/sweep.sbatch, DIR/logs and each cell's slurm.out link, and submits nothing", async () => {
     const { dir, plan, sweep } = await prepared("dry");
-    const r = await submitSlurm(dir, plan, { indices: [1, 4], slurm: sweep.slurm, maxParallel: 2, tfew: ["node", "t.js"], dryRun: true });
+    const r = await submitSlurm(dir, plan, {
+      indices: [1, 4],
+      slurm: sweep.slurm,
+      maxParallel: 2,
+      tfew: ["node", "t.js"],
+      dryRun: true,
+    });
     expect(r.jobId).toBeNull();
     expect(readFileSync(join(dir, "sweep.sbatch"), "utf8")).toContain("#SBATCH --array=1,4%2");
     expect(existsSync(join(dir, "logs"))).toBe(true);
@@ -83,9 +105,17 @@ describe("submitSlurm", () => {
     const path = process.env.PATH;
     process.env.PATH = join(work, "empty-bin");
     try {
-      const error = await submitSlurm(dir, plan, { indices: [0], slurm: sweep.slurm, maxParallel: null, tfew: ["node", "t.js"], dryRun: false }).catch((e: unknown) => e);
+      const error = await submitSlurm(dir, plan, {
+        indices: [0],
+        slurm: sweep.slurm,
+        maxParallel: null,
+        tfew: ["node", "t.js"],
+        dryRun: false,
+      }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TfewError);
-      expect((error as Error).message).toBe(`sbatch not found on PATH; run tfew sweep run on a Slurm login node, or add --dry-run to only write ${join(dir, "sweep.sbatch")}`);
+      expect((error as Error).message).toBe(
+        `sbatch not found on PATH; run tfew sweep run on a Slurm login node, or add --dry-run to only write ${join(dir, "sweep.sbatch")}`,
+      );
     } finally {
       process.env.PATH = path;
     }

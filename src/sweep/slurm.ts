@@ -22,7 +22,7 @@ export interface SlurmRecord {
 /** `0-7`, or `1,3-5` for a rerun of some cells; `%P` caps how many run at once. */
 export function arraySpec(indices: readonly number[], maxParallel: number | null): string {
   const parts: string[] = [];
-  for (let i = 0; i < indices.length; ) {
+  for (let i = 0; i < indices.length;) {
     let j = i;
     while (j + 1 < indices.length && (indices[j + 1] as number) === (indices[j] as number) + 1) j++;
     parts.push(i === j ? String(indices[i]) : `${indices[i]}-${indices[j]}`);
@@ -36,10 +36,19 @@ function shellQuote(text: string): string {
 }
 
 /** The sbatch script text. Output goes to DIR/logs/<index>.out (Slurm's %a); each cell folder links to it. */
-export function sbatchScript(options: { sweepDir: string; plan: SweepPlan; indices: readonly number[]; slurm: SlurmSettings; maxParallel: number | null; tfew: readonly string[] }): string {
+export function sbatchScript(options: {
+  sweepDir: string;
+  plan: SweepPlan;
+  indices: readonly number[];
+  slurm: SlurmSettings;
+  maxParallel: number | null;
+  tfew: readonly string[];
+}): string {
   const { sweepDir, plan, slurm } = options;
   if (/[\s%]/.test(sweepDir) || /[\s%]/.test(plan.cwd)) {
-    throw new TfewError(`slurm: ${/[\s%]/.test(sweepDir) ? sweepDir : plan.cwd} contains a space or %, which #SBATCH lines cannot hold; use a sweep folder and working folder without them`);
+    throw new TfewError(
+      `slurm: ${/[\s%]/.test(sweepDir) ? sweepDir : plan.cwd} contains a space or %, which #SBATCH lines cannot hold; use a sweep folder and working folder without them`,
+    );
   }
   const directives = [
     `--job-name=tfew-sweep-${plan.sweep_sha256.slice(0, 8)}`,
@@ -76,11 +85,15 @@ async function activeJob(sweepDir: string): Promise<string | null> {
 }
 
 /** Array task index -> Slurm state (PENDING, RUNNING, ...) of this sweep's last job; empty without squeue. */
-export async function slurmTaskStates(sweepDir: string): Promise<{ jobId: string | null; states: Map<number, string> }> {
+export async function slurmTaskStates(
+  sweepDir: string,
+): Promise<{ jobId: string | null; states: Map<number, string> }> {
   const states = new Map<number, string>();
   const record = await readJsonFile<SlurmRecord>(join(sweepDir, SLURM_JSON));
   if (record === null) return { jobId: null, states };
-  const r = await runCommand("squeue", ["-h", "-r", "-j", record.job_id, "-o", "%K %T"], { hint: "" }).catch(() => null);
+  const r = await runCommand("squeue", ["-h", "-r", "-j", record.job_id, "-o", "%K %T"], { hint: "" }).catch(
+    () => null,
+  );
   for (const line of r?.code === 0 ? r.stdout.split("\n") : []) {
     const [index, state] = line.trim().split(/\s+/);
     if (index !== undefined && state !== undefined && /^\d+$/.test(index)) states.set(Number(index), state);
@@ -89,15 +102,40 @@ export async function slurmTaskStates(sweepDir: string): Promise<{ jobId: string
 }
 
 /** Writes DIR/sweep.sbatch for `indices` (and the log links) and, unless dryRun, submits it. */
-export async function submitSlurm(sweepDir: string, plan: SweepPlan, options: { indices: number[]; slurm: SlurmSettings; maxParallel: number | null; tfew: readonly string[]; dryRun: boolean }): Promise<{ script: string; jobId: string | null }> {
+export async function submitSlurm(
+  sweepDir: string,
+  plan: SweepPlan,
+  options: {
+    indices: number[];
+    slurm: SlurmSettings;
+    maxParallel: number | null;
+    tfew: readonly string[];
+    dryRun: boolean;
+  },
+): Promise<{ script: string; jobId: string | null }> {
   const script = join(sweepDir, SBATCH_FILE);
   await makeDir(join(sweepDir, "logs"));
-  await writeFileAtomic(script, sbatchScript({ sweepDir, plan, indices: options.indices, slurm: options.slurm, maxParallel: options.maxParallel, tfew: options.tfew }));
+  await writeFileAtomic(
+    script,
+    sbatchScript({
+      sweepDir,
+      plan,
+      indices: options.indices,
+      slurm: options.slurm,
+      maxParallel: options.maxParallel,
+      tfew: options.tfew,
+    }),
+  );
   for (const index of options.indices) await linkCellLog(sweepDir, plan, index);
   if (options.dryRun) return { script, jobId: null };
   const running = await activeJob(sweepDir);
-  if (running !== null) throw new TfewError(`slurm job ${running} of this sweep is still queued or running; wait for it (tfew sweep status ${sweepDir}) or scancel ${running}`);
-  const r = await runCommand("sbatch", ["--parsable", script], { hint: `run tfew sweep run on a Slurm login node, or add --dry-run to only write ${script}` });
+  if (running !== null)
+    throw new TfewError(
+      `slurm job ${running} of this sweep is still queued or running; wait for it (tfew sweep status ${sweepDir}) or scancel ${running}`,
+    );
+  const r = await runCommand("sbatch", ["--parsable", script], {
+    hint: `run tfew sweep run on a Slurm login node, or add --dry-run to only write ${script}`,
+  });
   const jobId = r.stdout.trim().split(";")[0] ?? "";
   if (r.code !== 0 || !/^\d+$/.test(jobId)) {
     const why = (r.stderr.trim().split("\n").at(-1) ?? "").trim() || `exit code ${r.code}`;

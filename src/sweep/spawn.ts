@@ -27,11 +27,18 @@ export interface RunningChild {
 }
 
 /** Starts `node bin/tfew.js ...args` with stdout and stderr appended to `logFile`. */
-export function startTfew(args: string[], options: { cwd: string; logFile: string; env?: NodeJS.ProcessEnv }): RunningChild {
+export function startTfew(
+  args: string[],
+  options: { cwd: string; logFile: string; env?: NodeJS.ProcessEnv },
+): RunningChild {
   const [node, launcher] = tfewCommand() as [string, string];
   const log = createWriteStream(options.logFile, { flags: "a" });
   log.write(`\n$ tfew ${args.join(" ")}\n`);
-  const child: ChildProcess = spawn(node, [launcher, ...args], { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child: ChildProcess = spawn(node, [launcher, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let tail = "";
   let gotSignal = false;
   const take = (chunk: Buffer) => {
@@ -45,7 +52,8 @@ export function startTfew(args: string[], options: { cwd: string; logFile: strin
     let spawnError: string | null = null;
     child.on("error", (error) => (spawnError = `cannot start ${node}: ${error.message}`));
     child.on("close", (code, signal) => {
-      const lastError = spawnError ?? lastErrorLine(tail) ?? (signal !== null ? `killed by ${signal}` : `exited with code ${code}`);
+      const lastError =
+        spawnError ?? lastErrorLine(tail) ?? (signal !== null ? `killed by ${signal}` : `exited with code ${code}`);
       log.end(() => resolveDone({ code, signal, lastError }));
     });
   });
@@ -59,7 +67,10 @@ export function startTfew(args: string[], options: { cwd: string; logFile: strin
 
 /** The last `tfew: error:` (or internal error) line of some output, else its last non-empty line. */
 export function lastErrorLine(output: string): string | null {
-  const lines = output.split(/\r?\n|\r/).map((l) => l.trim()).filter((l) => l !== "");
+  const lines = output
+    .split(/\r?\n|\r/)
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
   const errors = lines.filter((l) => /^tfew: (internal )?error:/.test(l));
   return errors.at(-1) ?? lines.at(-1) ?? null;
 }
@@ -71,7 +82,11 @@ export interface CommandResult {
 }
 
 /** Runs a scheduler command; a missing binary is a one-line TfewError with `hint`. */
-export function runCommand(command: string, args: readonly string[], options: { hint: string; input?: string }): Promise<CommandResult> {
+export function runCommand(
+  command: string,
+  args: readonly string[],
+  options: { hint: string; input?: string },
+): Promise<CommandResult> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";

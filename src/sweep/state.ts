@@ -80,16 +80,34 @@ export async function cellState(sweepDir: string, cell: SweepCell): Promise<Cell
   const lock = await readJsonFile<CellLock>(paths.lock);
   if (lock !== null && lockAlive(lock)) {
     const where = lock.host === hostname() ? `pid ${lock.pid}` : `pid ${lock.pid} on ${lock.host}`;
-    return { ...base, status: "running", detail: lock.scheduler === null ? where : `${where}, ${lock.scheduler}`, log: await newestLog(paths) };
+    return {
+      ...base,
+      status: "running",
+      detail: lock.scheduler === null ? where : `${where}, ${lock.scheduler}`,
+      log: await newestLog(paths),
+    };
   }
   const failure = await readJsonFile<CellFailure>(paths.failed);
-  if (failure !== null) return { ...base, status: "failed", detail: `${failure.stage}: ${failure.error}`, log: failure.log };
+  if (failure !== null)
+    return { ...base, status: "failed", detail: `${failure.stage}: ${failure.error}`, log: failure.log };
   const started = existsSync(join(paths.run, "config.resolved.yaml"));
-  return { ...base, status: "pending", detail: started ? "stopped before the end; resumes from its checkpoint" : null, log: started ? paths.trainLog : null };
+  return {
+    ...base,
+    status: "pending",
+    detail: started ? "stopped before the end; resumes from its checkpoint" : null,
+    log: started ? paths.trainLog : null,
+  };
 }
 
 async function newestLog(paths: CellPaths): Promise<string | null> {
-  const times = await Promise.all([paths.evalLog, paths.trainLog].map((f) => stat(f).then((s) => s.mtimeMs, () => -1)));
+  const times = await Promise.all(
+    [paths.evalLog, paths.trainLog].map((f) =>
+      stat(f).then(
+        (s) => s.mtimeMs,
+        () => -1,
+      ),
+    ),
+  );
   if ((times[0] ?? -1) >= 0 && (times[0] ?? -1) >= (times[1] ?? -1)) return paths.evalLog;
   return (times[1] ?? -1) >= 0 ? paths.trainLog : null;
 }
@@ -98,8 +116,16 @@ async function newestLog(paths: CellPaths): Promise<string | null> {
  * Takes the cell's lock (exclusive create). A lock of a dead process on this host is stale and replaced; a
  * lock from another host is replaced only when a scheduler started this process (it runs each index once).
  */
-export async function acquireLock(paths: CellPaths, options: { index: number; scheduler: string | null }): Promise<HeldLock> {
-  const mine: CellLock = { pid: process.pid, host: hostname(), started_at: new Date().toISOString(), scheduler: options.scheduler };
+export async function acquireLock(
+  paths: CellPaths,
+  options: { index: number; scheduler: string | null },
+): Promise<HeldLock> {
+  const mine: CellLock = {
+    pid: process.pid,
+    host: hostname(),
+    started_at: new Date().toISOString(),
+    scheduler: options.scheduler,
+  };
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const handle = await open(paths.lock, "wx");
@@ -114,12 +140,15 @@ export async function acquireLock(paths: CellPaths, options: { index: number; sc
           if (await ours()) await unlink(paths.lock).catch(() => undefined);
         },
         setChild: async (pid) => {
-          if (await ours()) await writeJsonAtomic(paths.lock, { ...mine, ...(pid === undefined ? {} : { child_pid: pid }) });
+          if (await ours())
+            await writeJsonAtomic(paths.lock, { ...mine, ...(pid === undefined ? {} : { child_pid: pid }) });
         },
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
-        throw new TfewError(`cannot create ${paths.lock} (${(error as NodeJS.ErrnoException).code ?? String(error)}); check the sweep folder is writable`);
+        throw new TfewError(
+          `cannot create ${paths.lock} (${(error as NodeJS.ErrnoException).code ?? String(error)}); check the sweep folder is writable`,
+        );
       }
     }
     const held = await readJsonFile<CellLock>(paths.lock);
@@ -131,5 +160,7 @@ export async function acquireLock(paths: CellPaths, options: { index: number; sc
     }
     await unlink(paths.lock).catch(() => undefined); // stale (or half-written by a killed process)
   }
-  throw new TfewError(`cell ${options.index}: another process keeps taking ${paths.lock}; run each cell once at a time`);
+  throw new TfewError(
+    `cell ${options.index}: another process keeps taking ${paths.lock}; run each cell once at a time`,
+  );
 }

@@ -57,7 +57,11 @@ export function cellPaths(sweepDir: string, cell: SweepCell): CellPaths {
  * Creates the sweep folder for a sweep file, or checks an existing one was made from the same file (and the
  * same resolved configs); refuses a folder of another sweep file or a non-empty folder that is no sweep.
  */
-export async function prepareSweepDir(dir: string, loaded: LoadedSweep, options: { cwd: string }): Promise<{ plan: SweepPlan; cells: ResolvedCell[] }> {
+export async function prepareSweepDir(
+  dir: string,
+  loaded: LoadedSweep,
+  options: { cwd: string },
+): Promise<{ plan: SweepPlan; cells: ResolvedCell[] }> {
   const full = resolve(options.cwd, dir);
   const existing = existsSync(join(full, SWEEP_JSON)) ? await readPlan(full) : null;
   if (existing !== null && existing.sweep_sha256 !== loaded.sha256) {
@@ -72,7 +76,8 @@ export async function prepareSweepDir(dir: string, loaded: LoadedSweep, options:
     plan = existing;
   } else {
     const entries = await readdir(full).catch(() => [] as string[]);
-    if (entries.length > 0) throw new TfewError(`${dir} is not empty and holds no ${SWEEP_JSON}; choose a new or empty --out folder`);
+    if (entries.length > 0)
+      throw new TfewError(`${dir} is not empty and holds no ${SWEEP_JSON}; choose a new or empty --out folder`);
     await makeDir(full);
     plan = {
       tfew_sweep: 1,
@@ -94,7 +99,9 @@ export async function prepareSweepDir(dir: string, loaded: LoadedSweep, options:
       await makeDir(paths.dir);
       await writeFileAtomic(paths.config, text);
     } else if ((await readFile(paths.config, "utf8")) !== text) {
-      throw new TfewError(`${dir}: the config of cell ${cell.index} (${cell.dir}) differs from what ${loaded.file} resolves to now (a base config file changed?); choose a new --out`);
+      throw new TfewError(
+        `${dir}: the config of cell ${cell.index} (${cell.dir}) differs from what ${loaded.file} resolves to now (a base config file changed?); choose a new --out`,
+      );
     }
   }
   return { plan, cells };
@@ -107,16 +114,22 @@ export async function readPlan(dir: string): Promise<SweepPlan> {
   try {
     text = await readFile(file, "utf8");
   } catch {
-    throw new TfewError(`${dir} is not a sweep folder (no ${SWEEP_JSON}); make one with tfew sweep run SWEEP.yaml --out ${dir}`);
+    throw new TfewError(
+      `${dir} is not a sweep folder (no ${SWEEP_JSON}); make one with tfew sweep run SWEEP.yaml --out ${dir}`,
+    );
   }
   let plan: SweepPlan;
   try {
     plan = JSON.parse(text) as SweepPlan;
   } catch {
-    throw new TfewError(`${file} is not valid JSON; it was not written by tfew sweep run (or was edited); make a new sweep folder`);
+    throw new TfewError(
+      `${file} is not valid JSON; it was not written by tfew sweep run (or was edited); make a new sweep folder`,
+    );
   }
   if (plan.tfew_sweep !== 1 || !Array.isArray(plan.cells)) {
-    throw new TfewError(`${file} is not a tfew sweep description (no tfew_sweep: 1 or no cells); make a new sweep folder`);
+    throw new TfewError(
+      `${file} is not a tfew sweep description (no tfew_sweep: 1 or no cells); make a new sweep folder`,
+    );
   }
   return plan;
 }
@@ -134,6 +147,8 @@ export async function makeDir(dir: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true });
   } catch (error) {
-    throw new TfewError(`cannot create folder ${dir} (${(error as NodeJS.ErrnoException).code ?? String(error)}); choose a writable --out`);
+    throw new TfewError(
+      `cannot create folder ${dir} (${(error as NodeJS.ErrnoException).code ?? String(error)}); choose a writable --out`,
+    );
   }
 }

@@ -141,13 +141,21 @@ describe("Adafactor on other shapes", () => {
   it.each(cases)("shape $shape (weight decay $wd) follows the float64 reference over 3 steps", ({ shape, wd }) => {
     const size = shape.reduce((a, b) => a * b, 1);
     const init = Float32Array.from({ length: size }, (_, i) => 0.5 + Math.sin(i + 1));
-    const grads = [1, 2, 3].map((t) => Float32Array.from({ length: size }, (_, i) => Math.cos(3 * i + t) * 10 ** ((i % 3) - 2)));
+    const grads = [1, 2, 3].map((t) =>
+      Float32Array.from({ length: size }, (_, i) => Math.cos(3 * i + t) * 10 ** ((i % 3) - 2)),
+    );
     const lrs = [1e-2, 3e-3, 1e-3];
     const opt = createOptimizer({ name: "adafactor", weightDecay: wd }, [{ name: "p", shape }]);
     const params = new Map([["p", init.slice()]]);
     const before = init.slice();
     grads.forEach((g, s) => opt.step(params, new Map([["p", g]]), lrs[s] as number));
-    const expected = referenceAdafactor(Array.from(init), grads.map((g) => Array.from(g)), shape, lrs, wd);
+    const expected = referenceAdafactor(
+      Array.from(init),
+      grads.map((g) => Array.from(g)),
+      shape,
+      lrs,
+      wd,
+    );
     const got = params.get("p") as Float32Array;
     // the total change p_3 - p_0, relative to its largest element (float32 rounding of p itself is ~1e-7)
     const delta = (v: number, i: number) => v - (before[i] as number);

@@ -26,7 +26,8 @@ describe("AdamW", () => {
     const m = [0.025, 0.021];
     const v = [0.00028975, 0.00009999];
     const step2 = step1.map(
-      (p, i) => 0.999 * p - (0.01 / 0.19) * (m[i] as number) / (Math.sqrt(v[i] as number) / Math.sqrt(0.001999) + 1e-8),
+      (p, i) =>
+        0.999 * p - ((0.01 / 0.19) * (m[i] as number)) / (Math.sqrt(v[i] as number) / Math.sqrt(0.001999) + 1e-8),
     );
     expect(rel(w[0] as number, step2[0] as number)).toBeLessThan(1e-6);
     expect(rel(w[1] as number, step2[1] as number)).toBeLessThan(1e-6);

@@ -22,7 +22,11 @@ export interface TrainState {
 }
 
 /** Writes runDir/checkpoint.safetensors atomically; on failure (disk full) the previous checkpoint stays intact. */
-export async function saveCheckpoint(runDir: string, state: TrainState, options: AtomicWriteOptions = {}): Promise<string> {
+export async function saveCheckpoint(
+  runDir: string,
+  state: TrainState,
+  options: AtomicWriteOptions = {},
+): Promise<string> {
   const tensors: Record<string, { dtype: "F32"; shape: number[]; data: Float32Array }> = {};
   for (const [path, v] of state.vectors) tensors[`vector/${path}`] = { dtype: "F32", shape: [v.length], data: v };
   const scalars: Record<string, number> = {};
@@ -31,14 +35,19 @@ export async function saveCheckpoint(runDir: string, state: TrainState, options:
     else tensors[`optimizer/${key}`] = { dtype: "F32", shape: [value.length], data: value };
   }
   const file = join(runDir, CHECKPOINT_FILE);
-  await writeSafetensors(file, tensors, {
-    format: "tfew-checkpoint-1",
-    step: String(state.step),
-    sampler: JSON.stringify(state.sampler),
-    optimizer_scalars: JSON.stringify(scalars),
-    nonfinite_skipped: String(state.nonfiniteSkipped),
-    config_sha: state.configSha,
-  }, options);
+  await writeSafetensors(
+    file,
+    tensors,
+    {
+      format: "tfew-checkpoint-1",
+      step: String(state.step),
+      sampler: JSON.stringify(state.sampler),
+      optimizer_scalars: JSON.stringify(scalars),
+      nonfinite_skipped: String(state.nonfiniteSkipped),
+      config_sha: state.configSha,
+    },
+    options,
+  );
   return file;
 }
 
@@ -48,7 +57,9 @@ export async function loadCheckpoint(runDir: string): Promise<TrainState | null>
   if ((await stat(file).catch(() => undefined)) === undefined) return null;
   const { tensors, metadata } = await readSafetensors(file);
   if (metadata.format !== "tfew-checkpoint-1") {
-    throw new TfewError(`checkpoint: ${file} is not a tfew checkpoint (format ${JSON.stringify(metadata.format)}); resume needs a run folder written by tfew train`);
+    throw new TfewError(
+      `checkpoint: ${file} is not a tfew checkpoint (format ${JSON.stringify(metadata.format)}); resume needs a run folder written by tfew train`,
+    );
   }
   const vectors = new Map<string, Float32Array>();
   const optimizer: OptimizerState = {};

@@ -21,7 +21,9 @@ export function globalNorm(grads: Map<string, Float32Array>): number {
  */
 export function clipByGlobalNorm(grads: Map<string, Float32Array>, maxNorm: number): { norm: number; scale: number } {
   if (!Number.isFinite(maxNorm) || maxNorm <= 0) {
-    throw new TfewError(`gradient clipping: max norm ${maxNorm} is not a finite number > 0; set max_grad_norm or disable clipping`);
+    throw new TfewError(
+      `gradient clipping: max norm ${maxNorm} is not a finite number > 0; set max_grad_norm or disable clipping`,
+    );
   }
   const norm = globalNorm(grads);
   if (!Number.isFinite(norm)) return { norm, scale: 1 };

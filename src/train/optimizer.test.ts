@@ -18,7 +18,8 @@ function pseudoRandom(seed: number, size: number): Float32Array {
 }
 
 const sizes = specs.map((s) => s.shape.reduce((a, b) => a * b, 1));
-const initParams = () => new Map(specs.map((s, i) => [s.name, pseudoRandom(i + 1, sizes[i] as number).map((v) => 1 + v)]));
+const initParams = () =>
+  new Map(specs.map((s, i) => [s.name, pseudoRandom(i + 1, sizes[i] as number).map((v) => 1 + v)]));
 const gradsAt = (t: number) => new Map(specs.map((s, i) => [s.name, pseudoRandom(100 * t + i, sizes[i] as number)]));
 
 describe.each(["adafactor", "adamw"] as OptimizerName[])("%s state round trip", (name) => {

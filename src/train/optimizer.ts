@@ -122,7 +122,9 @@ function saveState(core: OptimizerCore): OptimizerState {
 function loadState(core: OptimizerCore, state: OptimizerState): void {
   const step = state.step;
   if (typeof step !== "number" || !Number.isInteger(step) || step < 0) {
-    throw new TfewError(`optimizer state: "step" is ${String(step)}, expected an integer >= 0; the state file is damaged`);
+    throw new TfewError(
+      `optimizer state: "step" is ${String(step)}, expected an integer >= 0; the state file is damaged`,
+    );
   }
   for (const key of Object.keys(state)) {
     if (key !== "step" && !core.slots.has(key)) {

@@ -16,7 +16,9 @@ function allEvents(dir: string): ReadEvent[] {
 }
 
 function steps(dir: string, tag: string): number[] {
-  return allEvents(dir).filter((e) => e.values.some((v) => v.tag === tag)).map((e) => e.step);
+  return allEvents(dir)
+    .filter((e) => e.values.some((v) => v.tag === tag))
+    .map((e) => e.step);
 }
 
 function writeSteps(dir: string, from: number, to: number, now: number): string {
@@ -52,7 +54,14 @@ describe("trimEventFiles / resetMetricsLog", () => {
 });
 
 describe("writeEvalEvents", () => {
-  const metrics = (accuracy: number) => ({ accuracy, macro_f1: accuracy / 2, per_class: [{ label: "yes", f1: accuracy }, { label: "no", f1: 0 }] });
+  const metrics = (accuracy: number) => ({
+    accuracy,
+    macro_f1: accuracy / 2,
+    per_class: [
+      { label: "yes", f1: accuracy },
+      { label: "no", f1: 0 },
+    ],
+  });
 
   it("adds eval scalars at the step; evaluating again at that step replaces them, another step adds", async () => {
     const dir = join(root, "eval");
@@ -62,10 +71,30 @@ describe("writeEvalEvents", () => {
     await writeEvalEvents(dir, { step: 9, metrics: metrics(1), writer: { now: () => 4_000_000, host: "h" } });
     const evals = allEvents(dir).filter((e) => e.values.some((v) => v.tag.startsWith("eval/")));
     expect(evals.map((e) => [e.step, e.values])).toEqual([
-      [5, [{ tag: "eval/accuracy", value: 0.75 }, { tag: "eval/macro_f1", value: 0.375 }, { tag: "eval/f1/yes", value: 0.75 }, { tag: "eval/f1/no", value: 0 }]],
-      [9, [{ tag: "eval/accuracy", value: 1 }, { tag: "eval/macro_f1", value: 0.5 }, { tag: "eval/f1/yes", value: 1 }, { tag: "eval/f1/no", value: 0 }]],
+      [
+        5,
+        [
+          { tag: "eval/accuracy", value: 0.75 },
+          { tag: "eval/macro_f1", value: 0.375 },
+          { tag: "eval/f1/yes", value: 0.75 },
+          { tag: "eval/f1/no", value: 0 },
+        ],
+      ],
+      [
+        9,
+        [
+          { tag: "eval/accuracy", value: 1 },
+          { tag: "eval/macro_f1", value: 0.5 },
+          { tag: "eval/f1/yes", value: 1 },
+          { tag: "eval/f1/no", value: 0 },
+        ],
+      ],
     ]);
     expect(steps(dir, "train/loss")).toEqual([1, 2, 3, 4, 5]); // training events untouched
-    expect(listEventFiles(dir)).toEqual(["events.out.tfevents.1000.h", "events.out.tfevents.3000.h", "events.out.tfevents.4000.h"]);
+    expect(listEventFiles(dir)).toEqual([
+      "events.out.tfevents.1000.h",
+      "events.out.tfevents.3000.h",
+      "events.out.tfevents.4000.h",
+    ]);
   });
 });

@@ -3,7 +3,13 @@
 import { readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.js";
-import { createEventWriter, evalScalars, listEventFiles, type EventWriterOptions, type EvalScalarsInput } from "../monitor/event-writer.js";
+import {
+  createEventWriter,
+  evalScalars,
+  listEventFiles,
+  type EventWriterOptions,
+  type EvalScalarsInput,
+} from "../monitor/event-writer.js";
 import { filterEventRecords, type TbEvent } from "../monitor/tfevents.js";
 
 /**
@@ -29,7 +35,10 @@ export async function trimEventFiles(dir: string, options: { keepThroughStep: nu
  * Writes eval/accuracy, eval/macro_f1 and eval/f1/<label> at `step` into a new event file in `dir`, after
  * dropping the eval events an earlier eval wrote at the same step (evaluating again replaces, never duplicates).
  */
-export async function writeEvalEvents(dir: string, options: { step: number; metrics: EvalScalarsInput; writer?: EventWriterOptions }): Promise<string> {
+export async function writeEvalEvents(
+  dir: string,
+  options: { step: number; metrics: EvalScalarsInput; writer?: EventWriterOptions },
+): Promise<string> {
   const isEval = (event: TbEvent) => Object.keys(event.scalars ?? {}).some((tag) => tag.startsWith("eval/"));
   await filterEventFiles(dir, (event) => !(event.step === options.step && isEval(event)));
   const writer = createEventWriter(dir, options.writer);

@@ -19,10 +19,25 @@ import { memoryBasis, trainMicroBatchSize } from "../engine/memory.js";
 import { createWorkerEngine, resolveWorkerCount, startPool } from "../engine/pool.js";
 import { EpochSampler, type SamplerState } from "../engine/rng.js";
 import { TaskSampler, type TaskSamplerState } from "../engine/task-sampler.js";
-import { buildExamples, exampleShapes, prepareModel, prepareTask, sizingOf, type Workspace } from "../engine/workspace.js";
+import {
+  buildExamples,
+  exampleShapes,
+  prepareModel,
+  prepareTask,
+  sizingOf,
+  type Workspace,
+} from "../engine/workspace.js";
 import { TfewError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { ensureRunDir, hashFiles, removeTempFiles, resetMetricsLog, sha256Text, TFEW_VERSION, writeJson } from "../io/run-dir.js";
+import {
+  ensureRunDir,
+  hashFiles,
+  removeTempFiles,
+  resetMetricsLog,
+  sha256Text,
+  TFEW_VERSION,
+  writeJson,
+} from "../io/run-dir.js";
 import { startGpuSampler } from "../monitor/gpu-sampler.js";
 import { createMetricsLog } from "../monitor/metrics-log.js";
 import { mfu, resolvePeakFlops, t5StepFlops } from "../monitor/mfu.js";
@@ -82,23 +97,38 @@ export async function runTraining(options: TrainOptions): Promise<TrainSummary> 
     assignTrained(t.vectors, t.params);
     await saveTrainedVectors(adapterDir, t.vectors, { baseModel: t.config.model });
   }
-  const summary = summarize({ ...loop, runDir: t.runDir, adapterDir, backend: t.ws.backend.name, batchSize: t.config.train.batch_size, microBatchSize, workers: engine.workers, steps: t.step, nonfiniteSkipped: t.nonfiniteSkipped });
+  const summary = summarize({
+    ...loop,
+    runDir: t.runDir,
+    adapterDir,
+    backend: t.ws.backend.name,
+    batchSize: t.config.train.batch_size,
+    microBatchSize,
+    workers: engine.workers,
+    steps: t.step,
+    nonfiniteSkipped: t.nonfiniteSkipped,
+  });
   await writeJson(t.runDir, "summary.json", summary);
   await writeJson(t.runDir, "manifest.json", { ...manifest, ended_at: new Date().toISOString() });
   return summary;
 }
 
 /** Stage 1: the run folder, the resolved config and (on --resume) the checkpoint to continue from. */
-async function openRun(options: TrainOptions): Promise<{ runDir: string; configText: string; configSha: string; resumeState: TrainState | null }> {
+async function openRun(
+  options: TrainOptions,
+): Promise<{ runDir: string; configText: string; configSha: string; resumeState: TrainState | null }> {
   const runDir = await ensureRunDir(options.runDir);
   const configText = configToYaml(options.config);
   const configSha = sha256Text(configText);
   if (!options.resume) return { runDir, configText, configSha, resumeState: null };
   await removeTempFiles(runDir); // temp files of writes a kill interrupted
   const resumeState = await loadCheckpoint(runDir);
-  if (resumeState === null) options.log(`resume: ${runDir} has no checkpoint yet (the run stopped before its first one); starting from step 0`);
+  if (resumeState === null)
+    options.log(`resume: ${runDir} has no checkpoint yet (the run stopped before its first one); starting from step 0`);
   else if (resumeState.configSha !== configSha) {
-    throw new TfewError(`resume: ${runDir}/config.resolved.yaml differs from the config this checkpoint was written with; resume with the run's own config`);
+    throw new TfewError(
+      `resume: ${runDir}/config.resolved.yaml differs from the config this checkpoint was written with; resume with the run's own config`,
+    );
   }
   return { runDir, configText, configSha, resumeState };
 }
@@ -111,14 +141,38 @@ async function setUp(options: TrainOptions, run: Awaited<ReturnType<typeof openR
   if (task.train.length === 0) throw new TfewError(`data: ${config.data.path} has no labelled training examples`);
   const ws = options.workspace ?? (await prepareModel(config, { log }));
   const { examples, sizes } = multi ? taskExamples(multi, ws, log) : singleTaskExamples(task, ws, config, log);
-  const ia3Config = resolveIa3Config(ws.model.config.modelType, { targetModules: config.adapter.target_modules, feedforwardModules: config.adapter.feedforward_modules });
+  const ia3Config = resolveIa3Config(ws.model.config.modelType, {
+    targetModules: config.adapter.target_modules,
+    feedforwardModules: config.adapter.feedforward_modules,
+  });
   const vectors = await createTrainedVectors(config, ws.model.weights, ia3Config, multi?.names ?? null);
   const groups = paramGroups(vectors);
-  const optimizer = createSetOptimizer({ name: config.train.optimizer, weightDecay: config.train.weight_decay }, groups);
+  const optimizer = createSetOptimizer(
+    { name: config.train.optimizer, weightDecay: config.train.weight_decay },
+    groups,
+  );
   const params = await readTrained(vectors);
   const state = run.resumeState;
-  const sampler = multi ? new TaskSampler(sizes, multi.weights, config.seed, state?.sampler as TaskSamplerState | undefined) : new EpochSampler(examples.length, config.seed, state?.sampler as SamplerState | undefined);
-  const t: Training = { config, runDir: run.runDir, ws, task, examples, vectors, groups, multi, ia3Config, optimizer, params, sampler, step: 0, nonfiniteSkipped: 0, configSha: run.configSha };
+  const sampler = multi
+    ? new TaskSampler(sizes, multi.weights, config.seed, state?.sampler as TaskSamplerState | undefined)
+    : new EpochSampler(examples.length, config.seed, state?.sampler as SamplerState | undefined);
+  const t: Training = {
+    config,
+    runDir: run.runDir,
+    ws,
+    task,
+    examples,
+    vectors,
+    groups,
+    multi,
+    ia3Config,
+    optimizer,
+    params,
+    sampler,
+    step: 0,
+    nonfiniteSkipped: 0,
+    configSha: run.configSha,
+  };
   if (state !== null) {
     for (const [path, v] of state.vectors) params.set(path, v);
     optimizer.loadState(state.optimizer);
@@ -129,28 +183,63 @@ async function setUp(options: TrainOptions, run: Awaited<ReturnType<typeof openR
   return t;
 }
 
-function singleTaskExamples(task: TaskData, ws: Workspace, config: RunConfig, log: (line: string) => void): { examples: TfewExample[]; sizes: number[] } {
+function singleTaskExamples(
+  task: TaskData,
+  ws: Workspace,
+  config: RunConfig,
+  log: (line: string) => void,
+): { examples: TfewExample[]; sizes: number[] } {
   const { examples, truncated } = buildExamples(task, task.train, ws.tokenizer, config);
-  if (truncated > 0) log(`warning: ${truncated} of ${examples.length} training prompts were longer than data.max_seq_len=${config.data.max_seq_len} tokens and had their text fields cut`);
+  if (truncated > 0)
+    log(
+      `warning: ${truncated} of ${examples.length} training prompts were longer than data.max_seq_len=${config.data.max_seq_len} tokens and had their text fields cut`,
+    );
   return { examples, sizes: [examples.length] };
 }
 
 /** Stage 3: micro-batch size (memory only, never the core count), worker count, and the engine. */
-async function startEngine(t: Training, log: (line: string) => void): Promise<{ engine: GradientEngine; microBatchSize: number }> {
+async function startEngine(
+  t: Training,
+  log: (line: string) => void,
+): Promise<{ engine: GradientEngine; microBatchSize: number }> {
   const { train } = t.config;
   const backend = t.ws.backend.name;
   const sizing = sizingOf(t.ws);
-  const microBatchSize = train.micro_batch_size === "auto"
-    ? trainMicroBatchSize({ ...sizing, batchSize: train.batch_size, shapes: exampleShapes(t.examples), what: "training" })
-    : Math.min(train.micro_batch_size, train.batch_size);
+  const microBatchSize =
+    train.micro_batch_size === "auto"
+      ? trainMicroBatchSize({
+          ...sizing,
+          batchSize: train.batch_size,
+          shapes: exampleShapes(t.examples),
+          what: "training",
+        })
+      : Math.min(train.micro_batch_size, train.batch_size);
   const smear = isSmear(t.vectors); // SMEAR trains in this thread (workers hold plain vector sets)
-  const workers = smear ? 1 : resolveWorkerCount(train.workers, { backend, jobs: Math.ceil(train.batch_size / microBatchSize) });
+  const workers = smear
+    ? 1
+    : resolveWorkerCount(train.workers, { backend, jobs: Math.ceil(train.batch_size / microBatchSize) });
   const settings = { lengthNorm: train.length_norm, ulWeight: train.ul_weight, lnWeight: train.ln_weight };
-  const engine = workers > 1
-    ? createWorkerEngine(await startPool(workers, { modelDir: t.ws.model.dir, backend, ia3Config: t.ia3Config, initial: t.params, ...(Array.isArray(t.vectors) && t.vectors.length > 1 ? { tasks: (t.vectors as Ia3VectorSet[]).map((s) => s.name) } : {}) }), { microBatchSize, settings })
-    : createLocalEngine(t.ws.model, t.vectors, settings, microBatchSize);
-  const tasks = t.multi ? `${t.multi.names.length} tasks (${t.multi.names.join(", ")}; routing: ${t.config.adapter.routing}), ` : "";
-  log(`train: ${tasks}${t.examples.length} examples, ${t.task.labelNames.length} choices, ${describeVectors(t.vectors)}; batch ${train.batch_size} = micro-batches of ${microBatchSize} (${train.micro_batch_size === "auto" ? `auto: ${memoryBasis(sizing)}` : "train.micro_batch_size"}) on ${workers} worker${workers > 1 ? "s" : ""}`);
+  const engine =
+    workers > 1
+      ? createWorkerEngine(
+          await startPool(workers, {
+            modelDir: t.ws.model.dir,
+            backend,
+            ia3Config: t.ia3Config,
+            initial: t.params,
+            ...(Array.isArray(t.vectors) && t.vectors.length > 1
+              ? { tasks: (t.vectors as Ia3VectorSet[]).map((s) => s.name) }
+              : {}),
+          }),
+          { microBatchSize, settings },
+        )
+      : createLocalEngine(t.ws.model, t.vectors, settings, microBatchSize);
+  const tasks = t.multi
+    ? `${t.multi.names.length} tasks (${t.multi.names.join(", ")}; routing: ${t.config.adapter.routing}), `
+    : "";
+  log(
+    `train: ${tasks}${t.examples.length} examples, ${t.task.labelNames.length} choices, ${describeVectors(t.vectors)}; batch ${train.batch_size} = micro-batches of ${microBatchSize} (${train.micro_batch_size === "auto" ? `auto: ${memoryBasis(sizing)}` : "train.micro_batch_size"}) on ${workers} worker${workers > 1 ? "s" : ""}`,
+  );
   return { engine, microBatchSize };
 }
 
@@ -180,17 +269,42 @@ async function writeRunFiles(t: Training, configText: string, started: Date, res
 }
 
 /** Stage 5: the step loop with logging, GPU sampling, MFU and checkpoints; stops cleanly on a signal. */
-async function trainLoop(t: Training, engine: GradientEngine, microBatchSize: number, options: TrainOptions): Promise<LoopResult> {
+async function trainLoop(
+  t: Training,
+  engine: GradientEngine,
+  microBatchSize: number,
+  options: TrainOptions,
+): Promise<LoopResult> {
   const { config } = t;
   const metrics = createMetricsLog(join(t.runDir, "metrics.jsonl"), { events: true }); // + a TensorBoard event file
-  const gpu = config.monitor.gpu === "auto" ? await startGpuSampler({ intervalMs: config.monitor.interval_ms, onWarning: options.log }) : null;
+  const gpu =
+    config.monitor.gpu === "auto"
+      ? await startGpuSampler({ intervalMs: config.monitor.interval_ms, onWarning: options.log })
+      : null;
   const progress = createProgress({ total: config.train.steps, label: "train", stream: options.progressStream });
   let lastCheckpointStep: number | null = t.step > 0 ? t.step : null;
   const checkpoint = async () => {
-    await saveCheckpoint(t.runDir, { step: t.step, vectors: t.params, optimizer: t.optimizer.state(), sampler: t.sampler.snapshot(), nonfiniteSkipped: t.nonfiniteSkipped, configSha: t.configSha });
+    await saveCheckpoint(t.runDir, {
+      step: t.step,
+      vectors: t.params,
+      optimizer: t.optimizer.state(),
+      sampler: t.sampler.snapshot(),
+      nonfiniteSkipped: t.nonfiniteSkipped,
+      configSha: t.configSha,
+    });
     lastCheckpointStep = t.step;
   };
-  const out: LoopResult = { losses: [], stepTimes: [], tokensTotal: 0, lastMfu: null, stoppedBy: null, gpu, wall: 0, deviceReads: 0, tensorsLeaked: null };
+  const out: LoopResult = {
+    losses: [],
+    stepTimes: [],
+    tokensTotal: 0,
+    lastMfu: null,
+    stoppedBy: null,
+    gpu,
+    wall: 0,
+    deviceReads: 0,
+    tensorsLeaked: null,
+  };
   let tensorsAfterStep2: number | null = null;
   const t0 = performance.now();
   try {
@@ -199,15 +313,24 @@ async function trainLoop(t: Training, engine: GradientEngine, microBatchSize: nu
       if (out.stoppedBy !== null) break;
       const tStep = performance.now();
       const batch = t.sampler.next(config.train.batch_size).map((i) => t.examples[i] as TfewExample);
-      const lr = learningRateAt(t.step, { lr: config.train.lr, totalSteps: config.train.steps, warmupRatio: config.train.warmup_ratio });
+      const lr = learningRateAt(t.step, {
+        lr: config.train.lr,
+        totalSteps: config.train.steps,
+        warmupRatio: config.train.warmup_ratio,
+      });
       const result = await engine.compute(batch).catch((error: unknown) => {
         throw asOutOfMemoryError(error, { phase: "train", backend: t.ws.backend.name, size: microBatchSize });
       });
       result.grads = usedGrads(result.grads, t.groups, new Set(batch.map((e) => e.task ?? 0))); // sets of tasks not in the batch: no update
-      const { norm } = config.train.max_grad_norm === null ? { norm: NaN } : clipByGlobalNorm(result.grads, config.train.max_grad_norm);
+      const { norm } =
+        config.train.max_grad_norm === null
+          ? { norm: NaN }
+          : clipByGlobalNorm(result.grads, config.train.max_grad_norm);
       const problem = applyUpdate(t, result, lr);
       if (problem !== null && !config.train.skip_nonfinite) {
-        throw new TfewError(`training: non-finite values at step ${t.step + 1} (${problem}); stopped, ${lastCheckpointStep === null ? "no checkpoint had been written yet" : `the last good checkpoint (step ${lastCheckpointStep}) is kept in ${t.runDir}`}; lower train.lr or set train.skip_nonfinite: true`);
+        throw new TfewError(
+          `training: non-finite values at step ${t.step + 1} (${problem}); stopped, ${lastCheckpointStep === null ? "no checkpoint had been written yet" : `the last good checkpoint (step ${lastCheckpointStep}) is kept in ${t.runDir}`}; lower train.lr or set train.skip_nonfinite: true`,
+        );
       }
       if (problem === null) await engine.setVectors(t.params);
       else {
@@ -227,7 +350,10 @@ async function trainLoop(t: Training, engine: GradientEngine, microBatchSize: nu
       const peak = resolvePeakFlops({ gpuName: g?.name ?? null, peakTflops: config.monitor.peak_tflops });
       if (peak !== null) {
         // the work this step really did: each micro-batch at its own padded lengths
-        const flops = passTokens(batch, microBatchSize).reduce((sum, tokens) => sum + t5StepFlops(t.ws.model.config, tokens, { training: true }), 0);
+        const flops = passTokens(batch, microBatchSize).reduce(
+          (sum, tokens) => sum + t5StepFlops(t.ws.model.config, tokens, { training: true }),
+          0,
+        );
         out.lastMfu = mfu(flops, seconds, peak);
       }
       if (t.step % config.train.log_every === 0 || t.step === config.train.steps) {
@@ -247,7 +373,13 @@ async function trainLoop(t: Training, engine: GradientEngine, microBatchSize: nu
           ...(result.tasks && t.multi ? { tasks: taskRecord(result.tasks, t.multi.names) } : {}),
         };
         metrics.write(record);
-        progress.update(t.step, { loss: record.loss, lr, examples_per_s: record.examples_per_s, ...(g?.utilizationPct != null ? { gpu_util_pct: g.utilizationPct } : {}), ...(g?.memoryUsedMiB != null ? { gpu_mem_mib: g.memoryUsedMiB } : {}) });
+        progress.update(t.step, {
+          loss: record.loss,
+          lr,
+          examples_per_s: record.examples_per_s,
+          ...(g?.utilizationPct != null ? { gpu_util_pct: g.utilizationPct } : {}),
+          ...(g?.memoryUsedMiB != null ? { gpu_mem_mib: g.memoryUsedMiB } : {}),
+        });
       }
       if (t.step % config.train.checkpoint_every === 0 || t.step === config.train.steps) await checkpoint();
     }
@@ -263,7 +395,11 @@ async function trainLoop(t: Training, engine: GradientEngine, microBatchSize: nu
 }
 
 /** The optimizer update, undone when it would make a vector non-finite; returns what went wrong, or null. */
-function applyUpdate(t: Training, result: { losses: { total: number }; grads: Map<string, Float32Array> }, lr: number): string | null {
+function applyUpdate(
+  t: Training,
+  result: { losses: { total: number }; grads: Map<string, Float32Array> },
+  lr: number,
+): string | null {
   if (!Number.isFinite(result.losses.total)) return `the loss is ${result.losses.total}`;
   if (!allFinite(result.grads)) return "a gradient is not finite";
   const before = t.config.train.skip_nonfinite ? { params: copyVectors(t.params), state: t.optimizer.state() } : null;
@@ -277,7 +413,8 @@ function applyUpdate(t: Training, result: { losses: { total: number }; grads: Ma
 }
 
 function allFinite(values: ReadonlyMap<string, Float32Array>): boolean {
-  for (const v of values.values()) for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i] as number)) return false;
+  for (const v of values.values())
+    for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i] as number)) return false;
   return true;
 }
 
@@ -286,8 +423,18 @@ function copyVectors(values: ReadonlyMap<string, Float32Array>): Map<string, Flo
 }
 
 /** metrics.jsonl's per-task losses: { name: { loss, lm_loss, ul_loss, ln_loss, examples } } for the tasks in the batch. */
-function taskRecord(tasks: NonNullable<StepGradients["tasks"]>, names: readonly string[]): Record<string, Record<string, number>> {
+function taskRecord(
+  tasks: NonNullable<StepGradients["tasks"]>,
+  names: readonly string[],
+): Record<string, Record<string, number>> {
   const out: Record<string, Record<string, number>> = {};
-  for (const [index, { losses, examples }] of tasks) out[names[index] ?? String(index)] = { loss: losses.total, lm_loss: losses.lm, ul_loss: losses.ul, ln_loss: losses.ln, examples };
+  for (const [index, { losses, examples }] of tasks)
+    out[names[index] ?? String(index)] = {
+      loss: losses.total,
+      lm_loss: losses.lm,
+      ul_loss: losses.ul,
+      ln_loss: losses.ln,
+      examples,
+    };
   return out;
 }

@@ -4,17 +4,32 @@ import { describe, expect, it } from "vitest";
 import { createOptimizer } from "./optimizer.js";
 import { createSetOptimizer } from "./set-optimizers.js";
 
-const groups = ["a", "b"].map((name) => ({ name, params: [{ name: `${name}/k`, shape: [4, 1] }, { name: `${name}/wo`, shape: [1, 3] }] }));
+const groups = ["a", "b"].map((name) => ({
+  name,
+  params: [
+    { name: `${name}/k`, shape: [4, 1] },
+    { name: `${name}/wo`, shape: [1, 3] },
+  ],
+}));
 const grad = (seed: number, n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 3.1 + i));
-const values = () => new Map(groups.flatMap((g) => g.params.map((p) => [p.name, new Float32Array(p.shape[0]! * p.shape[1]!).fill(1)] as const)));
+const values = () =>
+  new Map(
+    groups.flatMap((g) => g.params.map((p) => [p.name, new Float32Array(p.shape[0]! * p.shape[1]!).fill(1)] as const)),
+  );
 
 describe("createSetOptimizer", () => {
   it("steps only the sets given, each as a lone optimizer over its own steps; state round-trips", () => {
     const opt = createSetOptimizer({ name: "adafactor", weightDecay: 0 }, groups);
     const lone = createOptimizer({ name: "adafactor", weightDecay: 0 }, groups[0]!.params);
     const params = values();
-    const aloneParams = new Map([...params].filter(([k]) => k.startsWith("a/")).map(([k, v]) => [k, Float32Array.from(v)]));
-    const gA = (s: number) => new Map([["a/k", grad(s, 4)], ["a/wo", grad(s + 1, 3)]]);
+    const aloneParams = new Map(
+      [...params].filter(([k]) => k.startsWith("a/")).map(([k, v]) => [k, Float32Array.from(v)]),
+    );
+    const gA = (s: number) =>
+      new Map([
+        ["a/k", grad(s, 4)],
+        ["a/wo", grad(s + 1, 3)],
+      ]);
     opt.step(params, gA(1), 0.1);
     lone.step(aloneParams, gA(1), 0.1);
     expect([...params.get("b/k")!]).toEqual([1, 1, 1, 1]); // b not in the batch: untouched

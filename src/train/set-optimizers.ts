@@ -25,7 +25,8 @@ export function createSetOptimizer(config: OptimizerConfig, groups: readonly Par
     state() {
       const out: OptimizerState = {};
       for (const { group, optimizer } of parts) {
-        for (const [key, value] of Object.entries(optimizer.state())) out[key === "step" ? `${group.name}/step` : key] = value;
+        for (const [key, value] of Object.entries(optimizer.state()))
+          out[key === "step" ? `${group.name}/step` : key] = value;
       }
       return out;
     },
@@ -43,7 +44,11 @@ export function createSetOptimizer(config: OptimizerConfig, groups: readonly Par
 }
 
 /** The gradients of the sets used by a batch (tasks present), dropping the other sets' zeros. */
-export function usedGrads(grads: ReadonlyMap<string, Float32Array>, groups: readonly ParamGroup[], used: ReadonlySet<number>): Map<string, Float32Array> {
+export function usedGrads(
+  grads: ReadonlyMap<string, Float32Array>,
+  groups: readonly ParamGroup[],
+  used: ReadonlySet<number>,
+): Map<string, Float32Array> {
   if (groups.length === 1) return new Map(grads);
   const out = new Map<string, Float32Array>();
   groups.forEach((g, t) => used.has(t) && g.params.forEach((p) => out.set(p.name, grads.get(p.name) as Float32Array)));

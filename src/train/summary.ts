@@ -38,11 +38,25 @@ export interface TrainSummary {
   stopped_by: string | null;
 }
 
-export function summarize(r: LoopResult & { runDir: string; adapterDir: string; backend: string; batchSize: number; microBatchSize: number; workers: number; steps: number; nonfiniteSkipped: number }): TrainSummary {
+export function summarize(
+  r: LoopResult & {
+    runDir: string;
+    adapterDir: string;
+    backend: string;
+    batchSize: number;
+    microBatchSize: number;
+    workers: number;
+    steps: number;
+    nonfiniteSkipped: number;
+  },
+): TrainSummary {
   const steady = r.stepTimes.length > 1 ? r.stepTimes.slice(1) : r.stepTimes;
   const meanStep = steady.length > 0 ? steady.reduce((a, b) => a + b, 0) / steady.length : null;
   const sorted = [...steady].sort((a, b) => a - b);
-  const medianStep = sorted.length > 0 ? ((sorted[(sorted.length - 1) >> 1] as number) + (sorted[sorted.length >> 1] as number)) / 2 : null;
+  const medianStep =
+    sorted.length > 0
+      ? ((sorted[(sorted.length - 1) >> 1] as number) + (sorted[sorted.length >> 1] as number)) / 2
+      : null;
   return {
     run_dir: r.runDir,
     adapter_dir: r.adapterDir,

@@ -15,7 +15,9 @@ export interface TrainingTasks {
 
 /** The config one task of data.tasks runs with: its overrides over data.*, no tasks list. */
 export function taskConfig(config: RunConfig, entry: TaskEntry): RunConfig {
-  const overrides = Object.fromEntries(Object.entries(entry).filter(([key, value]) => key !== "name" && key !== "weight" && value !== undefined));
+  const overrides = Object.fromEntries(
+    Object.entries(entry).filter(([key, value]) => key !== "name" && key !== "weight" && value !== undefined),
+  );
   return { ...config, data: { ...config.data, ...overrides, tasks: null } };
 }
 
@@ -26,25 +28,37 @@ export async function prepareTasks(config: RunConfig): Promise<TrainingTasks> {
   const tasks: TaskData[] = [];
   for (const [i, c] of configs.entries()) {
     const task = await prepareTask(c);
-    if (task.train.length === 0) throw new TfewError(`data.tasks: task ${JSON.stringify(entries[i]?.name)} (${c.data.path}) has no labelled training examples`);
+    if (task.train.length === 0)
+      throw new TfewError(
+        `data.tasks: task ${JSON.stringify(entries[i]?.name)} (${c.data.path}) has no labelled training examples`,
+      );
     tasks.push(task);
   }
   const choices = tasks.map((t) => t.labelNames.length);
   const other = choices.findIndex((n) => n !== choices[0]);
   if (other > 0) {
-    throw new TfewError(`data.tasks: task ${JSON.stringify(entries[other]?.name)} has ${choices[other]} answer choices but ${JSON.stringify(entries[0]?.name)} has ${choices[0]}; mixed batches need the same number of choices (train such tasks in separate runs)`);
+    throw new TfewError(
+      `data.tasks: task ${JSON.stringify(entries[other]?.name)} has ${choices[other]} answer choices but ${JSON.stringify(entries[0]?.name)} has ${choices[0]}; mixed batches need the same number of choices (train such tasks in separate runs)`,
+    );
   }
   return { names: entries.map((e) => e.name), weights: entries.map((e) => e.weight), configs, tasks };
 }
 
 /** Tokenized training examples of every task, task-major, each tagged with its task index. */
-export function taskExamples(t: TrainingTasks, ws: Workspace, log: (line: string) => void): { examples: TfewExample[]; sizes: number[] } {
+export function taskExamples(
+  t: TrainingTasks,
+  ws: Workspace,
+  log: (line: string) => void,
+): { examples: TfewExample[]; sizes: number[] } {
   const examples: TfewExample[] = [];
   const sizes: number[] = [];
   t.tasks.forEach((task, index) => {
     const config = t.configs[index] as RunConfig;
     const built = buildExamples(task, task.train, ws.tokenizer, config);
-    if (built.truncated > 0) log(`warning: task ${t.names[index]}: ${built.truncated} of ${built.examples.length} training prompts were cut to data.max_seq_len=${config.data.max_seq_len} tokens`);
+    if (built.truncated > 0)
+      log(
+        `warning: task ${t.names[index]}: ${built.truncated} of ${built.examples.length} training prompts were cut to data.max_seq_len=${config.data.max_seq_len} tokens`,
+      );
     examples.push(...built.examples.map((e) => ({ ...e, task: index })));
     sizes.push(built.examples.length);
   });

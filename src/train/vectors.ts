@@ -14,7 +14,12 @@ import type { T5Weights } from "../model/weights.js";
 import type { ParamGroup } from "./set-optimizers.js";
 
 /** The run's trained vectors: `taskNames` are data.tasks' names (null for a one-task run). */
-export async function createTrainedVectors(config: RunConfig, weights: T5Weights, ia3Config: Ia3Config, taskNames: string[] | null): Promise<TrainedVectors> {
+export async function createTrainedVectors(
+  config: RunConfig,
+  weights: T5Weights,
+  ia3Config: Ia3Config,
+  taskNames: string[] | null,
+): Promise<TrainedVectors> {
   const { adapter } = config;
   let initial: Map<string, Float32Array> | undefined;
   if (adapter.init_from !== null) {
@@ -25,10 +30,18 @@ export async function createTrainedVectors(config: RunConfig, weights: T5Weights
   }
   if (adapter.routing === "smear") {
     const experts = adapter.experts;
-    if (experts === null && taskNames === null) throw new TfewError("adapter.routing: smear needs adapter.experts (a list of adapter folders or a count >= 2) or data.tasks (one expert per task)");
+    if (experts === null && taskNames === null)
+      throw new TfewError(
+        "adapter.routing: smear needs adapter.experts (a list of adapter folders or a count >= 2) or data.tasks (one expert per task)",
+      );
     if (Array.isArray(experts)) return createSmear(weights, ia3Config, await readExperts(experts, weights, ia3Config));
-    const names = typeof experts === "number" ? Array.from({ length: experts }, (_, i) => `expert${i}`) : (taskNames as string[]);
-    return createSmear(weights, ia3Config, names.map((name) => ({ name, initial })));
+    const names =
+      typeof experts === "number" ? Array.from({ length: experts }, (_, i) => `expert${i}`) : (taskNames as string[]);
+    return createSmear(
+      weights,
+      ia3Config,
+      names.map((name) => ({ name, initial })),
+    );
   }
   const names = taskNames !== null && adapter.routing === "task" ? taskNames : [adapter.task_name];
   return names.map((name) => createVectorSet(name, weights, ia3Config, initial));
@@ -38,11 +51,18 @@ export async function createTrainedVectors(config: RunConfig, weights: T5Weights
 export function paramGroups(vectors: TrainedVectors): ParamGroup[] {
   const params = trainedParams(vectors).map((p) => ({ name: p.key, shape: p.shape }));
   if (isSmear(vectors) || !Array.isArray(vectors) || vectors.length === 1) return [{ name: "all", params }];
-  return (vectors as Ia3VectorSet[]).map((set) => ({ name: set.name, params: params.filter((p) => p.name.startsWith(`${set.name}/`)) }));
+  return (vectors as Ia3VectorSet[]).map((set) => ({
+    name: set.name,
+    params: params.filter((p) => p.name.startsWith(`${set.name}/`)),
+  }));
 }
 
 /** Writes the trained adapter(s) under adapterDir. */
-export async function saveTrainedVectors(adapterDir: string, vectors: TrainedVectors, options: { baseModel: string }): Promise<void> {
+export async function saveTrainedVectors(
+  adapterDir: string,
+  vectors: TrainedVectors,
+  options: { baseModel: string },
+): Promise<void> {
   if (isSmear(vectors)) return saveSmear(adapterDir, vectors, options);
   const sets = Array.isArray(vectors) ? (vectors as Ia3VectorSet[]) : [vectors as Ia3VectorSet];
   // one set per task: adapter/<task>/; one set (single task, or routing: shared): adapter/

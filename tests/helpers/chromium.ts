@@ -9,7 +9,13 @@ import { pathToFileURL } from "node:url";
 
 /** The first browser that answers --version: $CHROMIUM, chromium, chromium-browser, google-chrome; null if none. */
 export function findChromium(): string | null {
-  const candidates = [process.env.CHROMIUM, "chromium", "chromium-browser", "google-chrome-stable", "google-chrome"].filter((c): c is string => !!c);
+  const candidates = [
+    process.env.CHROMIUM,
+    "chromium",
+    "chromium-browser",
+    "google-chrome-stable",
+    "google-chrome",
+  ].filter((c): c is string => !!c);
   for (const c of candidates) {
     const r = spawnSync(c, ["--version"], { encoding: "utf8", timeout: 20_000 });
     if (r.status === 0) return c;
@@ -20,8 +26,23 @@ export function findChromium(): string | null {
 function runChromium(browser: string, args: string[]): string {
   const profile = mkdtempSync(join(tmpdir(), "tfew-chromium-"));
   try {
-    const r = spawnSync(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions", "--hide-scrollbars", `--user-data-dir=${profile}`, "--host-resolver-rules=MAP * ~NOTFOUND", ...args], { encoding: "utf8", timeout: 90_000, maxBuffer: 64 << 20 });
-    if (r.status !== 0) throw new Error(`${browser} ${args.join(" ")} exited with ${r.status ?? r.signal}:\n${r.stderr}`);
+    const r = spawnSync(
+      browser,
+      [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-extensions",
+        "--hide-scrollbars",
+        `--user-data-dir=${profile}`,
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        ...args,
+      ],
+      { encoding: "utf8", timeout: 90_000, maxBuffer: 64 << 20 },
+    );
+    if (r.status !== 0)
+      throw new Error(`${browser} ${args.join(" ")} exited with ${r.status ?? r.signal}:\n${r.stderr}`);
     return r.stdout;
   } finally {
     rmSync(profile, { recursive: true, force: true });
@@ -34,6 +55,16 @@ export function dumpDom(browser: string, htmlFile: string): string {
 }
 
 /** A PNG screenshot of an HTML file at width × height CSS pixels. */
-export function screenshot(browser: string, htmlFile: string, png: string, size: { width: number; height: number; scale?: number }): void {
-  runChromium(browser, [`--window-size=${size.width},${size.height}`, `--force-device-scale-factor=${size.scale ?? 1}`, `--screenshot=${png}`, pathToFileURL(htmlFile).href]);
+export function screenshot(
+  browser: string,
+  htmlFile: string,
+  png: string,
+  size: { width: number; height: number; scale?: number },
+): void {
+  runChromium(browser, [
+    `--window-size=${size.width},${size.height}`,
+    `--force-device-scale-factor=${size.scale ?? 1}`,
+    `--screenshot=${png}`,
+    pathToFileURL(htmlFile).href,
+  ]);
 }

@@ -14,10 +14,16 @@ export interface FormatRow {
   Label: string;
 }
 
-export const FORMAT_ROWS = JSON.parse(readFileSync(join(FORMAT_FIXTURES, "rows.json"), "utf8")) as { labels: string[]; rows: FormatRow[] };
+export const FORMAT_ROWS = JSON.parse(readFileSync(join(FORMAT_FIXTURES, "rows.json"), "utf8")) as {
+  labels: string[];
+  rows: FormatRow[];
+};
 
 export function toCsvText(rows: readonly FormatRow[]): string {
-  return toCsv(["ID", "Title", "Body", "Label"], rows.map((r) => [r.ID, r.Title, r.Body, r.Label]));
+  return toCsv(
+    ["ID", "Title", "Body", "Label"],
+    rows.map((r) => [r.ID, r.Title, r.Body, r.Label]),
+  );
 }
 
 export function toJsonlText(rows: readonly FormatRow[]): string {
@@ -25,11 +31,23 @@ export function toJsonlText(rows: readonly FormatRow[]): string {
 }
 
 /** A Label Studio annotation choosing `label` (as the JSON export writes it). */
-export function annotation(label: string, options: { id?: number; at?: string; cancelled?: boolean; groundTruth?: boolean; control?: string } = {}): Record<string, unknown> {
+export function annotation(
+  label: string,
+  options: { id?: number; at?: string; cancelled?: boolean; groundTruth?: boolean; control?: string } = {},
+): Record<string, unknown> {
   return {
     id: options.id ?? 1,
     completed_by: 1,
-    result: [{ id: "r1", type: "choices", from_name: options.control ?? "sentiment", to_name: "text", origin: "manual", value: { choices: [label] } }],
+    result: [
+      {
+        id: "r1",
+        type: "choices",
+        from_name: options.control ?? "sentiment",
+        to_name: "text",
+        origin: "manual",
+        value: { choices: [label] },
+      },
+    ],
     was_cancelled: options.cancelled ?? false,
     ground_truth: options.groundTruth ?? false,
     created_at: options.at ?? "2024-05-01T10:00:00.000000Z",

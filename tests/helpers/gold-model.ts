@@ -10,7 +10,10 @@ import { GOLD_MODEL_DIR } from "./shared.js";
 export async function loadGoldModel(options: { keepUntransposed: boolean }): Promise<T5Model> {
   const config = await readT5Config(GOLD_MODEL_DIR);
   const { tensors } = await readSafetensors(join(GOLD_MODEL_DIR, "model.safetensors"));
-  return { config, weights: buildWeights(config, tensors, { keepUntransposed: options.keepUntransposed, source: GOLD_MODEL_DIR }) };
+  return {
+    config,
+    weights: buildWeights(config, tensors, { keepUntransposed: options.keepUntransposed, source: GOLD_MODEL_DIR }),
+  };
 }
 
 export async function readCase(name: "forward" | "ia3" | "tfew" | "adafactor"): Promise<Map<string, TensorRecord>> {

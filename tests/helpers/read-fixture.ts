@@ -30,12 +30,14 @@ export function readSafetensors(path: string): Map<string, FixtureTensor> {
     const [start, end] = entry.data_offsets;
     const count = entry.shape.reduce((a, b) => a * b, 1);
     if (entry.dtype === "F32") {
-      if (end - start !== count * 4) throw new Error(`${path}: ${name} has ${end - start} bytes, expected ${count * 4}`);
+      if (end - start !== count * 4)
+        throw new Error(`${path}: ${name} has ${end - start} bytes, expected ${count * 4}`);
       const data = new Float32Array(count);
       for (let i = 0; i < count; i++) data[i] = view.getFloat32(base + start + 4 * i, true);
       out.set(name, { dtype: "F32", shape: entry.shape, data });
     } else if (entry.dtype === "I64") {
-      if (end - start !== count * 8) throw new Error(`${path}: ${name} has ${end - start} bytes, expected ${count * 8}`);
+      if (end - start !== count * 8)
+        throw new Error(`${path}: ${name} has ${end - start} bytes, expected ${count * 8}`);
       const data = new Int32Array(count);
       for (let i = 0; i < count; i++) {
         const value = view.getBigInt64(base + start + 8 * i, true);
@@ -60,16 +62,13 @@ export function fixtureTensor(tensors: Map<string, FixtureTensor>, name: string)
 /** The named F32 tensor's data. */
 export function fixtureFloats(tensors: Map<string, FixtureTensor>, name: string): Float32Array {
   const tensor = fixtureTensor(tensors, name);
-  if (!(tensor.data instanceof Float32Array)) throw new Error(`fixture tensor ${name} is ${tensor.dtype}, expected F32`);
+  if (!(tensor.data instanceof Float32Array))
+    throw new Error(`fixture tensor ${name} is ${tensor.dtype}, expected F32`);
   return tensor.data;
 }
 
 /** max over elements of |actual - expected| / max(|expected|, floor). */
-export function maxRelativeError(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  floor = 1e-30,
-): number {
+export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 1e-30): number {
   if (actual.length !== expected.length) throw new Error(`length ${actual.length} != ${expected.length}`);
   let worst = 0;
   for (let i = 0; i < actual.length; i++) {

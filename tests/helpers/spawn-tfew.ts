@@ -44,7 +44,11 @@ export interface Spawned {
 
 /** Starts `node bin/tfew.js ...args` in `cwd` (a scratch folder); killed after timeoutMs (default 100 s). */
 export function startCli(args: string[], options: { cwd: string; timeoutMs?: number }): Spawned {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: cliEnv(options.cwd), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd,
+    env: cliEnv(options.cwd),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   const waiters: { text: string; resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -61,7 +65,10 @@ export function startCli(args: string[], options: { cwd: string; timeoutMs?: num
   const done = new Promise<CliResult>((resolve) => {
     child.on("close", (code, signal) => {
       clearTimeout(timer);
-      for (const w of waiters.splice(0)) w.reject(new Error(`tfew exited (code ${code}, signal ${signal}) before printing "${w.text}"; stderr:\n${stderr}`));
+      for (const w of waiters.splice(0))
+        w.reject(
+          new Error(`tfew exited (code ${code}, signal ${signal}) before printing "${w.text}"; stderr:\n${stderr}`),
+        );
       resolve({ code, signal, stdout, stderr });
     });
   });

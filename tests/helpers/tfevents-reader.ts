@@ -121,13 +121,15 @@ function readEvent(bytes: Uint8Array): ReadEvent {
 export function readEventFile(bytes: Uint8Array): ReadEvent[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const events: ReadEvent[] = [];
-  for (let at = 0; at < bytes.length; ) {
+  for (let at = 0; at < bytes.length;) {
     if (at + 12 > bytes.length) throw new Error(`partial record header at ${at}`);
     const length = Number(view.getBigUint64(at, true));
-    if (view.getUint32(at + 8, true) !== masked(crc32cReference(bytes.subarray(at, at + 8)))) throw new Error(`length CRC mismatch at ${at}`);
+    if (view.getUint32(at + 8, true) !== masked(crc32cReference(bytes.subarray(at, at + 8))))
+      throw new Error(`length CRC mismatch at ${at}`);
     if (at + 16 + length > bytes.length) throw new Error(`partial record at ${at}`);
     const data = bytes.subarray(at + 12, at + 12 + length);
-    if (view.getUint32(at + 12 + length, true) !== masked(crc32cReference(data))) throw new Error(`data CRC mismatch at ${at}`);
+    if (view.getUint32(at + 12 + length, true) !== masked(crc32cReference(data)))
+      throw new Error(`data CRC mismatch at ${at}`);
     events.push(readEvent(data));
     at += 16 + length;
   }

@@ -25,7 +25,8 @@ function newestSourceMs(dir: string): number {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestSourceMs(path));
-    else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) newest = Math.max(newest, statSync(path).mtimeMs);
+    else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts"))
+      newest = Math.max(newest, statSync(path).mtimeMs);
   }
   return newest;
 }
@@ -66,7 +67,10 @@ export async function ensureBuilt(): Promise<void> {
 }
 
 /** Runs `node bin/tfew.js ...args` in the repo root; resolves when it exits (kills it after timeoutMs). */
-export function runTfew(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runTfew(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [TFEW_BIN, ...args], {
@@ -88,9 +92,15 @@ export function runTfew(args: string[], options: { env?: NodeJS.ProcessEnv; time
 }
 
 /** Like runTfew, but fails with the command's output when the exit code is not 0. */
-export async function runTfewOk(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export async function runTfewOk(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const r = await runTfew(args, options);
-  if (r.code !== 0) throw new Error(`tfew ${args.join(" ")} exited with ${r.code ?? r.signal}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  if (r.code !== 0)
+    throw new Error(
+      `tfew ${args.join(" ")} exited with ${r.code ?? r.signal}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`,
+    );
   return r;
 }
 
