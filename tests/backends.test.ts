@@ -9,7 +9,14 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readSafetensors } from "../src/io/safetensors.js";
 import { REPO_ROOT } from "./helpers/shared.js";
-import { DEMO_TASK_DIR, ensureBuilt, makeTempDir, removeTempDir, runTfewOk, TFEW_BIN } from "./helpers/tfew-cli.js";
+import {
+  DEMO_TASK_DIR,
+  ensureBuilt,
+  makeTempDir,
+  removeTempDir,
+  runTfewProcessOk,
+  TFEW_BIN,
+} from "./helpers/tfew-cli.js";
 
 // The slow tier: `npm run test:backends` (wasm, cpu) and the backend suites set TFEW_TEST_BACKENDS; plain npm test skips.
 const REQUESTED = process.env.TFEW_TEST_BACKENDS;
@@ -81,10 +88,10 @@ function relativeTo(a: Map<string, Float32Array>, b: Map<string, Float32Array>, 
 /** Everything the suite compares, computed once per backend (wasm's adapter for eval / score / Fisher). */
 async function runOn(backend: string): Promise<BackendRun> {
   const run = join(tmp, `run-${backend}`);
-  await runTfewOk(trainArgs(backend, run), TIMEOUT);
+  await runTfewProcessOk(trainArgs(backend, run), TIMEOUT);
   const reference = join(tmp, "run-wasm", "adapter");
   const out = (name: string) => join(tmp, `${name}-${backend}`);
-  await runTfewOk(
+  await runTfewProcessOk(
     [
       "eval",
       "--adapter",
@@ -99,7 +106,7 @@ async function runOn(backend: string): Promise<BackendRun> {
     ],
     TIMEOUT,
   );
-  await runTfewOk(
+  await runTfewProcessOk(
     [
       "predict",
       "--adapter",
@@ -124,7 +131,7 @@ async function runOn(backend: string): Promise<BackendRun> {
         .map((l) => JSON.stringify({ source: l.split("\t")[0], target: l.split("\t")[1] }))
         .join("\n") + "\n",
     );
-  await runTfewOk(
+  await runTfewProcessOk(
     [
       "score",
       "--adapter",
@@ -146,7 +153,7 @@ async function runOn(backend: string): Promise<BackendRun> {
     cpSync(reference, dir, { recursive: true });
     rmSync(join(dir, "fisher.safetensors"), { force: true });
   }
-  await runTfewOk(
+  await runTfewProcessOk(
     [
       "merge",
       "--method",
@@ -196,12 +203,12 @@ async function killAndResume(backend: string, dir: string, after: number): Promi
   while (child.exitCode === null && rows() < after) await new Promise((r) => setTimeout(r, 50));
   child.kill("SIGKILL");
   await closed;
-  await runTfewOk(["train", "--resume", dir], TIMEOUT);
+  await runTfewProcessOk(["train", "--resume", dir], TIMEOUT);
 }
 
 describe.skipIf(BACKENDS.length === 0).each(BACKENDS.length === 0 ? ["none"] : BACKENDS)("backend %s", (backend) => {
   it("passes the gold check (logits ≤ 1e-3, gradients ≤ 1e-3 relative)", async () => {
-    const r = await runTfewOk(["gold-check", "--backend", backend], TIMEOUT);
+    const r = await runTfewProcessOk(["gold-check", "--backend", backend], TIMEOUT);
     const result = JSON.parse(r.stdout.trim().split("\n").at(-1) as string);
     console.log(
       `[${backend}] gold-check logits ${result.logits_max_abs} ia3 grads ${result.ia3_grad_rel} tfew grads ${result.tfew_grad_rel}`,

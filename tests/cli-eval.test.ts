@@ -163,7 +163,7 @@ describe("tfew eval on the demo", () => {
     const r = await runTfew(["eval", "--data", DEMO_TASK_DIR, "--out", join(tmp, "none")]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split("\n")).toEqual([
-      "tfew: error: eval/predict: give one of --run DIR, --adapter DIR or --model M",
+      "tfew: error: eval: give one of --run DIR, --adapter DIR or --model M",
     ]);
   });
 });

@@ -7,9 +7,9 @@ import { TfewError } from "../errors.js";
 import { installNativeMatMul } from "./native-matmul.js";
 import { applyReadPolicy } from "./reads.js";
 import { tf } from "./tf.js";
+import { BACKEND_NAMES, type BackendName } from "./backend-names.js";
 
-export const BACKEND_NAMES = ["auto", "tensorflow", "wasm", "cpu", "webgpu"] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
+export { BACKEND_NAMES, type BackendName };
 
 export interface BackendChoice {
   name: Exclude<BackendName, "auto">;

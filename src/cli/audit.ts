@@ -1,46 +1,41 @@
-// `tfew audit (--model M | --run R) --data D [--folds K] --out DIR`: the CLI side of src/audit (config from the
-// run folder or the default recipe, the one-line result).
+// `tfew audit (--model M | --run R) --data D [--folds K] --out DIR`: likely label errors from K-fold out-of-fold
+// probabilities and confident learning (src/audit); the recipe from the run folder or the default config.
 import { join } from "node:path";
-import { runAudit } from "../audit/audit.js";
-import { loadRunConfig } from "../config/load.js";
-import type { RunConfig } from "../config/schema.js";
 import { TfewError } from "../errors.js";
-import { configFromArgs, log, type ConfigArgs } from "./common.js";
+import { configOptions, dataOption, defineCommand, flagValue } from "./command.js";
+import { resolveSources } from "./sources.js";
 
-export interface AuditArgs extends ConfigArgs {
-  model?: string;
-  run?: string;
-  data?: string;
-  folds: number;
-}
-
-/** The recipe: a run folder's config.resolved.yaml (plus --config/--set), or the default config with --model. */
-function auditConfig(args: AuditArgs): RunConfig {
-  if ((args.model === undefined) === (args.run === undefined))
-    throw new TfewError("audit: give exactly one of --model M or --run DIR");
-  if (args.data === undefined) throw new TfewError("audit: give --data D (the labelled data to audit)");
-  const sets = [
-    ...(args.set ?? []),
-    `data.path=${args.data}`,
-    ...(args.backend !== undefined ? [`backend=${args.backend}`] : []),
-  ];
-  if (args.run !== undefined)
-    return loadRunConfig({ files: [join(args.run, "config.resolved.yaml"), ...(args.config ?? [])], sets }).config;
-  return configFromArgs({
-    ...args,
-    set: [`model=${args.model as string}`, ...sets],
-    backend: undefined,
-    out: undefined,
-  }).config;
-}
-
-export async function auditCommand(args: AuditArgs): Promise<number> {
-  const config = auditConfig(args);
-  const outDir = args.out ?? join("runs", "audit");
-  const r = await runAudit({ config, folds: args.folds, outDir, log });
-  const reused = r.reusedFolds > 0 ? ` (${r.reusedFolds} of ${args.folds} folds reused from ${r.cacheDir})` : "";
-  process.stdout.write(
-    `audit: ${r.issues} of ${r.n} labelled examples look mislabelled${reused}; ${join(r.outDir, "label_issues.csv")}\n`,
-  );
-  return 0;
-}
+export const auditCommand = defineCommand({
+  command: "audit",
+  describe:
+    "find likely label errors: K-fold out-of-fold probabilities + confident learning; write label_issues.csv, summary.json, Label Studio tasks",
+  options: {
+    ...configOptions,
+    model: {
+      type: "string",
+      describe: "model folder or hub id: audit with the default recipe (configs/default.yaml + --config/--set)",
+    },
+    run: { type: "string", describe: "run folder of tfew train: audit with its recipe (config.resolved.yaml)" },
+    ...dataOption,
+    folds: {
+      type: "number",
+      default: 5,
+      describe: "K: fold adapters trained, each scoring the examples it did not see",
+    },
+  },
+  async run(args, ctx) {
+    if ((args.model === undefined) === (args.run === undefined))
+      throw new TfewError("audit: give exactly one of --model M or --run DIR");
+    if (args.data === undefined) throw new TfewError("audit: give --data D (the labelled data to audit)");
+    const flags = [...flagValue("data", "data.path", args.data), ...flagValue("backend", "backend", args.backend)];
+    const { config } = await resolveSources("audit", { ...args, adapter: undefined }, flags);
+    const outDir = args.out ?? join("runs", "audit");
+    const { runAudit } = await import("../audit/audit.js");
+    const r = await runAudit({ config, folds: args.folds, outDir, log: ctx.log });
+    const reused = r.reusedFolds > 0 ? ` (${r.reusedFolds} of ${args.folds} folds reused from ${r.cacheDir})` : "";
+    ctx.out(
+      `audit: ${r.issues} of ${r.n} labelled examples look mislabelled${reused}; ${join(r.outDir, "label_issues.csv")}`,
+    );
+    return 0;
+  },
+});

@@ -1,39 +1,13 @@
-// CLI plumbing shared by the commands: config loading from --config/--set/--backend/--out, one-line
-// error reporting (stack only with --verbose), and signal handling. Only src/cli touches process state.
+// CLI plumbing shared by the commands: the package root, refusing to replace outputs, one-line error reporting
+// (stack only with --verbose), and signal handling. Only src/cli touches process state.
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_CONFIG_FILE, loadRunConfig } from "../config/load.js";
-import type { RunConfig } from "../config/schema.js";
 import { isTfewError, TfewError } from "../errors.js";
+import type { CliIo } from "./io.js";
 
 /** The package root (where data/demo-model lives), from src/cli or dist/cli. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-
-export interface ConfigArgs {
-  config?: string[];
-  set?: string[];
-  backend?: string;
-  out?: string;
-}
-
-/**
- * --config files (default: the embedded configs/default.yaml, whose demo paths are resolved against the
- * package so `npx tfew train` works from any folder), then --set, then --backend / --out.
- */
-export function configFromArgs(args: ConfigArgs): { config: RunConfig; sources: string[] } {
-  const files = args.config && args.config.length > 0 ? args.config : [DEFAULT_CONFIG_FILE];
-  const sets = [...(args.set ?? [])];
-  if (files.length === 1 && files[0] === DEFAULT_CONFIG_FILE) {
-    sets.unshift(
-      `model=${join(PACKAGE_ROOT, "data", "demo-model")}`,
-      `data.path=${join(PACKAGE_ROOT, "data", "demo-task")}`,
-    );
-  }
-  if (args.backend !== undefined) sets.push(`backend=${args.backend}`);
-  if (args.out !== undefined) sets.push(`out=${args.out}`);
-  return loadRunConfig({ files, sets });
-}
 
 /**
  * Refuses, before any compute, to replace an output that already exists unless --overwrite is given
@@ -52,26 +26,27 @@ export function refuseToReplace(
 }
 
 /** Prints an error as one line (`tfew: error: ...`) and returns the exit code. */
-export function reportError(error: unknown, options: { verbose: boolean }): number {
+export function reportError(error: unknown, options: { verbose: boolean; io: CliIo }): number {
+  const { io } = options;
   if (isTfewError(error)) {
-    process.stderr.write(`tfew: error: ${error.message}\n`);
-    if (options.verbose && error.stack) process.stderr.write(`${error.stack}\n`);
+    io.stderr(`tfew: error: ${error.message}\n`);
+    if (options.verbose && error.stack) io.stderr(`${error.stack}\n`);
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`tfew: internal error: ${message.split("\n")[0]}\n`);
-  if (options.verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-  else process.stderr.write("tfew: (run again with --verbose for the stack trace; this is a bug, please report it)\n");
+  io.stderr(`tfew: internal error: ${message.split("\n")[0]}\n`);
+  if (options.verbose && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
+  else io.stderr("tfew: (run again with --verbose for the stack trace; this is a bug, please report it)\n");
   return 70;
 }
 
 /** Records SIGINT/SIGTERM instead of dying, so the loop can checkpoint; a second signal exits at once. */
-export function trapSignals(): { requested: () => "SIGINT" | "SIGTERM" | null; release: () => void } {
+export function trapSignals(io: CliIo): { requested: () => "SIGINT" | "SIGTERM" | null; release: () => void } {
   let got: "SIGINT" | "SIGTERM" | null = null;
   const handler = (signal: "SIGINT" | "SIGTERM") => {
     if (got !== null) process.exit(signal === "SIGINT" ? 130 : 143);
     got = signal;
-    process.stderr.write(`\ntfew: ${signal} received, writing a checkpoint then stopping (send again to exit now)\n`);
+    io.stderr(`\ntfew: ${signal} received, writing a checkpoint then stopping (send again to exit now)\n`);
   };
   process.on("SIGINT", handler);
   process.on("SIGTERM", handler);
@@ -84,6 +59,8 @@ export function trapSignals(): { requested: () => "SIGINT" | "SIGTERM" | null; r
   };
 }
 
-export function log(line: string): void {
-  process.stderr.write(`${line}\n`);
+/** A path as the user would type it: relative to the current folder when inside it, else absolute. */
+export function shownPath(path: string): string {
+  const rel = relative(process.cwd(), resolve(path));
+  return rel === "" ? "." : rel.startsWith("..") || isAbsolute(rel) ? resolve(path) : rel;
 }

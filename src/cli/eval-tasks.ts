@@ -2,11 +2,8 @@
 // adapter (adapter/<task>/, or the one shared adapter/), metrics written to <out>/<task>/metrics.json.
 import { join } from "node:path";
 import type { RunConfig } from "../config/schema.js";
-import { evaluate } from "../eval/evaluate.js";
-import { prepareModel, prepareTask } from "../engine/workspace.js";
 import { TfewError } from "../errors.js";
-import { taskConfig } from "../train/tasks.js";
-import { log } from "./common.js";
+import type { CommandContext } from "./io.js";
 
 export interface TaskEvalArgs {
   run: string;
@@ -28,7 +25,11 @@ export function selectTasks(config: RunConfig, name: string | undefined): NonNul
 }
 
 /** Evaluates the run's tasks one by one on one loaded model; prints one line per task. */
-export async function evalRunTasks(config: RunConfig, args: TaskEvalArgs): Promise<number> {
+export async function evalRunTasks(config: RunConfig, args: TaskEvalArgs, ctx: CommandContext): Promise<number> {
+  const { evaluate } = await import("../eval/evaluate.js");
+  const { prepareModel, prepareTask } = await import("../engine/workspace.js");
+  const { taskConfig } = await import("../train/tasks.js");
+  const log = ctx.log;
   const tasks = selectTasks(config, args.task);
   const workspace = await prepareModel(config, { log });
   for (const entry of tasks) {
@@ -38,9 +39,8 @@ export async function evalRunTasks(config: RunConfig, args: TaskEvalArgs): Promi
       config.adapter.routing === "task" ? join(args.run, "adapter", entry.name) : join(args.run, "adapter");
     const outDir = join(args.out, entry.name);
     const m = await evaluate({ config: own, workspace, task, log }, { adapterDir, split: args.split, outDir });
-    process.stdout.write(
-      `${entry.name} (${args.split}, n=${m.n}): accuracy ${m.accuracy.toFixed(4)}, macro-F1 ${m.macro_f1.toFixed(4)}; ${join(outDir, "metrics.json")}\n`,
-    );
+    const scores = `accuracy ${m.accuracy.toFixed(4)}, macro-F1 ${m.macro_f1.toFixed(4)}`;
+    ctx.out(`${entry.name} (${args.split}, n=${m.n}): ${scores}; ${join(outDir, "metrics.json")}`);
   }
   return 0;
 }

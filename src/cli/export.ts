@@ -1,27 +1,32 @@
 // `tfew export`: fold an (IA)³ adapter into its base model and write a plain Hugging Face model folder
 // (src/merge/export.ts).
-import { exportModel } from "../merge/export.js";
-import { log } from "./common.js";
+import { defineCommand, lastValue, verboseOption } from "./command.js";
 
-export interface ExportArgs {
-  model: string;
-  adapter: string;
-  out: string;
-  tokenizer?: string;
-  revision?: string;
-}
-
-export async function exportCommand(args: ExportArgs): Promise<number> {
-  const summary = await exportModel({
-    model: args.model,
-    revision: args.revision,
-    adapterDir: args.adapter,
-    outDir: args.out,
-    tokenizerDir: args.tokenizer ?? null,
-    log,
-  });
-  process.stdout.write(
-    `exported ${args.model} with ${summary.folded} (IA)³ vectors folded in (${summary.dtypes.join(", ")}, ${summary.weightFiles.length} weight file${summary.weightFiles.length === 1 ? "" : "s"}) → ${summary.outDir}\n`,
-  );
-  return 0;
-}
+export const exportCommand = defineCommand({
+  command: "export",
+  describe: "fold an (IA)³ adapter into its base model's weights; write a Hugging Face model folder",
+  options: {
+    model: { type: "string", demandOption: true, describe: "base model folder or hub id" },
+    adapter: { type: "string", demandOption: true, describe: "adapter folder (tfew or PEFT IA3)" },
+    out: { type: "string", demandOption: true, describe: "new folder for the exported model", coerce: lastValue },
+    tokenizer: { type: "string", describe: "copy the tokenizer files from here (default: the model folder)" },
+    revision: { type: "string", describe: "hub branch, tag or commit of --model" },
+    ...verboseOption,
+  },
+  async run(args, ctx) {
+    const { exportModel } = await import("../merge/export.js");
+    const summary = await exportModel({
+      model: args.model,
+      revision: args.revision,
+      adapterDir: args.adapter,
+      outDir: args.out as string,
+      tokenizerDir: args.tokenizer ?? null,
+      log: ctx.log,
+    });
+    const files = `${summary.weightFiles.length} weight file${summary.weightFiles.length === 1 ? "" : "s"}`;
+    ctx.out(
+      `exported ${args.model} with ${summary.folded} (IA)³ vectors folded in (${summary.dtypes.join(", ")}, ${files}) → ${summary.outDir}`,
+    );
+    return 0;
+  },
+});

@@ -1,19 +1,13 @@
 // `tfew sweep run|cell|status|collect`: thin commands over src/sweep (the sweep file's cells on a local pool,
 // a Slurm job array or a Kubernetes Indexed Job; one cell; the cells' state; the results table).
-import type { Argv } from "yargs";
-import { runCell } from "../sweep/cell.js";
-import { describeOverrides } from "../sweep/cells.js";
-import { collectSweep } from "../sweep/collect.js";
-import { scoresText } from "../sweep/local.js";
-import { runSweep, sweepStatus, type SweepRunReport } from "../sweep/run.js";
+import type { SweepRunReport } from "../sweep/run.js";
 import type { RunningChild } from "../sweep/spawn.js";
 import { TfewError } from "../errors.js";
-import { log } from "./common.js";
-
-const out = (line: string) => process.stdout.write(`${line}\n`);
+import { defineCommand, verboseOption } from "./command.js";
+import type { CommandContext } from "./io.js";
 
 /** Stop requests for a sweep: the first SIGINT/SIGTERM stops new work and reaches the running tfew children. */
-function trapSweepSignals(): {
+function trapSweepSignals(ctx: CommandContext): {
   requested: () => boolean;
   onChild: (child: RunningChild) => void;
   release: () => void;
@@ -24,7 +18,7 @@ function trapSweepSignals(): {
   const handler = (signal: NodeJS.Signals) => {
     if (got !== null) process.exit(signal === "SIGINT" ? 130 : 143);
     got = signal;
-    log(`tfew sweep: ${signal} received; the running cells checkpoint and stop (send again to exit now)`);
+    ctx.log(`tfew sweep: ${signal} received; the running cells checkpoint and stop (send again to exit now)`);
     for (const child of children) child.forward(signal);
   };
   process.on("SIGINT", handler);
@@ -43,14 +37,18 @@ function trapSweepSignals(): {
   };
 }
 
-async function runCommandLine(args: {
-  file: string;
-  out: string;
-  parallel?: number;
-  dryRun: boolean;
-  apply: boolean;
-}): Promise<number> {
-  const signals = trapSweepSignals();
+async function runCommandLine(
+  args: {
+    file: string;
+    out: string;
+    parallel?: number;
+    dryRun: boolean;
+    apply: boolean;
+  },
+  ctx: CommandContext,
+): Promise<number> {
+  const { runSweep } = await import("../sweep/run.js");
+  const signals = trapSweepSignals(ctx);
   try {
     const report = await runSweep({
       sweepFile: args.file,
@@ -59,45 +57,45 @@ async function runCommandLine(args: {
       parallel: args.parallel,
       dryRun: args.dryRun,
       apply: args.apply,
-      progress: out,
+      progress: ctx.out,
       onChild: signals.onChild,
       stopRequested: signals.requested,
     });
     if (signals.requested()) return signals.code();
-    return reportRun(report, args.out);
+    return reportRun(report, args.out, ctx);
   } finally {
     signals.release();
   }
 }
 
-function reportRun(report: SweepRunReport, dir: string): number {
+function reportRun(report: SweepRunReport, dir: string, ctx: CommandContext): number {
   const n = report.plan.cells.length;
   if (report.engine === "local") {
     const s = report.summary;
-    out(
+    ctx.out(
       `sweep: ${n} cells (${Math.min(report.parallel, n)} at a time): ${s.complete} complete now, ${s.skipped} already complete, ${s.failed} failed; tfew sweep collect ${dir}`,
     );
     return s.failed > 0 ? 1 : 0;
   }
   if (report.engine === "slurm") {
     if (report.indices.length === 0)
-      out(`sweep: all ${n} cells are complete or running; nothing to submit (tfew sweep status ${dir})`);
+      ctx.out(`sweep: all ${n} cells are complete or running; nothing to submit (tfew sweep status ${dir})`);
     else if (report.jobId === null)
-      out(
+      ctx.out(
         `wrote ${report.script} (${report.indices.length} cells; not submitted: --dry-run); submit with: sbatch ${report.script}`,
       );
     else
-      out(
+      ctx.out(
         `submitted Slurm job ${report.jobId}: ${report.indices.length} of ${n} cells (${report.script}); watch with tfew sweep status ${dir}`,
       );
     return 0;
   }
   if (report.applied !== null)
-    out(
+    ctx.out(
       `${report.applied}\napplied ${report.file} (${n} cells); the pods use the sweep folder ${report.podDir} on the runs volume`,
     );
   else
-    out(
+    ctx.out(
       `wrote ${report.file} (${n} cells); the pods use ${report.podDir} on the runs volume: copy ${dir} there, then kubectl apply -f ${report.file}`,
     );
   return 0;
@@ -122,22 +120,24 @@ function cellIndex(given: number | undefined): { index: number; scheduler: strin
   return { index, scheduler };
 }
 
-async function cellCommandLine(args: { dir: string; index?: number }): Promise<number> {
+async function cellCommandLine(args: { dir: string; index?: number }, ctx: CommandContext): Promise<number> {
+  const { runCell } = await import("../sweep/cell.js");
+  const { scoresText } = await import("../sweep/local.js");
   const { index, scheduler } = cellIndex(args.index);
-  const signals = trapSweepSignals();
+  const signals = trapSweepSignals(ctx);
   try {
     const outcome = await runCell(args.dir, index, {
-      log,
+      log: ctx.log,
       scheduler,
       onChild: signals.onChild,
       stopRequested: signals.requested,
     });
     if (outcome.status === "stopped") return signals.code();
     if (outcome.status === "failed") {
-      log(`tfew: error: cell ${index} failed: ${outcome.error ?? "?"}; log: ${outcome.log ?? "-"}`);
+      ctx.log(`tfew: error: cell ${index} failed: ${outcome.error ?? "?"}; log: ${outcome.log ?? "-"}`);
       return 1;
     }
-    out(
+    ctx.out(
       `cell ${index}: complete${outcome.skipped ? " (already)" : ` in ${outcome.wall_s.toFixed(1)} s`}${scoresText(outcome.result)}`,
     );
     return 0;
@@ -146,7 +146,9 @@ async function cellCommandLine(args: { dir: string; index?: number }): Promise<n
   }
 }
 
-async function statusCommandLine(args: { dir: string }): Promise<number> {
+async function statusCommandLine(args: { dir: string }, ctx: CommandContext): Promise<number> {
+  const { sweepStatus } = await import("../sweep/run.js");
+  const { describeOverrides } = await import("../sweep/cells.js");
   const { plan, states } = await sweepStatus(args.dir);
   const rows = states.map((s) => [
     String(s.index),
@@ -158,7 +160,7 @@ async function statusCommandLine(args: { dir: string }): Promise<number> {
   const header = ["cell", "status", "grid values", "detail", "log"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   for (const r of [header, ...rows])
-    out(
+    ctx.out(
       r
         .map((v, i) => (i < r.length - 1 ? v.padEnd(widths[i] ?? 0) : v))
         .join("  ")
@@ -167,57 +169,65 @@ async function statusCommandLine(args: { dir: string }): Promise<number> {
   const counts = ["complete", "running", "failed", "pending"].map(
     (k) => `${states.filter((s) => s.status === k).length} ${k}`,
   );
-  out(`${states.length} cells: ${counts.join(", ")}`);
+  ctx.out(`${states.length} cells: ${counts.join(", ")}`);
   return 0;
 }
 
-async function collectCommandLine(args: { dir: string }): Promise<number> {
+async function collectCommandLine(args: { dir: string }, ctx: CommandContext): Promise<number> {
+  const { collectSweep } = await import("../sweep/collect.js");
   const { rows, csv, md } = await collectSweep(args.dir);
   const complete = rows.filter((r) => r.status === "complete").length;
-  out(`collected ${rows.length} cells (${complete} complete): ${csv}, ${md}`);
+  ctx.out(`collected ${rows.length} cells (${complete} complete): ${csv}, ${md}`);
   return 0;
 }
 
-type Run = (fn: () => Promise<number>) => () => Promise<void>;
+const dirPositional = { dir: { type: "string", demandOption: true, describe: "sweep folder" } } as const;
 
-/** Registers `tfew sweep <run|cell|status|collect>`. */
-export function sweepCommands(y: Argv, run: Run): Argv {
-  return y
-    .command(
-      "run <file>",
-      "make DIR/sweep.json from a sweep file, then run the unfinished cells with its engine",
-      (c) =>
-        c.positional("file", { type: "string", demandOption: true, describe: "sweep file (YAML)" }).options({
-          out: { type: "string", demandOption: true, describe: "sweep folder (sweep.json, cells/, results)" },
-          parallel: {
-            type: "number",
-            describe: "local engine: cells at once (default: one per GPU, else cores / train.workers)",
-          },
-          "dry-run": { type: "boolean", default: false, describe: "slurm: write DIR/sweep.sbatch without submitting" },
-          apply: { type: "boolean", default: false, describe: "kubernetes: kubectl apply -f DIR/job.yaml" },
-        }),
-      (a) =>
-        run(() =>
-          runCommandLine({ file: a.file, out: a.out, parallel: a.parallel, dryRun: a["dry-run"], apply: a.apply }),
-        )(),
-    )
-    .command(
-      "cell <dir> [index]",
-      "run one cell (train, then the optional eval); the index defaults to the Slurm/Kubernetes task index",
-      (c) => c.positional("dir", { type: "string", demandOption: true }).positional("index", { type: "number" }),
-      (a) => run(() => cellCommandLine({ dir: a.dir, index: a.index }))(),
-    )
-    .command(
-      "status <dir>",
-      "table of the cells: pending / running / complete / failed, last error line and log",
-      (c) => c.positional("dir", { type: "string", demandOption: true }),
-      (a) => run(() => statusCommandLine({ dir: a.dir }))(),
-    )
-    .command(
-      "collect <dir>",
-      "write DIR/results.csv (one row per cell) and DIR/results.md (mean ± std over seeds per task)",
-      (c) => c.positional("dir", { type: "string", demandOption: true }),
-      (a) => run(() => collectCommandLine({ dir: a.dir }))(),
-    )
-    .demandCommand(1, "give a sweep command: run, cell, status or collect");
-}
+export const sweepCommand = defineCommand({
+  command: "sweep",
+  describe: "run a grid of runs (tasks × seeds × ...) locally, as a Slurm job array or a Kubernetes Indexed Job",
+  options: {},
+  subcommands: [
+    defineCommand({
+      command: "run <file>",
+      describe: "make DIR/sweep.json from a sweep file, then run the unfinished cells with its engine",
+      positionals: { file: { type: "string", demandOption: true, describe: "sweep file (YAML)" } },
+      options: {
+        out: { type: "string", demandOption: true, describe: "sweep folder (sweep.json, cells/, results)" },
+        parallel: {
+          type: "number",
+          describe: "local engine: cells at once (default: one per GPU, else cores / workers)",
+        },
+        "dry-run": { type: "boolean", default: false, describe: "slurm: write DIR/sweep.sbatch without submitting" },
+        apply: { type: "boolean", default: false, describe: "kubernetes: kubectl apply -f DIR/job.yaml" },
+        ...verboseOption,
+      },
+      run: (a, ctx) =>
+        runCommandLine(
+          { file: String(a.file), out: a.out, parallel: a.parallel, dryRun: a["dry-run"], apply: a.apply },
+          ctx,
+        ),
+    }),
+    defineCommand({
+      command: "cell <dir> [index]",
+      describe: "run one cell (train, then the optional eval); the index defaults to the Slurm/Kubernetes task index",
+      positionals: { ...dirPositional, index: { type: "number", describe: "cell index" } },
+      options: { ...verboseOption },
+      run: (a, ctx) => cellCommandLine({ dir: String(a.dir), index: a.index as number | undefined }, ctx),
+    }),
+    defineCommand({
+      command: "status <dir>",
+      describe: "table of the cells: pending / running / complete / failed, last error line and log",
+      positionals: dirPositional,
+      options: { ...verboseOption },
+      run: (a, ctx) => statusCommandLine({ dir: String(a.dir) }, ctx),
+    }),
+    defineCommand({
+      command: "collect <dir>",
+      describe: "write DIR/results.csv (one row per cell) and DIR/results.md (mean ± std over seeds per task)",
+      positionals: dirPositional,
+      options: { ...verboseOption },
+      run: (a, ctx) => collectCommandLine({ dir: String(a.dir) }, ctx),
+    }),
+  ],
+});

@@ -280,3 +280,20 @@ describe("configToYaml", () => {
     expect(configToYaml(defaultConfig())).toContain("micro_batch_size: auto");
   });
 });
+
+describe("named values (CLI flags)", () => {
+  it("apply after --set and name the flag in an error", () => {
+    const flags = [{ source: "--backend", key: "backend", value: "cpu" }];
+    const { config, sources } = loadRunConfig({ files: [], sets: ["backend=wasm"], flags });
+    expect(config.backend).toBe("cpu");
+    expect(sources).toEqual(["--set backend=wasm", "--backend"]);
+    const bad = [{ source: "--data", key: "data.path", value: 3 }];
+    expect(() => loadRunConfig({ files: [], sets: [], flags: bad })).toThrow(/data\.path in --data must be/);
+  });
+
+  it("defaults sit under --set", () => {
+    const defaults = [{ source: "the embedded demo", key: "data.path", value: "demo-task" }];
+    const { config } = loadRunConfig({ files: [], sets: ["data.path=mine"], defaults });
+    expect(config.data.path).toBe("mine");
+  });
+});

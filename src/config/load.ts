@@ -13,11 +13,20 @@ export interface LoadOptions {
   files: string[]; // config files, merged in order (later wins)
   sets: string[]; // `section.key=value` overrides, applied after the files, in order
   base?: Record<string, unknown>; // values under the files, e.g. from the CLI; validated like a file
+  defaults?: readonly ConfigValue[]; // after the files, before --set (e.g. the embedded demo's paths)
+  flags?: readonly ConfigValue[]; // after --set, in order: values of CLI flags such as --backend or --data
+}
+
+/** One value set by name rather than by file: an error about it names `source` (e.g. "--backend"). */
+export interface ConfigValue {
+  source: string; // what the user typed or what put it there: "--data", "the embedded demo"
+  key: string; // key path as in the config file: "data.path"
+  value: unknown;
 }
 
 export interface LoadedConfig {
   config: RunConfig;
-  sources: string[]; // the files then "--set k=v" entries, in the order they were applied
+  sources: string[]; // the files, named values and "--set k=v" entries, in the order they were applied
 }
 
 /** configs/default.yaml of this package (the demo run); same relative place from src/config and dist/config. */
@@ -39,15 +48,26 @@ export function loadRunConfig(options: LoadOptions): LoadedConfig {
   const layers: Layer[] = [];
   if (options.base !== undefined) layers.push({ source: "the base config", data: structuredClone(options.base) });
   for (const file of options.files) layers.push({ source: file, data: readConfigFile(file) });
+  for (const value of options.defaults ?? []) layers.push(valueLayer(value));
   for (const arg of options.sets) {
     const override = parseOverride(arg);
     layers.push({ source: `--set ${override.arg}`, data: overrideData(override) });
   }
+  for (const value of options.flags ?? []) layers.push(valueLayer(value));
   const merged = layers.reduce<Record<string, unknown>>((into, layer) => mergeDeep(into, layer.data), {});
   const result = RunConfigSchema.safeParse(merged);
   if (!result.success) throw validationError(result.error.issues, merged, layers);
-  const sources = [...options.files, ...options.sets.map((arg) => `--set ${arg}`)];
+  const sources = layers.filter((layer) => layer.source !== "the base config").map((layer) => layer.source);
   return { config: result.data, sources };
+}
+
+/** A named value as a layer: `data.path` → { data: { path: value } }. */
+function valueLayer({ source, key, value }: ConfigValue): Layer {
+  const data = key.split(".").reduceRight<unknown>((inner, segment) => ({ [segment]: inner }), value) as Record<
+    string,
+    unknown
+  >;
+  return { source, data };
 }
 
 /** Read one .yaml/.yml/.json file into a mapping (an empty file is an empty mapping). */

@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { cp, mkdtemp, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runInProcess } from "./in-process.js";
 import { REPO_ROOT } from "./shared.js";
 
 export const CLI = join(REPO_ROOT, "bin", "tfew.js");
@@ -81,8 +82,14 @@ export function startCli(args: string[], options: { cwd: string; timeoutMs?: num
   return { child, waitFor, done };
 }
 
-/** Runs the CLI to completion. */
+/** Runs the CLI to completion in-process (main(argv, io)) in `cwd`, with the environment of startCli. */
 export function runCli(args: string[], options: { cwd: string }): Promise<CliResult> {
+  const env = cliEnv(options.cwd);
+  return runInProcess(args, { cwd: options.cwd, env: { ...env, TFEW_BACKEND: undefined } });
+}
+
+/** Runs the CLI to completion as a child process (when the process itself is under test). */
+export function runCliProcess(args: string[], options: { cwd: string }): Promise<CliResult> {
   return startCli(args, options).done;
 }
 

@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
+import { runInProcess } from "./in-process.js";
 import { REPO_ROOT } from "./shared.js";
 
 export const TFEW_BIN = join(REPO_ROOT, "bin", "tfew.js");
@@ -66,8 +67,24 @@ export async function ensureBuilt(): Promise<void> {
   }
 }
 
+/** Runs `tfew ...args` in-process (main(argv, io)) in the repo root; env values override process.env. */
+export async function runTfew(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  return runInProcess(args, { cwd: REPO_ROOT, env: options.env });
+}
+
+/** Like runTfew, but fails with the command's output when the exit code is not 0. */
+export async function runTfewOk(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  return checkOk(args, await runTfew(args, options));
+}
+
 /** Runs `node bin/tfew.js ...args` in the repo root; resolves when it exits (kills it after timeoutMs). */
-export function runTfew(
+export function runTfewProcess(
   args: string[],
   options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<CliResult> {
@@ -91,12 +108,15 @@ export function runTfew(
   });
 }
 
-/** Like runTfew, but fails with the command's output when the exit code is not 0. */
-export async function runTfewOk(
+/** Like runTfewProcess, but fails with the command's output when the exit code is not 0. */
+export async function runTfewProcessOk(
   args: string[],
   options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<CliResult> {
-  const r = await runTfew(args, options);
+  return checkOk(args, await runTfewProcess(args, options));
+}
+
+function checkOk(args: string[], r: CliResult): CliResult {
   if (r.code !== 0)
     throw new Error(
       `tfew ${args.join(" ")} exited with ${r.code ?? r.signal}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`,

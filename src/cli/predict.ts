@@ -1,0 +1,26 @@
+// `tfew predict`: predict labels for a split (default test) and write a RAFT submission CSV (ID,Label).
+import { defineCommand, deprecatedAlias } from "./command.js";
+import { refuseToReplace } from "./common.js";
+import { evalContext, evalOptions, evalSources } from "./eval.js";
+
+export const predictCommand = defineCommand({
+  command: "predict",
+  describe: "predict labels; write a RAFT submission CSV (ID,Label)",
+  options: {
+    ...evalOptions,
+    split: { type: "string", choices: ["train", "test"] as const, default: "test", describe: "which split" },
+    output: { type: "string", describe: "CSV file to write (default preds.csv)" },
+    out: { type: "string", describe: "deprecated spelling of --output", hidden: true },
+  },
+  async run(args, ctx) {
+    const { config, adapterDir } = await evalSources("predict", args);
+    const use = { command: "predict", old: "out", now: "output" };
+    const outFile = deprecatedAlias(ctx, use, args.output, args.out) ?? "preds.csv";
+    refuseToReplace([outFile], { overwrite: args.overwrite, command: "predict", other: "another --output file" });
+    const evalCtx = await evalContext(config, ctx);
+    const { predict } = await import("../eval/evaluate.js");
+    const n = await predict(evalCtx, { adapterDir, split: args.split as "train" | "test", outFile });
+    ctx.out(`wrote ${n} predictions to ${outFile}`);
+    return 0;
+  },
+});

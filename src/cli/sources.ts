@@ -1,0 +1,84 @@
+// What a command loads, from --run / --adapter / --model (+ --config / --set and flag values): one resolver
+// for eval, predict, score, audit and merge. A run folder brings its config.resolved.yaml and its adapter/;
+// an adapter alone brings its base model (adapter_config.json); a model alone is zero-shot.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { DEFAULT_CONFIG_FILE, loadRunConfig, type ConfigValue, type LoadedConfig } from "../config/load.js";
+import type { RunConfig } from "../config/schema.js";
+import { TfewError } from "../errors.js";
+import { PACKAGE_ROOT } from "./common.js";
+import { flagValue } from "./command.js";
+
+export interface SourceArgs {
+  run?: string;
+  adapter?: string;
+  model?: string;
+  config?: string[];
+  set?: string[];
+}
+
+export interface Sources {
+  config: RunConfig;
+  adapterDir: string | null; // the run's adapter/, --adapter, or null (zero-shot)
+}
+
+/**
+ * --config files (default: the embedded configs/default.yaml, whose demo paths are resolved against the
+ * package so `npx tfew train` works from any folder), then `defaults`, --set, then flag values.
+ */
+export function configFromArgs(
+  args: { config?: string[]; set?: string[] },
+  values: { defaults?: ConfigValue[]; flags?: ConfigValue[] } = {},
+): LoadedConfig {
+  const files = args.config && args.config.length > 0 ? args.config : [DEFAULT_CONFIG_FILE];
+  const demo: ConfigValue[] =
+    files.length === 1 && files[0] === DEFAULT_CONFIG_FILE
+      ? [
+          { source: "the embedded demo", key: "model", value: join(PACKAGE_ROOT, "data", "demo-model") },
+          { source: "the embedded demo", key: "data.path", value: join(PACKAGE_ROOT, "data", "demo-task") },
+        ]
+      : [];
+  const defaults = [...demo, ...(values.defaults ?? [])];
+  return loadRunConfig({ files, sets: args.set ?? [], defaults, flags: values.flags ?? [] });
+}
+
+/** The config.resolved.yaml of a run folder; one line naming the command when `dir` is not a run. */
+export function runConfigFile(command: string, dir: string, hint: string): string {
+  const file = join(dir, "config.resolved.yaml");
+  if (!existsSync(file))
+    throw new TfewError(`${command}: ${dir} is not a tfew run folder (no config.resolved.yaml); ${hint}`);
+  return file;
+}
+
+/** The base model an adapter names (adapter_config.json's base_model_name_or_path); one line when it names none. */
+export async function baseModelOf(command: string, adapterDir: string): Promise<string> {
+  const { adapterBaseModel } = await import("../adapters/smear-files.js");
+  const base = await adapterBaseModel(adapterDir);
+  if (base === null) throw new TfewError(`${command}: the adapter ${adapterDir} names no base model; add --model M`);
+  return base;
+}
+
+/** Config and adapter folder from --run, else --adapter / --model; `flags` are the command's other flag values. */
+export async function resolveSources(command: string, args: SourceArgs, flags: ConfigValue[]): Promise<Sources> {
+  const model = flagValue("model", "model", args.model);
+  if (args.run !== undefined) {
+    const files = [
+      runConfigFile(command, args.run, "give the folder tfew train wrote, or --model/--adapter"),
+      ...(args.config ?? []),
+    ];
+    const { config } = loadRunConfig({ files, sets: args.set ?? [], flags: [...model, ...flags] });
+    return { config, adapterDir: join(args.run, "adapter") };
+  }
+  const base =
+    args.adapter !== undefined && args.model === undefined
+      ? [
+          {
+            source: `the base model of --adapter ${args.adapter}`,
+            key: "model",
+            value: await baseModelOf(command, args.adapter),
+          },
+        ]
+      : [];
+  const { config } = configFromArgs(args, { defaults: base, flags: [...model, ...flags] });
+  return { config, adapterDir: args.adapter ?? null };
+}
