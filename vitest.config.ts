@@ -1,8 +1,18 @@
-import { defineConfig } from "vitest/config";
+// The fast tier (npm test): every test file except the slow tier's, which vitest.slow.config.ts runs
+// (npm run test:slow: the kit build, the report in headless Chromium, 2,048-token inputs, one body per backend).
+import { configDefaults, defineConfig } from "vitest/config";
+
+export const SLOW_TESTS = [
+  "tests/kit.test.ts",
+  "tests/report-browser.test.ts",
+  "tests/long-inputs.test.ts",
+  "tests/backends.test.ts",
+];
 
 export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "tests/**/*.test.ts"],
+    exclude: [...configDefaults.exclude, ...SLOW_TESTS],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: "forks",

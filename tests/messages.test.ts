@@ -1,6 +1,7 @@
 // The CLI's smaller messages, through the built CLI: a too-long prompt names the config key data.max_seq_len; a
 // BERT folder is called what it is before any tokenizer message; resuming a finished run says so and exits 0 (no
-// "done: ... on wasm, ;"); a mistyped command gets a suggestion, and a bad option never starts the command.
+// "done: ... on wasm, ;"); a mistyped command gets a suggestion, and a bad option never starts the command; a bad
+// flag value names the flag; --help; old spellings kept as aliases say they are deprecated.
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -108,5 +109,27 @@ describe("messages", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toBe("tfew: error: Unknown argument: stpes (see tfew --help)\n");
     expect(existsSync(out)).toBe(false);
+  });
+
+  it("a bad flag value names the flag the user typed, not a rebuilt --set", async () => {
+    const r = await runCli(["eval", "--model", "nowhere", "--data", ""], { cwd: work });
+    expect(errorLine(r)).toBe('tfew: error: data.path in --data must be a non-empty string, got ""');
+  });
+
+  it("--help lists every command on stdout and exits 0", async () => {
+    const r = await runCli(["--help"], { cwd: work });
+    expect(r.code).toBe(0);
+    for (const command of ["train", "eval", "predict", "score", "merge", "export", "inspect", "audit", "report"])
+      expect(r.stdout).toContain(`tfew ${command}`);
+    expect(r.stderr).toBe("");
+  });
+
+  it("an old spelling (report --out FILE) still works, with one deprecation line", async () => {
+    const run = join(work, "deprecated-run");
+    expect((await train(["--out", run])).code).toBe(0);
+    const r = await runCli(["report", run, "--out", join(work, "old.html")], { cwd: work });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe("tfew: warning: report --out is deprecated; use --output (same value)\n");
+    expect(existsSync(join(work, "old.html"))).toBe(true);
   });
 });

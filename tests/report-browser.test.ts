@@ -55,7 +55,7 @@ beforeAll(async () => {
   expectOk(await train("a", STEPS.a, 1));
   expectOk(await train("b", STEPS.b, 2));
   expectOk(await runCli(["eval", "--run", join(work, "a"), "--out", join(work, "a", "eval"), ...QUICK], { cwd: work }));
-  const r = await runCli(["report", "a", "b", "--out", "report.html"], { cwd: work });
+  const r = await runCli(["report", "a", "b", "--output", "report.html"], { cwd: work });
   expectOk(r);
   expect(r.stdout).toMatch(/^wrote report\.html: 2 runs, 10 charts, \d+ KiB/);
 });
@@ -65,17 +65,17 @@ afterAll(async () => {
 });
 
 describe("tfew report (command line)", () => {
-  it("fails in one line, without writing, on a folder with nothing to draw or an --out that is not a report", async () => {
-    const missing = await runCli(["report", "nowhere", "--out", "x.html"], { cwd: work });
+  it("fails in one line, without writing, on a folder with nothing to draw or an --output that is not a report", async () => {
+    const missing = await runCli(["report", "nowhere", "--output", "x.html"], { cwd: work });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^tfew: error: report: nowhere is not a folder; give a run folder/);
     await writeFile(join(work, "mine.html"), "<p>my notes</p>");
-    const clash = await runCli(["report", "a", "--out", "mine.html"], { cwd: work });
+    const clash = await runCli(["report", "a", "--output", "mine.html"], { cwd: work });
     expect(clash.stderr).toMatch(
-      /^tfew: error: report: mine\.html exists and is not a tfew report; choose another --out/,
+      /^tfew: error: report: mine\.html exists and is not a tfew report; choose another --output/,
     );
     expect(await readFile(join(work, "mine.html"), "utf8")).toBe("<p>my notes</p>");
-    expectOk(await runCli(["report", "a", "b", "--out", "report.html"], { cwd: work })); // its own earlier report: replaced
+    expectOk(await runCli(["report", "a", "b", "--output", "report.html"], { cwd: work })); // its own earlier report: replaced
   });
 });
 

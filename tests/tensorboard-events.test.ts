@@ -69,7 +69,7 @@ describe("event files of tfew train", () => {
     const t0 = Date.now() / 1000;
     const r = await runCli(trainArgs(run, 10), { cwd: work });
     expectOk(r);
-    expect(r.stdout).toMatch(/curves: tensorboard --logdir \S+\n\s+tfew report \S*run --out \S*run\/report\.html/);
+    expect(r.stdout).toMatch(/curves: tensorboard --logdir \S+\n\s+tfew report \S*run --output \S*run\/report\.html/);
     const names = await eventFiles(run);
     expect(names).toHaveLength(1);
     expect(names[0]).toMatch(/^events\.out\.tfevents\.\d{10}\.\S+$/);

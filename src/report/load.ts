@@ -237,7 +237,7 @@ function runsBelow(dir: string): string[] {
 export function loadInputs(paths: readonly string[]): ReportInputs {
   if (paths.length === 0)
     throw new TfewError(
-      "report: give at least one run or sweep folder (tfew report RUN_OR_SWEEP... --out report.html)",
+      "report: give at least one run or sweep folder (tfew report RUN_OR_SWEEP... --output report.html)",
     );
   const inputs: ReportInputs = { runs: [], groups: [], evals: [] };
   for (const path of paths) {

@@ -31,7 +31,7 @@ export async function writeReport(options: ReportOptions): Promise<ReportResult>
   }
   if (existsSync(options.out) && !readFileSync(options.out, "utf8").includes(GENERATOR)) {
     throw new TfewError(
-      `report: ${options.out} exists and is not a tfew report; choose another --out (it is never overwritten)`,
+      `report: ${options.out} exists and is not a tfew report; choose another --output (it is never overwritten)`,
     );
   }
   const inputs = loadInputs(options.inputs);
