@@ -14,7 +14,7 @@ cd "$work"
 tfew train --out runs/demo-seed42 "${quick[@]}"
 tfew train --out runs/demo-seed7-lr0.01 --set seed=7 --set train.lr=0.01 "${quick[@]}"
 tfew eval --run runs/demo-seed42 --out runs/demo-seed42/eval "${quick[@]}"
-tfew report runs/demo-seed42 runs/demo-seed7-lr0.01 --out report.html
+tfew report runs/demo-seed42 runs/demo-seed7-lr0.01 --output report.html
 "${CHROMIUM:-chromium}" --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$work/profile" \
   --host-resolver-rules="MAP * ~NOTFOUND" --window-size="1340,${HEIGHT:-1604}" --force-device-scale-factor="${SCALE:-0.6}" \
   --screenshot="$root/docs/report-demo.png" "file://$work/report.html" 2>/dev/null
