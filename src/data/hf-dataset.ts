@@ -3,7 +3,6 @@
 import { resolve } from "node:path";
 import { TfewError } from "../errors.js";
 import type { CachedParquet } from "../io/hub-parquet.js";
-import { readParquet } from "./parquet.js";
 import { readTable } from "./sources.js";
 import type { Table } from "./table.js";
 import { taskFromTables, type TabularOptions } from "./tabular.js";
@@ -25,6 +24,7 @@ export function parseHfId(id: string): { repoId: string; config: string | undefi
 
 /** One table from a split's shards (same columns in each); rows are numbered across the shards. */
 async function readSplit(label: string, files: string[]): Promise<Table> {
+  const { readParquet } = await import("./parquet.js"); // hyparquet loads only for this format
   const tables = await Promise.all(files.map((f) => readParquet(f)));
   const first = tables[0] as Table;
   if (tables.length === 1) return first;

@@ -3,8 +3,6 @@
 // Arrow rows, Label Studio tasks; a RAFT task.json/labels.json is "json" with rows null.
 import { readFile } from "node:fs/promises";
 import { sha256File } from "../io/atomic.js";
-import { arrowRowCount } from "./arrow.js";
-import { parquetRowCount } from "./parquet.js";
 import { formatOf } from "./sources.js";
 import { readCsv, readJsonl, type DataFormat } from "./table.js";
 
@@ -23,9 +21,9 @@ async function describe(path: string): Promise<{ format: DataFormat | "json"; ro
     case "jsonl":
       return { format, rows: (await readJsonl(path)).rows.length };
     case "parquet":
-      return { format, rows: await parquetRowCount(path) };
+      return { format, rows: await (await import("./parquet.js")).parquetRowCount(path) };
     case "arrow":
-      return { format, rows: await arrowRowCount(path) };
+      return { format, rows: await (await import("./arrow.js")).arrowRowCount(path) };
     case "label-studio": {
       // a .json task file is a Label Studio export (a list of tasks) or RAFT metadata (an object)
       const parsed: unknown = JSON.parse(await readFile(path, "utf8"));

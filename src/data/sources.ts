@@ -2,9 +2,7 @@
 // export). Every reader returns the same Table of string cells, so nothing above src/data learns a format.
 import { extname } from "node:path";
 import { TfewError } from "../errors.js";
-import { readArrow } from "./arrow.js";
 import { readLabelStudio } from "./label-studio.js";
-import { readParquet } from "./parquet.js";
 import { readCsv, readJsonl, type DataFormat, type Table } from "./table.js";
 
 const BY_EXTENSION: Record<string, DataFormat> = {
@@ -39,9 +37,9 @@ export async function readTable(path: string, what: string, options: ReadOptions
     case "jsonl":
       return { ...(await readJsonl(path, what)), format };
     case "parquet":
-      return readParquet(path);
+      return (await import("./parquet.js")).readParquet(path); // hyparquet and apache-arrow load only when used
     case "arrow":
-      return readArrow(path);
+      return (await import("./arrow.js")).readArrow(path);
     case "label-studio":
       return readLabelStudio(path, options);
     case undefined:

@@ -3,11 +3,13 @@
 import { stat, readFile, mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { datasetInfo, downloadFileToCacheDir, HubApiError, modelInfo } from "@huggingface/hub";
 import { TfewError } from "../errors.js";
 import { writeFileAtomic } from "./atomic.js";
 import { readShardIndex, WEIGHT_FILES } from "./checkpoint-dir.js";
 import { checkModelType } from "./model-type.js";
+
+/** @huggingface/hub, loaded only when something must be downloaded (a cached or local model never loads it). */
+const hubLibrary = () => import("@huggingface/hub");
 
 export interface HubOptions {
   /** hub cache folder; default hubCacheDir(env) */
@@ -114,6 +116,7 @@ async function locateModel(modelOrPath: string, opts: HubOptions): Promise<Model
   }
   return withHubErrors(`model ${repoId}`, revision, async () => {
     const hub = hubParams(opts);
+    const { downloadFileToCacheDir, modelInfo } = await hubLibrary();
     const meta = await modelInfo({ ...hub, name: repoId, revision, additionalFields: ["sha", "filePaths"] });
     const commit = checkedSha(meta.sha, repoId);
     const available = new Set(meta.filePaths);
@@ -179,6 +182,7 @@ export async function resolveDatasetFiles(
   }
   return withHubErrors(`dataset ${repoId}`, revision, async () => {
     const hub = hubParams(opts);
+    const { datasetInfo, downloadFileToCacheDir } = await hubLibrary();
     const commit = checkedSha(
       (await datasetInfo({ ...hub, name: repoId, revision, additionalFields: ["sha"] })).sha,
       repoId,
@@ -292,6 +296,7 @@ async function withHubErrors<T>(what: string, revision: string, run: () => Promi
     return await run();
   } catch (error) {
     if (error instanceof TfewError) throw error;
+    const { HubApiError } = await hubLibrary();
     if (error instanceof HubApiError && [401, 403, 404].includes(error.statusCode)) {
       throw new TfewError(
         `the hub answered HTTP ${error.statusCode} for ${what} (revision ${revision}): it does not exist, or it is private or gated ` +
