@@ -13,6 +13,7 @@ export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "tests/**/*.test.ts"],
     exclude: [...configDefaults.exclude, ...SLOW_TESTS],
+    globalSetup: ["tests/global-setup.ts"], // the scratch folder of the shared demo runs (tests/helpers/demo-runs.ts)
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: "forks",

@@ -117,7 +117,7 @@ async function runOn(backend: string): Promise<BackendRun> {
       DEMO_TASK_DIR,
       "--split",
       "test",
-      "--out",
+      "--output",
       out("predict"),
       ...quick(backend),
     ],

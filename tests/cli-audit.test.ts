@@ -1,6 +1,7 @@
 // `tfew audit` end to end on the demo task with 6 of 60 labels flipped on purpose: the flipped rows must rank
 // high (mean rank in the top half; measured: see README), every file is consistent with the others, and a
 // second audit reuses the fold adapters and probabilities (no training) and writes the same label_issues.csv.
+import { demoRun } from "./helpers/demo-runs.js";
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -116,8 +117,7 @@ describe("tfew audit on the demo with flipped labels", () => {
   });
 
   it("--run audits with the run's recipe (its config.resolved.yaml, plus --set)", async () => {
-    const run = join(tmp, "run");
-    await runTfewOk(["train", "--out", run, "--set", "train.steps=6", ...SETS]);
+    const run = await demoRun("seed1");
     const out = join(tmp, "audit-run");
     await runTfewOk(
       ["audit", "--run", run, "--data", dataDir, "--folds", "2", "--out", out, "--set", "train.lr=0.01"],

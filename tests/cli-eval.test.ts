@@ -1,12 +1,12 @@
 // Integration: `tfew eval` and `tfew predict` through the built CLI on the demo (a short training run first),
 // zero-shot, K-fold cross-validation, and the PEFT fixture adapter on the gold tiny T5. Metrics are checked
 // against the confusion matrix they report (exact up to 1e-12); predictions against the input's IDs.
+import { demoRun } from "./helpers/demo-runs.js";
 import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   DEMO_TASK_DIR,
-  demoTrainArgs,
   ensureBuilt,
   makeTempDir,
   parseCsv,
@@ -90,8 +90,7 @@ let runDir: string;
 beforeAll(async () => {
   await ensureBuilt();
   tmp = makeTempDir("cli-eval");
-  runDir = join(tmp, "run");
-  await runTfewOk(demoTrainArgs(runDir, ["train.steps=20", "train.workers=1", "monitor.gpu=off"]));
+  runDir = await demoRun("seed1");
 });
 
 afterAll(() => removeTempDir(tmp));
@@ -181,7 +180,7 @@ describe("tfew predict on the demo", () => {
     const ids = withEmpty.map((r) => r[idColumn] as string);
 
     const out = join(tmp, "preds.csv");
-    const r = await runTfewOk(["predict", "--run", runDir, "--data", task, "--split", "test", "--out", out]);
+    const r = await runTfewOk(["predict", "--run", runDir, "--data", task, "--split", "test", "--output", out]);
     expectSubmission(readFileSync(out, "utf8"), ids, DEMO_LABELS);
     expect(r.stdout).toContain(`wrote ${ids.length} predictions to ${out}`);
   });
@@ -223,7 +222,7 @@ describe("the PEFT fixture adapter on the gold tiny T5 (no tokenizer of its own)
     expectConsistent(m, DEMO_LABELS, DEMO_TRAIN_N);
 
     const preds = join(tmp, "preds-peft.csv");
-    await runTfewOk(["predict", ...common, "--split", "test", "--out", preds]);
+    await runTfewOk(["predict", ...common, "--split", "test", "--output", preds]);
     const test = parseCsv(readFileSync(join(DEMO_TASK_DIR, "test_unlabeled.csv"), "utf8"));
     const idColumn = test.header.indexOf("ID");
     expectSubmission(

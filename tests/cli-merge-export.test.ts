@@ -5,6 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readAdapter, writeAdapterFiles, type LoadedAdapter } from "../src/adapters/peft-adapter.js";
+import { demoRun } from "./helpers/demo-runs.js";
 import { DEMO_MODEL_DIR, ensureBuilt, makeTempDir, removeTempDir, runTfew, runTfewOk } from "./helpers/tfew-cli.js";
 
 const QUICK = [
@@ -50,14 +51,13 @@ afterAll(() => removeTempDir(tmp));
 describe("a ColD-Fusion-style round on the demo", () => {
   it("train ×2 → merge average → train with init_from → export → the exported model scores as --run", async () => {
     const run = (name: string) => join(tmp, name);
-    await runTfewOk(["train", "--out", run("r1"), ...QUICK, "--set", "seed=1"]);
-    await runTfewOk(["train", "--out", run("r2"), ...QUICK, "--set", "seed=2"]);
+    const [r1, r2] = [await demoRun("seed1"), await demoRun("seed2")]; // the QUICK recipe, seeds 1 and 2
     const m = await runTfewOk([
       "merge",
       "--adapter",
-      join(run("r1"), "adapter"),
+      join(r1, "adapter"),
       "--adapter",
-      join(run("r2"), "adapter"),
+      join(r2, "adapter"),
       "--method",
       "average",
       "--out",
@@ -68,8 +68,8 @@ describe("a ColD-Fusion-style round on the demo", () => {
     );
     // the merged vectors are the element-wise mean of the two runs' vectors
     const [a, b, merged] = await Promise.all([
-      readAdapter(join(run("r1"), "adapter")),
-      readAdapter(join(run("r2"), "adapter")),
+      readAdapter(join(r1, "adapter")),
+      readAdapter(join(r2, "adapter")),
       readAdapter(run("merged")),
     ]);
     for (const [path, v] of merged.values) {

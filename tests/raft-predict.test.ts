@@ -92,7 +92,7 @@ describe.skipIf(!available)("tfew predict on every shared RAFT task (gold tiny T
       copy.dir,
       "--split",
       "test",
-      "--out",
+      "--output",
       out,
       "--set",
       `tokenizer=${SHARED_TOKENIZER_DIR}`,
