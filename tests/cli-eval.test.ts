@@ -91,7 +91,7 @@ beforeAll(async () => {
   await ensureBuilt();
   tmp = makeTempDir("cli-eval");
   runDir = join(tmp, "run");
-  await runTfewOk(demoTrainArgs(runDir, ["train.steps=20", "train.workers=1", "monitor.gpu=off"]));
+  await runTfewOk(demoTrainArgs(runDir, ["train.steps=20", "workers=1", "monitor.gpu=off"]));
 });
 
 afterAll(() => removeTempDir(tmp));

@@ -32,7 +32,9 @@ export function configFromArgs(args: ConfigArgs): { config: RunConfig; sources: 
   }
   if (args.backend !== undefined) sets.push(`backend=${args.backend}`);
   if (args.out !== undefined) sets.push(`out=${args.out}`);
-  return loadRunConfig({ files, sets });
+  const loaded = loadRunConfig({ files, sets });
+  for (const line of loaded.warnings) log(line); // deprecated keys, e.g. train.workers
+  return loaded;
 }
 
 /**

@@ -191,7 +191,7 @@ export function sweepCommands(y: Argv, run: Run): Argv {
           out: { type: "string", demandOption: true, describe: "sweep folder (sweep.json, cells/, results)" },
           parallel: {
             type: "number",
-            describe: "local engine: cells at once (default: one per GPU, else cores / train.workers)",
+            describe: "local engine: cells at once (default: one per GPU, else cores / workers)",
           },
           "dry-run": { type: "boolean", default: false, describe: "slurm: write DIR/sweep.sbatch without submitting" },
           apply: { type: "boolean", default: false, describe: "kubernetes: kubectl apply -f DIR/job.yaml" },
