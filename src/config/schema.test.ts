@@ -1,8 +1,11 @@
-// Schema defaults are the T-Few recipe; every shipped configs/*.yaml validates; PEFT's subset rule holds.
-import { readdirSync } from "node:fs";
+// Schema defaults are the T-Few recipe; every shipped configs/*.yaml validates; configs/default.yaml lists every
+// schema key with its default (or a marked demo value) and a comment; PEFT's subset rule holds.
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_CONFIG_FILE, defaultConfig, loadRunConfig } from "./load.js";
+import YAML, { isScalar } from "yaml";
+import { schemaAt, sectionKeys, valueAt } from "./issues.js";
+import { DEFAULT_CONFIG_FILE, defaultConfig, loadRunConfig, readConfigFile } from "./load.js";
 import { RunConfigSchema } from "./schema.js";
 
 const CONFIG_DIR = join(DEFAULT_CONFIG_FILE, "..");
@@ -151,4 +154,62 @@ describe("shipped configs", () => {
       if (name === "t0-3b") expect(config.backend).toBe("tensorflow");
     },
   );
+});
+
+describe("configs/default.yaml", () => {
+  // The demo-sized values, each commented "demo: ..." in the file: the only keys allowed to differ from the
+  // schema default (the demo model and task paths are the schema defaults themselves).
+  const DEMO_VALUES: Record<string, unknown> = {
+    workers: 1,
+    "data.max_seq_len": 64,
+    "data.max_choice_len": 8,
+    "train.steps": 60,
+    "train.lr": 3e-2,
+    "train.checkpoint_every": 30,
+  };
+  const defaults = defaultConfig();
+  const isSection = (value: unknown) => typeof value === "object" && value !== null && !Array.isArray(value);
+  /** Every value key path of the schema, walked through sectionKeys (sections: a mapping as default). */
+  const leaves = (path: string[]): string[][] =>
+    (sectionKeys(schemaAt(path) ?? RunConfigSchema) ?? []).flatMap((key) =>
+      isSection(valueAt(defaults, [...path, key])) ? leaves([...path, key]) : [[...path, key]],
+    );
+  const keys = leaves([]);
+  const raw = readConfigFile(DEFAULT_CONFIG_FILE);
+  const document = YAML.parseDocument(readFileSync(DEFAULT_CONFIG_FILE, "utf8"));
+
+  it("the walk finds the schema's keys (sections included)", () => {
+    expect(keys.length).toBeGreaterThan(40);
+    expect(keys.map((k) => k.join("."))).toEqual(expect.arrayContaining(["workers", "data.tasks", "adapter.experts"]));
+  });
+
+  it("lists every schema key, with the schema default except the listed demo values", () => {
+    const missing = keys.filter((path) => valueAt(raw, path) === undefined).map((path) => path.join("."));
+    expect(missing, "keys of src/config/schema.ts missing from configs/default.yaml").toEqual([]);
+    const differing = keys
+      .map((path) => path.join("."))
+      .filter((key) => !Object.hasOwn(DEMO_VALUES, key))
+      .filter(
+        (key) => JSON.stringify(valueAt(raw, key.split("."))) !== JSON.stringify(valueAt(defaults, key.split("."))),
+      );
+    expect(differing, "values of configs/default.yaml that differ from the schema default").toEqual([]);
+    for (const [key, value] of Object.entries(DEMO_VALUES)) {
+      expect(valueAt(raw, key.split(".")), key).toEqual(value);
+      expect(valueAt(defaults, key.split(".")), `${key} is the schema default: drop it from DEMO_VALUES`).not.toEqual(
+        value,
+      );
+    }
+  });
+
+  it("comments every key; exactly the demo values say demo:", () => {
+    for (const path of keys) {
+      const key = path.join(".");
+      const node = document.getIn(path, true);
+      const comment = isScalar(node) ? (node.comment ?? "") : "";
+      expect(comment.trim(), `${key} has no comment`).not.toBe("");
+      expect(comment.trimStart().startsWith("demo:"), `${key}: "demo:" comment iff a demo value`).toBe(
+        Object.hasOwn(DEMO_VALUES, key),
+      );
+    }
+  });
 });

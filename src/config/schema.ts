@@ -79,7 +79,9 @@ export const AdapterSchema = z
     target_modules: textListOrNull().default(null),
     // targets whose INPUT is scaled (feed-forward); null = per-model-type table
     feedforward_modules: textListOrNull().default(null),
-    task_name: text().default("default"), // adapter name, written into the PEFT adapter files
+    // name of the run's one (IA)³ vector set (one task, or routing: shared); internal: no file, tensor or log
+    // line carries it (PEFT's adapter_config.json has no name field); multi-task sets take data.tasks names
+    task_name: text().default("default"),
     init_from: textOrNull().default(null), // adapter folder to start from; null = vectors of ones (identity)
     // multi-task runs: task = one vector set per task, each example routed to its task's; shared = all tasks
     // train ONE set ((IA)³ multitask pre-training); smear = experts mixed per example by learned routers
