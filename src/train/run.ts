@@ -62,7 +62,7 @@ export interface TrainOptions {
   progressStream?: NodeJS.WriteStream;
   /** polled between steps: a signal name stops the run after a checkpoint */
   stopRequested?: () => "SIGINT" | "SIGTERM" | null;
-  workspace?: Workspace; // already-loaded backend/model/tokenizer (cross-validation reuses one)
+  workspace?: Workspace; // an already-loaded model (backend, weights, tokenizer): cross-validation reuses one
   task?: TaskData; // already-loaded task (cross-validation passes its folds)
 }
 
