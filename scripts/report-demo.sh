@@ -9,7 +9,7 @@ root=$PWD
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 tfew() { node "$root/bin/tfew.js" "$@"; }
-quick=(--set train.workers=1 --set monitor.gpu=off)
+quick=(--set workers=1 --set monitor.gpu=off)
 cd "$work"
 tfew train --out runs/demo-seed42 "${quick[@]}"
 tfew train --out runs/demo-seed7-lr0.01 --set seed=7 --set train.lr=0.01 "${quick[@]}"

@@ -100,7 +100,7 @@ echo "== slurm-e2e: one-node Slurm up in $(( $(date +%s) - started ))s ($T)"
 
 # The sweep: 2 seeds x 2 step counts of the embedded demo, eval on the train split, 2 cells at a time.
 cat > "$T/sweep.yaml" <<'EOF'
-set: {train.workers: 1, monitor.gpu: "off", train.checkpoint_every: 1}
+set: {workers: 1, monitor.gpu: "off", train.checkpoint_every: 1}
 grid:
   train.steps: [2, 3]
   seed: [1, 2]

@@ -11,9 +11,9 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 readonly REPO
 readonly RUN_IN="$REPO/scripts/lavapipe-run.sh"
 readonly DEMO_TASK=data/demo-task
-readonly TRAIN_SETS=(--set train.steps=20 --set train.workers=1 --set monitor.gpu=off)
+readonly TRAIN_SETS=(--set train.steps=20 --set workers=1 --set monitor.gpu=off)
 # Test files that run on every backend; the lead's tests/backends.test.ts joins when it exists.
-readonly EVERY_BACKEND_TESTS=(src/backend/matmul-kernels.test.ts tests/backends.test.ts)
+readonly EVERY_BACKEND_TESTS=(tests/matmul-kernels.test.ts tests/backends.test.ts)
 PASSED=0
 FAILED=0
 FAILURES=()

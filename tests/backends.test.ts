@@ -26,7 +26,7 @@ const BACKENDS = (REQUESTED ?? "")
   .filter((b) => b !== "");
 const OTHERS = BACKENDS.filter((b) => b !== "wasm");
 const STEPS = 20;
-const quick = (backend: string) => ["--backend", backend, "--set", "monitor.gpu=off", "--set", "train.workers=1"];
+const quick = (backend: string) => ["--backend", backend, "--set", "monitor.gpu=off", "--set", "workers=1"];
 const trainArgs = (backend: string, out: string) => [
   "train",
   "--out",

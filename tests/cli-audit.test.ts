@@ -19,7 +19,7 @@ import {
 
 const LABELS = ["billing", "bug report", "feature request"];
 const FLIPPED = ["3", "11", "19", "27", "35", "43"]; // each moved to the next label
-const SETS = ["train.workers=1", "monitor.gpu=off"].flatMap((s) => ["--set", s]);
+const SETS = ["workers=1", "monitor.gpu=off"].flatMap((s) => ["--set", s]);
 
 let tmp: string;
 let dataDir: string;

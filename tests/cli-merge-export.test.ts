@@ -10,7 +10,7 @@ import { DEMO_MODEL_DIR, ensureBuilt, makeTempDir, removeTempDir, runTfew, runTf
 
 const QUICK = [
   "--set",
-  "train.workers=1",
+  "workers=1",
   "--set",
   "monitor.gpu=off",
   "--set",

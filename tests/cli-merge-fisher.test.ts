@@ -20,7 +20,7 @@ import {
 
 const QUICK = [
   "--set",
-  "train.workers=1",
+  "workers=1",
   "--set",
   "monitor.gpu=off",
   "--set",

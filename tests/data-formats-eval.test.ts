@@ -72,7 +72,7 @@ describe("every format gives the same prompts and zero-shot metrics", () => {
         "--set",
         "monitor.gpu=off",
         "--set",
-        "train.workers=1",
+        "workers=1",
       ]);
       const { task: _task, ...numbers } = JSON.parse(readFileSync(join(out, "metrics.json"), "utf8")) as Record<
         string,

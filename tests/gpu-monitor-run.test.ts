@@ -66,7 +66,7 @@ describe("GPU monitor in a demo training run (fake nvidia-smi on PATH)", () => {
     const runDir = join(tmp, "run");
     const steps = 20;
     const r = await runTfewOk(
-      demoTrainArgs(runDir, [`train.steps=${steps}`, "train.workers=1", "monitor.gpu=auto", "monitor.interval_ms=100"]),
+      demoTrainArgs(runDir, [`train.steps=${steps}`, "workers=1", "monitor.gpu=auto", "monitor.interval_ms=100"]),
       { env: env() },
     );
 
@@ -150,7 +150,7 @@ describe("GPU monitor in a demo training run (fake nvidia-smi on PATH)", () => {
         "--set",
         "eval.batch_size=1",
         "--set",
-        "train.workers=1",
+        "workers=1",
         "--set",
         "monitor.interval_ms=100",
       ],
@@ -171,7 +171,7 @@ describe("GPU monitor in a demo training run (fake nvidia-smi on PATH)", () => {
     writeFileSync(join(fakeBin, "args"), "");
     const pidsFile = join(fakeBin, "pids");
     const before = existsSync(pidsFile) ? readFileSync(pidsFile, "utf8") : "";
-    const r = await runTfewOk(demoTrainArgs(runDir, ["train.steps=3", "train.workers=1", "monitor.gpu=off"]), {
+    const r = await runTfewOk(demoTrainArgs(runDir, ["train.steps=3", "workers=1", "monitor.gpu=off"]), {
       env: env(),
     });
     expect(existsSync(pidsFile) ? readFileSync(pidsFile, "utf8") : "").toBe(before);

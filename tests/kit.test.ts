@@ -90,7 +90,7 @@ describe("the kit", () => {
         "--set",
         "train.steps=2",
         "--set",
-        "train.workers=2",
+        "workers=2",
         "--set",
         "train.micro_batch_size=4",
         "--set",

@@ -45,7 +45,7 @@ describe("2,048 tokens × 77 choices on wasm", () => {
         "--set",
         "train.batch_size=2",
         "--set",
-        "train.workers=1",
+        "workers=1",
       ],
       { cwd: dir },
     );

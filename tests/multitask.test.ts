@@ -159,7 +159,7 @@ describe("tfew train with data.tasks, end to end on the demo split into two task
 
   const tasksSet = () =>
     `data.tasks=[{name: one, path: ${join(dir, "one")}}, {name: two, path: ${join(dir, "two")}, weight: 2}]`;
-  const quick = ["train.steps=3", "train.batch_size=4", "train.workers=1", "monitor.gpu=off"];
+  const quick = ["train.steps=3", "train.batch_size=4", "workers=1", "monitor.gpu=off"];
 
   it("writes adapter/<task>/ per task, per-task losses, and eval --run evaluates every task or --task NAME", async () => {
     const run = join(dir, "run");
@@ -231,7 +231,7 @@ describe("tfew train with data.tasks, end to end on the demo split into two task
         "train.steps=6",
         "train.batch_size=4",
         "train.checkpoint_every=1",
-        "train.workers=1",
+        "workers=1",
         "monitor.gpu=off",
       ].flatMap((s) => ["--set", s]),
     ];
@@ -242,10 +242,9 @@ describe("tfew train with data.tasks, end to end on the demo split into two task
     await run.waitFor("train step 3/6");
     run.child.kill("SIGKILL");
     await run.done;
-    const resumed = await runCli(
-      ["train", "--resume", killed, "--set", "train.workers=1", "--set", "monitor.gpu=off"],
-      { cwd: dir },
-    );
+    const resumed = await runCli(["train", "--resume", killed, "--set", "workers=1", "--set", "monitor.gpu=off"], {
+      cwd: dir,
+    });
     expect(resumed.code, resumed.stderr).toBe(0);
     for (const name of ["one", "two"]) {
       const bytes = (d: string) => readFileSync(join(d, "adapter", name, "adapter_model.safetensors"));

@@ -98,7 +98,7 @@ describe("20 training steps end at the same vectors", () => {
     const variants = {
       "micro-8": ["train.micro_batch_size=8"],
       "micro-1": ["train.micro_batch_size=1"],
-      "workers-2": ["train.micro_batch_size=2", "train.workers=2"],
+      "workers-2": ["train.micro_batch_size=2", "workers=2"],
       "workers-1": ["train.micro_batch_size=2"],
     };
     const adapters = new Map<string, Map<string, Float32Array>>();

@@ -8,10 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serializeSafetensors } from "../src/io/safetensors.js";
 import { ensureBuilt, makeTempDir, removeTempDir, runTfew, runTfewOk } from "./helpers/tfew-cli.js";
 
-const quick = ["train.steps=3", "train.batch_size=4", "train.workers=1", "monitor.gpu=off"].flatMap((s) => [
-  "--set",
-  s,
-]);
+const quick = ["train.steps=3", "train.batch_size=4", "workers=1", "monitor.gpu=off"].flatMap((s) => ["--set", s]);
 
 describe("tfew train with adapter.routing: smear", () => {
   let dir: string;

@@ -43,7 +43,7 @@ describe("startup imports", () => {
   });
 
   it("tfew train on the demo loads TensorFlow.js but not apache-arrow, hyparquet or kubernetes-models", () => {
-    const args = ["train", "--out", join(tmp, "run"), "--set", "train.steps=1", "--set", "train.workers=1"];
+    const args = ["train", "--out", join(tmp, "run"), "--set", "train.steps=1", "--set", "workers=1"];
     const loaded = loadedPackages([...args, "--set", "monitor.gpu=off"], join(tmp, "train.log"));
     expect([...loaded].some((name) => name.startsWith("@tensorflow/"))).toBe(true); // the hook does see packages
     for (const name of ["apache-arrow", "hyparquet", "hyparquet-compressors", "kubernetes-models", "@huggingface/hub"])

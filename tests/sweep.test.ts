@@ -256,7 +256,7 @@ describe("a local sweep of the embedded demo", () => {
 
   it("runs the cells, records a failing one without stopping the others, skips complete cells and resumes a stopped one", async () => {
     const file = sweepFile("local.yaml", [
-      'set: {train.steps: 2, train.workers: 1, monitor.gpu: "off", train.checkpoint_every: 1}',
+      'set: {train.steps: 2, workers: 1, monitor.gpu: "off", train.checkpoint_every: 1}',
       "grid:",
       `  data.path: [${JSON.stringify(DEMO_TASK_DIR)}, ${JSON.stringify(join(work, "no-such-task"))}]`,
       "  seed: [1, 2]",

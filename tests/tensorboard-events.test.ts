@@ -124,7 +124,7 @@ describe("gpu/* tags", () => {
       "--out",
       run,
       "--set",
-      "train.workers=1",
+      "workers=1",
       "--set",
       "monitor.gpu=auto",
       "--set",

@@ -78,7 +78,7 @@ async function foldProbabilities(
       lengthNorm: e.length_norm,
       choiceChunk: e.choice_chunk,
       batchSize: e.batch_size,
-      workers: ctx.config.train.workers,
+      workers: ctx.config.workers,
       what: "audit",
     });
     return ranked.scores.map((s) => softmaxOfNegated(s));

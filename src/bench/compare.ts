@@ -88,7 +88,7 @@ export async function runCompare(options: CompareOptions): Promise<Record<string
     `data.max_seq_len=${seq}`,
     `train.steps=${options.trainSteps + 1}`,
     `train.batch_size=${batch}`,
-    `train.workers=${options.workers}`,
+    `workers=${options.workers}`,
     "train.checkpoint_every=100000",
     "backend=wasm",
     "monitor.gpu=off",

@@ -28,7 +28,7 @@ export const auditCommand = defineCommand({
       throw new TfewError("audit: give exactly one of --model M or --run DIR");
     if (args.data === undefined) throw new TfewError("audit: give --data D (the labelled data to audit)");
     const flags = [...flagValue("data", "data.path", args.data), ...flagValue("backend", "backend", args.backend)];
-    const { config } = await resolveSources("audit", { ...args, adapter: undefined }, flags);
+    const { config } = await resolveSources(ctx, "audit", { ...args, adapter: undefined }, flags);
     const outDir = args.out ?? join("runs", "audit");
     const { runAudit } = await import("../audit/audit.js");
     const r = await runAudit({ config, folds: args.folds, outDir, log: ctx.log });

@@ -25,11 +25,15 @@ export const evalOptions = {
 } as const;
 
 /** eval / predict: the config and adapter from --run / --adapter / --model, --data and --backend as values. */
-export async function evalSources(command: string, args: SourceArgs & { data?: string; backend?: string }) {
+export async function evalSources(
+  ctx: CommandContext,
+  command: string,
+  args: SourceArgs & { data?: string; backend?: string },
+) {
   if (args.run === undefined && args.adapter === undefined && args.model === undefined)
     throw new TfewError(`${command}: give one of --run DIR, --adapter DIR or --model M`);
   const flags = [...flagValue("data", "data.path", args.data), ...flagValue("backend", "backend", args.backend)];
-  return resolveSources(command, args, flags);
+  return resolveSources(ctx, command, args, flags);
 }
 
 /** The loaded model and task of one evaluation. */
@@ -53,7 +57,7 @@ export const evalCommand = defineCommand({
     },
   },
   async run(args, ctx) {
-    const { config, adapterDir } = await evalSources("eval", args);
+    const { config, adapterDir } = await evalSources(ctx, "eval", args);
     const split = args.split as "train" | "test";
     const outDir = args.out ?? join("runs", "eval");
     const replace = { overwrite: args.overwrite, command: "eval", other: "another --out folder" };

@@ -74,7 +74,7 @@ export const mergeCommand = defineCommand({
           { source: "--data", key: "data.path", value: data[i] },
           ...flagValue("backend", "backend", args.backend),
         ];
-        return { adapterDir, config: configFromArgs(args, { flags }).config };
+        return { adapterDir, config: configFromArgs(ctx, args, { flags }) };
       });
       const { fisherMerge } = await import("../merge/fisher-merge.js");
       const kind = (args.fisher ?? "model") as FisherKind;

@@ -13,7 +13,7 @@ export const predictCommand = defineCommand({
     out: { type: "string", describe: "deprecated spelling of --output", hidden: true },
   },
   async run(args, ctx) {
-    const { config, adapterDir } = await evalSources("predict", args);
+    const { config, adapterDir } = await evalSources(ctx, "predict", args);
     const use = { command: "predict", old: "out", now: "output" };
     const outFile = deprecatedAlias(ctx, use, args.output, args.out) ?? "preds.csv";
     refuseToReplace([outFile], { overwrite: args.overwrite, command: "predict", other: "another --output file" });

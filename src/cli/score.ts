@@ -30,7 +30,7 @@ export const scoreCommand = defineCommand({
       ...flagValue("tokenizer", "tokenizer", args.tokenizer),
       ...flagValue("backend", "backend", args.backend),
     ];
-    const { config, adapterDir } = await resolveSources("score", args, flags);
+    const { config, adapterDir } = await resolveSources(ctx, "score", args, flags);
     const pairs = await readPairs(args.input);
     const { prepareModel, loadAdapter } = await import("../engine/workspace.js");
     const { scorePairs } = await import("../eval/score.js");

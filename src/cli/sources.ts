@@ -3,11 +3,12 @@
 // an adapter alone brings its base model (adapter_config.json); a model alone is zero-shot.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { DEFAULT_CONFIG_FILE, loadRunConfig, type ConfigValue, type LoadedConfig } from "../config/load.js";
+import { DEFAULT_CONFIG_FILE, loadRunConfig, type ConfigValue, type LoadOptions } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import { TfewError } from "../errors.js";
 import { PACKAGE_ROOT } from "./common.js";
 import { flagValue } from "./command.js";
+import type { CommandContext } from "./io.js";
 
 export interface SourceArgs {
   run?: string;
@@ -27,9 +28,10 @@ export interface Sources {
  * package so `npx tfew train` works from any folder), then `defaults`, --set, then flag values.
  */
 export function configFromArgs(
+  ctx: CommandContext,
   args: { config?: string[]; set?: string[] },
   values: { defaults?: ConfigValue[]; flags?: ConfigValue[] } = {},
-): LoadedConfig {
+): RunConfig {
   const files = args.config && args.config.length > 0 ? args.config : [DEFAULT_CONFIG_FILE];
   const demo: ConfigValue[] =
     files.length === 1 && files[0] === DEFAULT_CONFIG_FILE
@@ -39,7 +41,14 @@ export function configFromArgs(
         ]
       : [];
   const defaults = [...demo, ...(values.defaults ?? [])];
-  return loadRunConfig({ files, sets: args.set ?? [], defaults, flags: values.flags ?? [] });
+  return loadConfig(ctx, { files, sets: args.set ?? [], defaults, flags: values.flags ?? [] });
+}
+
+/** loadRunConfig, printing its warnings (a deprecated key such as train.workers) on stderr. */
+export function loadConfig(ctx: CommandContext, options: LoadOptions): RunConfig {
+  const loaded = loadRunConfig(options);
+  for (const line of loaded.warnings) ctx.log(line);
+  return loaded.config;
 }
 
 /** The config.resolved.yaml of a run folder; one line naming the command when `dir` is not a run. */
@@ -59,14 +68,19 @@ export async function baseModelOf(command: string, adapterDir: string): Promise<
 }
 
 /** Config and adapter folder from --run, else --adapter / --model; `flags` are the command's other flag values. */
-export async function resolveSources(command: string, args: SourceArgs, flags: ConfigValue[]): Promise<Sources> {
+export async function resolveSources(
+  ctx: CommandContext,
+  command: string,
+  args: SourceArgs,
+  flags: ConfigValue[],
+): Promise<Sources> {
   const model = flagValue("model", "model", args.model);
   if (args.run !== undefined) {
     const files = [
       runConfigFile(command, args.run, "give the folder tfew train wrote, or --model/--adapter"),
       ...(args.config ?? []),
     ];
-    const { config } = loadRunConfig({ files, sets: args.set ?? [], flags: [...model, ...flags] });
+    const config = loadConfig(ctx, { files, sets: args.set ?? [], flags: [...model, ...flags] });
     return { config, adapterDir: join(args.run, "adapter") };
   }
   const base =
@@ -79,6 +93,6 @@ export async function resolveSources(command: string, args: SourceArgs, flags: C
           },
         ]
       : [];
-  const { config } = configFromArgs(args, { defaults: base, flags: [...model, ...flags] });
+  const config = configFromArgs(ctx, args, { defaults: base, flags: [...model, ...flags] });
   return { config, adapterDir: args.adapter ?? null };
 }

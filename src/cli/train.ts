@@ -1,12 +1,11 @@
 // `tfew train`: train (IA)³ vectors with the T-Few recipe; no options trains the embedded demo. The run folder
 // is claimed before anything loads; --resume continues a killed run from its folder.
 import { dirname, join, resolve } from "node:path";
-import { loadRunConfig } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import { claimRunDir, defaultRunDir, finishedRun } from "../io/run-dir.js";
 import { defineCommand, configOptions, flagValue } from "./command.js";
 import { shownPath, trapSignals } from "./common.js";
-import { configFromArgs, runConfigFile } from "./sources.js";
+import { configFromArgs, loadConfig, runConfigFile } from "./sources.js";
 import type { CommandContext } from "./io.js";
 
 export const trainCommand = defineCommand({
@@ -18,7 +17,7 @@ export const trainCommand = defineCommand({
     let runDir: string;
     if (args.resume !== undefined) {
       const hint = "the run stopped before writing it, or the path is wrong; start a new run or fix the path";
-      config = loadRunConfig({ files: [runConfigFile("resume", args.resume, hint)], sets: [] }).config;
+      config = loadConfig(ctx, { files: [runConfigFile("resume", args.resume, hint)], sets: [] });
       runDir = args.resume;
       const finished = await finishedRun(runDir, { steps: config.train.steps });
       if (finished !== null) {
@@ -28,7 +27,7 @@ export const trainCommand = defineCommand({
       }
     } else {
       const flags = [...flagValue("backend", "backend", args.backend), ...flagValue("out", "out", args.out)];
-      config = configFromArgs(args, { flags }).config;
+      config = configFromArgs(ctx, args, { flags });
       runDir = config.out ?? defaultRunDir();
       await claimRunDir(runDir); // before anything loads: a run is never overwritten
     }

@@ -74,7 +74,7 @@ describe("--set overrides", () => {
       "data.labels=null",
       "train.skip_nonfinite=true",
       "train.micro_batch_size=4",
-      "train.workers=auto",
+      "workers=auto",
       "train.max_grad_norm=null",
     );
     expect(config.train.lr).toBeCloseTo(1e-3, 15);
@@ -82,7 +82,7 @@ describe("--set overrides", () => {
     expect(config.data.labels).toBeNull();
     expect(config.train.skip_nonfinite).toBe(true);
     expect(config.train.micro_batch_size).toBe(4);
-    expect(config.train.workers).toBe("auto");
+    expect(config.workers).toBe("auto");
     expect(config.train.max_grad_norm).toBeNull();
   });
 
@@ -226,7 +226,7 @@ describe("errors: one line with the key path, the file and what is allowed", () 
     expect(errorOf({ sets: ["train.stpes=3"] })).toBe(
       'unknown key "train.stpes" in --set train.stpes=3; allowed keys in train: steps, batch_size, micro_batch_size, ' +
         "lr, optimizer, weight_decay, warmup_ratio, max_grad_norm, length_norm, ul_weight, ln_weight, checkpoint_every, " +
-        'log_every, workers, skip_nonfinite; did you mean "steps"?',
+        'log_every, skip_nonfinite; did you mean "steps"?',
     );
     expect(errorOf({ sets: ["trian.steps=3"] })).toContain(
       'unknown key "trian.steps" in --set trian.steps=3; allowed top-level keys:',
@@ -267,6 +267,7 @@ describe("configToYaml", () => {
       "tokenizer",
       "backend",
       "seed",
+      "workers",
       "data",
       "adapter",
       "train",

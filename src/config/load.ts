@@ -5,6 +5,7 @@ import { dirname, extname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { TfewError } from "../errors.js";
+import { applyAliases } from "./aliases.js";
 import { type Layer, formatValue, schemaAt, sectionKeys, validationError } from "./issues.js";
 import { overrideData, parseOverride } from "./overrides.js";
 import { type RunConfig, RunConfigSchema } from "./schema.js";
@@ -27,6 +28,9 @@ export interface ConfigValue {
 export interface LoadedConfig {
   config: RunConfig;
   sources: string[]; // the files, named values and "--set k=v" entries, in the order they were applied
+  // one line each ("warning: train.workers (a.yaml) is deprecated: ..."), for the caller to print: the config
+  // used a deprecated key, read under its new name (src/config/aliases.ts)
+  warnings: string[];
 }
 
 /** configs/default.yaml of this package (the demo run); same relative place from src/config and dist/config. */
@@ -43,22 +47,34 @@ export function defaultConfig(): RunConfig {
   return RunConfigSchema.parse({});
 }
 
-/** Merge files, base and overrides, validate, and return the config; throws a one-line TfewError. */
+/**
+ * Merge files, base and overrides, validate, and return the config (with a warning line per deprecated key
+ * used); throws a one-line TfewError.
+ */
 export function loadRunConfig(options: LoadOptions): LoadedConfig {
-  const layers: Layer[] = [];
-  if (options.base !== undefined) layers.push({ source: "the base config", data: structuredClone(options.base) });
-  for (const file of options.files) layers.push({ source: file, data: readConfigFile(file) });
-  for (const value of options.defaults ?? []) layers.push(valueLayer(value));
-  for (const arg of options.sets) {
-    const override = parseOverride(arg);
-    layers.push({ source: `--set ${override.arg}`, data: overrideData(override) });
-  }
-  for (const value of options.flags ?? []) layers.push(valueLayer(value));
+  const groups: Layer[][] = []; // a deprecated key and its new name must not both come from one group
+  if (options.base !== undefined) groups.push([{ source: "the base config", data: structuredClone(options.base) }]);
+  for (const file of options.files) groups.push([{ source: file, data: readConfigFile(file) }]);
+  if (options.defaults !== undefined) groups.push(options.defaults.map(valueLayer));
+  groups.push(
+    options.sets.map((arg) => {
+      const override = parseOverride(arg);
+      return { source: `--set ${override.arg}`, data: overrideData(override) };
+    }),
+  );
+  if (options.flags !== undefined) groups.push(options.flags.map(valueLayer));
+  const aliases = applyAliases(groups);
+  const layers = groups.flat();
   const merged = layers.reduce<Record<string, unknown>>((into, layer) => mergeDeep(into, layer.data), {});
   const result = RunConfigSchema.safeParse(merged);
-  if (!result.success) throw validationError(result.error.issues, merged, layers);
+  if (!result.success) {
+    const error = validationError(result.error.issues, merged, layers);
+    const renamed = aliases.find((use) => use.sources.some((src) => error.message.startsWith(`${use.to} in ${src} `)));
+    if (renamed === undefined) throw error;
+    throw new TfewError(`${error.message} (given as ${renamed.from}, its deprecated name)`);
+  }
   const sources = layers.filter((layer) => layer.source !== "the base config").map((layer) => layer.source);
-  return { config: result.data, sources };
+  return { config: result.data, sources, warnings: aliases.map((use) => use.warning) };
 }
 
 /** A named value as a layer: `data.path` → { data: { path: value } }. */
@@ -141,10 +157,27 @@ function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+const RESOLVED_HEADER =
+  "# tfew resolved run config: defaults, files and --set merged. Rerun with --config <this file>.\n";
+
 /** The config as YAML, keys in schema order, ready to load again (config.resolved.yaml). */
 export function configToYaml(config: RunConfig): string {
-  const header = "# tfew resolved run config: defaults, files and --set merged. Rerun with --config <this file>.\n";
-  return header + YAML.stringify(inSchemaOrder(config, []), { lineWidth: 0 });
+  return RESOLVED_HEADER + YAML.stringify(inSchemaOrder(config, []), { lineWidth: 0 });
+}
+
+/**
+ * The config.resolved.yaml that tfew wrote for this config before workers left the train section
+ * (train.workers, after train.log_every): what the checkpoints and sweep cells of older run folders hold,
+ * so that resuming them still matches.
+ */
+export function legacyConfigYaml(config: RunConfig): string {
+  const { workers, ...rest } = inSchemaOrder(config, []) as Record<string, unknown>;
+  const train: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(rest.train as Record<string, unknown>)) {
+    train[key] = value;
+    if (key === "log_every") train.workers = workers;
+  }
+  return RESOLVED_HEADER + YAML.stringify({ ...rest, train }, { lineWidth: 0 });
 }
 
 function inSchemaOrder(value: unknown, path: string[]): unknown {

@@ -2,6 +2,7 @@
 // the schema, the value is read as YAML (1e-3, [k, v], null, "quoted text"), and validation types it later.
 import YAML from "yaml";
 import { TfewError } from "../errors.js";
+import { aliasTarget } from "./aliases.js";
 import { schemaAt, unknownKeyMessage } from "./issues.js";
 
 /** One parsed `--set`: the key path and its value, ready to merge as a layer. */
@@ -24,7 +25,7 @@ export function parseOverride(arg: string): Override {
       `--set ${JSON.stringify(arg)}: ${JSON.stringify(key)} is not a key path; write section.key=value, e.g. train.lr=1e-3`,
     );
   }
-  const schema = schemaAt(path);
+  const schema = schemaAt(aliasTarget(path) ?? path); // a deprecated key (train.workers) takes its new key's values
   if (schema === undefined) throw new TfewError(unknownKeyMessage(path, `--set ${arg}`));
   const raw = arg.slice(equals + 1);
 

@@ -1,8 +1,12 @@
-// Schema defaults are the T-Few recipe; every shipped configs/*.yaml validates; PEFT's subset rule holds.
-import { readdirSync } from "node:fs";
+// Schema defaults are the T-Few recipe; every shipped configs/*.yaml validates; configs/default.yaml lists every
+// schema key with its default (or a marked demo value) and a comment; PEFT's subset rule holds; data.tasks entries
+// override data.* keys (checked like data.*), duplicate names are one clear line, routing defaults to task.
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_CONFIG_FILE, defaultConfig, loadRunConfig } from "./load.js";
+import YAML, { isScalar } from "yaml";
+import { schemaAt, sectionKeys, valueAt } from "./issues.js";
+import { DEFAULT_CONFIG_FILE, defaultConfig, loadRunConfig, readConfigFile } from "./load.js";
 import { RunConfigSchema } from "./schema.js";
 
 const CONFIG_DIR = join(DEFAULT_CONFIG_FILE, "..");
@@ -15,6 +19,7 @@ describe("RunConfigSchema defaults", () => {
       tokenizer: null,
       backend: "auto",
       seed: 42,
+      workers: "auto",
       data: {
         path: "data/demo-task",
         test_path: null,
@@ -50,7 +55,6 @@ describe("RunConfigSchema defaults", () => {
         ln_weight: 1,
         checkpoint_every: 100,
         log_every: 1,
-        workers: "auto",
         skip_nonfinite: false,
       },
       eval: { length_norm: 1, batch_size: 16, choice_chunk: 32 },
@@ -93,8 +97,9 @@ describe("RunConfigSchema defaults", () => {
     expect(ok({ seed: -1 })).toBe(false);
     expect(ok({ seed: 1.5 })).toBe(false);
     expect(ok({ train: { lr: Infinity } })).toBe(false);
-    expect(ok({ train: { max_grad_norm: null, micro_batch_size: 2, workers: 3 } })).toBe(true);
-    expect(ok({ train: { workers: 0 } })).toBe(false);
+    expect(ok({ train: { max_grad_norm: null, micro_batch_size: 2 }, workers: 3 })).toBe(true);
+    expect(ok({ workers: 0 })).toBe(false);
+    expect(ok({ train: { workers: 3 } })).toBe(false); // the old name is the loader's alias, not a schema key
   });
 });
 
@@ -129,7 +134,7 @@ describe("shipped configs", () => {
       warmup_ratio: 0.06,
       checkpoint_every: 30,
     });
-    expect(config.train.workers).toBe(1);
+    expect(config.workers).toBe(1);
   });
 
   it.each(["flan-t5-small", "flan-t5-base", "flan-t5-large", "t0-3b"])(
@@ -150,4 +155,98 @@ describe("shipped configs", () => {
       if (name === "t0-3b") expect(config.backend).toBe("tensorflow");
     },
   );
+});
+
+describe("configs/default.yaml", () => {
+  // The demo-sized values, each commented "demo: ..." in the file: the only keys allowed to differ from the
+  // schema default (the demo model and task paths are the schema defaults themselves).
+  const DEMO_VALUES: Record<string, unknown> = {
+    workers: 1,
+    "data.max_seq_len": 64,
+    "data.max_choice_len": 8,
+    "train.steps": 60,
+    "train.lr": 3e-2,
+    "train.checkpoint_every": 30,
+  };
+  const defaults = defaultConfig();
+  const isSection = (value: unknown) => typeof value === "object" && value !== null && !Array.isArray(value);
+  /** Every value key path of the schema, walked through sectionKeys (sections: a mapping as default). */
+  const leaves = (path: string[]): string[][] =>
+    (sectionKeys(schemaAt(path) ?? RunConfigSchema) ?? []).flatMap((key) =>
+      isSection(valueAt(defaults, [...path, key])) ? leaves([...path, key]) : [[...path, key]],
+    );
+  const keys = leaves([]);
+  const raw = readConfigFile(DEFAULT_CONFIG_FILE);
+  const document = YAML.parseDocument(readFileSync(DEFAULT_CONFIG_FILE, "utf8"));
+
+  it("the walk finds the schema's keys (sections included)", () => {
+    expect(keys.length).toBeGreaterThan(40);
+    expect(keys.map((k) => k.join("."))).toEqual(expect.arrayContaining(["workers", "data.tasks", "adapter.experts"]));
+  });
+
+  it("lists every schema key, with the schema default except the listed demo values", () => {
+    const missing = keys.filter((path) => valueAt(raw, path) === undefined).map((path) => path.join("."));
+    expect(missing, "keys of src/config/schema.ts missing from configs/default.yaml").toEqual([]);
+    const differing = keys
+      .map((path) => path.join("."))
+      .filter((key) => !Object.hasOwn(DEMO_VALUES, key))
+      .filter(
+        (key) => JSON.stringify(valueAt(raw, key.split("."))) !== JSON.stringify(valueAt(defaults, key.split("."))),
+      );
+    expect(differing, "values of configs/default.yaml that differ from the schema default").toEqual([]);
+    for (const [key, value] of Object.entries(DEMO_VALUES)) {
+      expect(valueAt(raw, key.split(".")), key).toEqual(value);
+      expect(valueAt(defaults, key.split(".")), `${key} is the schema default: drop it from DEMO_VALUES`).not.toEqual(
+        value,
+      );
+    }
+  });
+
+  it("comments every key; exactly the demo values say demo:", () => {
+    for (const path of keys) {
+      const key = path.join(".");
+      const node = document.getIn(path, true);
+      const comment = isScalar(node) ? (node.comment ?? "") : "";
+      expect(comment.trim(), `${key} has no comment`).not.toBe("");
+      expect(comment.trimStart().startsWith("demo:"), `${key}: "demo:" comment iff a demo value`).toBe(
+        Object.hasOwn(DEMO_VALUES, key),
+      );
+    }
+  });
+});
+
+const load = (...sets: string[]) => loadRunConfig({ files: [], sets }).config;
+
+describe("data.tasks", () => {
+  it("accepts tasks with weights and data.* overrides; absent keys stay unset (the run's data.* applies)", () => {
+    const config = load("data.tasks=[{name: a, path: x, labels: [p, q], weight: 2}, {name: b, path: y}]");
+    expect(config.data.tasks).toEqual([
+      { name: "a", path: "x", labels: ["p", "q"], weight: 2 },
+      { name: "b", path: "y", weight: 1 },
+    ]);
+    expect(config.adapter.routing).toBe("task");
+    expect(load().data.tasks).toBeNull();
+  });
+
+  it("rejects duplicate task names in one line", () => {
+    expect(() => load("data.tasks=[{name: a, path: x}, {name: a, path: y}]")).toThrow(
+      /^data\.tasks in --set data\.tasks=.* names the task "a" twice; give each task a unique name$/,
+    );
+  });
+
+  it("checks an override like the data.* key it overrides", () => {
+    expect(() => load("data.tasks=[{name: a, path: x, labels: 3}]")).toThrow(
+      /^data\.tasks\.labels in --set .* must be a non-empty list of strings/,
+    );
+    expect(() => load("data.tasks=[{name: a, path: x, labls: [p]}]")).toThrow(
+      /unknown key "data\.tasks\.labls" .*did you mean "labels"\?/,
+    );
+    expect(() => load("data.tasks=[{path: x}]")).toThrow(/data\.tasks\.name/);
+  });
+
+  it("takes adapter.routing and adapter.experts", () => {
+    expect(load("adapter.routing=shared").adapter.routing).toBe("shared");
+    expect(load("adapter.routing=smear", "adapter.experts=3").adapter.experts).toBe(3);
+    expect(() => load("adapter.routing=mix")).toThrow(/adapter\.routing .* must be one of "task", "shared", "smear"/);
+  });
 });

@@ -79,7 +79,9 @@ export const AdapterSchema = z
     target_modules: textListOrNull().default(null),
     // targets whose INPUT is scaled (feed-forward); null = per-model-type table
     feedforward_modules: textListOrNull().default(null),
-    task_name: text().default("default"), // adapter name, written into the PEFT adapter files
+    // name of the run's one (IA)³ vector set (one task, or routing: shared); internal: no file, tensor or log
+    // line carries it (PEFT's adapter_config.json has no name field); multi-task sets take data.tasks names
+    task_name: text().default("default"),
     init_from: textOrNull().default(null), // adapter folder to start from; null = vectors of ones (identity)
     // multi-task runs: task = one vector set per task, each example routed to its task's; shared = all tasks
     // train ONE set ((IA)³ multitask pre-training); smear = experts mixed per example by learned routers
@@ -127,8 +129,6 @@ export const TrainSchema = z.strictObject({
   ln_weight: nonNegativeNumber().default(1), // weight of the length-normalized choice loss (T-Few L_LN); 0 = off
   checkpoint_every: positiveInt().default(100), // optimizer steps between adapter checkpoints (each is a few KB)
   log_every: positiveInt().default(1), // optimizer steps between progress lines / metrics.jsonl rows
-  // worker threads; auto = one per CPU core (fewer leaves room on shared hosts)
-  workers: positiveIntOrAuto().default("auto"),
   // true = skip an update whose loss or gradients are NaN/Inf (counted in logs); false = stop with an error
   skip_nonfinite: z.boolean().describe("true or false").default(false),
 });
@@ -156,6 +156,10 @@ export const RunConfigSchema = z.strictObject({
   // TF.js backend; auto = tensorflow on a CUDA GPU; on CPU tensorflow from 20M parameters when tfjs-node is installed, else wasm; then cpu
   backend: oneOf(["auto", "tensorflow", "wasm", "cpu", "webgpu"] as const).default("auto"),
   seed: nonNegativeInt().default(42), // seeds data shuffling and sampling; same seed + config = same run
+  // worker threads of train, eval, predict, audit and Fisher merging on the wasm / cpu backends (tensorflow and
+  // webgpu use 1: they parallelize inside); auto = one per CPU core, fewer leaves room on shared hosts.
+  // Formerly train.workers, still read with a deprecation warning (src/config/aliases.ts).
+  workers: positiveIntOrAuto().default("auto"),
   data: MultiDataSchema.prefault({}),
   adapter: AdapterSchema.prefault({}),
   train: TrainSchema.prefault({}),

@@ -166,7 +166,7 @@ export function combineFisherBlocks(
 }
 
 export interface FisherOptions extends FisherSettings {
-  workers: number | "auto"; // train.workers
+  workers: number | "auto"; // the config key workers
   onProgress?: (done: number) => void; // examples done
 }
 

@@ -14,7 +14,7 @@ export interface InferenceOptions {
   lengthNorm: number; // eval.length_norm
   choiceChunk: number; // eval.choice_chunk
   batchSize: number; // eval.batch_size: the most examples per forward pass
-  workers: number | "auto"; // train.workers
+  workers: number | "auto"; // the config key workers
   onProgress?: (done: number) => void;
   what?: string; // names the examples in a memory error ("eval", "predict", "score")
 }

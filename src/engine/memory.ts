@@ -69,7 +69,7 @@ export function weightHeapBytes(parameterCount: number): number {
 
 const gib = (bytes: number) => (bytes / 1024 ** 3).toFixed(1);
 
-const DEVICE_USABLE = 0.85; // of a GPU's free memory: the framework's workspace and fragmentation need the rest
+const DEVICE_USABLE = 0.85; // of a GPU's free memory: the framework's scratch buffers and fragmentation need the rest
 
 /**
  * Bytes left for activations: the wasm heap beside W, Wᵀ and XNNPACK's copy; a GPU's free memory (measured

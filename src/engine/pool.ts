@@ -36,7 +36,7 @@ export type WorkerReply =
   | { kind: "done" }
   | { kind: "error"; message: string; tfew: boolean };
 
-/** train.workers → a count: auto = cores on CPU backends (1 on native/GPU backends, which parallelize inside), never more than there are jobs. */
+/** workers (the config key) → a count: auto = cores on CPU backends (1 on native/GPU backends, which parallelize inside), never more than there are jobs. */
 export function resolveWorkerCount(setting: number | "auto", options: { backend: string; jobs: number }): number {
   const cpuBackend = options.backend === "wasm" || options.backend === "cpu";
   if (!cpuBackend) return 1;
@@ -50,7 +50,7 @@ export function workerEntry(): string {
   const js = here.endsWith(".ts")
     ? here.replace(/[\\/]src[\\/]engine[\\/]pool\.ts$/, "/dist/engine/worker-main.js")
     : here.replace(/pool\.js$/, "worker-main.js");
-  if (!existsSync(js)) throw new TfewError(`workers: ${js} is missing; run npm run build (or set train.workers: 1)`);
+  if (!existsSync(js)) throw new TfewError(`workers: ${js} is missing; run npm run build (or set workers: 1)`);
   return js;
 }
 

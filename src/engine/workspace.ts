@@ -1,6 +1,5 @@
-// The prepared workspace that train, eval and predict share: backend, model source (local folder or hub
-// cache), tokenizer, frozen T5, the task, T-Few examples (prompt ids, answer-choice ids, gold index) and
-// (IA)³ adapters loaded onto the model.
+// The Workspace (a loaded model: backend, model source, frozen T5, tokenizer) that train, eval, audit and merge
+// share, and what is built against it: the task, T-Few examples and (IA)³ adapters loaded onto the model.
 import { join } from "node:path";
 import { createVectorSet, ia3Specs, linearModules, type Ia3VectorSet } from "../adapters/ia3.js";
 import { checkAdapterFits, readAdapter } from "../adapters/peft-adapter.js";
@@ -20,6 +19,12 @@ import { loadT5, type LoadedModel } from "../model/load.js";
 import type { TfewExample } from "./batch.js";
 import type { ExampleShape } from "./memory.js";
 
+/**
+ * A Workspace is one loaded model, made once by prepareModel and shared by train, eval / predict / score, audit
+ * and Fisher merging: the backend, where the model came from, its frozen weights, its tokenizer and (GPU) the
+ * free memory before it loaded. Tasks, examples and adapters are not part of it: they are built against it per
+ * use (prepareTask, buildExamples, loadAdapter).
+ */
 export interface Workspace {
   backend: BackendChoice;
   source: ModelSource;
@@ -118,7 +123,7 @@ export async function loadAdapterSet(ws: Workspace, adapterDir: string | null): 
   return createVectorSet("eval", ws.model.weights, adapter.config, adapter.values);
 }
 
-/** What memory sizing (memory.ts) needs of the workspace: backend, model shapes and size, the GPU's free memory. */
+/** What memory sizing (memory.ts) needs of the Workspace: backend, model shapes and size, the GPU's free memory. */
 export function sizingOf(ws: Pick<Workspace, "backend" | "model" | "deviceFreeBytes">): {
   backend: string;
   config: Workspace["model"]["config"];

@@ -52,12 +52,12 @@ export async function predictLabels(
     });
   };
   try {
-    const { eval: e, train } = ctx.config;
+    const { eval: e, workers } = ctx.config;
     const options = {
       lengthNorm: e.length_norm,
       choiceChunk: e.choice_chunk,
       batchSize: e.batch_size,
-      workers: train.workers,
+      workers,
       onProgress: onBatch,
       what: label,
     };

@@ -128,11 +128,11 @@ async function fisherOf(ws: Workspace, p: Prepared): Promise<Map<string, Float32
   const set = await loadAdapterSet(ws, p.input.adapterDir);
   if (set === null) throw new Error("fisherOf: no adapter");
   try {
-    const { eval: e, train } = p.input.config;
+    const { eval: e, workers } = p.input.config;
     return await computeFisher(ws, set, p.examples, {
       kind: p.key.tfew_fisher,
       lengthNorm: e.length_norm,
-      workers: train.workers,
+      workers,
     });
   } finally {
     disposeVectorSet(set);

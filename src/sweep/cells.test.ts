@@ -10,8 +10,11 @@ import { parseSweepText } from "./schema.js";
 const work = mkdtempSync(join(tmpdir(), "tfew-cells-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function cellsOf(text: string) {
-  return resolveCells({ file: "s.yaml", sha256: "0".repeat(64), sweep: parseSweepText(text, "s.yaml") }, { cwd: work });
+function cellsOf(text: string, warn?: (line: string) => void) {
+  return resolveCells(
+    { file: "s.yaml", sha256: "0".repeat(64), sweep: parseSweepText(text, "s.yaml") },
+    { cwd: work, warn },
+  );
 }
 
 function errorOf(text: string): string {
@@ -80,7 +83,7 @@ describe("resolveCells", () => {
 
   it("names an unknown grid key (with a suggestion) and an unknown set key", () => {
     expect(errorOf("grid: {train.stpes: [1]}\n")).toBe(
-      'grid: unknown key "train.stpes" in s.yaml; allowed keys in train: steps, batch_size, micro_batch_size, lr, optimizer, weight_decay, warmup_ratio, max_grad_norm, length_norm, ul_weight, ln_weight, checkpoint_every, log_every, workers, skip_nonfinite; did you mean "steps"?',
+      'grid: unknown key "train.stpes" in s.yaml; allowed keys in train: steps, batch_size, micro_batch_size, lr, optimizer, weight_decay, warmup_ratio, max_grad_norm, length_norm, ul_weight, ln_weight, checkpoint_every, log_every, skip_nonfinite; did you mean "steps"?',
     );
     expect(errorOf("set: {trian.steps: 1}\ngrid: {seed: [1]}\n")).toContain(
       'set: unknown key "trian.steps" in s.yaml; allowed top-level keys',
@@ -92,6 +95,32 @@ describe("resolveCells", () => {
     expect(m).toContain("s.yaml cell 1 (seed=1, train.steps=-1):");
     expect(m).toContain("train.steps");
     expect(m).toContain("must be a positive integer, got -1");
+  });
+
+  it("reads the deprecated train.workers (set, grid, base files) as workers, warning once per source", () => {
+    const warnings: string[] = [];
+    writeFileSync(join(work, "old-base.yaml"), "train: {steps: 2, workers: 2}\n");
+    const cells = cellsOf("base: [old-base.yaml]\ngrid:\n  train.workers: [1, 3]\n  seed: [1, 2]\n", (line) =>
+      warnings.push(line),
+    );
+    expect(cells.map((c) => c.config.workers)).toEqual([1, 1, 3, 3]);
+    expect(cells.map((c) => c.dir)).toEqual([
+      "cells/0-workers-1_seed-1",
+      "cells/1-workers-1_seed-2",
+      "cells/2-workers-3_seed-1",
+      "cells/3-workers-3_seed-2",
+    ]);
+    const why = "is deprecated: it is now the key workers (it also sets the workers of eval, audit and Fisher merging)";
+    expect(warnings).toEqual([
+      `warning: train.workers (grid of s.yaml) ${why}; write workers: [1,3]`,
+      `warning: train.workers (${join(work, "old-base.yaml")}) ${why}; write workers: 2`,
+    ]);
+    const fromSet: string[] = [];
+    expect(cellsOf("set: {train.workers: 1}\ngrid: {seed: [1]}\n", (l) => fromSet.push(l))[0]?.config.workers).toBe(1);
+    expect(fromSet).toEqual([`warning: train.workers (set of s.yaml) ${why}; write workers: 1`]);
+    expect(errorOf("set: {workers: 1}\ngrid: {train.workers: [2]}\n")).toBe(
+      "grid: train.workers and workers are both given in s.yaml; train.workers is the old name of workers: keep only workers",
+    );
   });
 
   it("names a missing base file", () => {

@@ -2,6 +2,7 @@
 // run config resolved through src/config/load.ts (base files, then set, then the cell's grid values).
 import { basename, dirname, resolve } from "node:path";
 import { DEFAULT_CONFIG_FILE, loadRunConfig } from "../config/load.js";
+import { aliasTarget, deprecationWarning } from "../config/aliases.js";
 import { schemaAt, unknownKeyMessage } from "../config/issues.js";
 import type { RunConfig } from "../config/schema.js";
 import { isTfewError, TfewError } from "../errors.js";
@@ -57,17 +58,35 @@ export function setArgument(key: string, value: unknown): string {
   return `${key}=${JSON.stringify(value)}`;
 }
 
-/** Every key of set and grid must be a run-config key path: unknown ones are named, with the allowed keys. */
-function checkKeys(sweep: SweepFile, file: string): void {
-  for (const [where, keys] of [
-    ["grid", Object.keys(sweep.grid)],
-    ["set", Object.keys(sweep.set)],
+/**
+ * Every key of set and grid must be a run-config key path: unknown ones are named, with the allowed keys.
+ * Returns a warning line per deprecated key (train.workers); one given with its new name too is an error.
+ */
+function checkKeys(sweep: SweepFile, file: string): string[] {
+  const warnings: string[] = [];
+  const all = [...Object.keys(sweep.grid), ...Object.keys(sweep.set)];
+  for (const [where, entries] of [
+    ["grid", Object.entries(sweep.grid)],
+    ["set", Object.entries(sweep.set)],
   ] as const) {
-    for (const key of keys) {
-      if (schemaAt(key.split(".")) === undefined)
+    for (const [key, value] of entries) {
+      const target = aliasTarget(key.split("."))?.join(".");
+      if (schemaAt(key.split(".")) === undefined && target === undefined)
         throw new TfewError(`${where}: ${unknownKeyMessage(key.split("."), file)}`);
+      if (target === undefined) continue;
+      if (all.includes(target))
+        throw new TfewError(
+          `${where}: ${key} and ${target} are both given in ${file}; ${key} is the old name of ${target}: keep only ${target}`,
+        );
+      warnings.push(deprecationWarning(key.split("."), `${where} of ${file}`, value));
     }
   }
+  return warnings;
+}
+
+/** A set / grid key as the run config reads it: a deprecated name (train.workers) becomes its new one. */
+function currentKey(key: string): string {
+  return aliasTarget(key.split("."))?.join(".") ?? key;
 }
 
 /** Config files and leading overrides shared by every cell: the base files, or the embedded demo when none. */
@@ -80,19 +99,27 @@ export function baseLayers(sweep: SweepFile, cwd: string): { files: string[]; se
   return { files: [DEFAULT_CONFIG_FILE], sets: demo };
 }
 
-/** Expands and resolves every cell; a config problem names the cell and the key (one line). */
-export function resolveCells(loaded: LoadedSweep, options: { cwd: string }): ResolvedCell[] {
+/**
+ * Expands and resolves every cell; a config problem names the cell and the key (one line). Deprecated keys
+ * (of the sweep file or its base files) are read under their new names and reported once each to `warn`.
+ */
+export function resolveCells(
+  loaded: LoadedSweep,
+  options: { cwd: string; warn?: (line: string) => void },
+): ResolvedCell[] {
   const { sweep, file } = loaded;
-  checkKeys(sweep, file);
+  const warnings = new Set(checkKeys(sweep, file));
   const layers = baseLayers(sweep, options.cwd);
-  const fixed = [...layers.sets, ...Object.entries(sweep.set).map(([k, v]) => setArgument(k, v))];
+  const fixed = [...layers.sets, ...Object.entries(sweep.set).map(([k, v]) => setArgument(currentKey(k), v))];
   const combos = expandGrid(sweep.grid);
   const width = String(combos.length - 1).length;
-  return combos.map((overrides, index) => {
-    const sets = [...fixed, ...Object.entries(overrides).map(([k, v]) => setArgument(k, v))];
+  const cells = combos.map((overrides, index) => {
+    const sets = [...fixed, ...Object.entries(overrides).map(([k, v]) => setArgument(currentKey(k), v))];
     let config: RunConfig;
     try {
-      config = loadRunConfig({ files: layers.files, sets }).config;
+      const resolved = loadRunConfig({ files: layers.files, sets });
+      config = resolved.config;
+      for (const line of resolved.warnings) warnings.add(line);
     } catch (error) {
       if (!isTfewError(error)) throw error;
       throw new TfewError(`${file} cell ${index} (${describeOverrides(overrides)}): ${error.message}`);
@@ -101,6 +128,8 @@ export function resolveCells(loaded: LoadedSweep, options: { cwd: string }): Res
     const dir = `cells/${String(index).padStart(width, "0")}-${slug}`;
     return { index, slug, overrides, dir, task: config.data.path, seed: config.seed, config };
   });
+  for (const line of warnings) options.warn?.(line);
+  return cells;
 }
 
 /** `data.path=raft:x, seed=1` for messages and progress lines. */

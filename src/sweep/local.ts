@@ -1,5 +1,5 @@
 // The local engine: the sweep's cells on this machine with a bounded pool (one cell per GPU, each child seeing
-// only its GPU; on CPU, cores / train.workers at once), one progress line per cell.
+// only its GPU; on CPU, cores / workers at once), one progress line per cell.
 import { spawnSync } from "node:child_process";
 import { isTfewError } from "../errors.js";
 import { describeOverrides } from "./cells.js";
@@ -15,7 +15,7 @@ export function countGpus(): number {
   return r.stdout.split("\n").filter((line) => line.startsWith("GPU ")).length;
 }
 
-/** Default pool size: one cell per GPU; on CPU max(1, floor(cores / train.workers)), auto workers = all cores. */
+/** Default pool size: one cell per GPU; on CPU max(1, floor(cores / workers)), auto workers = all cores. */
 export function defaultParallel(options: {
   gpus: number;
   cores: number;

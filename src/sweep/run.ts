@@ -16,7 +16,7 @@ export interface SweepRunOptions {
   sweepFile: string;
   out: string;
   cwd: string;
-  parallel?: number; // local: cells at once (default: one per GPU, else cores / train.workers)
+  parallel?: number; // local: cells at once (default: one per GPU, else cores / workers)
   dryRun: boolean; // slurm: write sweep.sbatch without submitting
   apply: boolean; // kubernetes: kubectl apply -f job.yaml
   progress: (line: string) => void;
@@ -37,10 +37,10 @@ export async function runSweep(options: SweepRunOptions): Promise<SweepRunReport
   const loaded = loadSweepFile(resolve(options.cwd, options.sweepFile));
   const { sweep } = loaded;
   const dir = resolve(options.cwd, options.out);
-  const { plan, cells } = await prepareSweepDir(dir, loaded, { cwd: options.cwd });
+  const { plan, cells } = await prepareSweepDir(dir, loaded, { cwd: options.cwd, warn: options.progress });
   if (sweep.engine === "local") {
     const gpus = countGpus();
-    const workers = cells.map((c) => c.config.train.workers);
+    const workers = cells.map((c) => c.config.workers);
     const parallel =
       options.parallel ??
       defaultParallel({ gpus, cores: availableParallelism(), workers, maxParallel: sweep.max_parallel });

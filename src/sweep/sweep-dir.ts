@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { configToYaml } from "../config/load.js";
+import { configToYaml, legacyConfigYaml } from "../config/load.js";
 import { TfewError } from "../errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomic.js";
 import { resolveCells, type ResolvedCell, type SweepCell } from "./cells.js";
@@ -60,7 +60,7 @@ export function cellPaths(sweepDir: string, cell: SweepCell): CellPaths {
 export async function prepareSweepDir(
   dir: string,
   loaded: LoadedSweep,
-  options: { cwd: string },
+  options: { cwd: string; warn?: (line: string) => void },
 ): Promise<{ plan: SweepPlan; cells: ResolvedCell[] }> {
   const full = resolve(options.cwd, dir);
   const existing = existsSync(join(full, SWEEP_JSON)) ? await readPlan(full) : null;
@@ -70,7 +70,7 @@ export async function prepareSweepDir(
     );
   }
   // A rerun resolves relative paths where the sweep was first run.
-  const cells = resolveCells(loaded, { cwd: existing?.cwd ?? options.cwd });
+  const cells = resolveCells(loaded, { cwd: existing?.cwd ?? options.cwd, warn: options.warn });
   let plan: SweepPlan;
   if (existing !== null) {
     plan = existing;
@@ -98,7 +98,8 @@ export async function prepareSweepDir(
     if (!existsSync(paths.config)) {
       await makeDir(paths.dir);
       await writeFileAtomic(paths.config, text);
-    } else if ((await readFile(paths.config, "utf8")) !== text) {
+    } else if (![text, legacyConfigYaml(cell.config)].includes(await readFile(paths.config, "utf8"))) {
+      // (a sweep folder of an older tfew holds train.workers: the same config)
       throw new TfewError(
         `${dir}: the config of cell ${cell.index} (${cell.dir}) differs from what ${loaded.file} resolves to now (a base config file changed?); choose a new --out`,
       );

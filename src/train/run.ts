@@ -9,7 +9,7 @@ import type { Ia3VectorSet } from "../adapters/ia3.js";
 import { isSmear } from "../adapters/smear.js";
 import { assignTrained, readTrained, type TrainedVectors } from "../adapters/trainable.js";
 import { resolveIa3Config, type Ia3Config } from "../adapters/ia3-config.js";
-import { configToYaml } from "../config/load.js";
+import { configToYaml, legacyConfigYaml } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import { describeDataFiles } from "../data/manifest.js";
 import type { TaskData } from "../data/task-types.js";
@@ -62,7 +62,7 @@ export interface TrainOptions {
   progressStream?: NodeJS.WriteStream;
   /** polled between steps: a signal name stops the run after a checkpoint */
   stopRequested?: () => "SIGINT" | "SIGTERM" | null;
-  workspace?: Workspace; // already-loaded backend/model/tokenizer (cross-validation reuses one)
+  workspace?: Workspace; // an already-loaded model (backend, weights, tokenizer): cross-validation reuses one
   task?: TaskData; // already-loaded task (cross-validation passes its folds)
 }
 
@@ -125,7 +125,11 @@ async function openRun(
   const resumeState = await loadCheckpoint(runDir);
   if (resumeState === null)
     options.log(`resume: ${runDir} has no checkpoint yet (the run stopped before its first one); starting from step 0`);
-  else if (resumeState.configSha !== configSha) {
+  // a run folder of an older tfew holds train.workers; its checkpoint has the sha of that text
+  else if (
+    resumeState.configSha !== configSha &&
+    resumeState.configSha !== sha256Text(legacyConfigYaml(options.config))
+  ) {
     throw new TfewError(
       `resume: ${runDir}/config.resolved.yaml differs from the config this checkpoint was written with; resume with the run's own config`,
     );
@@ -217,7 +221,7 @@ async function startEngine(
   const smear = isSmear(t.vectors); // SMEAR trains in this thread (workers hold plain vector sets)
   const workers = smear
     ? 1
-    : resolveWorkerCount(train.workers, { backend, jobs: Math.ceil(train.batch_size / microBatchSize) });
+    : resolveWorkerCount(t.config.workers, { backend, jobs: Math.ceil(train.batch_size / microBatchSize) });
   const settings = { lengthNorm: train.length_norm, ulWeight: train.ul_weight, lnWeight: train.ln_weight };
   const engine =
     workers > 1

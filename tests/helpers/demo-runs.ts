@@ -11,7 +11,7 @@ import { REPO_ROOT } from "./shared.js";
 export const DEMO_RUNS = { seed1: 1, seed2: 2 } as const;
 
 /** The settings of every shared run (besides its seed). */
-export const DEMO_RUN_SETS = ["train.workers=1", "monitor.gpu=off", "train.steps=6", "train.checkpoint_every=100"];
+export const DEMO_RUN_SETS = ["workers=1", "monitor.gpu=off", "train.steps=6", "train.checkpoint_every=100"];
 
 /** The run folder of a shared demo run, trained now when no test file has yet. */
 export async function demoRun(name: keyof typeof DEMO_RUNS): Promise<string> {

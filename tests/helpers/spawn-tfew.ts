@@ -13,7 +13,7 @@ export const DEMO_MODEL = join(REPO_ROOT, "data", "demo-model");
 export const DEMO_TASK = join(REPO_ROOT, "data", "demo-task");
 
 /** Quiet training settings shared by the CLI tests (one worker, no nvidia-smi). */
-export const QUICK = ["--set", "train.workers=1", "--set", "monitor.gpu=off"];
+export const QUICK = ["--set", "workers=1", "--set", "monitor.gpu=off"];
 
 export interface CliResult {
   code: number | null; // exit code; null when killed by a signal

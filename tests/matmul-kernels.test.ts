@@ -2,9 +2,9 @@
 // against a float64 reference: four transpose layouts, K up to T5's vocabulary, batched 3-D, the LM-head gradient.
 // TFEW_TEST_BACKENDS=a,b limits the run to those backends and makes a missing one fail instead of skip.
 import { describe, expect, it } from "vitest";
-import { selectBackend, type BackendChoice } from "./select.js";
-import { tf } from "./tf.js";
-import { webgpuMatMulFixed } from "./webgpu.js";
+import { selectBackend, type BackendChoice } from "../src/backend/select.js";
+import { tf } from "../src/backend/tf.js";
+import { webgpuMatMulFixed } from "../src/backend/webgpu.js";
 
 /** Allowed error: max |got - ref| over max |ref|. float32 at K = 32128 measures ≤ 5e-6; a wrong kernel ~1. */
 const TOLERANCE = 1e-4;
