@@ -132,4 +132,19 @@ describe("messages", () => {
     expect(r.stderr).toBe("tfew: warning: report --out is deprecated; use --output (same value)\n");
     expect(existsSync(join(work, "old.html"))).toBe(true);
   });
+
+  it("a deprecated key (train.workers) still works, with one warning line naming where it was given", async () => {
+    const out = join(work, "old-key");
+    const r = await runCli(
+      ["train", "--out", out, "--set", "monitor.gpu=off", "--set", "train.steps=1", "--set", "train.workers=1"],
+      {
+        cwd: work,
+      },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const warnings = r.stderr.split("\n").filter((l) => l.startsWith("warning: train.workers"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("(--set train.workers=1) is deprecated");
+    expect(await readFile(join(out, "config.resolved.yaml"), "utf8")).not.toMatch(/^ {2}workers:/m);
+  });
 });
