@@ -7,7 +7,7 @@ process.env.TFEW_TEST_BACKENDS ??= "wasm,cpu";
 
 export default defineConfig({
   test: {
-    include: [...SLOW_TESTS, "src/backend/matmul-kernels.test.ts"],
+    include: [...SLOW_TESTS, "tests/matmul-kernels.test.ts"],
     testTimeout: 600_000,
     hookTimeout: 600_000,
     pool: "forks",

@@ -81,7 +81,7 @@ exec "$@"'
 vitest_stage() {
   local files=() file
   for file in "${EVERY_BACKEND_TESTS[@]}"; do [[ -f $REPO/$file ]] && files+=("$file"); done
-  stage vitest-every-backend env TFEW_TEST_BACKENDS=webgpu "$RUN_IN" npx vitest run "${files[@]}"
+  stage vitest-every-backend env TFEW_TEST_BACKENDS=webgpu "$RUN_IN" npx vitest run --config vitest.slow.config.ts "${files[@]}"
 }
 
 # cli_stages PREFIX TFEW...: gold-check, train, eval, predict, score, audit, merge on --backend webgpu;
