@@ -117,9 +117,9 @@ async function crossValidateCommand(
     await writeEvalEvents(foldDir, { step: await runStep(foldDir), metrics });
   }
   const { mean, std } = report;
-  ctx.out(
-    `${options.folds}-fold: accuracy ${mean.accuracy.toFixed(4)} ± ${std.accuracy.toFixed(4)}, macro-F1 ${mean.macro_f1.toFixed(4)} ± ${std.macro_f1.toFixed(4)}; ${join(options.outDir, "metrics.json")}`,
-  );
+  const accuracy = `accuracy ${mean.accuracy.toFixed(4)} ± ${std.accuracy.toFixed(4)}`;
+  const macroF1 = `macro-F1 ${mean.macro_f1.toFixed(4)} ± ${std.macro_f1.toFixed(4)}`;
+  ctx.out(`${options.folds}-fold: ${accuracy}, ${macroF1}; ${join(options.outDir, "metrics.json")}`);
   return 0;
 }
 

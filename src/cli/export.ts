@@ -24,9 +24,8 @@ export const exportCommand = defineCommand({
       log: ctx.log,
     });
     const files = `${summary.weightFiles.length} weight file${summary.weightFiles.length === 1 ? "" : "s"}`;
-    ctx.out(
-      `exported ${args.model} with ${summary.folded} (IA)³ vectors folded in (${summary.dtypes.join(", ")}, ${files}) → ${summary.outDir}`,
-    );
+    const folded = `${summary.folded} (IA)³ vectors folded in (${summary.dtypes.join(", ")}, ${files})`;
+    ctx.out(`exported ${args.model} with ${folded} → ${summary.outDir}`);
     return 0;
   },
 });

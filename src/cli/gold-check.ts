@@ -27,9 +27,11 @@ export const goldCheckCommand = defineCommand({
     const result = await runGoldCheck({ fixtureDir: args.fixtures ?? DEFAULT_GOLD_FIXTURES, backend });
     const e = (v: number) => v.toExponential(2);
     const t = result.tolerance;
-    ctx.log(
-      `gold-check on ${result.backend}: logits max-abs ${e(result.logits_max_abs)} (≤ ${t.logits_max_abs}), (IA)³ gradients rel ${e(result.ia3_grad_rel)}, T-Few gradients rel ${e(result.tfew_grad_rel)} (≤ ${t.grad_rel}), loss rel ${e(result.loss_rel)} / ${e(result.tfew_loss_rel)}: ${result.pass ? "PASS" : "FAIL"} in ${result.seconds.toFixed(1)} s`,
-    );
+    const logits = `logits max-abs ${e(result.logits_max_abs)} (≤ ${t.logits_max_abs})`;
+    const grads = `(IA)³ gradients rel ${e(result.ia3_grad_rel)}, T-Few gradients rel ${e(result.tfew_grad_rel)}`;
+    const losses = `loss rel ${e(result.loss_rel)} / ${e(result.tfew_loss_rel)}`;
+    const verdict = `${result.pass ? "PASS" : "FAIL"} in ${result.seconds.toFixed(1)} s`;
+    ctx.log(`gold-check on ${result.backend}: ${logits}, ${grads} (≤ ${t.grad_rel}), ${losses}: ${verdict}`);
     if (args.output !== undefined) await writeJsonAtomic(args.output, result);
     ctx.out(JSON.stringify(result));
     return result.pass ? 0 : 1;

@@ -26,19 +26,22 @@ export const inspectCommand = defineCommand({
     const ia3Count = ia3ParameterCount(specs);
     const c = config;
     ctx.out(`model: ${args.model} (${source.kind}) at ${source.dir}`);
-    ctx.out(
-      `type: ${c.modelType}, d_model ${c.dModel}, d_kv ${c.dKv}, heads ${c.numHeads}, d_ff ${c.dFf}, layers ${c.numLayers}+${c.numDecoderLayers}, vocab ${c.vocabSize}`,
-    );
-    ctx.out(
-      `feed-forward: ${c.gatedFfn ? "gated-" : ""}${c.activation}, tied embeddings: ${c.tieWordEmbeddings}, relative buckets ${c.relativeAttentionNumBuckets} (max distance ${c.relativeAttentionMaxDistance}), eps ${c.layerNormEpsilon}`,
-    );
-    ctx.out(
-      `parameters: ${count(counts.total)} (embedding ${count(counts.embedding)}, encoder ${count(counts.encoder)}, decoder ${count(counts.decoder)}, lm_head ${count(counts.lmHead)})`,
-    );
+    const layers = `layers ${c.numLayers}+${c.numDecoderLayers}, vocab ${c.vocabSize}`;
+    ctx.out(`type: ${c.modelType}, d_model ${c.dModel}, d_kv ${c.dKv}, heads ${c.numHeads}, d_ff ${c.dFf}, ${layers}`);
+    const buckets = `relative buckets ${c.relativeAttentionNumBuckets} (max distance ${c.relativeAttentionMaxDistance})`;
+    const ffn = `feed-forward: ${c.gatedFfn ? "gated-" : ""}${c.activation}, tied embeddings: ${c.tieWordEmbeddings}`;
+    ctx.out(`${ffn}, ${buckets}, eps ${c.layerNormEpsilon}`);
+    const parts = [
+      `embedding ${count(counts.embedding)}`,
+      `encoder ${count(counts.encoder)}`,
+      `decoder ${count(counts.decoder)}`,
+      `lm_head ${count(counts.lmHead)}`,
+    ];
+    ctx.out(`parameters: ${count(counts.total)} (${parts.join(", ")})`);
     const share = ((100 * ia3Count) / counts.total).toFixed(4);
-    ctx.out(
-      `(IA)³ default targets ${JSON.stringify(ia3.targetModules)} (feed-forward ${JSON.stringify(ia3.feedforwardModules)}): ${specs.length} vectors, ${count(ia3Count)} parameters (${share}% of the model)`,
-    );
+    const targets = `${JSON.stringify(ia3.targetModules)} (feed-forward ${JSON.stringify(ia3.feedforwardModules)})`;
+    const vectors = `${specs.length} vectors, ${count(ia3Count)} parameters (${share}% of the model)`;
+    ctx.out(`(IA)³ default targets ${targets}: ${vectors}`);
     try {
       const tok = await loadTokenizer(source.dir);
       ctx.out(`tokenizer: tokenizer.json with ${tok.vocabSize} tokens`);

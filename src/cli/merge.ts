@@ -84,9 +84,8 @@ export const mergeCommand = defineCommand({
     };
     const s = await summary();
     const weights = s.weights.map((w) => w.toFixed(4)).join(", ");
-    ctx.out(
-      `merged ${adapters.length} adapters (${args.method}, weights ${weights}): ${s.vectors} vectors, ${s.parameters.toLocaleString("en-US")} parameters → ${s.outDir}`,
-    );
+    const what = `${s.vectors} vectors, ${s.parameters.toLocaleString("en-US")} parameters`;
+    ctx.out(`merged ${adapters.length} adapters (${args.method}, weights ${weights}): ${what} → ${s.outDir}`);
     return 0;
   },
 });

@@ -72,9 +72,8 @@ function reportRun(report: SweepRunReport, dir: string, ctx: CommandContext): nu
   const n = report.plan.cells.length;
   if (report.engine === "local") {
     const s = report.summary;
-    ctx.out(
-      `sweep: ${n} cells (${Math.min(report.parallel, n)} at a time): ${s.complete} complete now, ${s.skipped} already complete, ${s.failed} failed; tfew sweep collect ${dir}`,
-    );
+    const counts = `${s.complete} complete now, ${s.skipped} already complete, ${s.failed} failed`;
+    ctx.out(`sweep: ${n} cells (${Math.min(report.parallel, n)} at a time): ${counts}; tfew sweep collect ${dir}`);
     return s.failed > 0 ? 1 : 0;
   }
   if (report.engine === "slurm") {
