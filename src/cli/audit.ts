@@ -5,6 +5,7 @@ import { runAudit } from "../audit/audit.js";
 import { loadRunConfig } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import { TfewError } from "../errors.js";
+import { runPaths } from "../io/run-dir.js";
 import { configFromArgs, log, type ConfigArgs } from "./common.js";
 
 export interface AuditArgs extends ConfigArgs {
@@ -25,7 +26,7 @@ function auditConfig(args: AuditArgs): RunConfig {
     ...(args.backend !== undefined ? [`backend=${args.backend}`] : []),
   ];
   if (args.run !== undefined)
-    return loadRunConfig({ files: [join(args.run, "config.resolved.yaml"), ...(args.config ?? [])], sets }).config;
+    return loadRunConfig({ files: [runPaths(args.run).config, ...(args.config ?? [])], sets }).config;
   return configFromArgs({
     ...args,
     set: [`model=${args.model as string}`, ...sets],

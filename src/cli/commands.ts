@@ -19,7 +19,7 @@ import { countParameters, readT5Config } from "../model/config.js";
 import { linearShapes } from "../model/weights.js";
 import { createProgress } from "../monitor/progress.js";
 import { runTraining, type TrainSummary } from "../train/run.js";
-import { claimRunDir, defaultRunDir, finishedRun, readJson } from "../io/run-dir.js";
+import { claimRunDir, defaultRunDir, finishedRun, readJson, runPaths } from "../io/run-dir.js";
 import { writeEvalEvents } from "../train/run-events.js";
 import { evalRunTasks, selectTasks } from "./eval-tasks.js";
 import { configFromArgs, log, refuseToReplace, trapSignals, type ConfigArgs } from "./common.js";
@@ -28,7 +28,7 @@ export async function trainCommand(args: ConfigArgs & { resume?: string }): Prom
   let config: RunConfig;
   let runDir: string;
   if (args.resume !== undefined) {
-    const resolved = join(args.resume, "config.resolved.yaml");
+    const resolved = runPaths(args.resume).config;
     if (!existsSync(resolved)) {
       throw new TfewError(
         `resume: ${args.resume} is not a tfew run folder (no config.resolved.yaml; the run stopped before writing it, or the path is wrong); start a new run or fix the path`,
@@ -111,8 +111,8 @@ async function evalSetup(args: EvalArgs): Promise<{ config: RunConfig; adapterDi
   let config: RunConfig;
   let adapterDir: string | null = null;
   if (args.run !== undefined) {
-    config = loadRunConfig({ files: [join(args.run, "config.resolved.yaml"), ...(args.config ?? [])], sets }).config;
-    adapterDir = join(args.run, "adapter");
+    config = loadRunConfig({ files: [runPaths(args.run).config, ...(args.config ?? [])], sets }).config;
+    adapterDir = runPaths(args.run).adapter;
   } else {
     if (args.adapter !== undefined) {
       adapterDir = args.adapter;
@@ -213,7 +213,7 @@ function foldDirs(outDir: string): string[] {
 
 /** The last step a run folder's summary.json records (0 when there is none): eval's TensorBoard step. */
 async function runStep(runDir: string): Promise<number> {
-  const summary = await readJson<{ steps?: unknown }>(join(runDir, "summary.json")).catch(() => ({ steps: 0 }));
+  const summary = await readJson<{ steps?: unknown }>(runPaths(runDir).summary).catch(() => ({ steps: 0 }));
   return typeof summary.steps === "number" ? summary.steps : 0;
 }
 
@@ -251,13 +251,13 @@ async function scoreSetup(args: ScoreArgs): Promise<{ config: RunConfig; adapter
   if (args.run !== undefined) {
     if (args.adapter !== undefined)
       throw new TfewError("score: give --run DIR or --adapter DIR, not both (--run uses the run's adapter/)");
-    const resolved = join(args.run, "config.resolved.yaml");
+    const resolved = runPaths(args.run).config;
     if (!existsSync(resolved))
       throw new TfewError(
         `score: ${args.run} is not a tfew run folder (no config.resolved.yaml); give the folder tfew train wrote, or --model/--adapter`,
       );
     if (args.backend !== undefined) sets.push(`backend=${args.backend}`);
-    return { config: loadRunConfig({ files: [resolved], sets }).config, adapterDir: join(args.run, "adapter") };
+    return { config: loadRunConfig({ files: [resolved], sets }).config, adapterDir: runPaths(args.run).adapter };
   }
   if (args.model === undefined) {
     if (args.adapter === undefined) throw new TfewError("score: give --model M, --adapter DIR or --run DIR");

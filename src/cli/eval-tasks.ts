@@ -5,6 +5,7 @@ import type { RunConfig } from "../config/schema.js";
 import { evaluate } from "../eval/evaluate.js";
 import { prepareModel, prepareTask } from "../engine/workspace.js";
 import { TfewError } from "../errors.js";
+import { runPaths, taskAdapterDir } from "../io/run-dir.js";
 import { taskConfig } from "../train/tasks.js";
 import { log } from "./common.js";
 
@@ -35,7 +36,7 @@ export async function evalRunTasks(config: RunConfig, args: TaskEvalArgs): Promi
     const own = taskConfig(config, entry);
     const task = await prepareTask(own);
     const adapterDir =
-      config.adapter.routing === "task" ? join(args.run, "adapter", entry.name) : join(args.run, "adapter");
+      config.adapter.routing === "task" ? taskAdapterDir(args.run, entry.name) : runPaths(args.run).adapter;
     const outDir = join(args.out, entry.name);
     const m = await evaluate({ config: own, workspace, task, log }, { adapterDir, split: args.split, outDir });
     process.stdout.write(

@@ -1,10 +1,9 @@
 // `tfew merge`: several (IA)³ adapters of one model → one PEFT IA3 adapter folder (src/merge/merge-files.ts);
 // with --method fisher --data: each adapter's Fisher on its own data first (src/merge/fisher-merge.ts).
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { FISHER_KINDS, type FisherKind } from "../engine/fisher-settings.js";
 import { TfewError } from "../errors.js";
-import { readJson } from "../io/run-dir.js";
+import { peftFiles, readJson } from "../io/run-dir.js";
 import { fisherMerge } from "../merge/fisher-merge.js";
 import { mergeAdapterFolders } from "../merge/merge-files.js";
 import type { MergeMethod } from "../merge/merge.js";
@@ -85,7 +84,7 @@ function printSummary(
 
 /** The base model recorded in an adapter's adapter_config.json (the model the Fisher runs on). */
 async function baseModelOf(adapterDir: string): Promise<string> {
-  const file = join(adapterDir, "adapter_config.json");
+  const file = peftFiles(adapterDir).config;
   if (!existsSync(file))
     throw new TfewError(
       `merge: adapter folder ${adapterDir} has no adapter_config.json; give folders written by tfew train (run/adapter), tfew merge or PEFT`,
