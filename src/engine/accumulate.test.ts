@@ -7,7 +7,6 @@ import { IA3_DEFAULTS } from "../adapters/ia3-config.js";
 import { taskSets } from "../adapters/trainable.js";
 import { deviceReads } from "../backend/reads.js";
 import { tf } from "../backend/tf.js";
-import { setAttentionImpl } from "../model/attention.js";
 import type { T5Model } from "../model/t5.js";
 import { loadGoldModel } from "../../tests/helpers/gold-model.js";
 import { combineParts, deviceStep, microBatchParts } from "./accumulate.js";
@@ -44,7 +43,6 @@ describe("device accumulation equals host accumulation", () => {
   let model: T5Model;
   beforeAll(async () => {
     await tf.setBackend("cpu");
-    setAttentionImpl("reference");
     model = await loadGoldModel({ keepUntransposed: false });
   });
 
