@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { tf } from "../src/backend/tf.js";
 import "@tensorflow/tfjs-backend-wasm";
-import { setAttentionImpl, type AttentionImpl } from "../src/model/attention.js";
+import type { AttentionImpl } from "../src/model/attention.js";
 import { crossKeyValues, decode, encode, lmLogits } from "../src/model/t5.js";
 import { caseTensor, loadGoldModel, maxAbsDiff, readCase } from "./helpers/gold-model.js";
 
@@ -17,8 +17,7 @@ const combos: [string, AttentionImpl, boolean][] = [
 describe.each(combos)("gold forward on %s (attention %s, cached W %s)", (backend, impl, keepUntransposed) => {
   it("matches HF logits, encoder states and loss", async () => {
     await tf.setBackend(backend);
-    setAttentionImpl(impl, { minPairs: 0 });
-    const model = await loadGoldModel({ keepUntransposed });
+    const model = { ...(await loadGoldModel({ keepUntransposed })), attention: { impl, minPairs: 0 } };
     const gold = await readCase("forward");
     const ids = caseTensor(gold, "input_ids");
     const mask = caseTensor(gold, "attention_mask");

@@ -10,7 +10,6 @@ import { createVectorSet, disposeVectorSet, toScales, type Ia3VectorSet } from "
 import { IA3_DEFAULTS } from "../src/adapters/ia3-config.js";
 import { checkAdapterFits, peftTensorName, readAdapter, saveAdapter } from "../src/adapters/peft-adapter.js";
 import { tf } from "../src/backend/tf.js";
-import { setAttentionImpl } from "../src/model/attention.js";
 import { crossKeyValues, decode, encode, lmLogits, type T5Model } from "../src/model/t5.js";
 import { batchNormalizers, makeBatch, splitMicroBatches, type TfewExample } from "../src/engine/batch.js";
 import { combineParts, microBatchParts } from "../src/engine/accumulate.js";
@@ -73,8 +72,10 @@ describe.each(["cpu", "wasm"])("(IA)³ gold on %s", (backend) => {
   let ia3Gold: Map<string, { data: Float32Array | Int32Array; shape: number[] }>;
   beforeAll(async () => {
     await tf.setBackend(backend);
-    setAttentionImpl(backend === "wasm" ? "per-head" : "reference", { minPairs: 0 });
-    model = await loadGoldModel({ keepUntransposed: backend === "wasm" });
+    model = {
+      ...(await loadGoldModel({ keepUntransposed: backend === "wasm" })),
+      attention: { impl: backend === "wasm" ? "per-head" : "reference", minPairs: 0 },
+    };
     ia3Gold = await readCase("ia3");
     initial = new Map();
     for (const [name, t] of ia3Gold) {

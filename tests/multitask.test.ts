@@ -8,10 +8,11 @@ import "@tensorflow/tfjs-backend-wasm";
 import { createVectorSet, type Ia3VectorSet } from "../src/adapters/ia3.js";
 import { IA3_DEFAULTS } from "../src/adapters/ia3-config.js";
 import { paramSpecs, readParams } from "../src/adapters/routing.js";
+import { taskSets } from "../src/adapters/trainable.js";
 import { selectBackend } from "../src/backend/select.js";
 import { loadRunConfig } from "../src/config/load.js";
-import { createLocalEngine } from "../src/engine/accumulate.js";
-import { createWorkerEngine, startPool } from "../src/engine/pool.js";
+import { createLocalEngine, createWorkerEngine } from "../src/engine/accumulate.js";
+import { startPool } from "../src/engine/pool.js";
 import type { TfewExample } from "../src/engine/batch.js";
 import { buildExamples, prepareTask } from "../src/engine/workspace.js";
 import { loadTokenizer } from "../src/data/tokenizer.js";
@@ -62,7 +63,7 @@ async function trainOn(
     params: paramSpecs(sets).filter((p) => sets.length === 1 || p.name.startsWith(`${set.name}/`)),
   }));
   const optimizer = createSetOptimizer({ name: "adafactor", weightDecay: 0 }, groups);
-  const engine = createLocalEngine(model, sets, settings, 2);
+  const engine = createLocalEngine(model, taskSets(sets), settings, 2);
   const params = await readParams(sets);
   for (const [i, batch] of batches.entries()) {
     const r = await engine.compute(batch);
@@ -104,8 +105,8 @@ describe("a 2-task run equals two single-task runs when each batch holds one tas
     // micro-batch 1 vs 8 on a mixed batch: the same full-batch gradient and per-task losses
     const sets = make(["a", "b"]);
     const mixed = [...a.slice(0, 4), ...b.slice(0, 4)].sort((x, y) => x.inputIds.length - y.inputIds.length);
-    const full = await createLocalEngine(model, sets, settings, 8).compute(mixed);
-    const ones = await createLocalEngine(model, sets, settings, 1).compute(mixed);
+    const full = await createLocalEngine(model, taskSets(sets), settings, 8).compute(mixed);
+    const ones = await createLocalEngine(model, taskSets(sets), settings, 1).compute(mixed);
     expect(
       maxRelDiff(
         new Map([...full.grads].map(([k, v]) => [k, v.map((g) => g + 1)])),
@@ -117,7 +118,7 @@ describe("a 2-task run equals two single-task runs when each batch holds one tas
     expect(full.tasks?.get(1)?.examples).toBe(4);
     // the worker pool holds every set: 2 workers give the local micro-batch-2 bytes
     await ensureBuilt();
-    const local2 = await createLocalEngine(model, sets, settings, 2).compute(mixed);
+    const local2 = await createLocalEngine(model, taskSets(sets), settings, 2).compute(mixed);
     const pool = await startPool(2, {
       modelDir: DEMO_MODEL_DIR,
       backend: "wasm",

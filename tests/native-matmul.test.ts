@@ -11,7 +11,6 @@ import { installNativeMatMul } from "../src/backend/native-matmul.js";
 import { tf } from "../src/backend/tf.js";
 import { initTinyT5Weights } from "../src/demo/tiny-t5.js";
 import type { TensorRecord } from "../src/io/tensor-record.js";
-import { setAttentionImpl } from "../src/model/attention.js";
 import { parseT5Config } from "../src/model/config.js";
 import { crossKeyValues, decode, encode, lmLogits } from "../src/model/t5.js";
 import { buildWeights } from "../src/model/weights.js";
@@ -69,8 +68,7 @@ describe.skipIf(!native.ok)("native matMul on the wasm backend", () => {
   });
 
   it("gives the cpu backend's encoder output when a model's weights grow the heap in the middle of its forward pass", async () => {
-    await tf.setBackend("wasm");
-    setAttentionImpl("reference");
+    await tf.setBackend("wasm"); // models without attention options take the reference path
     const dModel = 32;
     const dFf = 8 * Math.ceil(heapBytes() / (4 * dModel) / 8) + 8; // the first feed-forward weight outgrows the heap
     const config = parseT5Config(
@@ -125,7 +123,6 @@ describe.skipIf(!native.ok)("native matMul on the wasm backend", () => {
 
   it("keeps the gold (IA)³ logits and loss gradients (fixture case 2)", async () => {
     await tf.setBackend("wasm");
-    setAttentionImpl("reference");
     const model = await loadGoldModel({ keepUntransposed: false });
     const gold = await readCase("ia3");
     const initial = new Map<string, Float32Array>();

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import "@tensorflow/tfjs-backend-wasm";
 import { createVectorSet, assignVectors, type Ia3VectorSet } from "../src/adapters/ia3.js";
 import { IA3_DEFAULTS } from "../src/adapters/ia3-config.js";
+import { taskSets } from "../src/adapters/trainable.js";
 import { selectBackend } from "../src/backend/select.js";
 import { loadRunConfig } from "../src/config/load.js";
 import { batchNormalizers, makeBatch, type TfewExample } from "../src/engine/batch.js";
@@ -53,7 +54,7 @@ describe("per-example task routing", () => {
     const sets = [taskSet(model, "a", 0), taskSet(model, "b", 2)];
     const ids = { padId: model.config.padTokenId, decoderStartId: model.config.decoderStartTokenId };
     const n = batchNormalizers(examples);
-    const mixed = await computeGradients(model, sets, makeBatch(examples, ids), settings, n);
+    const mixed = await computeGradients(model, taskSets(sets), makeBatch(examples, ids), settings, n);
     const alone = [];
     for (const e of examples)
       alone.push(
@@ -97,7 +98,7 @@ describe("per-example task routing", () => {
     const ids = { padId: model.config.padTokenId, decoderStartId: model.config.decoderStartTokenId };
     const examples = base.map((e) => ({ ...e, task: 1 }));
     const n = batchNormalizers(examples);
-    const mixed = await computeGradients(model, sets, makeBatch(examples, ids), settings, n);
+    const mixed = await computeGradients(model, taskSets(sets), makeBatch(examples, ids), settings, n);
     const single = await computeGradients(model, sets[1] as Ia3VectorSet, makeBatch(examples, ids), settings, n);
     for (const spec of (sets[0] as Ia3VectorSet).specs) {
       expect((mixed.grads.get(`a/${spec.path}`) as Float32Array).every((g) => g === 0)).toBe(true);

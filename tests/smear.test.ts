@@ -7,6 +7,7 @@ import { tf } from "../src/backend/tf.js";
 import { assignVectors, createVectorSet, readVectors, type Ia3VectorSet } from "../src/adapters/ia3.js";
 import { IA3_DEFAULTS } from "../src/adapters/ia3-config.js";
 import { createSmear, smearRouter } from "../src/adapters/smear.js";
+import { taskSets } from "../src/adapters/trainable.js";
 import { selectBackend } from "../src/backend/select.js";
 import { loadRunConfig } from "../src/config/load.js";
 import { batchNormalizers, makeBatch, type TfewExample } from "../src/engine/batch.js";
@@ -46,7 +47,7 @@ async function setup() {
 describe("SMEAR", () => {
   it("a router fixed to one-hot equals task routing (losses and expert gradients ≤ 1e-6)", async () => {
     const { model, tasks, sets, batch, n } = await setup();
-    const task = await computeGradients(model, sets, batch, settings, n);
+    const task = await computeGradients(model, taskSets(sets), batch, settings, n);
     const smear = createSmear(
       model.weights,
       IA3_DEFAULTS.t5,

@@ -1,7 +1,8 @@
 // tfew sweep across modules: the sweep folder (one sweep file per folder), cell states and locks, collect on
 // fabricated run folders shaped as tfew train/eval write them, and a real local sweep of the embedded demo with
-// a failing cell, a skip and a resume (spawns dist/: built first when stale).
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// a failing cell, a skip and a resume, and a local sweep of multi-task (data.tasks) and SMEAR cells, whose adapters
+// are adapter/<task>/ and adapter/experts/ + router files (spawns dist/: built first when stale).
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +13,7 @@ import { loadSweepFile } from "../src/sweep/schema.js";
 import { acquireLock, cellState } from "../src/sweep/state.js";
 import { cellPaths, prepareSweepDir, type SweepPlan } from "../src/sweep/sweep-dir.js";
 import { tfewErrorOf } from "./helpers/errors.js";
-import { DEMO_TASK_DIR, ensureBuilt, runTfew } from "./helpers/tfew-cli.js";
+import { DEMO_TASK_DIR, ensureBuilt, parseCsv, runTfew, toCsv } from "./helpers/tfew-cli.js";
 
 const work = mkdtempSync(join(tmpdir(), "tfew-sweep-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -327,4 +328,59 @@ describe("a local sweep of the embedded demo", () => {
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/^tfew: error: .* holds a sweep made from another sweep file/);
   });
+});
+
+describe("a local sweep of multi-task and SMEAR cells", () => {
+  let tasks: string;
+  beforeAll(async () => {
+    await ensureBuilt();
+    const { header, rows } = parseCsv(readFileSync(join(DEMO_TASK_DIR, "train.csv"), "utf8"));
+    const entries = (["one", "two"] as const).map((name, part) => {
+      const dir = join(work, "tasks", name);
+      mkdirSync(dir, { recursive: true });
+      cpSync(DEMO_TASK_DIR, dir, { recursive: true });
+      writeFileSync(
+        join(dir, "train.csv"),
+        toCsv(
+          header,
+          rows.filter((_, i) => i % 2 === part),
+        ),
+      );
+      return `{name: ${name}, path: ${JSON.stringify(dir)}}`;
+    });
+    tasks = `[${entries.join(", ")}]`;
+  }, 300_000);
+
+  it("marks cells complete whose adapter is one folder per task (routing: task) or SMEAR experts + routers", async () => {
+    const file = sweepFile("tasks.yaml", [
+      `set: {train.steps: 2, train.batch_size: 4, train.workers: 1, monitor.gpu: "off", data.tasks: ${tasks}}`,
+      "grid:",
+      "  adapter.routing: [task, smear]",
+    ]);
+    const dir = join(work, "tasks-sweep");
+    const lines: string[] = [];
+    const result = await runSweep({
+      sweepFile: file,
+      out: dir,
+      cwd: work,
+      parallel: 1,
+      dryRun: false,
+      apply: false,
+      progress: (l) => lines.push(l),
+    });
+    const [task, smear] = result.plan.cells.map((c) => cellPaths(dir, c));
+    expect(existsSync(join(task!.run, "adapter", "one", "adapter_model.safetensors"))).toBe(true);
+    expect(existsSync(join(smear!.run, "adapter", "router_config.json"))).toBe(true);
+    expect(result.engine === "local" && result.summary, lines.join("\n")).toEqual({
+      complete: 2,
+      failed: 0,
+      skipped: 0,
+      stopped: 0,
+    });
+    const { rows } = await collectSweep(dir);
+    expect(rows.map((r) => [r.status, r.steps])).toEqual([
+      ["complete", 2],
+      ["complete", 2],
+    ]);
+  }, 240_000);
 });

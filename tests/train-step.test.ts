@@ -5,7 +5,6 @@ import "@tensorflow/tfjs-backend-wasm";
 import { createVectorSet, readVectors } from "../src/adapters/ia3.js";
 import { IA3_DEFAULTS } from "../src/adapters/ia3-config.js";
 import { tf } from "../src/backend/tf.js";
-import { setAttentionImpl } from "../src/model/attention.js";
 import { weightTensors } from "../src/model/weights.js";
 import type { TfewExample } from "../src/engine/batch.js";
 import { createLocalEngine } from "../src/engine/accumulate.js";
@@ -31,8 +30,10 @@ function syntheticExamples(count: number): TfewExample[] {
 describe.each(["wasm", "cpu"])("T-Few training on %s", (backend) => {
   it("lowers the loss, leaves base weights unchanged, trains only the vectors, leaks nothing", async () => {
     await tf.setBackend(backend);
-    setAttentionImpl(backend === "wasm" ? "per-head" : "reference");
-    const model = await loadGoldModel({ keepUntransposed: backend === "wasm" });
+    const model = {
+      ...(await loadGoldModel({ keepUntransposed: backend === "wasm" })),
+      attention: { impl: backend === "wasm" ? ("per-head" as const) : ("reference" as const) },
+    };
     const before = weightTensors(model.weights).map((t) => Buffer.from((t.dataSync() as Float32Array).buffer.slice(0)));
     const variablesBefore = Object.keys(tf.engine().registeredVariables).length;
     const set = createVectorSet("demo", model.weights, IA3_DEFAULTS.t5);

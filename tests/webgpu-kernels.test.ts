@@ -8,7 +8,6 @@ import { IA3_DEFAULTS } from "../src/adapters/ia3-config.js";
 import { fastPaths } from "../src/backend/select.js";
 import { tf } from "../src/backend/tf.js";
 import { rankBatch } from "../src/engine/rank.js";
-import { setAttentionImpl } from "../src/model/attention.js";
 import { loadT5, type LoadedModel } from "../src/model/load.js";
 import { batchNormalizers, makeBatch } from "../src/engine/batch.js";
 import { computeGradients } from "../src/engine/gradients.js";
@@ -34,8 +33,10 @@ describe.skipIf(!hasWebgpuPackage)("webgpu kernel coverage", () => {
     webgpu = new Set(tf.getKernelsForBackend("webgpu").map((k) => k.kernelName));
     await tf.setBackend("cpu");
     const paths = fastPaths("webgpu", { nativeMatMul: false });
-    setAttentionImpl(paths.attention, { minPairs: 0 });
-    model = await loadT5(join(REPO_ROOT, "data", "demo-model"), { keepUntransposed: paths.keepUntransposed });
+    model = {
+      ...(await loadT5(join(REPO_ROOT, "data", "demo-model"), { keepUntransposed: paths.keepUntransposed })),
+      attention: { impl: paths.attention, minPairs: 0 },
+    };
   });
 
   const ids = (n: number, seed: number) =>

@@ -15,8 +15,9 @@ export interface Ia3VectorSpec {
   scaleInput: boolean; // feed-forward module: scale the input
 }
 
-/** One task's vectors. */
+/** One task's vectors (kind "set": one of the kinds of TrainedVectors in trainable.ts). */
 export interface Ia3VectorSet {
+  kind: "set";
   name: string; // task name
   config: Ia3Config;
   specs: Ia3VectorSpec[]; // in model order (encoder, then decoder)
@@ -73,7 +74,7 @@ export function createVectorSet(
     variables.set(spec.path, tf.variable(init, true)); // auto-named: names are global in tfjs
     init.dispose();
   }
-  return { name, config, specs, variables };
+  return { kind: "set", name, config, specs, variables };
 }
 
 /** The set as forward-pass scales (flattened views of the variables; call inside the gradient function). */

@@ -1,9 +1,9 @@
 // Adapters on disk in PEFT's format (peft save_pretrained for IA3): adapter_config.json and
 // adapter_model.safetensors with keys `base_model.model.<module path>.ia3_l` — loadable by PEFT and back.
 import { mkdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { TfewError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { peftFiles } from "../io/run-dir.js";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
 import { moduleMatches, type Ia3Config } from "./ia3-config.js";
 import { readVectors, type Ia3VectorSet, type Ia3VectorSpec } from "./ia3.js";
@@ -53,14 +53,12 @@ export async function saveAdapter(dir: string, set: Ia3VectorSet, options: { bas
 /** Writes adapter_model.safetensors + adapter_config.json from plain vectors (by module path, with their PEFT shapes). */
 export async function writeAdapterFiles(dir: string, adapter: LoadedAdapter): Promise<void> {
   await mkdir(dir, { recursive: true });
+  const files = peftFiles(dir);
   const tensors: Record<string, { dtype: "F32"; shape: number[]; data: Float32Array }> = {};
   for (const [path, data] of adapter.values)
     tensors[peftTensorName(path)] = { dtype: "F32", shape: adapter.shapes.get(path) ?? [data.length, 1], data };
-  await writeSafetensors(join(dir, "adapter_model.safetensors"), tensors, { format: "pt" });
-  await writeFileAtomic(
-    join(dir, "adapter_config.json"),
-    JSON.stringify(peftAdapterConfig(adapter.config, adapter.baseModel), null, 2),
-  );
+  await writeSafetensors(files.weights, tensors, { format: "pt" });
+  await writeFileAtomic(files.config, JSON.stringify(peftAdapterConfig(adapter.config, adapter.baseModel), null, 2));
 }
 
 export interface LoadedAdapter {
@@ -72,7 +70,7 @@ export interface LoadedAdapter {
 
 /** Reads a tfew- or PEFT-written IA3 adapter folder (values not yet checked against a model). */
 export async function readAdapter(dir: string): Promise<LoadedAdapter> {
-  const configFile = join(dir, "adapter_config.json");
+  const { config: configFile, weights: weightsFile } = peftFiles(dir);
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(await readFile(configFile, "utf8")) as Record<string, unknown>;
@@ -96,14 +94,14 @@ export async function readAdapter(dir: string): Promise<LoadedAdapter> {
     if (v === null || v === undefined) return [];
     throw new TfewError(`adapter: ${key} in ${configFile} must be a list of module names or a regex string`);
   };
-  const { tensors } = await readSafetensors(join(dir, "adapter_model.safetensors"));
+  const { tensors } = await readSafetensors(weightsFile);
   const values = new Map<string, Float32Array>();
   const shapes = new Map<string, number[]>();
   for (const [name, record] of tensors) {
     const path = peftModulePath(name);
     if (path === null || !(record.data instanceof Float32Array)) {
       throw new TfewError(
-        `adapter: tensor "${name}" in ${dir}/adapter_model.safetensors is not an IA3 vector (expected base_model.model.<module>.ia3_l)`,
+        `adapter: tensor "${name}" in ${weightsFile} is not an IA3 vector (expected base_model.model.<module>.ia3_l)`,
       );
     }
     values.set(path, record.data);

@@ -5,11 +5,6 @@ import { tf } from "../backend/tf.js";
 import type { Ia3Scale, Ia3Scales } from "../model/layers.js";
 import { assignVectors, readVectors, toScales, type Ia3VectorSet } from "./ia3.js";
 
-/** Sets as a list: a single set stays a one-element list (the single-task path). */
-export function asSets(sets: Ia3VectorSet | readonly Ia3VectorSet[]): readonly Ia3VectorSet[] {
-  return Array.isArray(sets) ? sets : [sets as Ia3VectorSet];
-}
-
 /** The set indices a batch uses, in ascending order. */
 export function usedSets(taskOf: readonly number[]): number[] {
   return [...new Set(taskOf)].sort((a, b) => a - b);

@@ -1,10 +1,10 @@
 // SMEAR adapters on disk: experts/<name>/ (each a PEFT IA3 folder), router.safetensors (per block
 // "<block>.weight" [dModel, experts] and "<block>.bias" [experts]) and router_config.json (what routes on what).
-import { readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
 import { readPacked } from "../backend/reads.js";
 import { TfewError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { adapterLayout, peftFiles, readJson, smearFiles } from "../io/run-dir.js";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
 import type { T5Weights } from "../model/weights.js";
 import type { Ia3Config } from "./ia3-config.js";
@@ -12,11 +12,9 @@ import { ia3Specs, linearModules } from "./ia3.js";
 import { checkAdapterFits, readAdapter, saveAdapter } from "./peft-adapter.js";
 import { blockNames, createSmear, type SmearAdapter } from "./smear.js";
 
-export const ROUTER_FILE = "router.safetensors";
-export const ROUTER_CONFIG = "router_config.json";
-
 export async function saveSmear(dir: string, adapter: SmearAdapter, options: { baseModel: string }): Promise<void> {
-  for (const expert of adapter.experts) await saveAdapter(join(dir, "experts", expert.name), expert, options);
+  const files = smearFiles(dir);
+  for (const expert of adapter.experts) await saveAdapter(files.expert(expert.name), expert, options);
   const tensors: Record<string, { dtype: "F32"; shape: number[]; data: Float32Array }> = {};
   const routers = [...adapter.routers];
   const values = await readPacked(routers.flatMap(([, r]) => [r.weight, r.bias])); // one device read
@@ -24,7 +22,7 @@ export async function saveSmear(dir: string, adapter: SmearAdapter, options: { b
     tensors[`${block}.weight`] = { dtype: "F32", shape: r.weight.shape, data: values[2 * i] as Float32Array };
     tensors[`${block}.bias`] = { dtype: "F32", shape: r.bias.shape, data: values[2 * i + 1] as Float32Array };
   });
-  await writeSafetensors(join(dir, ROUTER_FILE), tensors, { format: "tfew-smear-router-1" });
+  await writeSafetensors(files.router, tensors, { format: "tfew-smear-router-1" });
   const config = {
     type: "smear",
     base_model_name_or_path: options.baseModel,
@@ -33,12 +31,18 @@ export async function saveSmear(dir: string, adapter: SmearAdapter, options: { b
     router:
       "per block: softmax(mean(h)·weight + bias) over experts; h = the block's input (encoder blocks) or the encoder output (decoder blocks), mean over real tokens",
   };
-  await writeFileAtomic(join(dir, ROUTER_CONFIG), JSON.stringify(config, null, 2));
+  await writeFileAtomic(files.routerConfig, JSON.stringify(config, null, 2)); // last: marks the adapter complete
 }
 
-/** True when a folder holds a SMEAR adapter (router_config.json). */
-export async function isSmearDir(dir: string): Promise<boolean> {
-  return (await stat(join(dir, ROUTER_CONFIG)).catch(() => undefined)) !== undefined;
+/** router_config.json's experts, checked: at least one name. */
+async function expertNames(dir: string): Promise<string[]> {
+  const file = smearFiles(dir).routerConfig;
+  const raw = await readJson<{ experts?: unknown }>(file, { what: "adapter" });
+  if (!Array.isArray(raw.experts) || raw.experts.length < 1 || typeof raw.experts[0] !== "string")
+    throw new TfewError(
+      `adapter: ${file} lists no experts; point at a folder written by tfew train with adapter.routing: smear`,
+    );
+  return raw.experts as string[];
 }
 
 /**
@@ -46,7 +50,7 @@ export async function isSmearDir(dir: string): Promise<boolean> {
  * null when it names none. One clear line when the folder holds neither file.
  */
 export async function adapterBaseModel(dir: string): Promise<string | null> {
-  const file = join(dir, (await isSmearDir(dir)) ? ROUTER_CONFIG : "adapter_config.json");
+  const file = (await adapterLayout(dir)) === "smear" ? smearFiles(dir).routerConfig : peftFiles(dir).config;
   const text = await readFile(file, "utf8").catch(() => {
     throw new TfewError(
       `adapter: ${dir} has no adapter_config.json (nor router_config.json); give an adapter folder written by tfew train, tfew merge or PEFT`,
@@ -58,15 +62,9 @@ export async function adapterBaseModel(dir: string): Promise<string | null> {
     : null;
 }
 
-/** The first expert's name in router_config.json (whose adapter_config gives the target modules). */
-export async function firstExpert(dir: string): Promise<string> {
-  const raw = JSON.parse(await readFile(join(dir, ROUTER_CONFIG), "utf8")) as { experts?: unknown };
-  const name = Array.isArray(raw.experts) ? raw.experts[0] : undefined;
-  if (typeof name !== "string")
-    throw new TfewError(
-      `adapter: ${join(dir, ROUTER_CONFIG)} lists no experts; point at a folder written by tfew train with adapter.routing: smear`,
-    );
-  return name;
+/** The first expert's folder in router_config.json (whose adapter_config gives the target modules). */
+export async function firstExpertDir(dir: string): Promise<string> {
+  return smearFiles(dir).expert((await expertNames(dir))[0] as string);
 }
 
 /** Expert folders read and checked against this model: a folder for another model is one clear line. */
@@ -93,26 +91,16 @@ export async function readExperts(
 
 /** Loads a saved SMEAR adapter onto a model. */
 export async function loadSmear(dir: string, weights: T5Weights, config: Ia3Config): Promise<SmearAdapter> {
-  const raw = JSON.parse(await readFile(join(dir, ROUTER_CONFIG), "utf8")) as { experts?: unknown };
-  if (!Array.isArray(raw.experts) || raw.experts.length < 1)
-    throw new TfewError(
-      `adapter: ${join(dir, ROUTER_CONFIG)} lists no experts; point at a folder written by tfew train with adapter.routing: smear`,
-    );
-  const names = raw.experts as string[];
-  const experts = await readExperts(
-    names.map((n) => join(dir, "experts", n)),
-    weights,
-    config,
-  );
-  const { tensors } = await readSafetensors(join(dir, ROUTER_FILE));
+  const files = smearFiles(dir);
+  const names = await expertNames(dir);
+  const experts = await readExperts(names.map(files.expert), weights, config);
+  const { tensors } = await readSafetensors(files.router);
   const values = new Map<string, Float32Array>();
   for (const block of blockNames(weights)) {
     for (const field of ["weight", "bias"]) {
       const record = tensors.get(`${block}.${field}`);
       if (record === undefined)
-        throw new TfewError(
-          `adapter: ${join(dir, ROUTER_FILE)} has no ${block}.${field}; the router was made for another model`,
-        );
+        throw new TfewError(`adapter: ${files.router} has no ${block}.${field}; the router was made for another model`);
       values.set(`${block}.${field}`, record.data as Float32Array);
     }
   }

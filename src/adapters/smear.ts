@@ -59,10 +59,6 @@ export function createSmear(
   };
 }
 
-export function isSmear(value: unknown): value is SmearAdapter {
-  return typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "smear";
-}
-
 /**
  * The forward-pass router (call inside the gradient function). `fixed` [batch, experts] replaces every
  * router's softmax (tests: one-hot = task routing).

@@ -1,14 +1,30 @@
-// What a training step differentiates, whatever the routing: one vector set, one set per task (per-example
-// task routing), or SMEAR experts plus routers. Flat parameter names: the module path (one set),
-// "<task>/<path>" (task sets), "expert/<name>/<path>" and "router/<block>.weight|bias" (SMEAR).
+// What a run trains, as one discriminated union: one (IA)³ vector set (kind "set": one task, or routing: shared),
+// one set per task (kind "tasks": per-example task routing), or SMEAR experts plus routers (kind "smear"). Flat
+// parameter names: the module path (one set), "<task>/<path>" (task sets), "expert/<name>/<path>" and
+// "router/<block>.weight|bias" (SMEAR) — what optimizers, gradients and checkpoints see.
 import { readPacked } from "../backend/reads.js";
 import { tf } from "../backend/tf.js";
 import type { Ia3Input } from "../model/routing-hook.js";
 import { disposeVectorSet, toScales, type Ia3VectorSet } from "./ia3.js";
-import { asSets, paramKey, taskScales, usedSets } from "./routing.js";
-import { disposeSmear, isSmear, smearRouter, type SmearAdapter } from "./smear.js";
+import { paramKey, taskScales, usedSets } from "./routing.js";
+import { disposeSmear, smearRouter, type SmearAdapter } from "./smear.js";
 
-export type TrainedVectors = Ia3VectorSet | readonly Ia3VectorSet[] | SmearAdapter;
+/** One vector set per task (at least two; see taskSets), examples routed by their task index. */
+export interface TaskSets {
+  kind: "tasks";
+  sets: readonly Ia3VectorSet[]; // in data.tasks order
+}
+
+export type TrainedVectors = Ia3VectorSet | TaskSets | SmearAdapter;
+
+/** An adapter loaded for inference: one PEFT vector set or a SMEAR adapter. */
+export type AdapterVectors = Ia3VectorSet | SmearAdapter;
+
+/** Sets routed by task; a single set stays a plain set (the single-task path, its names the module paths). */
+export function taskSets(sets: readonly Ia3VectorSet[]): Ia3VectorSet | TaskSets {
+  if (sets.length === 0) throw new Error("taskSets: no vector sets");
+  return sets.length === 1 ? (sets[0] as Ia3VectorSet) : { kind: "tasks", sets };
+}
 
 export interface TrainedParam {
   key: string;
@@ -16,30 +32,37 @@ export interface TrainedParam {
   shape: number[];
 }
 
+function setParams(set: Ia3VectorSet, keyOf: (path: string) => string): TrainedParam[] {
+  return set.specs.map((s) => ({
+    key: keyOf(s.path),
+    variable: set.variables.get(s.path) as tf.Variable,
+    shape: s.shape as number[],
+  }));
+}
+
+/** Each task set's parameters (kind "tasks"), else one group of every parameter; the optimizer's groups. */
+export function paramGroupsOf(vectors: TrainedVectors): { name: string; params: TrainedParam[] }[] {
+  if (vectors.kind !== "tasks") return [{ name: "all", params: trainedParams(vectors) }];
+  const { sets } = vectors;
+  return sets.map((set) => ({ name: set.name, params: setParams(set, (path) => paramKey(sets, set, path)) }));
+}
+
 /** Every trained variable with its flat name, in a fixed order. */
 export function trainedParams(vectors: TrainedVectors): TrainedParam[] {
-  if (isSmear(vectors)) {
-    const experts = vectors.experts.flatMap((set) =>
-      set.specs.map((s) => ({
-        key: `expert/${set.name}/${s.path}`,
-        variable: set.variables.get(s.path) as tf.Variable,
-        shape: s.shape as number[],
-      })),
-    );
-    const routers = [...vectors.routers].flatMap(([block, r]) => [
-      { key: `router/${block}.weight`, variable: r.weight, shape: r.weight.shape },
-      { key: `router/${block}.bias`, variable: r.bias, shape: r.bias.shape },
-    ]);
-    return [...experts, ...routers];
+  switch (vectors.kind) {
+    case "set":
+      return setParams(vectors, (path) => path);
+    case "tasks":
+      return paramGroupsOf(vectors).flatMap((g) => g.params);
+    case "smear": {
+      const experts = vectors.experts.flatMap((set) => setParams(set, (path) => `expert/${set.name}/${path}`));
+      const routers = [...vectors.routers].flatMap(([block, r]) => [
+        { key: `router/${block}.weight`, variable: r.weight, shape: r.weight.shape },
+        { key: `router/${block}.bias`, variable: r.bias, shape: r.bias.shape },
+      ]);
+      return [...experts, ...routers];
+    }
   }
-  const sets = asSets(vectors);
-  return sets.flatMap((set) =>
-    set.specs.map((s) => ({
-      key: paramKey(sets, set, s.path),
-      variable: set.variables.get(s.path) as tf.Variable,
-      shape: s.shape as number[],
-    })),
-  );
 }
 
 /** The variables a batch's loss depends on (task routing: only the sets of its tasks) and its forward input. */
@@ -47,22 +70,19 @@ export function forwardPlan(
   vectors: TrainedVectors,
   tasks: readonly number[],
 ): { used: TrainedParam[]; scales: () => Ia3Input } {
-  if (isSmear(vectors)) return { used: trainedParams(vectors), scales: () => smearRouter(vectors) };
-  const sets = asSets(vectors);
-  if (sets.length === 1)
-    return {
-      used: trainedParams(sets),
-      scales: () =>
-        taskScales(
-          sets,
-          tasks.map(() => 0),
-        ),
-    }; // one set (also routing: shared)
-  const usedNames = new Set(usedSets(tasks).map((t) => (sets[t] as Ia3VectorSet).name));
-  return {
-    used: trainedParams(sets).filter((p) => usedNames.has(p.key.slice(0, p.key.indexOf("/")))),
-    scales: () => taskScales(sets, tasks),
-  };
+  switch (vectors.kind) {
+    case "set":
+      return { used: trainedParams(vectors), scales: () => toScales(vectors) }; // also routing: shared
+    case "tasks": {
+      const groups = paramGroupsOf(vectors);
+      return {
+        used: usedSets(tasks).flatMap((t) => groups[t]?.params ?? []),
+        scales: () => taskScales(vectors.sets, tasks),
+      };
+    }
+    case "smear":
+      return { used: trainedParams(vectors), scales: () => smearRouter(vectors) };
+  }
 }
 
 /** Current values by flat name (copies), in one device read. */
@@ -83,15 +103,20 @@ export function assignTrained(vectors: TrainedVectors, values: ReadonlyMap<strin
   }
 }
 
-/** An adapter loaded for inference: one PEFT vector set or a SMEAR adapter. */
-export type AdapterVectors = Ia3VectorSet | SmearAdapter;
-
 /** What the forward pass runs with (call inside a tidy). */
 export function adapterInput(adapter: AdapterVectors): Ia3Input {
-  return isSmear(adapter) ? smearRouter(adapter) : toScales(adapter);
+  return adapter.kind === "smear" ? smearRouter(adapter) : toScales(adapter);
 }
 
-export function disposeAdapter(adapter: AdapterVectors): void {
-  if (isSmear(adapter)) disposeSmear(adapter);
-  else disposeVectorSet(adapter);
+export function disposeTrained(vectors: TrainedVectors): void {
+  switch (vectors.kind) {
+    case "set":
+      return disposeVectorSet(vectors);
+    case "tasks":
+      return vectors.sets.forEach(disposeVectorSet);
+    case "smear":
+      return disposeSmear(vectors);
+  }
 }
+
+export const disposeAdapter: (adapter: AdapterVectors) => void = disposeTrained;

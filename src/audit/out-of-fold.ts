@@ -3,7 +3,6 @@
 // Everything is cached in cacheDir: a fold with probabilities.json is not recomputed, a trained adapter not
 // retrained, and a fold killed mid-training resumes from its checkpoint.
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { disposeVectorSet } from "../adapters/ia3.js";
 import type { RunConfig } from "../config/schema.js";
@@ -13,6 +12,7 @@ import { rankExamples } from "../engine/inference.js";
 import { buildExamples, loadAdapterSet, type Workspace } from "../engine/workspace.js";
 import { kFolds } from "../eval/evaluate.js";
 import { writeJsonAtomic } from "../io/atomic.js";
+import { finishedSummary, readJsonOrNull, runPaths } from "../io/run-dir.js";
 import { runTraining } from "../train/run.js";
 import { softmaxOfNegated } from "./confident.js";
 
@@ -39,13 +39,8 @@ interface FoldFile {
 }
 
 async function readFoldFile(path: string, ids: string[]): Promise<number[][] | undefined> {
-  if (!existsSync(path)) return undefined;
-  try {
-    const saved = JSON.parse(await readFile(path, "utf8")) as FoldFile;
-    return JSON.stringify(saved.ids) === JSON.stringify(ids) ? saved.probs : undefined;
-  } catch {
-    return undefined; // unreadable cache: recompute
-  }
+  const saved = await readJsonOrNull<FoldFile>(path); // missing or unreadable cache: recompute
+  return saved !== null && JSON.stringify(saved.ids) === JSON.stringify(ids) ? saved.probs : undefined;
 }
 
 /** Trains (or reuses) the adapter of one fold and returns p(label | x) for its held-out examples. */
@@ -57,19 +52,19 @@ async function foldProbabilities(
 ): Promise<number[][]> {
   const rows = ctx.task.train;
   const ws = await ctx.workspace();
-  const adapterDir = join(foldDir, "adapter");
-  if (!existsSync(join(adapterDir, "adapter_model.safetensors")) || !existsSync(join(foldDir, "summary.json"))) {
+  const run = runPaths(foldDir);
+  if ((await finishedSummary(foldDir)) === null) {
     await runTraining({
       config: ctx.config,
       runDir: foldDir,
-      resume: existsSync(join(foldDir, "checkpoint.safetensors")),
+      resume: existsSync(run.checkpoint),
       log: ctx.log,
       progressStream: ctx.progressStream,
       workspace: ws,
       task: { ...ctx.task, train: trainIdx.map((i) => rows[i] as (typeof rows)[number]) },
     });
   }
-  const adapter = await loadAdapterSet(ws, adapterDir);
+  const adapter = await loadAdapterSet(ws, run.adapter);
   try {
     const held = heldIdx.map((i) => rows[i] as (typeof rows)[number]);
     const { examples } = buildExamples(ctx.task, held, ws.tokenizer, ctx.config);

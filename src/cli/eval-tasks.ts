@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import type { RunConfig } from "../config/schema.js";
 import { TfewError } from "../errors.js";
+import { runPaths, taskAdapterDir } from "../io/run-dir.js";
 import type { CommandContext } from "./io.js";
 
 export interface TaskEvalArgs {
@@ -36,7 +37,7 @@ export async function evalRunTasks(config: RunConfig, args: TaskEvalArgs, ctx: C
     const own = taskConfig(config, entry);
     const task = await prepareTask(own);
     const adapterDir =
-      config.adapter.routing === "task" ? join(args.run, "adapter", entry.name) : join(args.run, "adapter");
+      config.adapter.routing === "task" ? taskAdapterDir(args.run, entry.name) : runPaths(args.run).adapter;
     const outDir = join(args.out, entry.name);
     const m = await evaluate({ config: own, workspace, task, log }, { adapterDir, split: args.split, outDir });
     const scores = `accuracy ${m.accuracy.toFixed(4)}, macro-F1 ${m.macro_f1.toFixed(4)}`;

@@ -6,7 +6,7 @@ import type { RunConfig } from "../config/schema.js";
 import type { TaskData } from "../data/task-types.js";
 import type { EvalContext } from "../eval/evaluate.js";
 import { isTfewError, TfewError } from "../errors.js";
-import { readJson } from "../io/run-dir.js";
+import { readJson, runPaths } from "../io/run-dir.js";
 import { configOptions, dataOption, defineCommand, flagValue, sourceOptions } from "./command.js";
 import { refuseToReplace } from "./common.js";
 import { evalRunTasks, selectTasks } from "./eval-tasks.js";
@@ -136,6 +136,6 @@ function foldDirs(outDir: string): string[] {
 
 /** The last step a run folder's summary.json records (0 when there is none): eval's TensorBoard step. */
 async function runStep(runDir: string): Promise<number> {
-  const summary = await readJson<{ steps?: unknown }>(join(runDir, "summary.json")).catch(() => ({ steps: 0 }));
+  const summary = await readJson<{ steps?: unknown }>(runPaths(runDir).summary).catch(() => ({ steps: 0 }));
   return typeof summary.steps === "number" ? summary.steps : 0;
 }

@@ -1,11 +1,11 @@
 // What a command loads, from --run / --adapter / --model (+ --config / --set and flag values): one resolver
 // for eval, predict, score, audit and merge. A run folder brings its config.resolved.yaml and its adapter/;
 // an adapter alone brings its base model (adapter_config.json); a model alone is zero-shot.
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_CONFIG_FILE, loadRunConfig, type ConfigValue, type LoadOptions } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import { TfewError } from "../errors.js";
+import { isStartedRun, runPaths } from "../io/run-dir.js";
 import { PACKAGE_ROOT } from "./common.js";
 import { flagValue } from "./command.js";
 import type { CommandContext } from "./io.js";
@@ -53,8 +53,8 @@ export function loadConfig(ctx: CommandContext, options: LoadOptions): RunConfig
 
 /** The config.resolved.yaml of a run folder; one line naming the command when `dir` is not a run. */
 export function runConfigFile(command: string, dir: string, hint: string): string {
-  const file = join(dir, "config.resolved.yaml");
-  if (!existsSync(file))
+  const file = runPaths(dir).config;
+  if (!isStartedRun(dir))
     throw new TfewError(`${command}: ${dir} is not a tfew run folder (no config.resolved.yaml); ${hint}`);
   return file;
 }
@@ -81,7 +81,7 @@ export async function resolveSources(
       ...(args.config ?? []),
     ];
     const config = loadConfig(ctx, { files, sets: args.set ?? [], flags: [...model, ...flags] });
-    return { config, adapterDir: join(args.run, "adapter") };
+    return { config, adapterDir: runPaths(args.run).adapter };
   }
   const base =
     args.adapter !== undefined && args.model === undefined

@@ -4,9 +4,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { assignVectors, createVectorSet, type Ia3VectorSet } from "../adapters/ia3.js";
 import { IA3_DEFAULTS } from "../adapters/ia3-config.js";
+import { taskSets } from "../adapters/trainable.js";
 import { deviceReads } from "../backend/reads.js";
 import { tf } from "../backend/tf.js";
-import { setAttentionImpl } from "../model/attention.js";
 import type { T5Model } from "../model/t5.js";
 import { loadGoldModel } from "../../tests/helpers/gold-model.js";
 import { combineParts, deviceStep, microBatchParts } from "./accumulate.js";
@@ -43,7 +43,6 @@ describe("device accumulation equals host accumulation", () => {
   let model: T5Model;
   beforeAll(async () => {
     await tf.setBackend("cpu");
-    setAttentionImpl("reference");
     model = await loadGoldModel({ keepUntransposed: false });
   });
 
@@ -62,7 +61,9 @@ describe("device accumulation equals host accumulation", () => {
     "%s: micro-batches of 2 summed on the device = read one by one (≤ 1e-6), one read, no leak",
     async (_name, withTasks) => {
       const batch = examples(withTasks);
-      const vectors = withTasks ? [patterned(model, "a", 0), patterned(model, "b", 1)] : patterned(model, "one", 0);
+      const vectors = withTasks
+        ? taskSets([patterned(model, "a", 0), patterned(model, "b", 1)])
+        : patterned(model, "one", 0);
       const micro = splitMicroBatches(batch, 2);
       const n = batchNormalizers(batch);
       const host = combineParts(await microBatchParts(model, vectors, micro, settings, n), n, settings, batch);

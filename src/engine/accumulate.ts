@@ -2,7 +2,8 @@
 // Each micro-batch's share is already divided by the whole batch's counts, so the step's gradient is the
 // plain SUM of the shares: on wasm / cpu read per micro-batch and taken in float64 in micro-batch order (a given
 // micro_batch_size gives the same bytes on 1 or N workers); on GPU / native backends summed on the device and
-// read ONCE per step. Any micro_batch_size gives the full-batch gradient up to float rounding.
+// read ONCE per step. Any micro_batch_size gives the full-batch gradient up to float rounding. On a worker pool
+// the gradients job computes each worker's share of the micro-batches.
 import { assignTrained, type TrainedVectors } from "../adapters/trainable.js";
 import { accumulatesOnDevice, deviceReads, readFloats } from "../backend/reads.js";
 import { tf } from "../backend/tf.js";
@@ -10,6 +11,7 @@ import type { T5Model } from "../model/t5.js";
 import { batchNormalizers, makeBatch, splitMicroBatches, type TfewExample } from "./batch.js";
 import { computeGradients, gradientTensors, unpackSummable, type LossSettings } from "./gradients.js";
 import { lossValues, type LossNormalizers, type LossValues } from "./losses.js";
+import { workerVectors, type WorkerJob, type WorkerPool } from "./pool.js";
 import { addByTask, taskLosses, type Sums } from "./task-losses.js";
 
 export interface StepGradients {
@@ -180,5 +182,49 @@ export function createLocalEngine(
     },
     setVectors: async (values) => assignTrained(set, values),
     close: async () => undefined,
+  };
+}
+
+/** The gradients job: a worker's share of a step's micro-batches, one part each (in order). */
+export const gradientsJob: WorkerJob<
+  { microBatches: TfewExample[][]; normalizers: LossNormalizers; settings: LossSettings },
+  MicroBatchPart[]
+> = {
+  kind: "gradients",
+  run: (state, r) => microBatchParts(state.model, workerVectors(state), r.microBatches, r.settings, r.normalizers),
+};
+
+/** The set-vectors job: the step's new vector values (flat names) into a worker's variables. */
+export const setVectorsJob: WorkerJob<Map<string, Float32Array>, null> = {
+  kind: "set-vectors",
+  run: async (state, values) => {
+    assignTrained(workerVectors(state), values);
+    return null;
+  },
+};
+
+/**
+ * Training on the pool: a step's examples are split into micro-batches of exactly microBatchSize (never
+ * resized for the worker count), dealt to the workers in contiguous shares, and their parts summed in order.
+ */
+export function createWorkerEngine(
+  pool: WorkerPool,
+  options: { microBatchSize: number; settings: LossSettings },
+): GradientEngine {
+  return {
+    microBatchSize: options.microBatchSize,
+    workers: pool.size,
+    async compute(examples) {
+      const normalizers = batchNormalizers(examples);
+      const micro = splitMicroBatches(examples, options.microBatchSize);
+      const replies = await pool.map(micro, gradientsJob, (share) => ({
+        microBatches: share,
+        normalizers,
+        settings: options.settings,
+      }));
+      return combineParts(replies.flat(), normalizers, options.settings, examples);
+    },
+    setVectors: (values) => pool.broadcast(setVectorsJob, new Map(values)),
+    close: () => pool.close(),
   };
 }

@@ -10,7 +10,7 @@ import type { FisherSettings } from "./fisher-settings.js";
 import { choiceTokenNll } from "./gradients.js";
 import { choiceScores } from "./losses.js";
 import { trainMicroBatchSize } from "./memory.js";
-import { resolveWorkerCount, startPool, type WorkerPool, type WorkerReply } from "./pool.js";
+import { resolveWorkerCount, startPool, type WorkerJob, type WorkerPool } from "./pool.js";
 import { sizingOf, type Workspace } from "./workspace.js";
 
 /** Examples per summed block: fixed, so that the worker count never changes the order of additions. */
@@ -217,21 +217,27 @@ export async function computeFisher(
   return combineFisherBlocks(sums, examples.length);
 }
 
+/** The Fisher job: a worker's share of the blocks, each block's Σ of its examples' Fisher terms (in order). */
+export const fisherJob: WorkerJob<{ blocks: TfewExample[][]; settings: FisherSettings }, Map<string, Float64Array>[]> =
+  {
+    kind: "fisher",
+    run: (state, r) => {
+      if (state.vectors?.kind !== "set") throw new Error("fisher job: the worker holds no single (IA)³ vector set");
+      return fisherBlockSums(state.model, state.vectors, r.blocks, r.settings);
+    },
+  };
+
 async function fisherWithPool(
   pool: WorkerPool,
   blocks: TfewExample[][],
   settings: FisherSettings,
   onProgress?: (done: number) => void,
 ): Promise<Map<string, Float64Array>[]> {
-  const read = (reply: WorkerReply) => {
-    if (reply.kind !== "fisher") throw new Error(`worker answered ${reply.kind}, expected fisher`);
-    return reply.sums;
-  };
   const total = blocks.reduce((n, b) => n + b.length, 0);
   const parts = await pool.map(
     blocks,
-    (share) => ({ kind: "fisher", blocks: share, settings }),
-    read,
+    fisherJob,
+    (share) => ({ blocks: share, settings }),
     (done) => onProgress?.(Math.min(done * FISHER_BLOCK, total)),
   );
   return parts.flat();

@@ -2,12 +2,11 @@
 // batch is sized for memory from the model's shapes before any kernel runs, and more than one batch on a
 // CPU backend is split across a worker pool. Sizes and workers change speed, never the scores.
 import { readVectors } from "../adapters/ia3.js";
-import { isSmear } from "../adapters/smear.js";
 import type { AdapterVectors } from "../adapters/trainable.js";
 import { asOutOfMemoryError } from "../backend/out-of-memory.js";
 import { evalBatchSize } from "./memory.js";
-import { resolveWorkerCount, startPool, rankWithPool } from "./pool.js";
-import { rankAll, type RankInput, type RankResult } from "./rank.js";
+import { resolveWorkerCount, startPool } from "./pool.js";
+import { rankAll, rankWithPool, type RankInput, type RankResult } from "./rank.js";
 import { exampleShapes, sizingOf, type Workspace } from "./workspace.js";
 
 export interface InferenceOptions {
@@ -37,7 +36,8 @@ export async function rankExamples(
   const oom = (error: unknown) => {
     throw asOutOfMemoryError(error, { phase: "eval", backend, size: batchSize });
   };
-  if (workers <= 1 || isSmear(adapter))
+  if (workers <= 1 || adapter?.kind === "smear")
+    // SMEAR ranks in this thread (workers hold plain vector sets)
     return rankAll(ws.model, adapter, inputs, { ...rankOptions, onBatch: options.onProgress }).catch(oom);
   const pool = await startPool(workers, {
     modelDir: ws.model.dir,

@@ -1,18 +1,15 @@
-// A pool of worker_threads, each with its own tfjs backend, frozen weights and (IA)³ vectors, answering
-// jobs: micro-batch gradients, rank-classification scores, Fisher diagonals, new vector values. wasm in Node runs one
-// thread, so this is how tfew uses every core. Results come back in job order, never in finishing order.
+// A pool of worker_threads, each with its own tfjs backend, frozen weights and (IA)³ vectors. It only ships the
+// requests and replies of jobs, each defined beside its code (gradients and new vector values: accumulate.ts,
+// scores: rank.ts, Fisher diagonals: fisher.ts); replies come back in job order, never in finishing order.
+// wasm in Node runs one thread, so this is how tfew uses every core.
 import { availableParallelism } from "node:os";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Ia3Config } from "../adapters/ia3-config.js";
+import type { TrainedVectors } from "../adapters/trainable.js";
 import { TfewError } from "../errors.js";
-import { combineParts, type GradientEngine, type MicroBatchPart } from "./accumulate.js";
-import { batchNormalizers, splitMicroBatches, type TfewExample } from "./batch.js";
-import type { FisherSettings } from "./fisher-settings.js";
-import type { LossSettings } from "./gradients.js";
-import type { LossNormalizers } from "./losses.js";
-import type { RankInput, RankOptions, RankResult } from "./rank.js";
+import type { LoadedModel } from "../model/load.js";
 
 export interface WorkerInit {
   modelDir: string;
@@ -22,19 +19,30 @@ export interface WorkerInit {
   tasks?: string[]; // multi-task runs: one vector set per task name, examples routed by their task index
 }
 
-export type WorkerJob =
-  | { kind: "gradients"; microBatches: TfewExample[][]; normalizers: LossNormalizers; settings: LossSettings }
-  | { kind: "rank"; inputs: RankInput[]; options: RankOptions & { batchSize: number } }
-  | { kind: "set-vectors"; values: Map<string, Float32Array> }
-  | { kind: "fisher"; blocks: TfewExample[][]; settings: FisherSettings };
+/** What a worker holds once started: its own model and (IA)³ vectors (null: zero-shot). */
+export interface WorkerState {
+  model: LoadedModel;
+  vectors: TrainedVectors | null;
+}
 
-export type WorkerReply =
-  | { kind: "ready" }
-  | { kind: "gradients"; parts: MicroBatchPart[] }
-  | { kind: "rank"; result: RankResult }
-  | { kind: "fisher"; sums: Map<string, Float64Array>[] } // per block, Σ of its examples' Fisher terms
-  | { kind: "done" }
-  | { kind: "error"; message: string; tfew: boolean };
+/**
+ * A kind of job the workers answer, defined beside the code it runs (accumulate.ts, rank.ts, fisher.ts):
+ * its name on the wire and what a worker does with one request. The pool ships requests and replies only.
+ */
+export interface WorkerJob<Request, Reply> {
+  readonly kind: string;
+  run(state: WorkerState, request: Request): Promise<Reply>;
+}
+
+/** The wire: an init or a job's request to a worker; its reply or its error back. */
+export type ToWorker = { kind: "init"; init: WorkerInit } | { kind: "job"; job: string; request: unknown };
+export type FromWorker = { kind: "reply"; reply: unknown } | { kind: "error"; message: string; tfew: boolean };
+
+/** The worker's trained vectors; an internal error for a worker started without any. */
+export function workerVectors(state: WorkerState): TrainedVectors {
+  if (state.vectors === null) throw new Error("worker has no (IA)³ vectors to train");
+  return state.vectors;
+}
 
 /** workers (the config key) → a count: auto = cores on CPU backends (1 on native/GPU backends, which parallelize inside), never more than there are jobs. */
 export function resolveWorkerCount(setting: number | "auto", options: { backend: string; jobs: number }): number {
@@ -55,14 +63,14 @@ export function workerEntry(): string {
 }
 
 class WorkerHandle {
-  private pending: { resolve: (r: WorkerReply) => void; reject: (e: Error) => void } | null = null;
+  private pending: { resolve: (r: unknown) => void; reject: (e: Error) => void } | null = null;
   constructor(readonly worker: Worker) {
-    worker.on("message", (reply: WorkerReply) => {
+    worker.on("message", (reply: FromWorker) => {
       const p = this.pending;
       this.pending = null;
       if (p === null) return;
       if (reply.kind === "error") p.reject(reply.tfew ? new TfewError(reply.message) : new Error(reply.message));
-      else p.resolve(reply);
+      else p.resolve(reply.reply);
     });
     worker.on("error", (error) => {
       const p = this.pending;
@@ -71,7 +79,7 @@ class WorkerHandle {
     });
   }
 
-  request(message: WorkerJob | { kind: "init"; init: WorkerInit }): Promise<WorkerReply> {
+  request(message: ToWorker): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
       this.worker.postMessage(message);
@@ -82,13 +90,14 @@ class WorkerHandle {
 export interface WorkerPool {
   readonly size: number;
   /** Deals the items to the workers in contiguous shares (in order) and returns each share's reply in order. */
-  map<T, R>(
+  map<T, Request, Reply>(
     items: readonly T[],
-    job: (share: T[]) => WorkerJob,
-    read: (reply: WorkerReply) => R,
+    job: WorkerJob<Request, Reply>,
+    request: (share: T[]) => Request,
     onShare?: (done: number) => void,
-  ): Promise<R[]>;
-  broadcast(job: WorkerJob): Promise<void>;
+  ): Promise<Reply[]>;
+  /** The same request to every worker (e.g. new vector values). */
+  broadcast<Request>(job: WorkerJob<Request, unknown>, request: Request): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -103,77 +112,26 @@ export async function startPool(count: number, init: WorkerInit): Promise<Worker
     await close();
     throw error;
   }
+  const send = <Request, Reply>(h: WorkerHandle, job: WorkerJob<Request, Reply>, request: Request) =>
+    h.request({ kind: "job", job: job.kind, request }) as Promise<Reply>;
   return {
     size: count,
-    async map(items, job, read, onShare) {
+    async map(items, job, request, onShare) {
       const per = Math.ceil(items.length / handles.length);
       let done = 0;
       const shares = handles.map((_, i) => items.slice(i * per, (i + 1) * per)).filter((s) => s.length > 0);
       return Promise.all(
         shares.map(async (share, i) => {
-          const result = read(await (handles[i] as WorkerHandle).request(job(share)));
+          const reply = await send(handles[i] as WorkerHandle, job, request(share));
           done += share.length;
           onShare?.(done);
-          return result;
+          return reply;
         }),
       );
     },
-    async broadcast(job) {
-      await Promise.all(handles.map((h) => h.request(job)));
+    async broadcast(job, request) {
+      await Promise.all(handles.map((h) => send(h, job, request)));
     },
     close,
-  };
-}
-
-function expect<K extends WorkerReply["kind"]>(kind: K): (reply: WorkerReply) => Extract<WorkerReply, { kind: K }> {
-  return (reply) => {
-    if (reply.kind !== kind) throw new Error(`worker answered ${reply.kind}, expected ${kind}`);
-    return reply as Extract<WorkerReply, { kind: K }>;
-  };
-}
-
-/** Rank classification split across the pool: contiguous shards of the examples, results in input order. */
-export async function rankWithPool(
-  pool: WorkerPool,
-  inputs: readonly RankInput[],
-  options: RankOptions & { batchSize: number; onProgress?: (done: number) => void },
-): Promise<RankResult> {
-  const { onProgress, ...plain } = options;
-  const parts = await pool.map(
-    inputs,
-    (share) => ({ kind: "rank", inputs: share, options: plain }),
-    (r) => expect("rank")(r).result,
-    onProgress,
-  );
-  return {
-    scores: parts.flatMap((p) => p.scores),
-    nllSums: parts.flatMap((p) => p.nllSums),
-    predictions: parts.flatMap((p) => p.predictions),
-  };
-}
-
-/**
- * Training on the pool: a step's examples are split into micro-batches of exactly microBatchSize (never
- * resized for the worker count), dealt to the workers in contiguous shares, and their parts summed in order.
- */
-export function createWorkerEngine(
-  pool: WorkerPool,
-  options: { microBatchSize: number; settings: LossSettings },
-): GradientEngine {
-  return {
-    microBatchSize: options.microBatchSize,
-    workers: pool.size,
-    async compute(examples) {
-      const normalizers = batchNormalizers(examples);
-      const micro = splitMicroBatches(examples, options.microBatchSize);
-      const replies = await pool.map(
-        micro,
-        (share) => ({ kind: "gradients", microBatches: share, normalizers, settings: options.settings }),
-        (r) => expect("gradients")(r).parts,
-      );
-      return combineParts(replies.flat(), normalizers, options.settings, examples);
-    },
-    setVectors: (values) => pool.broadcast({ kind: "set-vectors", values: new Map(values) }),
-    close: () => pool.close(),
   };
 }

@@ -9,6 +9,7 @@ import { padChoices, padInputs } from "./batch.js";
 import { choiceScores } from "./losses.js";
 import { choiceChunkSize } from "./memory.js";
 import { choiceNll, encodeInputs } from "./pipeline.js";
+import type { WorkerJob, WorkerPool } from "./pool.js";
 
 export interface RankInput {
   inputIds: number[]; // prompt ending in </s>
@@ -109,4 +110,28 @@ export async function rankAll(
     await new Promise((r) => setImmediate(r));
   }
   return out;
+}
+
+/** The rank job: a worker's shard of the examples, scored with its vectors (a plain set, or none: zero-shot). */
+export const rankJob: WorkerJob<{ inputs: RankInput[]; options: RankOptions & { batchSize: number } }, RankResult> = {
+  kind: "rank",
+  run: (state, r) => {
+    if (state.vectors?.kind === "tasks") throw new Error("rank job: the worker holds task sets; rank with one set");
+    return rankAll(state.model, state.vectors, r.inputs, r.options);
+  },
+};
+
+/** Rank classification split across the pool: contiguous shards of the examples, results in input order. */
+export async function rankWithPool(
+  pool: WorkerPool,
+  inputs: readonly RankInput[],
+  options: RankOptions & { batchSize: number; onProgress?: (done: number) => void },
+): Promise<RankResult> {
+  const { onProgress, ...plain } = options;
+  const parts = await pool.map(inputs, rankJob, (share) => ({ inputs: share, options: plain }), onProgress);
+  return {
+    scores: parts.flatMap((p) => p.scores),
+    nllSums: parts.flatMap((p) => p.nllSums),
+    predictions: parts.flatMap((p) => p.predictions),
+  };
 }

@@ -1,56 +1,55 @@
-// Entry of a worker thread of the pool (pool.ts): its own backend, frozen weights and (IA)³ vectors;
-// answers gradient, rank, Fisher and set-vectors jobs.
+// Entry of a worker thread of the pool (pool.ts): its own backend, frozen weights and (IA)³ vectors; answers
+// the requests of the jobs defined beside their code (gradients, set-vectors, rank, Fisher).
 import { parentPort } from "node:worker_threads";
-import { createVectorSet, type Ia3VectorSet } from "../adapters/ia3.js";
-import { assignParams } from "../adapters/routing.js";
+import { createVectorSet } from "../adapters/ia3.js";
+import { assignTrained, taskSets } from "../adapters/trainable.js";
 import { selectBackend, type BackendName } from "../backend/select.js";
 import { isTfewError } from "../errors.js";
-import { loadT5, type LoadedModel } from "../model/load.js";
-import { microBatchParts } from "./accumulate.js";
-import { fisherBlockSums } from "./fisher.js";
-import type { WorkerInit, WorkerJob, WorkerReply } from "./pool.js";
-import { rankAll } from "./rank.js";
+import { loadT5 } from "../model/load.js";
+import { gradientsJob, setVectorsJob } from "./accumulate.js";
+import { fisherJob } from "./fisher.js";
+import type { FromWorker, ToWorker, WorkerInit, WorkerJob, WorkerState } from "./pool.js";
+import { rankJob } from "./rank.js";
 
 const port = parentPort;
 if (port === null) throw new Error("worker-main.ts must run in a worker thread");
 
-let state: { model: LoadedModel; set: Ia3VectorSet | null; sets: Ia3VectorSet[] } | null = null;
+const jobs = new Map<string, WorkerJob<never, unknown>>(
+  [gradientsJob, setVectorsJob, rankJob, fisherJob].map((job) => [job.kind, job as WorkerJob<never, unknown>]),
+);
 
-async function answer(message: WorkerJob | { kind: "init"; init: WorkerInit }): Promise<WorkerReply> {
-  if (message.kind === "init") {
-    const backend = await selectBackend(message.init.backend as BackendName, {});
-    const model = await loadT5(message.init.modelDir, backend);
-    const { ia3Config, initial } = message.init;
-    const names = message.init.tasks ?? ["worker"];
-    const sets = ia3Config === null ? [] : names.map((name) => createVectorSet(name, model.weights, ia3Config));
-    if (initial !== null) assignParams(sets, new Map(initial));
-    state = { model, set: sets[0] ?? null, sets };
-    return { kind: "ready" };
-  }
-  if (state === null) throw new Error("worker used before init");
-  if (message.kind === "rank")
-    return { kind: "rank", result: await rankAll(state.model, state.set, message.inputs, message.options) };
-  if (state.set === null) throw new Error("worker has no (IA)³ vectors to train");
-  if (message.kind === "fisher")
-    return { kind: "fisher", sums: await fisherBlockSums(state.model, state.set, message.blocks, message.settings) };
-  if (message.kind === "set-vectors") {
-    assignParams(state.sets, message.values);
-    return { kind: "done" };
-  }
-  return {
-    kind: "gradients",
-    parts: await microBatchParts(state.model, state.sets, message.microBatches, message.settings, message.normalizers),
-  };
+let state: WorkerState | null = null;
+
+async function start(init: WorkerInit): Promise<WorkerState> {
+  const backend = await selectBackend(init.backend as BackendName, {});
+  const model = await loadT5(init.modelDir, backend);
+  const { ia3Config, initial } = init;
+  const names = init.tasks ?? ["worker"];
+  const vectors =
+    ia3Config === null ? null : taskSets(names.map((name) => createVectorSet(name, model.weights, ia3Config)));
+  if (vectors !== null && initial !== null) assignTrained(vectors, new Map(initial));
+  return { model, vectors };
 }
 
-port.on("message", async (message: WorkerJob | { kind: "init"; init: WorkerInit }) => {
+async function answer(message: ToWorker): Promise<unknown> {
+  if (message.kind === "init") {
+    state = await start(message.init);
+    return null;
+  }
+  if (state === null) throw new Error("worker used before init");
+  const job = jobs.get(message.job);
+  if (job === undefined) throw new Error(`worker: no job named ${message.job}`);
+  return job.run(state, message.request as never);
+}
+
+port.on("message", async (message: ToWorker) => {
   try {
-    port.postMessage(await answer(message));
+    port.postMessage({ kind: "reply", reply: await answer(message) } satisfies FromWorker);
   } catch (error) {
     port.postMessage({
       kind: "error",
       message: error instanceof Error ? error.message : String(error),
       tfew: isTfewError(error),
-    } satisfies WorkerReply);
+    } satisfies FromWorker);
   }
 });

@@ -1,9 +1,8 @@
 // The Workspace (a loaded model: backend, model source, frozen T5, tokenizer) that train, eval, audit and merge
 // share, and what is built against it: the task, T-Few examples and (IA)³ adapters loaded onto the model.
-import { join } from "node:path";
 import { createVectorSet, ia3Specs, linearModules, type Ia3VectorSet } from "../adapters/ia3.js";
 import { checkAdapterFits, readAdapter } from "../adapters/peft-adapter.js";
-import { firstExpert, isSmearDir, loadSmear } from "../adapters/smear-files.js";
+import { firstExpertDir, loadSmear } from "../adapters/smear-files.js";
 import type { AdapterVectors } from "../adapters/trainable.js";
 import { deviceFreeBytes } from "../backend/device-memory.js";
 import { selectBackend, type BackendChoice } from "../backend/select.js";
@@ -14,6 +13,7 @@ import { loadTask } from "../data/task.js";
 import { loadTokenizer, type T5Tokenizer } from "../data/tokenizer.js";
 import { TfewError } from "../errors.js";
 import { resolveDatasetFiles, resolveModelSource, type ModelSource } from "../io/hub.js";
+import { adapterLayout } from "../io/run-dir.js";
 import { countParameters, readT5Config } from "../model/config.js";
 import { loadT5, type LoadedModel } from "../model/load.js";
 import type { TfewExample } from "./batch.js";
@@ -109,8 +109,8 @@ export function buildExamples(
 
 /** Loads an adapter folder for eval/predict/score: a PEFT IA3 folder or a SMEAR adapter (null = zero-shot). */
 export async function loadAdapter(ws: Workspace, adapterDir: string | null): Promise<AdapterVectors | null> {
-  if (adapterDir === null || !(await isSmearDir(adapterDir))) return loadAdapterSet(ws, adapterDir);
-  const first = await readAdapter(join(adapterDir, "experts", await firstExpert(adapterDir))); // its target modules
+  if (adapterDir === null || (await adapterLayout(adapterDir)) !== "smear") return loadAdapterSet(ws, adapterDir);
+  const first = await readAdapter(await firstExpertDir(adapterDir)); // its target modules
   return loadSmear(adapterDir, ws.model.weights, first.config);
 }
 

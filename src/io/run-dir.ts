@@ -1,11 +1,98 @@
-// The run directory of `tfew train`: config.resolved.yaml, manifest.json (versions, inputs and their
-// hashes), summary.json, metrics.jsonl (+ TensorBoard event files), checkpoint.safetensors and adapter/. Every file
-// is written atomically (temp, fsync, rename) except the append logs (metrics.jsonl, events), which a resume trims.
+// The run folder of `tfew train`, in one place: its file names and layout, whether a folder holds a run (and
+// how far it got), and reading its JSON files. A run folder's life: claimed empty (claimRunDir) → config.resolved.yaml
+// (started: resumable, eval/score --run) → manifest.json, metrics.jsonl (+ TensorBoard event files) →
+// checkpoint.safetensors → adapter/ → summary.json (finished). Every file is written atomically (temp, fsync,
+// rename) except the append logs (metrics.jsonl, events), which a resume trims.
 import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, stat, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { TfewError } from "../errors.js";
 import { sha256File, writeFileAtomic, writeJsonAtomic } from "./atomic.js";
+
+/** The files and folders of a run folder. */
+export const RUN_FILES = {
+  config: "config.resolved.yaml", // the resolved run config, written first
+  manifest: "manifest.json", // versions, inputs and their hashes
+  metrics: "metrics.jsonl", // one row per logged step (append log)
+  checkpoint: "checkpoint.safetensors", // vectors, optimizer and sampler state: an exact resume
+  adapter: "adapter", // the result (see adapterLayout)
+  summary: "summary.json", // written last: steps, losses, speed, stopped_by
+} as const;
+
+/** A PEFT (IA)³ adapter folder (peft save_pretrained). */
+export const PEFT_FILES = { weights: "adapter_model.safetensors", config: "adapter_config.json" } as const;
+
+/** A SMEAR adapter folder: experts/<name>/ (PEFT folders), the routers, and router_config.json (written last). */
+export const SMEAR_FILES = {
+  experts: "experts",
+  router: "router.safetensors",
+  routerConfig: "router_config.json",
+} as const;
+
+export interface RunPaths {
+  dir: string;
+  config: string;
+  manifest: string;
+  metrics: string;
+  checkpoint: string;
+  adapter: string;
+  summary: string;
+}
+
+export function runPaths(dir: string): RunPaths {
+  const at = (name: string) => join(dir, name);
+  return {
+    dir,
+    config: at(RUN_FILES.config),
+    manifest: at(RUN_FILES.manifest),
+    metrics: at(RUN_FILES.metrics),
+    checkpoint: at(RUN_FILES.checkpoint),
+    adapter: at(RUN_FILES.adapter),
+    summary: at(RUN_FILES.summary),
+  };
+}
+
+/** adapter_model.safetensors and adapter_config.json of a PEFT adapter folder. */
+export function peftFiles(adapterDir: string): { weights: string; config: string } {
+  return { weights: join(adapterDir, PEFT_FILES.weights), config: join(adapterDir, PEFT_FILES.config) };
+}
+
+/** The files of a SMEAR adapter folder; `expert(name)` is that expert's PEFT folder. */
+export function smearFiles(adapterDir: string): {
+  router: string;
+  routerConfig: string;
+  expert: (name: string) => string;
+} {
+  return {
+    router: join(adapterDir, SMEAR_FILES.router),
+    routerConfig: join(adapterDir, SMEAR_FILES.routerConfig),
+    expert: (name) => join(adapterDir, SMEAR_FILES.experts, name),
+  };
+}
+
+/** adapter/<task>/: one task's PEFT adapter in a multi-task run with adapter.routing: task. */
+export function taskAdapterDir(runDir: string, task: string): string {
+  return join(runDir, RUN_FILES.adapter, task);
+}
+
+/** What an adapter folder holds: one PEFT set, SMEAR experts + routers, or one PEFT folder per task. */
+export type AdapterLayout = "set" | "smear" | "tasks";
+
+/** The layout of an adapter folder from its files (SMEAR: router_config.json, written last); null when it holds none. */
+export async function adapterLayout(dir: string): Promise<AdapterLayout | null> {
+  if (await exists(smearFiles(dir).routerConfig)) return "smear";
+  if (await exists(peftFiles(dir).weights)) return "set";
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) if (await exists(peftFiles(join(dir, name)).weights)) return "tasks";
+  return null;
+}
+
+/** The run folder holding an adapter folder (a run's adapter/: config.resolved.yaml beside it), else null. */
+export function runOfAdapter(adapterDir: string): string | null {
+  const dir = dirname(resolve(adapterDir));
+  return existsSync(runPaths(dir).config) ? dir : null;
+}
 
 export const TFEW_VERSION = "0.1.0";
 
@@ -30,8 +117,18 @@ export async function ensureRunDir(dir: string): Promise<string> {
   return full;
 }
 
-/** What marks a folder as a tfew run (any one of them). */
-const RUN_MARKERS = ["config.resolved.yaml", "manifest.json", "checkpoint.safetensors", "adapter"];
+/** What marks a folder as holding a run (any one of them): a fresh run refuses it. */
+const RUN_MARKERS = [RUN_FILES.config, RUN_FILES.manifest, RUN_FILES.checkpoint, RUN_FILES.adapter];
+
+/** A run `tfew train` started: its config.resolved.yaml is there (it can be resumed, evaluated, scored). */
+export function isStartedRun(dir: string): boolean {
+  return existsSync(runPaths(dir).config);
+}
+
+/** A folder with a training log (metrics.jsonl): what `tfew report` draws as a run. */
+export function hasMetricsLog(dir: string): boolean {
+  return existsSync(runPaths(dir).metrics);
+}
 
 /**
  * Checks, before anything is loaded or written, that a fresh run may use `dir`: absent or an empty folder.
@@ -91,62 +188,90 @@ export async function writeJson(dir: string, name: string, value: unknown): Prom
   await writeJsonAtomic(join(dir, name), value);
 }
 
-export async function readJson<T>(file: string): Promise<T> {
+/** A JSON file tfew wrote; one line naming it when it is missing or not JSON (`what` prefixes the message). */
+export async function readJson<T>(file: string, options: { what?: string } = {}): Promise<T> {
   try {
     return JSON.parse(await readFile(file, "utf8")) as T;
   } catch (error) {
-    throw new TfewError(
-      `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); is this a tfew run folder?`,
-    );
+    throw unreadable(file, error, options.what);
   }
 }
 
-/** A run whose training finished: summary.json says all `steps` ran and nothing stopped it, and its adapter exists. */
-export async function finishedRun(
-  dir: string,
-  options: { steps: number },
-): Promise<{ steps: number; adapterDir: string } | null> {
-  let summary: { steps?: unknown; stopped_by?: unknown };
+/** readJson for the synchronous readers (tfew report). */
+export function readJsonSync<T>(file: string, options: { what?: string } = {}): T {
   try {
-    summary = JSON.parse(await readFile(join(dir, "summary.json"), "utf8")) as typeof summary;
-  } catch {
-    return null; // no summary yet (killed or stopped before the end) or a damaged one: resume decides
+    return JSON.parse(readFileSync(file, "utf8")) as T;
+  } catch (error) {
+    throw unreadable(file, error, options.what);
   }
+}
+
+/** A JSON file, or null when it is missing or damaged (state files, a killed writer's leftovers: the caller decides). */
+export async function readJsonOrNull<T>(file: string): Promise<T | null> {
+  try {
+    return JSON.parse(await readFile(file, "utf8")) as T;
+  } catch {
+    return null;
+  }
+}
+
+function unreadable(file: string, error: unknown, what: string | undefined): TfewError {
+  const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  return new TfewError(
+    `${what === undefined ? "" : `${what}: `}cannot read ${file} (${reason}); is it a file tfew wrote?`,
+  );
+}
+
+/** The fields of summary.json that say whether and how a run ended. */
+export interface RunEnd {
+  steps: number;
+  stopped_by: string | null;
+}
+
+/**
+ * summary.json of a run whose training finished: nothing stopped it and its adapter (any layout) was written;
+ * null when there is no summary yet (killed or stopped before the end), a damaged one, or no adapter.
+ */
+export async function finishedSummary<T extends RunEnd = RunEnd>(dir: string): Promise<T | null> {
+  const summary = await readJsonOrNull<Partial<RunEnd>>(runPaths(dir).summary);
   if (
     typeof summary !== "object" ||
     summary === null ||
     summary.stopped_by !== null ||
-    typeof summary.steps !== "number" ||
-    summary.steps < options.steps
+    typeof summary.steps !== "number"
   )
     return null;
-  const adapterDir = join(dir, "adapter");
-  if (!(await hasAdapter(adapterDir))) return null;
-  return { steps: summary.steps, adapterDir };
+  return (await adapterLayout(runPaths(dir).adapter)) === null ? null : (summary as T);
 }
 
-/** adapter/ holds the run's result: one PEFT adapter, a SMEAR adapter, or one adapter/<task>/ per task. */
-async function hasAdapter(adapterDir: string): Promise<boolean> {
-  const exists = async (path: string) => (await stat(path).catch(() => undefined)) !== undefined;
-  if (
-    (await exists(join(adapterDir, "adapter_model.safetensors"))) ||
-    (await exists(join(adapterDir, "router_config.json")))
-  )
-    return true;
-  const names = await readdir(adapterDir).catch(() => [] as string[]);
-  for (const name of names) if (await exists(join(adapterDir, name, "adapter_model.safetensors"))) return true;
-  return false;
+/** A run whose training finished (finishedSummary) with all `steps`: resuming it does nothing. */
+export async function finishedRun(
+  dir: string,
+  options: { steps: number },
+): Promise<{ steps: number; adapterDir: string } | null> {
+  const summary = await finishedSummary(dir);
+  if (summary === null || summary.steps < options.steps) return null;
+  return { steps: summary.steps, adapterDir: runPaths(dir).adapter };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined)) !== undefined;
 }
 
 /** Temp files of writeFileAtomic (`.<name>.tmp-<pid>-<hex>`) that a killed process left behind. */
 const TEMP_FILE = /^\..+\.tmp-\d+-[0-9a-f]{12}$/;
 
-/** Removes leftover temp files in a run folder and its adapter/ (call before resuming a killed run). */
+/** Removes leftover temp files in a run folder and anywhere under its adapter/ (call before resuming a killed run). */
 export async function removeTempFiles(runDir: string): Promise<void> {
-  for (const dir of [runDir, join(runDir, "adapter")]) {
-    const names = await readdir(dir).catch(() => [] as string[]);
-    for (const name of names) if (TEMP_FILE.test(name)) await unlink(join(dir, name)).catch(() => undefined);
-  }
+  const remove = async (dir: string, depth: number): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (e.isFile() && TEMP_FILE.test(e.name)) await unlink(join(dir, e.name)).catch(() => undefined);
+      else if (e.isDirectory() && depth > 0) await remove(join(dir, e.name), depth - 1);
+    }
+  };
+  await remove(runDir, 0);
+  await remove(runPaths(runDir).adapter, 2); // adapter/, adapter/<task>/, adapter/experts/<name>/
 }
 
 /**

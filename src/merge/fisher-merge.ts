@@ -1,7 +1,7 @@
 // `tfew merge --method fisher --data ...`: each adapter's diagonal Fisher on its own task's data (engine/
 // fisher.ts), saved as fisher.safetensors beside the adapter and reused while its inputs match, then merged.
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { disposeVectorSet } from "../adapters/ia3.js";
 import { loadRunConfig } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
@@ -15,7 +15,7 @@ import { TfewError } from "../errors.js";
 import { sha256File } from "../io/atomic.js";
 import { resolveModelSource } from "../io/hub.js";
 import { assertFreshOutDir } from "../io/out-dir.js";
-import { sha256Text } from "../io/run-dir.js";
+import { runOfAdapter, runPaths, sha256Text } from "../io/run-dir.js";
 import { FISHER_FILE, readFisherRecord, writeFisherFile } from "./fisher-file.js";
 import { checkCompatible } from "./merge.js";
 import { mergeAdapterFolders, readMergeSources, type MergeSummary } from "./merge-files.js";
@@ -188,8 +188,9 @@ async function checkDataFitsAdapter(
   input: FisherMergeInput,
   log: (line: string) => void,
 ): Promise<void> {
-  const runConfigFile = join(dirname(resolve(input.adapterDir)), "config.resolved.yaml");
-  if (!existsSync(runConfigFile)) return;
+  const runDir = runOfAdapter(input.adapterDir);
+  if (runDir === null) return;
+  const runConfigFile = runPaths(runDir).config;
   const run = loadRunConfig({ files: [runConfigFile], sets: [] }).config;
   let runLabels = run.data.labels;
   if (runLabels === null) {

@@ -1,32 +1,23 @@
 // Multi-head attention core of T5Attention (no 1/√d scaling; additive position bias and mask).
 // `attentionReference` is plain autograd (batched matMuls: fine on native/GPU backends, slow on wasm);
-// `attention` dispatches to the per-head 2-D version in fast-attention.ts when enabled.
+// `attention` dispatches to the per-head 2-D version in fast-attention.ts when the model's options ask for it
+// (per model, never per process: two models in one process keep their own kernels).
 import { tf } from "../backend/tf.js";
-import type { AttentionInputs } from "./attention-types.js";
+import type { AttentionInputs, AttentionOptions } from "./attention-types.js";
 import { attentionPerHead } from "./fast-attention.js";
 
-export type AttentionImpl = "reference" | "per-head";
+export type { AttentionImpl, AttentionOptions } from "./attention-types.js";
 
-let defaultImpl: AttentionImpl = "reference";
-let minPairs = 16384; // below this many query×key pairs the per-head split costs more than it saves
+const MIN_PAIRS = 16384; // below this many query×key pairs the per-head split costs more than it saves
 
-/**
- * Chooses the attention kernel for the process (per backend: per-head 2-D matMuls on wasm). `minPairs`:
- * smallest queries×keys that takes the per-head path (decoder and cross-attention stay batched); tests use 0.
- */
-export function setAttentionImpl(impl: AttentionImpl, options: { minPairs?: number } = {}): void {
-  defaultImpl = impl;
-  if (options.minPairs !== undefined) minPairs = options.minPairs;
-}
-
-/** Whether attention over these lengths takes the per-head path. */
-export function usesPerHead(queries: number, keys: number, impl: AttentionImpl = defaultImpl): boolean {
-  return impl === "per-head" && queries * keys >= minPairs;
+/** Whether attention over these lengths takes the per-head path (`options` absent: the reference path). */
+export function usesPerHead(queries: number, keys: number, options?: AttentionOptions): boolean {
+  return options?.impl === "per-head" && queries * keys >= (options.minPairs ?? MIN_PAIRS);
 }
 
 /** softmax(q·kᵀ + bias + mask)·v per head → [batch, queries, heads·dKv]. */
-export function attention(inputs: AttentionInputs, impl: AttentionImpl = defaultImpl): tf.Tensor3D {
-  return usesPerHead(inputs.q.shape[1], inputs.k.shape[1], impl)
+export function attention(inputs: AttentionInputs, options?: AttentionOptions): tf.Tensor3D {
+  return usesPerHead(inputs.q.shape[1], inputs.k.shape[1], options)
     ? attentionPerHead(inputs)
     : attentionReference(inputs);
 }

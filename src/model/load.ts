@@ -1,7 +1,8 @@
 // Loads a T5 from a local Hugging Face folder: config.json + weights (safetensors, sharded, or a
-// safely-read pytorch_model.bin), every key and shape asserted, into frozen tensors.
+// safely-read pytorch_model.bin), every key and shape asserted, into frozen tensors; the model carries the
+// backend's attention kernel (nothing process-wide is set).
 import { readCheckpointDir } from "../io/checkpoint-dir.js";
-import { setAttentionImpl, type AttentionImpl } from "./attention.js";
+import type { AttentionImpl } from "./attention.js";
 import { readT5Config } from "./config.js";
 import type { T5Model } from "./t5.js";
 import { buildWeights } from "./weights.js";
@@ -9,7 +10,7 @@ import { buildWeights } from "./weights.js";
 export interface LoadModelOptions {
   /** keep W and Wᵀ (fast backward on wasm/cpu); false halves weight memory on native/GPU backends */
   keepUntransposed: boolean;
-  /** the backend's attention kernel (BackendChoice.attention), set for the process; absent: left as it is */
+  /** the backend's attention kernel (BackendChoice.attention), kept on the model; absent: the reference path */
   attention?: AttentionImpl;
 }
 
@@ -19,9 +20,14 @@ export interface LoadedModel extends T5Model {
 }
 
 export async function loadT5(modelDir: string, options: LoadModelOptions): Promise<LoadedModel> {
-  if (options.attention !== undefined) setAttentionImpl(options.attention);
   const config = await readT5Config(modelDir);
   const { tensors, files } = await readCheckpointDir(modelDir);
   const weights = buildWeights(config, tensors, { keepUntransposed: options.keepUntransposed, source: modelDir });
-  return { config, weights, dir: modelDir, files };
+  return {
+    config,
+    weights,
+    dir: modelDir,
+    files,
+    ...(options.attention !== undefined ? { attention: { impl: options.attention } } : {}),
+  };
 }

@@ -2,7 +2,7 @@
 // weights and optional (IA)³ scales. The decoder takes C answer choices per example; cross-attention
 // keys/values are computed once per example and shared by its choices (no per-choice repetition).
 import { tf } from "../backend/tf.js";
-import { attention, usesPerHead } from "./attention.js";
+import { attention, usesPerHead, type AttentionOptions } from "./attention.js";
 import { headBiases } from "./fast-attention.js";
 import { innerDim, type T5Config } from "./config.js";
 import { feedForward, linear, rmsNorm, type Ia3Scales } from "./layers.js";
@@ -13,6 +13,8 @@ import type { T5Weights } from "./weights.js";
 export interface T5Model {
   config: T5Config;
   weights: T5Weights;
+  /** the attention kernel of this model's forward passes (loadT5: the backend's); absent: the reference path */
+  attention?: AttentionOptions;
 }
 
 /** Cross-attention keys and values of one decoder layer: [batch, srcLen, heads·dKv] each. */
@@ -34,7 +36,9 @@ export function encode(model: T5Model, inputIds: tf.Tensor2D, attentionMask: tf.
   const keyMask = additiveMask(attentionMask);
   const table = weights.encoder.blocks[0]?.selfAttention.relativeBias;
   const bias = table ? positionBias(table, srcLen, srcLen, { ...bucketOptions(config, true), causal: false }) : null; // [heads, src, src]
-  const perHeadBias = usesPerHead(srcLen, srcLen) ? headBiases(bias, keyMask, batch, config.numHeads) : null; // once for all layers
+  const perHeadBias = usesPerHead(srcLen, srcLen, model.attention)
+    ? headBiases(bias, keyMask, batch, config.numHeads)
+    : null; // once for all layers
   let x = tf.reshape(tf.gather(weights.shared, tf.reshape(inputIds, [-1])), [
     batch * srcLen,
     config.dModel,
@@ -42,7 +46,12 @@ export function encode(model: T5Model, inputIds: tf.Tensor2D, attentionMask: tf.
   weights.encoder.blocks.forEach((block, layer) => {
     // a router reads the masked mean of the block's input: [batch·src, d] → [batch, d]
     const scales = blockScales(ia3, { stack: "encoder", layer }, () => maskedMean(x, attentionMask));
-    x = encoderBlock(x, block, { batch, srcLen, bias, keyMask, perHeadBias, config }, scales);
+    x = encoderBlock(
+      x,
+      block,
+      { batch, srcLen, bias, keyMask, perHeadBias, config, attention: model.attention },
+      scales,
+    );
   });
   x = rmsNorm(x, weights.encoder.finalNorm, config.layerNormEpsilon) as tf.Tensor2D;
   return tf.reshape(x, [batch, srcLen, config.dModel]) as tf.Tensor3D; // [batch, src, d]
@@ -56,6 +65,7 @@ interface EncoderContext {
   keyMask: tf.Tensor2D; // [batch, src] additive
   perHeadBias: tf.Tensor2D[] | null;
   config: T5Config;
+  attention: AttentionOptions | undefined;
 }
 
 /** One encoder block in its own tidy: only its output outlives it (and what a gradient tape keeps), so inference holds one layer's attention at a time. */
@@ -73,15 +83,18 @@ function encoderBlock(
     const h = rmsNorm(x, block.selfAttentionNorm, eps) as tf.Tensor2D;
     const att = block.selfAttention;
     const rows = (t: tf.Tensor2D) => tf.reshape(t, [batch, srcLen, inner]) as tf.Tensor3D; // [batch, src, inner]
-    const context = attention({
-      q: rows(linear(h, att.q, ia3)),
-      k: rows(linear(h, att.k, ia3)),
-      v: rows(linear(h, att.v, ia3)),
-      bias: c.bias,
-      keyMask: c.keyMask,
-      numHeads: config.numHeads,
-      perHeadBias: c.perHeadBias,
-    });
+    const context = attention(
+      {
+        q: rows(linear(h, att.q, ia3)),
+        k: rows(linear(h, att.k, ia3)),
+        v: rows(linear(h, att.v, ia3)),
+        bias: c.bias,
+        keyMask: c.keyMask,
+        numHeads: config.numHeads,
+        perHeadBias: c.perHeadBias,
+      },
+      c.attention,
+    );
     x = tf.add(x, linear(tf.reshape(context, [batch * srcLen, inner]), att.o, ia3));
     return tf.add(x, feedForward(rmsNorm(x, block.ffnNorm, eps) as tf.Tensor2D, block.ffn, config, ia3)) as tf.Tensor2D;
   });
@@ -145,26 +158,32 @@ export function decode(model: T5Model, inputs: DecodeInputs, ia3?: Ia3Input): tf
     const att = block.selfAttention;
     const h = rmsNorm(x, block.selfAttentionNorm, eps) as tf.Tensor2D;
     const perRow = (t: tf.Tensor2D) => tf.reshape(t, [rowsCount, tgtLen, inner]) as tf.Tensor3D; // [rows, tgt, inner]
-    const selfContext = attention({
-      q: perRow(linear(h, att.q, ia3Block)),
-      k: perRow(linear(h, att.k, ia3Block)),
-      v: perRow(linear(h, att.v, ia3Block)),
-      bias: selfBias,
-      keyMask: null,
-      numHeads: config.numHeads,
-    });
+    const selfContext = attention(
+      {
+        q: perRow(linear(h, att.q, ia3Block)),
+        k: perRow(linear(h, att.k, ia3Block)),
+        v: perRow(linear(h, att.v, ia3Block)),
+        bias: selfBias,
+        keyMask: null,
+        numHeads: config.numHeads,
+      },
+      model.attention,
+    );
     x = tf.add(x, linear(tf.reshape(selfContext, [rowsCount * tgtLen, inner]), att.o, ia3Block));
     const cross = block.crossAttention;
     const hc = rmsNorm(x, block.crossAttentionNorm, eps) as tf.Tensor2D;
     // all choices of an example attend to the same encoder states: queries of example b are its choices·tgt rows
-    const crossContext = attention({
-      q: tf.reshape(linear(hc, cross.q, ia3Block), [batch, choices * tgtLen, inner]) as tf.Tensor3D, // [batch, choices·tgt, inner]
-      k: kv.k,
-      v: kv.v,
-      bias: null,
-      keyMask,
-      numHeads: config.numHeads,
-    });
+    const crossContext = attention(
+      {
+        q: tf.reshape(linear(hc, cross.q, ia3Block), [batch, choices * tgtLen, inner]) as tf.Tensor3D, // [batch, choices·tgt, inner]
+        k: kv.k,
+        v: kv.v,
+        bias: null,
+        keyMask,
+        numHeads: config.numHeads,
+      },
+      model.attention,
+    );
     x = tf.add(x, linear(tf.reshape(crossContext, [rowsCount * tgtLen, inner]), cross.o, ia3Block));
     x = tf.add(x, feedForward(rmsNorm(x, block.ffnNorm, eps) as tf.Tensor2D, block.ffn, config, ia3Block));
   });

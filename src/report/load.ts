@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { TfewError } from "../errors.js";
+import { hasMetricsLog, readJsonSync, runPaths } from "../io/run-dir.js";
 
 /** One metrics.jsonl row: `step` and the logged fields (null where the log has null). */
 export type MetricsRow = { step: number } & Record<string, number | null>;
@@ -53,16 +54,6 @@ export interface ReportInputs {
   evals: EvalResult[];
 }
 
-function readJsonFile(file: string): unknown {
-  try {
-    return JSON.parse(readFileSync(file, "utf8"));
-  } catch (error) {
-    throw new TfewError(
-      `report: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); is it a file tfew wrote?`,
-    );
-  }
-}
-
 function isDir(path: string): boolean {
   return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
 }
@@ -74,7 +65,7 @@ function subdirs(dir: string): string[] {
     .sort();
 }
 
-const isRunDir = (dir: string) => existsSync(join(dir, "metrics.jsonl"));
+const isRunDir = hasMetricsLog;
 
 /** metrics.jsonl rows; lines that are not whole JSON objects with a numeric step (a killed run's last line) are skipped. */
 export function parseMetricsLog(text: string): MetricsRow[] {
@@ -132,12 +123,12 @@ function findEvals(dirs: readonly string[]): EvalResult[] {
   }
   return [...files]
     .filter((f) => existsSync(f))
-    .map((f) => parseEvalMetrics(readJsonFile(f), f))
+    .map((f) => parseEvalMetrics(readJsonSync(f, { what: "report" }), f))
     .filter((e): e is EvalResult => e !== null);
 }
 
 function runConfig(dir: string): { task: string | null; seed: number | null } {
-  const file = join(dir, "config.resolved.yaml");
+  const file = runPaths(dir).config;
   if (!existsSync(file)) return { task: null, seed: null };
   const config = parseYaml(readFileSync(file, "utf8")) as { data?: { path?: unknown }; seed?: unknown } | null;
   return {
@@ -149,9 +140,12 @@ function runConfig(dir: string): { task: string | null; seed: number | null } {
 /** One run folder; `extraEvalDirs` are searched for eval results too (a sweep cell's folder). */
 export function loadRun(dir: string, options: { name?: string; extraEvalDirs?: readonly string[] } = {}): RunData {
   const full = resolve(dir);
-  const rows = parseMetricsLog(readFileSync(join(full, "metrics.jsonl"), "utf8"));
-  const summaryFile = join(full, "summary.json");
-  const summary = existsSync(summaryFile) ? (readJsonFile(summaryFile) as Record<string, unknown>) : null;
+  const files = runPaths(full);
+  const rows = parseMetricsLog(readFileSync(files.metrics, "utf8"));
+  const summaryFile = files.summary;
+  const summary = existsSync(summaryFile)
+    ? readJsonSync<Record<string, unknown>>(summaryFile, { what: "report" })
+    : null;
   return {
     dir: full,
     name: options.name ?? basename(full),
@@ -191,7 +185,7 @@ function cellName(index: number, overrides: unknown, folder: string): string {
 }
 
 function loadSweep(dir: string): GroupData {
-  const sweep = readJsonFile(join(dir, "sweep.json")) as SweepFile;
+  const sweep = readJsonSync<SweepFile>(join(dir, "sweep.json"), { what: "report" });
   const listed = Array.isArray(sweep.cells) ? sweep.cells : null;
   const entries =
     listed !== null

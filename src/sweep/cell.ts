@@ -2,12 +2,12 @@
 // each as a child process of the tfew CLI; complete.json only when every output is written, failed.json else.
 import { existsSync } from "node:fs";
 import { rm, unlink } from "node:fs/promises";
-import { join } from "node:path";
 import { writeJsonAtomic } from "../io/atomic.js";
+import { isStartedRun, readJsonOrNull } from "../io/run-dir.js";
 import { describeOverrides } from "./cells.js";
 import { evalScores, finishedSummary } from "./results.js";
 import { startTfew, type RunningChild } from "./spawn.js";
-import { acquireLock, readJsonFile, type CellComplete, type CellFailure, type HeldLock } from "./state.js";
+import { acquireLock, type CellComplete, type CellFailure, type HeldLock } from "./state.js";
 import { cellAt, cellPaths, readPlan, type CellPaths, type SweepPlan } from "./sweep-dir.js";
 
 export interface CellRunOptions {
@@ -45,7 +45,7 @@ export async function runCell(sweepDir: string, index: number, options: CellRunO
     ...extra,
   });
   if (existsSync(paths.complete))
-    return outcome("complete", { skipped: true, result: await readJsonFile<CellComplete>(paths.complete) });
+    return outcome("complete", { skipped: true, result: await readJsonOrNull<CellComplete>(paths.complete) });
   const lock = await acquireLock(paths, { index, scheduler: options.scheduler ?? null });
   const stageOptions = { ...options, lock };
   try {
@@ -91,7 +91,7 @@ async function runStage(
 /** tfew train: a fresh run, or --resume when the run folder holds a started run; nothing when it finished. */
 async function trainStage(paths: CellPaths, plan: SweepPlan, options: StageOptions): Promise<StageResult> {
   if ((await finishedSummary(paths)) !== null) return null;
-  const started = existsSync(join(paths.run, "config.resolved.yaml"));
+  const started = isStartedRun(paths.run);
   if (!started) await rm(paths.run, { recursive: true, force: true }); // a run killed before it wrote anything
   const args = started ? ["train", "--resume", paths.run] : ["train", "--config", paths.config, "--out", paths.run];
   const result = await runStage("train", args, paths.trainLog, plan, options);

@@ -1,8 +1,7 @@
 // What a cell produced, read from the files tfew writes: run/summary.json (steps, losses, stopped_by) and
 // eval/metrics.json (accuracy and macro-F1 of one split, or mean over folds with --folds).
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { readJsonFile } from "./state.js";
+import { finishedSummary as finishedRunSummary, readJsonOrNull, runPaths } from "../io/run-dir.js";
 import type { CellPaths } from "./sweep-dir.js";
 
 /** The fields of tfew train's summary.json that a sweep reads. */
@@ -28,15 +27,13 @@ export interface CellResults {
   macro_f1: number | null;
 }
 
-/** The run's summary when training finished (all steps, adapter written), else null. */
+/** The run's summary when training finished (all steps, its adapter written in any layout), else null. */
 export async function finishedSummary(paths: CellPaths): Promise<TrainSummaryFields | null> {
-  const summary = await readJsonFile<TrainSummaryFields>(join(paths.run, "summary.json"));
-  if (summary === null || summary.stopped_by !== null) return null;
-  return existsSync(join(paths.run, "adapter", "adapter_model.safetensors")) ? summary : null;
+  return finishedRunSummary<TrainSummaryFields>(paths.run);
 }
 
 export async function evalScores(paths: CellPaths): Promise<{ accuracy: number; macro_f1: number } | null> {
-  const m = await readJsonFile<EvalMetricsFields>(join(paths.eval, "metrics.json"));
+  const m = await readJsonOrNull<EvalMetricsFields>(join(paths.eval, "metrics.json"));
   const accuracy = m?.mean?.accuracy ?? m?.accuracy;
   const macroF1 = m?.mean?.macro_f1 ?? m?.macro_f1;
   return typeof accuracy === "number" && typeof macroF1 === "number" ? { accuracy, macro_f1: macroF1 } : null;
@@ -44,7 +41,7 @@ export async function evalScores(paths: CellPaths): Promise<{ accuracy: number; 
 
 /** Whatever the cell folder holds so far (a summary of a stopped run still gives its steps and loss). */
 export async function readCellResults(paths: CellPaths): Promise<CellResults> {
-  const summary = await readJsonFile<TrainSummaryFields>(join(paths.run, "summary.json"));
+  const summary = await readJsonOrNull<TrainSummaryFields>(runPaths(paths.run).summary);
   const scores = await evalScores(paths);
   return {
     steps: summary?.steps ?? null,

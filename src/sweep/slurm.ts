@@ -5,9 +5,9 @@ import { rm, symlink } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { TfewError } from "../errors.js";
 import { writeFileAtomic, writeJsonAtomic } from "../io/atomic.js";
+import { readJsonOrNull } from "../io/run-dir.js";
 import type { SlurmSettings } from "./schema.js";
 import { runCommand } from "./spawn.js";
-import { readJsonFile } from "./state.js";
 import { cellPaths, makeDir, type SweepPlan } from "./sweep-dir.js";
 
 export const SBATCH_FILE = "sweep.sbatch";
@@ -78,7 +78,7 @@ export function sbatchScript(options: {
 
 /** Job ids still known to squeue for this sweep's last submission (empty when squeue is missing). */
 async function activeJob(sweepDir: string): Promise<string | null> {
-  const record = await readJsonFile<SlurmRecord>(join(sweepDir, SLURM_JSON));
+  const record = await readJsonOrNull<SlurmRecord>(join(sweepDir, SLURM_JSON));
   if (record === null) return null;
   const r = await runCommand("squeue", ["-h", "-j", record.job_id, "-o", "%i"], { hint: "" }).catch(() => null);
   return r !== null && r.code === 0 && r.stdout.trim() !== "" ? record.job_id : null;
@@ -89,7 +89,7 @@ export async function slurmTaskStates(
   sweepDir: string,
 ): Promise<{ jobId: string | null; states: Map<number, string> }> {
   const states = new Map<number, string>();
-  const record = await readJsonFile<SlurmRecord>(join(sweepDir, SLURM_JSON));
+  const record = await readJsonOrNull<SlurmRecord>(join(sweepDir, SLURM_JSON));
   if (record === null) return { jobId: null, states };
   const r = await runCommand("squeue", ["-h", "-r", "-j", record.job_id, "-o", "%K %T"], { hint: "" }).catch(
     () => null,

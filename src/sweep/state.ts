@@ -2,10 +2,10 @@
 // (the last failure), else pending. The lock is taken with an exclusive create, so one process runs a cell.
 import { hostname } from "node:os";
 import { existsSync } from "node:fs";
-import { open, readFile, stat, unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { open, stat, unlink } from "node:fs/promises";
 import { TfewError } from "../errors.js";
 import { writeJsonAtomic } from "../io/atomic.js";
+import { isStartedRun, readJsonOrNull } from "../io/run-dir.js";
 import type { SweepCell } from "./cells.js";
 import { cellPaths, type CellPaths } from "./sweep-dir.js";
 
@@ -45,14 +45,6 @@ export interface CellState {
   log: string | null;
 }
 
-export async function readJsonFile<T>(file: string): Promise<T | null> {
-  try {
-    return JSON.parse(await readFile(file, "utf8")) as T;
-  } catch {
-    return null;
-  }
-}
-
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -77,7 +69,7 @@ export async function cellState(sweepDir: string, cell: SweepCell): Promise<Cell
   const paths = cellPaths(sweepDir, cell);
   const base = { index: cell.index };
   if (existsSync(paths.complete)) return { ...base, status: "complete", detail: null, log: null };
-  const lock = await readJsonFile<CellLock>(paths.lock);
+  const lock = await readJsonOrNull<CellLock>(paths.lock);
   if (lock !== null && lockAlive(lock)) {
     const where = lock.host === hostname() ? `pid ${lock.pid}` : `pid ${lock.pid} on ${lock.host}`;
     return {
@@ -87,10 +79,10 @@ export async function cellState(sweepDir: string, cell: SweepCell): Promise<Cell
       log: await newestLog(paths),
     };
   }
-  const failure = await readJsonFile<CellFailure>(paths.failed);
+  const failure = await readJsonOrNull<CellFailure>(paths.failed);
   if (failure !== null)
     return { ...base, status: "failed", detail: `${failure.stage}: ${failure.error}`, log: failure.log };
-  const started = existsSync(join(paths.run, "config.resolved.yaml"));
+  const started = isStartedRun(paths.run);
   return {
     ...base,
     status: "pending",
@@ -132,7 +124,7 @@ export async function acquireLock(
       await handle.writeFile(`${JSON.stringify(mine)}\n`);
       await handle.close();
       const ours = async () => {
-        const held = await readJsonFile<CellLock>(paths.lock);
+        const held = await readJsonOrNull<CellLock>(paths.lock);
         return held?.pid === mine.pid && held.host === mine.host;
       };
       return {
@@ -151,7 +143,7 @@ export async function acquireLock(
         );
       }
     }
-    const held = await readJsonFile<CellLock>(paths.lock);
+    const held = await readJsonOrNull<CellLock>(paths.lock);
     const foreign = held !== null && held.host !== mine.host;
     if (held !== null && lockAlive(held) && !(foreign && options.scheduler !== null)) {
       throw new TfewError(

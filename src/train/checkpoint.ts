@@ -2,15 +2,15 @@
 // vectors (every set of a multi-task run, as "<task>/<path>"), the optimizer's arrays, and in its metadata the step, data-sampler position and optimizer
 // scalars — everything an exact resume needs (the data order is a pure function of seed and position).
 import { stat } from "node:fs/promises";
-import { join } from "node:path";
 import { TfewError } from "../errors.js";
 import type { AtomicWriteOptions } from "../io/atomic.js";
+import { RUN_FILES, runPaths } from "../io/run-dir.js";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
 import type { OptimizerState } from "./optimizer.js";
 import type { SamplerState } from "../engine/rng.js";
 import type { TaskSamplerState } from "../engine/task-sampler.js";
 
-export const CHECKPOINT_FILE = "checkpoint.safetensors";
+export const CHECKPOINT_FILE = RUN_FILES.checkpoint;
 
 export interface TrainState {
   step: number; // optimizer steps completed
@@ -34,7 +34,7 @@ export async function saveCheckpoint(
     if (typeof value === "number") scalars[key] = value;
     else tensors[`optimizer/${key}`] = { dtype: "F32", shape: [value.length], data: value };
   }
-  const file = join(runDir, CHECKPOINT_FILE);
+  const file = runPaths(runDir).checkpoint;
   await writeSafetensors(
     file,
     tensors,
@@ -53,7 +53,7 @@ export async function saveCheckpoint(
 
 /** The checkpoint of a run folder; null when the run stopped before writing its first one. */
 export async function loadCheckpoint(runDir: string): Promise<TrainState | null> {
-  const file = join(runDir, CHECKPOINT_FILE);
+  const file = runPaths(runDir).checkpoint;
   if ((await stat(file).catch(() => undefined)) === undefined) return null;
   const { tensors, metadata } = await readSafetensors(file);
   if (metadata.format !== "tfew-checkpoint-1") {

@@ -1,15 +1,15 @@
 // What a run trains, from adapter.routing: one (IA)³ set (one task, or routing: shared), one set per task
 // (routing: task), or SMEAR experts + routers (routing: smear); their optimizer groups; and how each is saved
 // (adapter/, adapter/<task>/, or adapter/experts/<name>/ + router.safetensors + router_config.json).
-import { join } from "node:path";
-import { createVectorSet, ia3Specs, linearModules, type Ia3VectorSet } from "../adapters/ia3.js";
+import { createVectorSet, ia3ParameterCount, ia3Specs, linearModules, type Ia3VectorSet } from "../adapters/ia3.js";
 import type { Ia3Config } from "../adapters/ia3-config.js";
 import { checkAdapterFits, readAdapter, saveAdapter } from "../adapters/peft-adapter.js";
 import { readExperts, saveSmear } from "../adapters/smear-files.js";
-import { createSmear, isSmear } from "../adapters/smear.js";
-import { trainedParams, type TrainedVectors } from "../adapters/trainable.js";
+import { createSmear } from "../adapters/smear.js";
+import { paramGroupsOf, taskSets, type TrainedVectors } from "../adapters/trainable.js";
 import type { RunConfig } from "../config/schema.js";
 import { TfewError } from "../errors.js";
+import { runPaths, taskAdapterDir } from "../io/run-dir.js";
 import type { T5Weights } from "../model/weights.js";
 import type { ParamGroup } from "./set-optimizers.js";
 
@@ -44,39 +44,49 @@ export async function createTrainedVectors(
     );
   }
   const names = taskNames !== null && adapter.routing === "task" ? taskNames : [adapter.task_name];
-  return names.map((name) => createVectorSet(name, weights, ia3Config, initial));
+  return taskSets(names.map((name) => createVectorSet(name, weights, ia3Config, initial)));
 }
 
 /** Optimizer groups: one per task set (stepped only when its task is in the batch), else one for everything. */
 export function paramGroups(vectors: TrainedVectors): ParamGroup[] {
-  const params = trainedParams(vectors).map((p) => ({ name: p.key, shape: p.shape }));
-  if (isSmear(vectors) || !Array.isArray(vectors) || vectors.length === 1) return [{ name: "all", params }];
-  return (vectors as Ia3VectorSet[]).map((set) => ({
-    name: set.name,
-    params: params.filter((p) => p.name.startsWith(`${set.name}/`)),
+  return paramGroupsOf(vectors).map((g) => ({
+    name: g.name,
+    params: g.params.map((p) => ({ name: p.key, shape: p.shape })),
   }));
 }
 
-/** Writes the trained adapter(s) under adapterDir. */
+/** Writes the trained adapter(s) into the run's adapter/ (see io/run-dir.ts for the layouts). */
 export async function saveTrainedVectors(
-  adapterDir: string,
+  runDir: string,
   vectors: TrainedVectors,
   options: { baseModel: string },
 ): Promise<void> {
-  if (isSmear(vectors)) return saveSmear(adapterDir, vectors, options);
-  const sets = Array.isArray(vectors) ? (vectors as Ia3VectorSet[]) : [vectors as Ia3VectorSet];
-  // one set per task: adapter/<task>/; one set (single task, or routing: shared): adapter/
-  for (const set of sets) await saveAdapter(sets.length > 1 ? join(adapterDir, set.name) : adapterDir, set, options);
+  const adapterDir = runPaths(runDir).adapter;
+  switch (vectors.kind) {
+    case "set": // one task, or routing: shared
+      return saveAdapter(adapterDir, vectors, options);
+    case "tasks": // adapter/<task>/
+      for (const set of vectors.sets) await saveAdapter(taskAdapterDir(runDir, set.name), set, options);
+      return;
+    case "smear": // adapter/experts/<name>/ + router files
+      return saveSmear(adapterDir, vectors, options);
+  }
 }
 
 /** "1280 (IA)³ parameters in 16 vectors per task" and the like, for the train line. */
 export function describeVectors(vectors: TrainedVectors): string {
-  const params = trainedParams(vectors);
-  const count = (list: typeof params) => list.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
-  if (isSmear(vectors)) {
-    const router = params.filter((p) => p.key.startsWith("router/"));
-    return `SMEAR: ${vectors.experts.length} experts × ${count(params.filter((p) => p.key.startsWith("expert/"))) / vectors.experts.length} (IA)³ parameters + ${count(router)} router parameters in ${router.length / 2} blocks`;
+  const perSet = (set: Ia3VectorSet) => `${ia3ParameterCount(set.specs)} (IA)³ parameters`;
+  switch (vectors.kind) {
+    case "set":
+      return `${perSet(vectors)} in ${vectors.specs.length} vectors`;
+    case "tasks": {
+      const first = vectors.sets[0] as Ia3VectorSet;
+      return `${perSet(first)} in ${first.specs.length} vectors per task`;
+    }
+    case "smear": {
+      const routers = [...vectors.routers.values()];
+      const routerParams = routers.reduce((n, r) => n + r.weight.size + r.bias.size, 0);
+      return `SMEAR: ${vectors.experts.length} experts × ${perSet(vectors.experts[0] as Ia3VectorSet)} + ${routerParams} router parameters in ${routers.length} blocks`;
+    }
   }
-  const sets = Array.isArray(vectors) ? vectors.length : 1;
-  return `${count(params) / sets} (IA)³ parameters in ${params.length / sets} vectors${sets > 1 ? " per task" : ""}`;
 }
