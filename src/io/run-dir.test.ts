@@ -1,11 +1,11 @@
 // A fresh run claims only a new or empty folder (runs are never overwritten); a finished run is recognised
-// from its summary and adapter, so `--resume` of it does nothing.
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+// from its summary and adapter in any layout (one set, adapter/<task>/, SMEAR), so `--resume` of it does nothing.
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tfewMessageOf } from "../../tests/helpers/errors.js";
-import { claimRunDir, finishedRun } from "./run-dir.js";
+import { adapterLayout, claimRunDir, finishedRun, isStartedRun, removeTempFiles } from "./run-dir.js";
 
 let root: string;
 let count = 0;
@@ -75,5 +75,45 @@ describe("finishedRun", () => {
     expect(await finishedRun(await folder(adapter), { steps: 3 })).toBeNull();
     expect(await finishedRun(await folder({ "summary.json": "{", ...adapter }), { steps: 3 })).toBeNull();
     expect(await finishedRun(await folder({ "summary.json": "null", ...adapter }), { steps: 3 })).toBeNull();
+  });
+});
+
+describe("adapter layouts", () => {
+  it("tells one set, per-task sets and SMEAR apart, and a finished run has any of them", async () => {
+    const done = { "summary.json": JSON.stringify({ steps: 3, stopped_by: null }), "config.resolved.yaml": "x" };
+    const set = await folder({ ...done, "adapter/adapter_model.safetensors": "x" });
+    const tasks = await folder({
+      ...done,
+      "adapter/one/adapter_model.safetensors": "x",
+      "adapter/two/adapter_model.safetensors": "x",
+    });
+    const smear = await folder({
+      ...done,
+      "adapter/experts/e0/adapter_model.safetensors": "x",
+      "adapter/router_config.json": "{}",
+    });
+    const empty = await folder({ ...done, "adapter/notes.txt": "x" });
+    expect(await adapterLayout(join(set, "adapter"))).toBe("set");
+    expect(await adapterLayout(join(tasks, "adapter"))).toBe("tasks");
+    expect(await adapterLayout(join(smear, "adapter"))).toBe("smear");
+    expect(await adapterLayout(join(empty, "adapter"))).toBeNull();
+    for (const dir of [set, tasks, smear])
+      expect(await finishedRun(dir, { steps: 3 })).toEqual({ steps: 3, adapterDir: join(dir, "adapter") });
+    expect(await finishedRun(empty, { steps: 3 })).toBeNull();
+    expect(isStartedRun(set) && !isStartedRun(await folder({ "summary.json": "{}" }))).toBe(true);
+  });
+
+  it("removeTempFiles clears a killed writer's temp files in the run folder and under adapter/", async () => {
+    const temp = ".adapter_model.safetensors.tmp-123-0123456789ab";
+    const dir = await folder({
+      [`.summary.json.tmp-1-aaaaaaaaaaaa`]: "",
+      [`adapter/one/${temp}`]: "",
+      [`adapter/experts/e0/${temp}`]: "",
+      "adapter/one/adapter_model.safetensors": "x",
+    });
+    await removeTempFiles(dir);
+    expect((await readdir(dir)).sort()).toEqual(["adapter"]);
+    expect(await readdir(join(dir, "adapter", "one"))).toEqual(["adapter_model.safetensors"]);
+    expect(await readdir(join(dir, "adapter", "experts", "e0"))).toEqual([]);
   });
 });
