@@ -353,7 +353,7 @@ describe("a local sweep of multi-task and SMEAR cells", () => {
 
   it("marks cells complete whose adapter is one folder per task (routing: task) or SMEAR experts + routers", async () => {
     const file = sweepFile("tasks.yaml", [
-      `set: {train.steps: 2, train.batch_size: 4, train.workers: 1, monitor.gpu: "off", data.tasks: ${tasks}}`,
+      `set: {train.steps: 2, train.batch_size: 4, workers: 1, monitor.gpu: "off", data.tasks: ${tasks}}`,
       "grid:",
       "  adapter.routing: [task, smear]",
     ]);
