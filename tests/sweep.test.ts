@@ -351,11 +351,12 @@ describe("a local sweep of multi-task and SMEAR cells", () => {
     tasks = `[${entries.join(", ")}]`;
   }, 300_000);
 
-  it("marks cells complete whose adapter is one folder per task (routing: task) or SMEAR experts + routers", async () => {
+  it("marks cells complete whose adapter is one folder per task (routing: task) or SMEAR experts + routers; scores them by the mean over tasks", async () => {
     const file = sweepFile("tasks.yaml", [
       `set: {train.steps: 2, train.batch_size: 4, workers: 1, monitor.gpu: "off", data.tasks: ${tasks}}`,
       "grid:",
       "  adapter.routing: [task, smear]",
+      "eval: {split: train}",
     ]);
     const dir = join(work, "tasks-sweep");
     const lines: string[] = [];
@@ -382,5 +383,12 @@ describe("a local sweep of multi-task and SMEAR cells", () => {
       ["complete", 2],
       ["complete", 2],
     ]);
+    // a multi-task cell's score: the unweighted mean over its tasks' eval/<task>/metrics.json
+    for (const [i, paths] of [task!, smear!].entries()) {
+      const per = ["one", "two"].map(
+        (name) => JSON.parse(readFileSync(join(paths.eval, name, "metrics.json"), "utf8")) as { accuracy: number },
+      );
+      expect(rows[i]!.accuracy).toBeCloseTo((per[0]!.accuracy + per[1]!.accuracy) / 2, 12);
+    }
   }, 240_000);
 });

@@ -119,7 +119,7 @@ async function evalStage(paths: CellPaths, plan: SweepPlan, options: StageOption
     stage: "eval",
     exit_code: 0,
     signal: null,
-    error: "tfew eval exited 0 but wrote no eval/metrics.json",
+    error: "tfew eval exited 0 but wrote no eval/metrics.json (nor eval/<task>/metrics.json for every task)",
     log: paths.evalLog,
     at: new Date().toISOString(),
   };

@@ -1,6 +1,9 @@
 // What a cell produced, read from the files tfew writes: run/summary.json (steps, losses, stopped_by) and
-// eval/metrics.json (accuracy and macro-F1 of one split, or mean over folds with --folds).
+// eval/metrics.json (accuracy and macro-F1 of one split, or mean over folds with --folds); a multi-task cell
+// (data.tasks) has eval/<task>/metrics.json per task and scores the unweighted mean over its tasks.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { readConfigFile } from "../config/load.js";
 import { finishedSummary as finishedRunSummary, readJsonOrNull, runPaths } from "../io/run-dir.js";
 import type { CellPaths } from "./sweep-dir.js";
 
@@ -32,11 +35,32 @@ export async function finishedSummary(paths: CellPaths): Promise<TrainSummaryFie
   return finishedRunSummary<TrainSummaryFields>(paths.run);
 }
 
-export async function evalScores(paths: CellPaths): Promise<{ accuracy: number; macro_f1: number } | null> {
-  const m = await readJsonOrNull<EvalMetricsFields>(join(paths.eval, "metrics.json"));
+type Scores = { accuracy: number; macro_f1: number };
+
+/** The cell's eval scores; null until every metrics.json it needs is there (one, or one per task). */
+export async function evalScores(paths: CellPaths): Promise<Scores | null> {
+  const tasks = runTasks(paths);
+  if (tasks === null) return metricsScores(join(paths.eval, "metrics.json"));
+  const each = await Promise.all(tasks.map((task) => metricsScores(join(paths.eval, task, "metrics.json"))));
+  if (each.some((s) => s === null)) return null; // a task not evaluated yet (or an eval killed half-way)
+  const mean = (key: keyof Scores) => each.reduce((sum, s) => sum + (s as Scores)[key], 0) / each.length;
+  return { accuracy: mean("accuracy"), macro_f1: mean("macro_f1") };
+}
+
+async function metricsScores(file: string): Promise<Scores | null> {
+  const m = await readJsonOrNull<EvalMetricsFields>(file);
   const accuracy = m?.mean?.accuracy ?? m?.accuracy;
   const macroF1 = m?.mean?.macro_f1 ?? m?.macro_f1;
   return typeof accuracy === "number" && typeof macroF1 === "number" ? { accuracy, macro_f1: macroF1 } : null;
+}
+
+/** The task names of a multi-task run (its config.resolved.yaml's data.tasks), else null. */
+function runTasks(paths: CellPaths): string[] | null {
+  const file = runPaths(paths.run).config;
+  if (!existsSync(file)) return null;
+  const tasks = (readConfigFile(file) as { data?: { tasks?: unknown } }).data?.tasks;
+  if (!Array.isArray(tasks) || tasks.length === 0) return null;
+  return tasks.map((t) => String((t as { name?: unknown }).name));
 }
 
 /** Whatever the cell folder holds so far (a summary of a stopped run still gives its steps and loss). */
