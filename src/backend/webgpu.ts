@@ -113,11 +113,15 @@ async function register(
   }
 }
 
-/** Sets properties on globalThis; the returned function puts the previous ones back. */
+/**
+ * Sets properties on globalThis; the returned function puts the previous ones back. Defined, not assigned: from
+ * Node 21 on, globalThis.navigator is a getter without a setter (configurable), so `navigator = ...` throws.
+ */
 function setGlobals(values: Record<string, unknown>): () => void {
   const target = globalThis as Record<string, unknown>;
   const previous = Object.keys(values).map((key) => [key, Object.getOwnPropertyDescriptor(target, key)] as const);
-  for (const [key, value] of Object.entries(values)) target[key] = value;
+  for (const [key, value] of Object.entries(values))
+    Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
   return () => {
     for (const [key, descriptor] of previous) {
       if (descriptor === undefined) delete target[key];

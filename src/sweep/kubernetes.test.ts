@@ -1,5 +1,5 @@
 // The Kubernetes engine without a cluster: the Indexed Job manifest (validated against batch/v1 by
-// kubernetes-models, read back from job.yaml), bad settings, and a missing kubectl.
+// kubernetes-models, a devDependency, read back from job.yaml), bad settings, and a missing kubectl.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -75,6 +75,7 @@ describe("jobManifest", () => {
   it("leaves out the GPU limit and the cache claim when not asked for", async () => {
     const { dir, plan, k8s } = await prepared("cpu", "kubernetes: {image: tfew, gpus: 0, runs_volume_claim: runs}");
     const job = jobManifest({ sweepDir: dir, plan, k8s, maxParallel: null });
+    expect(() => new Job(job).validate()).not.toThrow(); // the plain object is a valid batch/v1 Job too
     expect(job.spec?.parallelism).toBe(10);
     expect(job.spec?.template.spec?.containers[0]?.resources?.limits).toEqual({});
     expect(job.spec?.template.spec?.volumes).toHaveLength(1);
