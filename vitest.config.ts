@@ -1,5 +1,8 @@
 // The fast tier (npm test): every test file except the slow tier's, which vitest.slow.config.ts runs
 // (npm run test:slow: the kit build, the report in headless Chromium, 2,048-token inputs, one body per backend).
+// Test files share their worker process (isolate: false): TensorFlow.js and the CLI load once per worker, not once
+// per file. So a test leaves process-wide state as it found it (env, cwd, registered kernels), and a test of the
+// process's first start (e.g. where wasm finds its .wasm files) spawns a fresh node for it.
 import { configDefaults, defineConfig } from "vitest/config";
 
 export const SLOW_TESTS = [
@@ -13,9 +16,10 @@ export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "tests/**/*.test.ts"],
     exclude: [...configDefaults.exclude, ...SLOW_TESTS],
-    globalSetup: ["tests/global-setup.ts"], // the scratch folder of the shared demo runs (tests/helpers/demo-runs.ts)
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: "forks",
+    isolate: false,
+    globalSetup: ["tests/global-setup.ts"], // the scratch folder of the shared demo runs (tests/helpers/demo-runs.ts)
   },
 });

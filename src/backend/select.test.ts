@@ -1,12 +1,14 @@
 // Backend selection: fast paths per backend, TFEW_WASM_DIR, the auto rule's order and GPU test, and the
 // tensorflow reason line (where scripts/tfjs-node-tensorflow.sh installed it); auto end to end: select-auto.test.ts.
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { autoOrder, cudaGpuVisible, fastPaths, HOST, selectBackend, tensorflowInfo } from "./select.js";
 import { tf } from "./tf.js";
-import { noTfjsNode } from "../../tests/helpers/shared.js";
+import { noTfjsNode, REPO_ROOT } from "../../tests/helpers/shared.js";
 const empty = mkdtempSync(join(tmpdir(), "tfew-wasm-dir-"));
 afterAll(() => rmSync(empty, { recursive: true, force: true }));
 
@@ -25,10 +27,14 @@ describe("fastPaths", () => {
 
 describe("TFEW_WASM_DIR", () => {
   // wasm starts from the package's own .wasm files by default; pointed at an empty folder it must fail
-  it("is where the wasm backend looks for its .wasm files", async () => {
-    await expect(selectBackend("wasm", { TFEW_WASM_DIR: empty })).rejects.toThrow(
-      /backend: "wasm" asked by --backend but @tensorflow\/tfjs-backend-wasm failed to start/,
-    );
+  // a fresh process: the wasm backend reads TFEW_WASM_DIR when it first starts (another test may have started it)
+  it("is where the wasm backend looks for its .wasm files", () => {
+    const select = pathToFileURL(join(REPO_ROOT, "dist", "backend", "select.js")).href;
+    const script = `const { selectBackend } = await import(${JSON.stringify(select)});
+await selectBackend("wasm", { TFEW_WASM_DIR: ${JSON.stringify(empty)} });`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/backend: "wasm" asked by --backend but @tensorflow\/tfjs-backend-wasm failed to start/);
   });
 });
 
