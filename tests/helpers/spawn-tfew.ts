@@ -44,10 +44,13 @@ export interface Spawned {
 }
 
 /** Starts `node bin/tfew.js ...args` in `cwd` (a scratch folder); killed after timeoutMs (default 100 s). */
-export function startCli(args: string[], options: { cwd: string; timeoutMs?: number }): Spawned {
+export function startCli(
+  args: string[],
+  options: { cwd: string; timeoutMs?: number; env?: NodeJS.ProcessEnv },
+): Spawned {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd,
-    env: cliEnv(options.cwd),
+    env: { ...cliEnv(options.cwd), ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
@@ -89,7 +92,7 @@ export function runCli(args: string[], options: { cwd: string }): Promise<CliRes
 }
 
 /** Runs the CLI to completion as a child process (when the process itself is under test). */
-export function runCliProcess(args: string[], options: { cwd: string }): Promise<CliResult> {
+export function runCliProcess(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
   return startCli(args, options).done;
 }
 
