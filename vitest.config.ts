@@ -1,5 +1,6 @@
 // The fast tier (npm test): every test file except the slow tier's, which vitest.slow.config.ts runs
-// (npm run test:slow: the kit build, the report in headless Chromium, 2,048-token inputs, one body per backend).
+// (npm run test:slow: the kit build, the report in headless Chromium, 2,048-token inputs, one body per backend,
+// the native matMul).
 // Test files share their worker process (isolate: false): TensorFlow.js and the CLI load once per worker, not once
 // per file. So a test leaves process-wide state as it found it (env, cwd, registered kernels), and a test of the
 // process's first start (e.g. where wasm finds its .wasm files) spawns a fresh node for it.
@@ -10,6 +11,9 @@ export const SLOW_TESTS = [
   "tests/report-browser.test.ts",
   "tests/long-inputs.test.ts",
   "tests/backends.test.ts",
+  // the optional OpenBLAS matMul: its heap-growth cases size operands by the wasm heap, which a shared worker
+  // has grown (48 s there, against seconds in a fresh process)
+  "tests/native-matmul.test.ts",
 ];
 
 export default defineConfig({
