@@ -5,8 +5,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import util from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { autoOrder, cudaGpuVisible, fastPaths, HOST, selectBackend, tensorflowInfo } from "./select.js";
+import {
+  autoOrder,
+  cudaGpuVisible,
+  fastPaths,
+  HOST,
+  restoreNodeUtil,
+  selectBackend,
+  tensorflowInfo,
+} from "./select.js";
 import { tf } from "./tf.js";
 import { noTfjsNode, REPO_ROOT } from "../../tests/helpers/shared.js";
 const empty = mkdtempSync(join(tmpdir(), "tfew-wasm-dir-"));
@@ -66,5 +75,15 @@ describe.skipIf(noTfjsNode)(`tensorflow backend (${noTfjsNode || "tfjs-node inst
     expect(tf.getBackend()).toBe("tensorflow");
     const product = tf.tidy(() => tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]])).dataSync()[0]);
     expect(product).toBe(11);
+  });
+});
+
+describe("restoreNodeUtil", () => {
+  it("gives tfjs-node the util.isNullOrUndefined that Node 23 removed (and keeps Node's own where it exists)", () => {
+    const before = (util as unknown as Record<string, unknown>).isNullOrUndefined;
+    restoreNodeUtil();
+    const isNullOrUndefined = (util as unknown as { isNullOrUndefined: (v: unknown) => boolean }).isNullOrUndefined;
+    if (before !== undefined) expect(isNullOrUndefined).toBe(before);
+    expect([null, undefined, 0, "", false].map((v) => isNullOrUndefined(v))).toEqual([true, true, false, false, false]);
   });
 });

@@ -3,6 +3,7 @@
 // `--backend NAME` / TFEW_BACKEND override. Optional packages are imported dynamically: their absence never breaks
 // install or startup. Also picks the per-backend fast paths (per-head attention on wasm/cpu), which loadT5 applies.
 import { existsSync, readdirSync } from "node:fs";
+import util from "node:util";
 import { TfewError } from "../errors.js";
 import { installNativeMatMul } from "./native-matmul.js";
 import { applyReadPolicy } from "./reads.js";
@@ -83,11 +84,22 @@ export function tensorflowInfo(): { version: string | null; gpu: boolean } {
   return { version: backend?.binding?.TF_Version ?? null, gpu: backend?.isUsingGpuDevice === true };
 }
 
+/**
+ * tfjs-node 4.22 calls util.isNullOrUndefined (and util.isArray), which Node 23 removed: on Node 24 its every
+ * kernel threw "isNullOrUndefined is not a function". Put them back (as they were) before it loads.
+ */
+export function restoreNodeUtil(): void {
+  const u = util as unknown as Record<string, unknown>;
+  u.isNullOrUndefined ??= (value: unknown) => value === null || value === undefined;
+  u.isArray ??= Array.isArray;
+}
+
 /** The package that loaded, and the TensorFlow version of its C API (null if not readable). */
 async function tryTensorflow(host: HostProbe): Promise<{ pkg: string; version: string | null } | null> {
   // TensorFlow grabs almost all GPU memory at start unless told to grow: then nvidia-smi (the GPU monitor and
   // micro-batch sizing) sees what tfew really uses. A user's own setting wins.
   process.env.TF_FORCE_GPU_ALLOW_GROWTH ??= "true";
+  restoreNodeUtil();
   for (const pkg of TFJS_NODE_PACKAGES) {
     try {
       await host.importPackage(pkg);
