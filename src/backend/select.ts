@@ -85,13 +85,13 @@ export function tensorflowInfo(): { version: string | null; gpu: boolean } {
 }
 
 /**
- * tfjs-node 4.22 calls util.isNullOrUndefined (and util.isArray), which Node 23 removed: on Node 24 its every
- * kernel threw "isNullOrUndefined is not a function". Put them back (as they were) before it loads.
+ * tfjs-node 4.22 calls util.isNullOrUndefined, which Node 23 removed: on Node 24 its every kernel threw
+ * "isNullOrUndefined is not a function". Put it back (as it was) before it loads; util.isArray too, silently.
  */
 export function restoreNodeUtil(): void {
   const u = util as unknown as Record<string, unknown>;
   u.isNullOrUndefined ??= (value: unknown) => value === null || value === undefined;
-  u.isArray ??= Array.isArray;
+  u.isArray = Array.isArray; // what util.isArray is, without the deprecation line (DEP0044) Node 22+ prints on use
 }
 
 /** The package that loaded, and the TensorFlow version of its C API (null if not readable). */
