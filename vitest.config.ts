@@ -14,6 +14,9 @@ export const SLOW_TESTS = [
   // the optional OpenBLAS matMul: its heap-growth cases size operands by the wasm heap, which a shared worker
   // has grown (48 s there, against seconds in a fresh process)
   "tests/native-matmul.test.ts",
+  // needs a process of its own: auto's first choice is checked on a fresh TensorFlow.js, and its last case takes
+  // the tensorflow backend away for the whole process (a cached import cannot register it again)
+  "src/backend/select-auto.test.ts",
 ];
 
 export default defineConfig({

@@ -5,19 +5,10 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readAdapter, writeAdapterFiles, type LoadedAdapter } from "../src/adapters/peft-adapter.js";
-import { demoRun } from "./helpers/demo-runs.js";
+import { DEMO_RUN_SETS, demoRun } from "./helpers/demo-runs.js";
 import { DEMO_MODEL_DIR, ensureBuilt, makeTempDir, removeTempDir, runTfew, runTfewOk } from "./helpers/tfew-cli.js";
 
-const QUICK = [
-  "--set",
-  "workers=1",
-  "--set",
-  "monitor.gpu=off",
-  "--set",
-  "train.steps=6",
-  "--set",
-  "train.checkpoint_every=100",
-];
+const QUICK = DEMO_RUN_SETS.flatMap((s) => ["--set", s]); // the shared demo runs' recipe
 
 interface ScoreLine {
   logprob: number;

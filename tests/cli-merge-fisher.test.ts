@@ -1,6 +1,7 @@
 // `tfew merge --method fisher --data` through the built CLI on the demo: two tiny runs on the two halves of
 // the demo task, a Fisher merge that computes and saves each fisher.safetensors, a second merge that reuses
 // them (same bytes, files untouched), the merged adapter evaluates; bad input is one line and writes nothing.
+import { DEMO_RUN_SETS } from "./helpers/demo-runs.js";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,16 +19,7 @@ import {
   toCsv,
 } from "./helpers/tfew-cli.js";
 
-const QUICK = [
-  "--set",
-  "workers=1",
-  "--set",
-  "monitor.gpu=off",
-  "--set",
-  "train.steps=6",
-  "--set",
-  "train.checkpoint_every=100",
-];
+const QUICK = DEMO_RUN_SETS.flatMap((s) => ["--set", s]); // the shared demo runs' recipe
 
 let tmp: string;
 const half = (name: string) => join(tmp, `${name}.csv`);

@@ -24,6 +24,19 @@ function sweepFile(name: string, lines: string[]): string {
   return file;
 }
 
+/** A local sweep of `file` into `dir`, `parallel` cells at a time, its progress lines into `lines`. */
+function runLocal(file: string, dir: string, parallel: number, lines: string[]) {
+  return runSweep({
+    sweepFile: file,
+    out: dir,
+    cwd: work,
+    parallel,
+    dryRun: false,
+    apply: false,
+    progress: (l) => lines.push(l),
+  });
+}
+
 async function prepare(file: string, dir: string): Promise<SweepPlan> {
   return (await prepareSweepDir(dir, loadSweepFile(file), { cwd: work })).plan;
 }
@@ -265,15 +278,7 @@ describe("a local sweep of the embedded demo", () => {
     ]);
     const dir = join(work, "local");
     const lines: string[] = [];
-    const first = await runSweep({
-      sweepFile: file,
-      out: dir,
-      cwd: work,
-      parallel: 2,
-      dryRun: false,
-      apply: false,
-      progress: (l) => lines.push(l),
-    });
+    const first = await runLocal(file, dir, 2, lines);
     expect(first.engine === "local" && first.summary).toEqual({ complete: 2, failed: 2, skipped: 0, stopped: 0 });
     expect(lines).toHaveLength(4);
     expect(
@@ -305,15 +310,7 @@ describe("a local sweep of the embedded demo", () => {
     writeFileSync(join(cell0.run, "summary.json"), JSON.stringify({ ...summary, stopped_by: "SIGTERM" }));
     rmSync(cell0.eval, { recursive: true });
     const again: string[] = [];
-    const second = await runSweep({
-      sweepFile: file,
-      out: dir,
-      cwd: work,
-      parallel: 1,
-      dryRun: false,
-      apply: false,
-      progress: (l) => again.push(l),
-    });
+    const second = await runLocal(file, dir, 1, again);
     expect(second.engine === "local" && second.summary).toEqual({ complete: 1, failed: 2, skipped: 1, stopped: 0 });
     expect(again).toContain("[2/4] cell 1 (data.path=" + DEMO_TASK_DIR + ", seed=2): complete (skipped)");
     expect(readFileSync(cell0.trainLog, "utf8")).toContain(`$ tfew train --resume ${cell0.run}`);
@@ -360,15 +357,7 @@ describe("a local sweep of multi-task and SMEAR cells", () => {
     ]);
     const dir = join(work, "tasks-sweep");
     const lines: string[] = [];
-    const result = await runSweep({
-      sweepFile: file,
-      out: dir,
-      cwd: work,
-      parallel: 1,
-      dryRun: false,
-      apply: false,
-      progress: (l) => lines.push(l),
-    });
+    const result = await runLocal(file, dir, 1, lines);
     const [task, smear] = result.plan.cells.map((c) => cellPaths(dir, c));
     expect(existsSync(join(task!.run, "adapter", "one", "adapter_model.safetensors"))).toBe(true);
     expect(existsSync(join(smear!.run, "adapter", "router_config.json"))).toBe(true);
