@@ -175,6 +175,31 @@ describe("task data", () => {
     });
   });
 
+  it("a data.id_field that names no column (a CSV file: the real ID column would become prompt text)", async () => {
+    const { dir, out, csv } = await badTask(async () => undefined);
+    await expectCleanError(await train(dir, out, [`data.path=${csv}`, "data.id_field=Id"]), {
+      mentions: [csv, 'has no ID column "Id"', '"ID"', "data.id_field"],
+      out,
+    });
+  });
+
+  it("a data.id_field other than ID on a RAFT folder (whose ID column is ID)", async () => {
+    const { dir, out, task } = await badTask(async () => undefined);
+    await expectCleanError(await train(dir, out, [`data.path=${task}`, "data.id_field=Id"]), {
+      mentions: ['data.id_field "Id" does not apply to a RAFT task'],
+      out,
+    });
+  });
+
+  it("answer choices made identical by data.max_choice_len", async () => {
+    const { dir, out, task } = await badTask(async () => undefined);
+    await expectCleanError(await train(dir, out, [`data.path=${task}`, "data.max_choice_len=1"]), {
+      mentions: ['"billing" and "bug report"', "data.max_choice_len", "at least 2"],
+      out,
+      preceding: ["backend: ", "model: "], // it fails once the tokenizer has loaded
+    });
+  });
+
   it("duplicate IDs", async () => {
     const { dir, out, task, csv } = await badTask(editCsv((t) => t.replace(",bug report,1\n", ",bug report,0\n")));
     await expectCleanError(await train(dir, out, [`data.path=${task}`]), { mentions: ['duplicate ID "0"', csv], out });

@@ -107,6 +107,31 @@ describe("tfew eval on the demo", () => {
     );
   });
 
+  it("--run R --adapter A scores A (with R's config) and says so in one line", async () => {
+    const other = await demoRun("seed2");
+    const [viaRun, viaAdapter] = [join(tmp, "eval-seed2"), join(tmp, "eval-seed1-adapter2")];
+    await runTfewOk(["eval", "--run", other, "--data", DEMO_TASK_DIR, "--out", viaRun]);
+    const adapter = join(other, "adapter");
+    const r = await runTfewOk([
+      "eval",
+      "--run",
+      runDir,
+      "--adapter",
+      adapter,
+      "--data",
+      DEMO_TASK_DIR,
+      "--out",
+      viaAdapter,
+    ]);
+    expect(r.stderr).toContain(
+      `eval: scoring --adapter ${adapter} with the config of --run ${runDir}, not the run's own adapter`,
+    );
+    const [a, b] = [readMetrics(viaRun), readMetrics(viaAdapter)];
+    expect(b.adapter).toBe(adapter);
+    expect(b.confusion).toEqual(a.confusion);
+    expect(b.macro_f1).toBeCloseTo(a.macro_f1, 12);
+  });
+
   it("zero-shot (--model only) evaluates without an adapter", async () => {
     const out = join(tmp, "eval-zero");
     await runTfewOk(["eval", "--model", "data/demo-model", "--data", DEMO_TASK_DIR, "--out", out]);

@@ -1,7 +1,7 @@
 // What a command loads, from --run / --adapter / --model (+ --config / --set and flag values): one resolver
 // for eval, predict, score, audit and merge. A run folder brings its config.resolved.yaml and its adapter/;
 // an adapter alone brings its base model (adapter_config.json); a model alone is zero-shot.
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { DEFAULT_CONFIG_FILE, loadRunConfig, type ConfigValue, type LoadOptions } from "../config/load.js";
 import type { RunConfig } from "../config/schema.js";
 import { TfewError } from "../errors.js";
@@ -81,7 +81,8 @@ export async function resolveSources(
       ...(args.config ?? []),
     ];
     const config = loadConfig(ctx, { files, sets: args.set ?? [], flags: [...model, ...flags] });
-    return { config, adapterDir: runPaths(args.run).adapter };
+    if (args.adapter === undefined) return { config, adapterDir: runPaths(args.run).adapter };
+    return { config, adapterDir: await adapterOverRun(ctx, command, args.run, args.adapter, config) };
   }
   const base =
     args.adapter !== undefined && args.model === undefined
@@ -95,4 +96,30 @@ export async function resolveSources(
       : [];
   const config = configFromArgs(ctx, args, { defaults: base, flags: [...model, ...flags] });
   return { config, adapterDir: args.adapter ?? null };
+}
+
+/**
+ * --run R --adapter A: A is scored with R's config (its data, template, model), not R's own adapter, and one
+ * line says so. A multi-task run scores each task on its own adapter, so an --adapter there is refused.
+ */
+async function adapterOverRun(
+  ctx: CommandContext,
+  command: string,
+  run: string,
+  adapter: string,
+  config: RunConfig,
+): Promise<string> {
+  if (config.data.tasks !== null)
+    throw new TfewError(
+      `${command}: --run ${run} is a multi-task run, scored on its own task adapters; drop --adapter, or give ` +
+        `--adapter ${adapter} with --model and --data instead of --run`,
+    );
+  const { adapterBaseModel } = await import("../adapters/smear-files.js");
+  const base = await adapterBaseModel(adapter);
+  const same = base === null || base === config.model || resolve(base) === resolve(config.model);
+  const other = !same ? ` (it names base model ${base}; scored on ${config.model})` : "";
+  ctx.log(
+    `${command}: scoring --adapter ${adapter}${other} with the config of --run ${run}, not the run's own adapter`,
+  );
+  return adapter;
 }

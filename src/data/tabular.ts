@@ -6,7 +6,7 @@ import { TfewError } from "../errors.js";
 import { checkLabelNames, checkUniqueIds, genericInstruction, parseLabel, type LabelIndexBase } from "./labels.js";
 import { readTable } from "./sources.js";
 import { where, type Table } from "./table.js";
-import type { Example, TaskData } from "./task-types.js";
+import { DEFAULT_ID_FIELD, type Example, type TaskData } from "./task-types.js";
 
 export interface TabularOptions {
   /** Columns that make up the prompt, in order (data.text_fields). Default: every column but the ID and label. */
@@ -59,9 +59,22 @@ function checkColumns(table: Table, required: string[], spec: { labelField: stri
   }
 }
 
+/**
+ * The ID column: data.id_field when the table has it. The default name ("ID") may be absent (rows are then
+ * numbered from 1); any other name must exist, or a typo would turn the real ID column into prompt text and
+ * number the predictions 1..N.
+ */
+function idColumn(table: Table, idField: string | undefined): string | undefined {
+  if (idField === undefined) return undefined;
+  if (table.columns.includes(idField)) return idField;
+  if (idField === DEFAULT_ID_FIELD) return undefined; // a JSONL file's columns are every key of every row
+  const has = table.columns.map((c) => `"${c}"`).join(", ");
+  throw new TfewError(`${table.file} has no ID column "${idField}" (its columns: ${has}); fix data.id_field`);
+}
+
 function toExamples(table: Table, spec: Resolved, labeled: boolean): Example[] {
   if (table.rows.length === 0) throw new TfewError(`${table.file} has no rows; add examples`);
-  const idField = spec.idField !== undefined && table.columns.includes(spec.idField) ? spec.idField : undefined;
+  const idField = idColumn(table, spec.idField);
   const required = [...spec.textFields, ...(labeled ? [spec.labelField] : [])];
   if (table.format !== undefined) checkColumns(table, required, spec);
   const examples = table.rows.map((row): Example => {

@@ -18,3 +18,6 @@ export interface TaskData {
   /** Absolute paths of every file read, for sha256 in the run manifest. */
   files: string[];
 }
+
+/** data.id_field's default (RAFT's name); config/schema.ts spells the same default. */
+export const DEFAULT_ID_FIELD = "ID";

@@ -10,7 +10,7 @@ import type { LabelIndexBase } from "./labels.js";
 import { loadRaftFromHub, loadRaftTask } from "./raft.js";
 import { formatOf, TASK_FILE_EXTENSIONS } from "./sources.js";
 import { loadTabularTask } from "./tabular.js";
-import type { TaskData } from "./task-types.js";
+import { DEFAULT_ID_FIELD, type TaskData } from "./task-types.js";
 
 /** What to load; the fields mirror the run config's data.* keys (data.text_fields → textFields, ...). */
 export interface TaskSpec {
@@ -43,6 +43,7 @@ const RAFT_PREFIX = "raft:";
 
 export async function loadTask(spec: TaskSpec, deps: TaskDeps = {}): Promise<TaskData> {
   const { path, labels, instruction, labelIndexBase, textFields, testPath } = spec;
+  if (isRaft(path)) checkRaftIdField(spec.idField);
   if (path.startsWith(RAFT_PREFIX)) {
     const options = { labels, instruction, labelIndexBase, textFields, testPath };
     return loadRaftFromHub(path.slice(RAFT_PREFIX.length), deps.resolveDataset, options);
@@ -61,4 +62,17 @@ export async function loadTask(spec: TaskSpec, deps: TaskDeps = {}): Promise<Tas
   if (!existsSync(full)) throw new TfewError(`task path ${path} does not exist; give ${kinds}`);
   if (formatOf(full) !== undefined) return loadTabularTask(full, fileOptions);
   throw new TfewError(`task path ${path} is not ${kinds}; convert the data to one of those`);
+}
+
+function isRaft(path: string): boolean {
+  const full = resolve(path);
+  return path.startsWith(RAFT_PREFIX) || (existsSync(full) && statSync(full).isDirectory());
+}
+
+/** A RAFT task's ID column is always "ID"; another data.id_field would be ignored, so it is refused. */
+function checkRaftIdField(idField: string | undefined): void {
+  if (idField === undefined || idField === DEFAULT_ID_FIELD) return;
+  throw new TfewError(
+    `data.id_field "${idField}" does not apply to a RAFT task (its ID column is "${DEFAULT_ID_FIELD}"); remove data.id_field`,
+  );
 }

@@ -17,6 +17,7 @@ import { adapterLayout } from "../io/run-dir.js";
 import { countParameters, readT5Config } from "../model/config.js";
 import { loadT5, type LoadedModel } from "../model/load.js";
 import type { TfewExample } from "./batch.js";
+import { choiceTokenIds } from "./choices.js";
 import type { ExampleShape } from "./memory.js";
 
 /**
@@ -88,12 +89,7 @@ export function buildExamples(
   tokenizer: T5Tokenizer,
   config: RunConfig,
 ): ExampleSet {
-  const choiceIds = answerChoices(task).map((name) => {
-    const ids = tokenizer.encode(name);
-    return ids.length <= config.data.max_choice_len
-      ? ids
-      : [...ids.slice(0, config.data.max_choice_len - 1), tokenizer.eosId];
-  });
+  const choiceIds = choiceTokenIds(answerChoices(task), tokenizer, config.data.max_choice_len);
   let truncated = 0;
   const examples = rows.map((row) => {
     const prompt = renderPrompt(task, row, {
