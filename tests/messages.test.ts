@@ -116,6 +116,19 @@ describe("messages", () => {
     expect(errorLine(r)).toBe('tfew: error: data.path in --data must be a non-empty string, got ""');
   });
 
+  it("a value outside a flag's choices is one line; --backend gpu says how to reach a GPU", async () => {
+    const out = join(work, "gpu");
+    const r = await runCli(["train", "--backend", "gpu", "--out", out], { cwd: work });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'tfew: error: --backend "gpu" is not one of auto, tensorflow, wasm, cpu, webgpu; on a GPU use webgpu, or ' +
+        'tensorflow with a CUDA TensorFlow (README "GPU hosts") (see tfew --help)\n',
+    );
+    expect(existsSync(out)).toBe(false);
+    const split = await runCli(["eval", "--model", "m", "--split", "dev"], { cwd: work });
+    expect(split.stderr).toBe('tfew: error: --split "dev" is not one of train, test (see tfew --help)\n');
+  });
+
   it("--help lists every command on stdout and exits 0", async () => {
     const r = await runCli(["--help"], { cwd: work });
     expect(r.code).toBe(0);

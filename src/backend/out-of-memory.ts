@@ -43,6 +43,10 @@ export interface OutOfMemoryContext {
   size: number;
 }
 
+const WASM_AT_ONE =
+  'run it on --backend tensorflow (no wasm heap cap; README "Backends"), or make the examples smaller ' +
+  "(data.max_seq_len, data.max_choice_len)";
+
 /** One line: what ran out, where, the key in force and a smaller value to try. */
 export function outOfMemoryMessage(error: unknown, context: OutOfMemoryContext): string {
   const key = context.phase === "train" ? "train.micro_batch_size" : "eval.batch_size";
@@ -51,7 +55,7 @@ export function outOfMemoryMessage(error: unknown, context: OutOfMemoryContext):
   const fix =
     context.size > 1
       ? `lower ${key} (--set ${key}=${Math.max(1, Math.floor(context.size / 2))})`
-      : `${key} is already 1: lower data.max_seq_len or use a device with more memory`;
+      : `${key} is already 1: ${context.backend === "wasm" ? WASM_AT_ONE : "use a device with more memory, or make the examples smaller (data.max_seq_len, data.max_choice_len)"}`;
   return `${context.phase}: out of ${kind} memory on the ${context.backend} backend at ${key}=${context.size} (${first}); ${fix}`;
 }
 

@@ -108,9 +108,19 @@ class UsageError extends Error {}
 /** yargs' message; its "Did you mean train?" (recommendCommands) also names the command it did not know. */
 function usageMessage(message: string, argv: readonly string[]): string {
   const suggestion = /^Did you mean (\S+)\?$/.exec(message);
-  return suggestion
-    ? `unknown command ${argv.find((a) => !a.startsWith("-")) ?? ""}; did you mean ${suggestion[1] ?? ""}?`
-    : message;
+  if (suggestion)
+    return `unknown command ${argv.find((a) => !a.startsWith("-")) ?? ""}; did you mean ${suggestion[1] ?? ""}?`;
+  // yargs' "Invalid values:\n  Argument: backend, Given: "gpu", Choices: "auto", ..." as one line per flag
+  const choices = [...message.matchAll(/Argument: (\S+), Given: (.+?), Choices: (.+)/g)];
+  if (choices.length > 0) return choices.map(([, flag, given, list]) => choiceMessage(flag!, given!, list!)).join("; ");
+  return message.replace(/\s*\n\s*/g, " ");
+}
+
+function choiceMessage(flag: string, given: string, list: string): string {
+  const line = `--${flag} ${given} is not one of ${list.replaceAll('"', "")}`;
+  // there is no backend called gpu or cuda: a GPU is reached through webgpu or a CUDA TensorFlow
+  const gpu = flag === "backend" && /^"(gpu|cuda|nvidia)"$/i.test(given);
+  return gpu ? `${line}; on a GPU use webgpu, or tensorflow with a CUDA TensorFlow (README "GPU hosts")` : line;
 }
 
 export type { CliIo, CommandContext };

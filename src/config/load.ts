@@ -8,6 +8,7 @@ import { TfewError } from "../errors.js";
 import { applyAliases } from "./aliases.js";
 import { type Layer, formatValue, schemaAt, sectionKeys, validationError } from "./issues.js";
 import { overrideData, parseOverride } from "./overrides.js";
+import { checkConfigRelativePaths } from "./relative-paths.js";
 import { type RunConfig, RunConfigSchema } from "./schema.js";
 
 export interface LoadOptions {
@@ -73,6 +74,7 @@ export function loadRunConfig(options: LoadOptions): LoadedConfig {
     if (renamed === undefined) throw error;
     throw new TfewError(`${error.message} (given as ${renamed.from}, its deprecated name)`);
   }
+  checkConfigRelativePaths(layers, options.files);
   const sources = layers.filter((layer) => layer.source !== "the base config").map((layer) => layer.source);
   return { config: result.data, sources, warnings: aliases.map((use) => use.warning) };
 }

@@ -2,7 +2,7 @@
 // RAFT-layout folder, `raft:<task>` from the HF hub (ought/raft), `hf:<org>/<dataset>[/<config>]` from the HF
 // cache's Parquet files, or a .csv/.jsonl/.parquet/.arrow/Label Studio .json file.
 import { existsSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import { TfewError } from "../errors.js";
 import { findCachedParquet } from "../io/hub-parquet.js";
 import { HF_PREFIX, loadHfTask, type FindParquet } from "./hf-dataset.js";
@@ -59,7 +59,7 @@ export async function loadTask(spec: TaskSpec, deps: TaskDeps = {}): Promise<Tas
     return loadRaftTask(full, { labels, instruction, labelIndexBase, textFields, testPath });
   }
   const kinds = `a RAFT folder, raft:<task>, hf:<org>/<dataset>, or a ${TASK_FILE_EXTENSIONS.join("/")} file`;
-  if (!existsSync(full)) throw new TfewError(`task path ${path} does not exist; give ${kinds}`);
+  if (!existsSync(full)) throw new TfewError(`task path ${path} does not exist${relativeNote(path)}; give ${kinds}`);
   if (formatOf(full) !== undefined) return loadTabularTask(full, fileOptions);
   throw new TfewError(`task path ${path} is not ${kinds}; convert the data to one of those`);
 }
@@ -75,4 +75,9 @@ function checkRaftIdField(idField: string | undefined): void {
   throw new TfewError(
     `data.id_field "${idField}" does not apply to a RAFT task (its ID column is "${DEFAULT_ID_FIELD}"); remove data.id_field`,
   );
+}
+
+/** " (relative to the current folder /x)" for a relative path: where a config file's paths resolve. */
+export function relativeNote(path: string): string {
+  return isAbsolute(path) ? "" : ` (relative to the current folder ${process.cwd()})`;
 }

@@ -116,15 +116,7 @@ export function trainMicroBatchSize(input: SizingInput): number {
   const tgtLen = Math.max(...input.shapes.map((s) => s.tgtLen));
   const perExample = activationBytesPerExample(input.config, { ...shape, tgtLen });
   const fit = Math.floor(free / perExample);
-  if (fit < 1)
-    throw tooLarge(
-      input,
-      i,
-      perExample,
-      input.backend === "wasm"
-        ? "lower data.max_seq_len (or train on a GPU backend: --backend tensorflow or webgpu)"
-        : "lower data.max_seq_len or use a GPU with more memory",
-    );
+  if (fit < 1) throw tooLarge(input, i, perExample, tooLargeFix(input.backend));
   // the fewest passes that fit, of equal size (8 that fit 5 → 4 + 4, not 5 + 3): balanced across workers
   const passes = Math.ceil(input.batchSize / Math.min(input.batchSize, fit));
   return Math.ceil(input.batchSize / passes);
@@ -139,15 +131,19 @@ export function evalBatchSize(input: SizingInput): number {
   const perExample = inferenceBytesPerExample(input.config, srcLen);
   const fit = Math.floor((free - decoderPassBytes(input.config, srcLen)) / perExample);
   if (fit < 1)
-    throw tooLarge(
-      input,
-      i,
-      perExample + decoderPassBytes(input.config, srcLen),
-      input.backend === "wasm"
-        ? "lower data.max_seq_len (or use --backend tensorflow or webgpu)"
-        : "lower data.max_seq_len or use a GPU with more memory",
-    );
+    throw tooLarge(input, i, perExample + decoderPassBytes(input.config, srcLen), tooLargeFix(input.backend));
   return Math.min(input.batchSize, fit);
+}
+
+/**
+ * What to do about one example too large for the memory: on wasm the heap's cap is the limit, so the backend
+ * that has none comes first (a prompt may need its length: the default template lists every label).
+ */
+export function tooLargeFix(backend: string): string {
+  const smaller = "data.max_seq_len, data.max_choice_len, or a data.template without {labels}";
+  return backend === "wasm"
+    ? `run it on --backend tensorflow (no wasm heap cap; README "Backends") or webgpu, or make it smaller (${smaller})`
+    : `use a device with more memory, or make it smaller (${smaller})`;
 }
 
 function tooLarge(input: SizingInput, index: number, bytes: number, fix: string): TfewError {

@@ -282,10 +282,11 @@ describe("resolveModelSource: local folders and ids", () => {
   it("an existing folder is local; missing paths and files are errors", async () => {
     expect(await resolveModelSource(root, opts({ fetch: noNetwork }))).toEqual({ dir: root, kind: "local" });
     expect(await errorOf(resolveModelSource("./no/such/model", opts()))).toBe(
-      "model folder ./no/such/model does not exist; fix the path, or give a hub id such as google/t5-v1_1-small",
+      `model folder ./no/such/model does not exist (relative to the current folder ${process.cwd()}); fix the path, ` +
+        "or give a hub id such as google/t5-v1_1-small",
     );
     expect(await errorOf(resolveModelSource("/abs/missing", opts()))).toMatch(
-      /model folder \/abs\/missing does not exist/,
+      /model folder \/abs\/missing does not exist; fix/, // an absolute path: no "relative to"
     );
     expect(await errorOf(resolveModelSource("../x", opts()))).toMatch(/model folder \.\.\/x does not exist/);
     const file = join(root, "file.txt");

@@ -2,7 +2,7 @@
 // or downloaded into the cache Python's huggingface_hub uses (<cache>/models--org--name/{blobs,snapshots,refs}).
 import { stat, readFile, mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { TfewError } from "../errors.js";
 import { writeFileAtomic } from "./atomic.js";
 import { readShardIndex, WEIGHT_FILES } from "./checkpoint-dir.js";
@@ -100,7 +100,8 @@ async function locateModel(modelOrPath: string, opts: HubOptions): Promise<Model
   }
   if (/^(\.{1,2}|~)?\//.test(modelOrPath) || modelOrPath === "." || modelOrPath === ".." || modelOrPath === "~") {
     throw new TfewError(
-      `model folder ${modelOrPath} does not exist; fix the path, or give a hub id such as ${EXAMPLE_ID}`,
+      `model folder ${modelOrPath} does not exist${isAbsolute(local) ? "" : ` (relative to the current folder ${process.cwd()})`}; ` +
+        `fix the path, or give a hub id such as ${EXAMPLE_ID}`,
     );
   }
   const repoId = validateRepoId(modelOrPath);
