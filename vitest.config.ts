@@ -11,6 +11,8 @@ export const SLOW_TESTS = [
   "tests/report-browser.test.ts",
   "tests/long-inputs.test.ts",
   "tests/backends.test.ts",
+  // 8 RAFT tasks and a 77-label one in one run, three routings: about a minute of training and eval
+  "tests/multitask-raft.test.ts",
   // the optional OpenBLAS matMul: its heap-growth cases size operands by the wasm heap, which a shared worker
   // has grown (48 s there, against seconds in a fresh process)
   "tests/native-matmul.test.ts",

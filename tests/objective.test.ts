@@ -13,6 +13,7 @@ import { readAdapter } from "../src/adapters/peft-adapter.js";
 import { selectBackend } from "../src/backend/select.js";
 import { loadRunConfig } from "../src/config/load.js";
 import { createLocalEngine, createWorkerEngine, type StepGradients } from "../src/engine/accumulate.js";
+import type { TfewExample } from "../src/engine/batch.js";
 import { startPool } from "../src/engine/pool.js";
 import { buildExamples, prepareTask } from "../src/engine/workspace.js";
 import { loadTokenizer } from "../src/data/tokenizer.js";
@@ -80,6 +81,63 @@ describe("one objective for any micro-batch size and worker count", () => {
       for (const [path, g] of micro2.grads)
         expect(Buffer.from((two.grads.get(path) as Float32Array).buffer).equals(Buffer.from(g.buffer))).toBe(true);
       expect(two.losses).toEqual(micro2.losses);
+    } finally {
+      await workers.close();
+    }
+  });
+});
+
+describe("mixed answer-choice counts in one batch (tasks with 2, 3 and 7 labels)", () => {
+  it("padded choices change nothing: micro-batches 1/2/4/8 and 2 workers give one gradient and loss", async () => {
+    const backend = await selectBackend("wasm");
+    const model = await loadT5(DEMO_MODEL, backend);
+    const { config } = loadRunConfig({ files: [], sets: [`model=${DEMO_MODEL}`, `data.path=${DEMO_TASK}`] });
+    const task = await prepareTask(config);
+    const tokenizer = await loadTokenizer(DEMO_MODEL);
+    const { examples: base } = buildExamples(task, task.train.slice(0, 8), tokenizer, config);
+    // 2 choices (the first two), 3 (the demo's own), 7 (four more made-up answers), interleaved so that every
+    // micro-batch of 2 or more mixes counts; labels moved into range where needed
+    const extra = [
+      [37, 1],
+      [52, 9, 1],
+      [64, 1],
+      [71, 30, 12, 1],
+    ];
+    const examples: TfewExample[] = base.map((e, i) => {
+      const kind = i % 3;
+      if (kind === 0) return { ...e, choices: e.choices.slice(0, 2), label: e.label % 2, task: 0 };
+      if (kind === 1) return { ...e, task: 1 };
+      return { ...e, choices: [...e.choices, ...extra], label: (e.label + i) % 7, task: 2 };
+    });
+    expect(new Set(examples.map((e) => e.choices.length))).toEqual(new Set([2, 3, 7]));
+    const set = createVectorSet("t", model.weights, IA3_DEFAULTS.t5);
+    const values = new Map(
+      set.specs.map((s) => [s.path, new Float32Array(s.shape[0] * s.shape[1]).map((_, i) => 1 + 0.1 * Math.cos(i))]),
+    );
+    const untagged = examples.map(({ task: _task, ...e }) => e); // one shared set: the tags only label the tasks
+    const local = async (micro: number): Promise<StepGradients> => {
+      const engine = createLocalEngine(model, set, settings, micro);
+      await engine.setVectors(values);
+      return engine.compute(untagged);
+    };
+    const alone = await local(1); // every example in a pass of its own: no choice is ever padded
+    for (const micro of [2, 4, 8]) {
+      const r = await local(micro);
+      const err = maxRelDiff(alone.grads, r.grads);
+      console.log(`mixed counts, micro-batch ${micro} vs one example per pass: gradient ${err.toExponential(2)}`);
+      expect(err).toBeLessThanOrEqual(1e-6);
+      for (const key of ["total", "lm", "ul", "ln"] as const)
+        expect(Math.abs(r.losses[key] - alone.losses[key]) / Math.abs(alone.losses[key])).toBeLessThanOrEqual(1e-6);
+    }
+    const pool = await startPool(2, {
+      modelDir: DEMO_MODEL,
+      backend: "wasm",
+      ia3Config: IA3_DEFAULTS.t5,
+      initial: values,
+    });
+    const workers = createWorkerEngine(pool, { microBatchSize: 4, settings });
+    try {
+      expect(maxRelDiff(alone.grads, (await workers.compute(untagged)).grads)).toBeLessThanOrEqual(1e-6);
     } finally {
       await workers.close();
     }

@@ -69,7 +69,7 @@ describe("RAFT template", () => {
     expect(none.text).toBe("Is this tweet a complaint? Possible labels: complaint, no complaint\nLabel:");
     expect(none.truncatedFields).toEqual(["Tweet text", "Source"]);
     expect(() => renderPrompt(task, long, { tokenizer: wordTokenizer, maxSeqLen: 11 })).toThrow(
-      /prompt of task toy is 12 tokens with every text field empty \(example 1\), over data\.max_seq_len=11; raise data\.max_seq_len \(to at least 28 for some text\) or use a data\.template without \{labels\}/,
+      /prompt of task toy is 12 tokens with every text field empty \(example 1\), over data\.max_seq_len=11; raise data\.max_seq_len \(to at least 28 for some text\) or shorten the instruction/,
     );
   });
 });

@@ -127,9 +127,9 @@ export function renderPrompt(task: TaskData, example: Example, options: RenderOp
     throw new TfewError(
       `prompt of task ${task.name} is ${bare} tokens with every text field empty (example ${example.id}), over ` +
         `data.max_seq_len=${maxSeqLen}; raise data.max_seq_len (to at least ${bare + 16} for some text) or ` +
-        (options.template === undefined
+        (options.template === undefined && task.labelNames.length > 10
           ? `use a data.template without {labels} (the default one lists all ${task.labelNames.length} labels)`
-          : "shorten the instruction, label names or template"),
+          : "shorten the instruction (data.instruction), label names or template (data.template)"),
     );
   }
   const count = (s: string): number => tokenizer.encode(s, { addEos: false }).length;

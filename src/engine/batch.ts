@@ -1,7 +1,8 @@
 // T-Few batches: an example is an input, N answer choices and the gold index. Inputs are padded to the
 // batch's longest with the model's pad id; every choice ends in </s> and is padded to the longest choice;
-// which positions are real is an explicit mask (never inferred from ids). Decoder inputs are the choices
-// shifted right with the decoder start token (r-three/t-few EncoderDecoder.training_step).
+// examples of different tasks may have different choice counts, padded to the batch's most with all-pad
+// choices. Which positions and which choices are real are explicit masks (never inferred from ids). Decoder
+// inputs are the choices shifted right with the decoder start token (r-three/t-few EncoderDecoder.training_step).
 import { shiftRight } from "../model/t5.js";
 import type { LossNormalizers } from "./losses.js";
 
@@ -14,7 +15,7 @@ export interface TfewExample {
 
 export interface TfewBatch {
   size: number; // examples
-  numChoices: number; // choices per example (the same for every example)
+  numChoices: number; // choices per example: the most of any example (the others padded, see choiceMask)
   srcLen: number; // padded input length
   tgtLen: number; // padded choice length
   inputIds: Int32Array; // [size, srcLen]
@@ -22,6 +23,7 @@ export interface TfewBatch {
   targets: Int32Array; // [size, numChoices, tgtLen] choice tokens, pad id at padding
   targetMask: Float32Array; // [size, numChoices, tgtLen] 1 = real choice token (incl. </s>), 0 = pad
   decoderInputIds: Int32Array; // [size, numChoices, tgtLen] targets shifted right
+  choiceMask: Float32Array; // [size, numChoices] 1 = one of the example's own choices, 0 = padding
   labels: number[]; // [size]
   tasks: number[] | null; // [size] task index of each example (multi-task runs); null = examples carry none
 }
@@ -31,22 +33,33 @@ export interface PadIds {
   decoderStartId: number; // config.json decoder_start_token_id
 }
 
-/** Pads a list of choice lists ([example][choice] token ids) into targets, mask and decoder inputs. */
+/**
+ * Pads a list of choice lists ([example][choice] token ids) into targets, masks and decoder inputs: every
+ * example gets `count` choices (default: the most of any), the missing ones all padding (choiceMask 0).
+ */
 export function padChoices(
   choiceLists: readonly (readonly number[][])[],
   ids: PadIds,
-): { tgtLen: number; targets: Int32Array; targetMask: Float32Array; decoderInputIds: Int32Array } {
-  const count = (choiceLists[0] as number[][]).length;
+  count = Math.max(...choiceLists.map((cs) => cs.length)),
+): {
+  tgtLen: number;
+  targets: Int32Array;
+  targetMask: Float32Array;
+  decoderInputIds: Int32Array;
+  choiceMask: Float32Array;
+} {
   const tgtLen = Math.max(1, ...choiceLists.flatMap((cs) => cs.map((c) => c.length)));
   const targets = new Int32Array(choiceLists.length * count * tgtLen).fill(ids.padId);
   const targetMask = new Float32Array(targets.length);
+  const choiceMask = new Float32Array(choiceLists.length * count);
   choiceLists.forEach((cs, b) =>
     cs.forEach((c, j) => {
       targets.set(c, (b * count + j) * tgtLen);
       targetMask.fill(1, (b * count + j) * tgtLen, (b * count + j) * tgtLen + c.length);
+      choiceMask[b * count + j] = 1;
     }),
   );
-  return { tgtLen, targets, targetMask, decoderInputIds: shiftRight(targets, tgtLen, ids.decoderStartId) };
+  return { tgtLen, targets, targetMask, choiceMask, decoderInputIds: shiftRight(targets, tgtLen, ids.decoderStartId) };
 }
 
 /** Pads prompts into input ids [size, srcLen] and their 0/1 attention mask. */
@@ -67,11 +80,7 @@ export function padInputs(
 export function makeBatch(examples: readonly TfewExample[], ids: PadIds): TfewBatch {
   const first = examples[0];
   if (first === undefined) throw new Error("makeBatch: no examples");
-  const numChoices = first.choices.length;
-  examples.forEach((e, b) => {
-    if (e.choices.length !== numChoices)
-      throw new Error(`makeBatch: example ${b} has ${e.choices.length} choices, expected ${numChoices}`);
-  });
+  const numChoices = Math.max(...examples.map((e) => e.choices.length));
   return {
     size: examples.length,
     numChoices,
@@ -122,7 +131,7 @@ export function passTokens(
   return splitMicroBatches(examples, microBatchSize).map((micro) => {
     const srcLen = Math.max(...micro.map((e) => e.inputIds.length));
     const tgtLen = Math.max(...micro.flatMap((e) => e.choices.map((c) => c.length)));
-    const choices = micro.reduce((n, e) => n + e.choices.length, 0);
+    const choices = micro.length * Math.max(...micro.map((e) => e.choices.length)); // padded choices run too
     return {
       encoderTokens: micro.length * srcLen,
       decoderTokens: choices * tgtLen,

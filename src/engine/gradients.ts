@@ -37,12 +37,12 @@ export interface MicroBatchTensors {
   scores: tf.Tensor2D;
 }
 
-/** Per-token NLL of every choice [batch, choices, tgtLen] (0 at padding) and the target mask. */
+/** Per-token NLL of every choice [batch, choices, tgtLen] (0 at padding), the target and choice masks. */
 export function choiceTokenNll(
   model: T5Model,
   batch: TfewBatch,
   ia3: Ia3Input | undefined,
-): { tokenNll: tf.Tensor3D; targetMask: tf.Tensor3D } {
+): { tokenNll: tf.Tensor3D; targetMask: tf.Tensor3D; choiceMask: tf.Tensor2D } {
   const encoded = encodeInputs(model, batch, ia3);
   const group = {
     count: batch.numChoices,
@@ -52,7 +52,11 @@ export function choiceTokenNll(
     decoderInputIds: batch.decoderInputIds,
   };
   const tokenNll = choiceNll(model, encoded, group, ia3); // [batch, choices, tgt]
-  return { tokenNll, targetMask: tf.tensor3d(batch.targetMask, [batch.size, batch.numChoices, batch.tgtLen]) };
+  return {
+    tokenNll,
+    targetMask: tf.tensor3d(batch.targetMask, [batch.size, batch.numChoices, batch.tgtLen]),
+    choiceMask: tf.tensor2d(batch.choiceMask, [batch.size, batch.numChoices]),
+  };
 }
 
 /** The number of per-task sum slots a batch of these examples packs (0 without tasks). */
@@ -81,8 +85,14 @@ export function gradientTensors(
   return tf.tidy(() => {
     let kept: { sums: tf.Tensor1D; scores: tf.Tensor2D; perTask: tf.Tensor1D | null } | undefined;
     const { grads } = tf.variableGrads(() => {
-      const { tokenNll, targetMask } = choiceTokenNll(model, batch, plan.scales());
-      const sums = lossSums({ tokenNll, targetMask, labels: batch.labels, lengthNorm: settings.lengthNorm });
+      const { tokenNll, targetMask, choiceMask } = choiceTokenNll(model, batch, plan.scales());
+      const sums = lossSums({
+        tokenNll,
+        targetMask,
+        choiceMask,
+        labels: batch.labels,
+        lengthNorm: settings.lengthNorm,
+      });
       const perTask = slots === 0 ? null : tasksByExample(sums.perExample, batch.tasks as number[], slots);
       kept = {
         sums: tf.keep(tf.stack([sums.lm, sums.ul, sums.ln]) as tf.Tensor1D),

@@ -8,6 +8,8 @@ export interface TfewLossInput {
   tokenNll: tf.Tensor3D;
   /** [batch, choices, choiceLen] 1 where the choice has a real token (incl. </s>), 0 at padding */
   targetMask: tf.Tensor3D;
+  /** [batch, choices] 1 = a real choice, 0 = padding of an example with fewer choices; absent = all real */
+  choiceMask?: tf.Tensor2D;
   /** gold choice index per example (length batch) */
   labels: number[];
   /** choice score = summed NLL / length^lengthNorm (T-Few: 1; 0 = plain sums) */
@@ -60,19 +62,35 @@ export interface LossSums {
 /** t-few marks excluded unlikelihood positions with log-likelihood −100: each adds −log(1 − e^−100 + 0.01). */
 const UL_MASKED_TERM = -Math.log(1.01);
 
-/** Rank-classification scores [batch, choices]: Σ NLL / (real tokens)^lengthNorm (an all-padding choice counts 1). */
-export function choiceScores(tokenNll: tf.Tensor3D, targetMask: tf.Tensor3D, lengthNorm: number): tf.Tensor2D {
+/**
+ * The score of a padded (absent) choice: far above any real one, so it is never the argmin and its softmax
+ * weight in the rank loss is exactly 0 (finite, so 0 · score stays 0 where Infinity would give NaN).
+ */
+export const PADDED_CHOICE_SCORE = 1e9;
+
+/**
+ * Rank-classification scores [batch, choices]: Σ NLL / (real tokens)^lengthNorm (an all-padding choice counts
+ * 1); with `choiceMask`, padded choices score PADDED_CHOICE_SCORE.
+ */
+export function choiceScores(
+  tokenNll: tf.Tensor3D,
+  targetMask: tf.Tensor3D,
+  lengthNorm: number,
+  choiceMask?: tf.Tensor2D,
+): tf.Tensor2D {
   return tf.tidy(() => {
     const sums = tf.sum(tf.mul(tokenNll, targetMask), 2); // [batch, choices]
-    return (
+    const scores = (
       lengthNorm === 0 ? sums : tf.div(sums, tf.pow(tf.maximum(tf.sum(targetMask, 2), 1), lengthNorm))
     ) as tf.Tensor2D;
+    if (choiceMask === undefined) return scores;
+    return tf.where(choiceMask.greater(0), scores, tf.fill(scores.shape, PADDED_CHOICE_SCORE)) as tf.Tensor2D;
   });
 }
 
 export function lossSums(input: Omit<TfewLossInput, "weights">): LossSums {
   checkInput({ ...input, weights: { ul: 0, ln: 0 } });
-  const { tokenNll, targetMask, labels, lengthNorm } = input;
+  const { tokenNll, targetMask, choiceMask, labels, lengthNorm } = input;
   const [batch, choices] = tokenNll.shape;
   return tf.tidy(() => {
     const mask = targetMask.toFloat(); // [batch, choices, len]
@@ -81,7 +99,7 @@ export function lossSums(input: Omit<TfewLossInput, "weights">): LossSums {
     const gold = tf.tensor2d(goldValues, [batch, choices]); // [batch, choices] one-hot of labels
     const gold3 = gold.expandDims(2); // [batch, choices, 1]
     const nll = tokenNll.mul(mask); // [batch, choices, len]
-    const scores = choiceScores(tokenNll, mask as tf.Tensor3D, lengthNorm);
+    const scores = choiceScores(tokenNll, mask as tf.Tensor3D, lengthNorm, choiceMask); // padded: out of the softmax
     const lmEach = nll.mul(gold3).sum([1, 2]); // [batch]
     const lnEach = tf.logSoftmax(scores.neg()).mul(gold).sum(1).neg(); // [batch, choices] → [batch] CE
     const keep = mask.mul(tf.sub(1, gold3)); // [batch, choices, len] wrong-choice tokens
@@ -99,21 +117,32 @@ export function lossSums(input: Omit<TfewLossInput, "weights">): LossSums {
   });
 }
 
-/** The counts of a batch that is padded as `targetMask` is (used when one pass holds the whole batch). */
-export function normalizersOf(targetMask: tf.Tensor3D, labels: readonly number[]): LossNormalizers {
+/**
+ * The counts of a batch that is padded as `targetMask` is (used when one pass holds the whole batch); padded
+ * choices (`choiceMask` 0) count nowhere, as in batchNormalizers.
+ */
+export function normalizersOf(
+  targetMask: tf.Tensor3D,
+  labels: readonly number[],
+  choiceMask?: tf.Tensor2D,
+): LossNormalizers {
   const [batch, choices, len] = targetMask.shape;
   const mask = targetMask.dataSync();
+  const real = choiceMask?.dataSync();
   let lmTokens = 0;
   let ulTokens = 0;
+  let realChoices = 0;
   for (let b = 0; b < batch; b++) {
     for (let c = 0; c < choices; c++) {
+      if (real !== undefined && real[b * choices + c] === 0) continue;
+      realChoices++;
       let n = 0;
       for (let t = 0; t < len; t++) n += mask[(b * choices + c) * len + t] as number;
       if (c === labels[b]) lmTokens += n;
       else ulTokens += n;
     }
   }
-  return { lmTokens, ulTokens, ulMasked: batch * choices * len - ulTokens, examples: batch };
+  return { lmTokens, ulTokens, ulMasked: realChoices * len - ulTokens, examples: batch };
 }
 
 /** This pass's share of the batch objective: Σ-terms over the whole batch's counts (the ul constant excluded). */
@@ -146,7 +175,7 @@ export function lossValues(
  */
 export function tfewLosses(input: TfewLossInput): TfewLosses {
   checkInput(input);
-  const n = normalizersOf(input.targetMask, input.labels);
+  const n = normalizersOf(input.targetMask, input.labels, input.choiceMask);
   return tf.tidy(() => {
     const sums = lossSums(input);
     const lm = tf.div(sums.lm, Math.max(n.lmTokens, 1)) as tf.Scalar;

@@ -113,8 +113,10 @@ export function trainMicroBatchSize(input: SizingInput): number {
   if (free === null || input.shapes.length === 0) return input.batchSize;
   const i = largest(input.shapes);
   const shape = input.shapes[i] as ExampleShape;
+  // a micro-batch pads every example to its longest choice and its most choices (mixed tasks): size for both
   const tgtLen = Math.max(...input.shapes.map((s) => s.tgtLen));
-  const perExample = activationBytesPerExample(input.config, { ...shape, tgtLen });
+  const numChoices = Math.max(...input.shapes.map((s) => s.numChoices));
+  const perExample = activationBytesPerExample(input.config, { ...shape, tgtLen, numChoices });
   const fit = Math.floor(free / perExample);
   if (fit < 1) throw tooLarge(input, i, perExample, tooLargeFix(input.backend));
   // the fewest passes that fit, of equal size (8 that fit 5 → 4 + 4, not 5 + 3): balanced across workers

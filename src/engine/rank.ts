@@ -28,7 +28,7 @@ export interface RankResult {
 }
 
 /**
- * Scores one batch of examples (all with the same number of choices). Every chunk's Σ NLL and normalized
+ * Scores one batch of examples (choice counts may differ: each gets its own). Every chunk's Σ NLL and normalized
  * scores stay on the device until the batch is done: one device read per batch.
  */
 export async function rankBatch(
@@ -38,7 +38,7 @@ export async function rankBatch(
   options: RankOptions,
 ): Promise<RankResult> {
   const size = batch.length;
-  const numChoices = (batch[0] as RankInput).choices.length;
+  const numChoices = Math.max(...batch.map((e) => e.choices.length)); // fewer: padded, and never read back
   const ids = { padId: model.config.padTokenId, decoderStartId: model.config.decoderStartTokenId };
   const perChunk = tf.tidy(() => {
     const ia3 = adapter === null ? undefined : adapterInput(adapter);
@@ -63,6 +63,7 @@ export async function rankBatch(
         ...padChoices(
           batch.map((e) => e.choices.slice(first, first + count)),
           ids,
+          count,
         ),
       };
       out.push(
@@ -76,13 +77,14 @@ export async function rankBatch(
     return out;
   });
   const values = await readPacked(perChunk).finally(() => tf.dispose(perChunk));
-  const scores = batch.map(() => new Float32Array(numChoices));
-  const nllSums = batch.map(() => new Float32Array(numChoices));
+  const scores = batch.map((e) => new Float32Array(e.choices.length));
+  const nllSums = batch.map((e) => new Float32Array(e.choices.length));
   let first = 0;
   for (const data of values) {
     const count = data.length / (2 * size); // [2, size, count]
     for (let b = 0; b < size; b++) {
-      for (let j = 0; j < count; j++) {
+      const own = Math.min(count, (batch[b] as RankInput).choices.length - first); // its real choices here
+      for (let j = 0; j < own; j++) {
         (nllSums[b] as Float32Array)[first + j] = data[b * count + j] as number;
         (scores[b] as Float32Array)[first + j] = data[(size + b) * count + j] as number;
       }

@@ -34,13 +34,6 @@ export async function prepareTasks(config: RunConfig): Promise<TrainingTasks> {
       );
     tasks.push(task);
   }
-  const choices = tasks.map((t) => t.labelNames.length);
-  const other = choices.findIndex((n) => n !== choices[0]);
-  if (other > 0) {
-    throw new TfewError(
-      `data.tasks: task ${JSON.stringify(entries[other]?.name)} has ${choices[other]} answer choices but ${JSON.stringify(entries[0]?.name)} has ${choices[0]}; mixed batches need the same number of choices (train such tasks in separate runs)`,
-    );
-  }
   return { names: entries.map((e) => e.name), weights: entries.map((e) => e.weight), configs, tasks };
 }
 
