@@ -1,7 +1,9 @@
 // tfew_blas: single-precision GEMM for the wasm backend's matMul, run natively through OpenBLAS found at run
-// time with dlopen (no link-time dependency: without OpenBLAS, load() says why and tfew keeps wasm's kernel).
+// time with dlopen (no link-time dependency: without OpenBLAS, load() says why and tfew keeps wasm's kernel),
+// and a row-wise log-sum-exp (plain C, for the token NLL over the vocabulary: one pass per row, no temporaries).
 // Operands live in the wasm heap (an ArrayBuffer); offsets are byte offsets into it.
 #include <dlfcn.h>
+#include <math.h>
 #include <node_api.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -99,12 +101,54 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// logsumexp(heap, inOffset, outOffset, rows, cols): out[r] = log Σ_c exp(x[r, c]) for a row-major [rows, cols]
+// x, as max + log Σ exp(x − max) (the sum in double). A row holding +Inf gives +Inf; a NaN gives NaN; an all
+// −Inf row gives −Inf (as tf.logSumExp).
+static napi_value logsumexp(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  void *heap = NULL;
+  size_t heap_bytes = 0;
+  if (argc != 5 || napi_get_arraybuffer_info(env, argv[0], &heap, &heap_bytes) != napi_ok) {
+    napi_throw_type_error(env, NULL, "tfew_blas.logsumexp: pass (heap ArrayBuffer, inOffset, outOffset, rows, cols)");
+    return NULL;
+  }
+  double off[2];
+  int32_t rows = 0, cols = 0;
+  napi_get_value_double(env, argv[1], &off[0]);
+  napi_get_value_double(env, argv[2], &off[1]);
+  napi_get_value_int32(env, argv[3], &rows);
+  napi_get_value_int32(env, argv[4], &cols);
+  if (rows < 0 || cols < 1 || (uint64_t)off[0] + 4ull * (uint64_t)rows * cols > heap_bytes ||
+      (uint64_t)off[1] + 4ull * (uint64_t)rows > heap_bytes) {
+    napi_throw_range_error(env, NULL, "tfew_blas.logsumexp: bad sizes or operand outside the heap");
+    return NULL;
+  }
+  const float *x = (const float *)((uint8_t *)heap + (uint64_t)off[0]);
+  float *out = (float *)((uint8_t *)heap + (uint64_t)off[1]);
+  for (int32_t r = 0; r < rows; r++) {
+    const float *row = x + (uint64_t)r * cols;
+    float max = row[0];
+    for (int32_t c = 1; c < cols; c++) max = row[c] > max || row[c] != row[c] ? row[c] : max;
+    if (max != max || isinf(max)) {  // NaN, +Inf or an all −Inf row: the answer is max itself
+      out[r] = max;
+      continue;
+    }
+    double sum = 0.0;
+    for (int32_t c = 0; c < cols; c++) sum += expf(row[c] - max);
+    out[r] = max + (float)log(sum);
+  }
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"load", NULL, load, NULL, NULL, NULL, napi_default, NULL},
       {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default, NULL},
+      {"logsumexp", NULL, logsumexp, NULL, NULL, NULL, napi_default, NULL},
   };
-  napi_define_properties(env, exports, 2, props);
+  napi_define_properties(env, exports, 3, props);
   return exports;
 }
 

@@ -24,7 +24,11 @@ interface BlasAddon {
     aStride: number,
     bStride: number,
   ): void;
+  logsumexp(heap: ArrayBufferLike, inOffset: number, outOffset: number, rows: number, cols: number): void;
 }
+
+/** The kernel name of the native row-wise log-sum-exp (registered on wasm with the native matMul). */
+export const LOG_SUM_EXP_ROWS = "TfewLogSumExpRows";
 
 /** The wasm backend's internals this kernel needs (tfjs-backend-wasm 4.22). */
 interface WasmBackendLike {
@@ -63,8 +67,38 @@ export function installNativeMatMul(
     backendName: "wasm",
     kernelFunc: (args) => nativeBatchMatMul(addon, args as unknown as KernelArgs) as tf.TensorInfo,
   });
+  if (typeof addon.logsumexp === "function") {
+    tf.registerKernel({
+      kernelName: LOG_SUM_EXP_ROWS,
+      backendName: "wasm",
+      kernelFunc: (args) => nativeLogSumExpRows(addon, args as unknown as RowsArgs) as tf.TensorInfo,
+    });
+  }
   installed = library;
   return { ok: true, library };
+}
+
+interface RowsArgs {
+  inputs: { x: tf.TensorInfo };
+  backend: WasmBackendLike;
+}
+
+/** [rows, cols] → [rows]: log Σ exp along the last axis, in one native pass per row. */
+function nativeLogSumExpRows(addon: BlasAddon, { inputs, backend }: RowsArgs): tf.TensorInfo {
+  const { x } = inputs;
+  if (x.dtype !== "float32" || x.shape.length !== 2) throw new Error("TfewLogSumExpRows: a float32 [rows, cols]");
+  const [rows, cols] = x.shape as [number, number];
+  const offset = (t: tf.TensorInfo) => (backend.dataIdMap.get(t.dataId) as { memoryOffset: number }).memoryOffset >>> 0;
+  const xOffset = offset(x); // before makeOutput, which may grow the heap (see nativeBatchMatMul)
+  const out = backend.makeOutput([rows], "float32");
+  addon.logsumexp(backend.wasm.HEAPU8.buffer, xOffset, offset(out), rows, cols);
+  return out;
+}
+
+/** log Σ exp over the last axis of z [rows, cols] → [rows]: native on wasm when installed, else tf.logSumExp. */
+export function logSumExpRows(z: tf.Tensor2D): tf.Tensor1D {
+  if (tf.getKernel(LOG_SUM_EXP_ROWS, tf.getBackend()) === undefined) return tf.logSumExp(z, -1) as tf.Tensor1D;
+  return tf.engine().runKernel(LOG_SUM_EXP_ROWS, { x: z }, {}) as tf.Tensor1D;
 }
 
 interface KernelArgs {

@@ -6,6 +6,7 @@ import { existsSync, readdirSync } from "node:fs";
 import util from "node:util";
 import { TfewError } from "../errors.js";
 import { installNativeMatMul } from "./native-matmul.js";
+import { installWasmIdentity } from "./wasm-identity.js";
 import { applyReadPolicy } from "./reads.js";
 import { tf } from "./tf.js";
 import { BACKEND_NAMES, type BackendName } from "./backend-names.js";
@@ -146,6 +147,7 @@ function finish(name: BackendChoice["name"], reason: string): BackendChoice {
   // PROD silences tfjs's console banner ("looks like you are running TensorFlow.js in Node.js") on cpu
   if (name === "cpu") tf.env().set("PROD", true);
   if (name === "wasm") {
+    installWasmIdentity(); // saved tensors shared, not copied (wasm-identity.ts)
     // OpenBLAS matMul on the wasm heap when built and present: then every matMul layout is fast, and the
     // per-head split and the cached W (workarounds for wasm's slow transposed/batched matMul) are not needed
     const native = installNativeMatMul();

@@ -10,6 +10,8 @@ import { loadT5 } from "../model/load.js";
 import { crossKeyValues, decode, encode, lmLogits } from "../model/t5.js";
 import { runTraining } from "../train/run.js";
 import { runCompare } from "./compare.js";
+import { compareTable } from "./compare-table.js";
+import { isBenchShape, BENCH_SHAPES, type BenchShape } from "./shapes.js";
 import { ensureRandomModel, T5_SMALL_SHAPE } from "./random-model.js";
 import { ensureBenchTask } from "./tasks.js";
 
@@ -113,50 +115,36 @@ async function main(argv: string[]): Promise<void> {
       `${JSON.stringify({ date: new Date().toISOString(), rows }, null, 2)}\n`,
     );
   } else if (which === "compare") {
-    const steps = Number(process.env.TFEW_BENCH_STEPS ?? 3);
     const r = await runCompare({
       root: ROOT,
-      trainSteps: steps,
+      shape: shapeArg(argv),
+      backend: flag(argv, "--backend") ?? "wasm",
+      trainSteps: Number(process.env.TFEW_BENCH_STEPS ?? 3),
       evalExamples: Number(process.env.TFEW_BENCH_EVAL ?? 16),
-      workers: "auto",
+      workers: flag(argv, "--workers") === undefined ? "auto" : Number(flag(argv, "--workers")),
       torch: !argv.includes("--no-torch"),
+      pythons: flags(argv, "--python"),
       log,
     });
-    const train = r.train as {
-      tfew_s_per_step: number | null;
-      torch_s_per_step: number | null;
-      torch_same_algorithm_s_per_step: number | null;
-      ratio: number | null;
-      ratio_same_algorithm: number | null;
-    };
-    const fmt = (v: number | null | undefined, d = 2) => (v === null || v === undefined ? "—" : v.toFixed(d));
-    process.stdout.write(
-      `\n| measure | tfew (wasm) | PyTorch, t-few's algorithm | ratio | PyTorch, tfew's algorithm | ratio |\n|---|---|---|---|---|---|\n`,
-    );
-    process.stdout.write(
-      `| train s/step (batch 8 × 256, 2 choices) | ${fmt(train.tfew_s_per_step)} | ${fmt(train.torch_s_per_step)} | ${fmt(train.ratio)} | ${fmt(train.torch_same_algorithm_s_per_step)} | ${fmt(train.ratio_same_algorithm)} |\n`,
-    );
-    type EvalRow = {
-      tfew_examples_per_s: number;
-      torch_examples_per_s: number | null;
-      torch_same_algorithm_examples_per_s: number | null;
-      ratio: number | null;
-      ratio_same_algorithm: number | null;
-    };
-    for (const [c, v] of Object.entries(r.eval as Record<string, EvalRow>)) {
-      process.stdout.write(
-        `| eval examples/s, ${c} choices | ${fmt(v.tfew_examples_per_s)} | ${fmt(v.torch_examples_per_s)} | ${fmt(v.ratio)} | ${fmt(v.torch_same_algorithm_examples_per_s)} | ${fmt(v.ratio_same_algorithm)} |\n`,
-      );
-    }
-    const rss = r.peak_rss_mb as { tfew: number; torch: number | null; torch_same_algorithm: number | null };
-    process.stdout.write(
-      `| peak RSS MB | ${fmt(rss.tfew, 0)} | ${fmt(rss.torch, 0)} | | ${fmt(rss.torch_same_algorithm, 0)} | |\n`,
-    );
-    process.stdout.write(`ratio > 1: tfew faster (PyTorch time ÷ tfew time).\n`);
+    process.stdout.write(compareTable(r));
     process.stdout.write(`\nwritten: bench-results/compare.json\n`);
   } else {
     throw new Error(`unknown benchmark ${which}; use prepare, forward, train or compare`);
   }
+}
+
+function flags(argv: readonly string[], name: string): string[] {
+  return argv.flatMap((a, i) => (a === name && argv[i + 1] !== undefined ? [argv[i + 1] as string] : []));
+}
+
+function flag(argv: readonly string[], name: string): string | undefined {
+  return flags(argv, name).at(-1);
+}
+
+function shapeArg(argv: readonly string[]): BenchShape {
+  const shape = flag(argv, "--shape") ?? "t5-small";
+  if (!isBenchShape(shape)) throw new Error(`--shape ${shape}: use one of ${Object.keys(BENCH_SHAPES).join(", ")}`);
+  return shape;
 }
 
 await main(process.argv.slice(2));

@@ -4,10 +4,11 @@
 import { copyFile, mkdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { initTinyT5Weights } from "../demo/tiny-t5.js";
+import { open, rename } from "node:fs/promises";
+import { initParameter } from "../demo/tiny-t5.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { writeSafetensors } from "../io/safetensors.js";
-import { parseT5Config } from "../model/config.js";
+import { parseT5Config, type T5Config } from "../model/config.js";
+import { expectedParameters } from "../model/weights.js";
 
 export const T5_SMALL_SHAPE = {
   architectures: ["T5ForConditionalGeneration"],
@@ -40,10 +41,44 @@ export async function ensureRandomModel(
   if (existsSync(join(dir, "model.safetensors")) && existsSync(join(dir, "tokenizer.json"))) return dir;
   await mkdir(dir, { recursive: true });
   const config = parseT5Config(options.shape, `${dir}/config.json`);
-  await writeSafetensors(join(dir, "model.safetensors"), initTinyT5Weights(config, options.seed), { format: "pt" });
+  await writeRandomWeights(join(dir, "model.safetensors"), config, options.seed);
   await writeFileAtomic(join(dir, "config.json"), JSON.stringify(options.shape, null, 2));
   for (const f of ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]) {
     if (existsSync(join(options.tokenizerDir, f))) await copyFile(join(options.tokenizerDir, f), join(dir, f));
   }
   return dir;
+}
+
+/**
+ * model.safetensors written one tensor at a time (a T0-3B shape is 11 GB: never in memory at once): the
+ * header (names sorted, as serializeSafetensors orders them), then each tensor's float32 bytes; renamed into
+ * place when complete.
+ */
+async function writeRandomWeights(path: string, config: T5Config, seed: number): Promise<void> {
+  const params = [...expectedParameters(config)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const header: Record<string, unknown> = { __metadata__: { format: "pt" } };
+  let offset = 0;
+  for (const [name, shape] of params) {
+    const bytes = 4 * shape.reduce((a, b) => a * b, 1);
+    header[name] = { dtype: "F32", shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  const json = Buffer.from(JSON.stringify(header), "utf8");
+  const padded = Buffer.alloc(Math.ceil(json.length / 8) * 8, 0x20);
+  json.copy(padded);
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(padded.length));
+  const temp = `${path}.tmp-${process.pid}`;
+  const handle = await open(temp, "w");
+  try {
+    await handle.write(prefix);
+    await handle.write(padded);
+    for (const [name, shape] of params) {
+      const data = initParameter(name, shape, config, seed);
+      await handle.write(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    }
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, path);
 }

@@ -99,13 +99,16 @@ export function initStd(name: string, config: T5Config): number | null {
 /** Every parameter of `config` (names and shapes from expectedParameters), initialised from `seed`. */
 export function initTinyT5Weights(config: T5Config, seed: number): Record<string, SafetensorsInput> {
   const tensors: Record<string, SafetensorsInput> = {};
-  for (const [name, shape] of expectedParameters(config)) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const std = initStd(name, config);
-    const data = std === null ? new Float32Array(n).fill(1) : gaussian(n, std, (seed ^ fnv1a(name)) >>> 0);
-    tensors[name] = { dtype: "F32", shape, data };
-  }
+  for (const [name, shape] of expectedParameters(config))
+    tensors[name] = { dtype: "F32", shape, data: initParameter(name, shape, config, seed) };
   return tensors;
+}
+
+/** One parameter's initial values (seeded per name, so any subset can be made alone, e.g. streamed to disk). */
+export function initParameter(name: string, shape: readonly number[], config: T5Config, seed: number): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const std = initStd(name, config);
+  return std === null ? new Float32Array(n).fill(1) : gaussian(n, std, (seed ^ fnv1a(name)) >>> 0);
 }
 
 /** The parsed T5Config of tinyT5ConfigJson (through the project's own config reader). */

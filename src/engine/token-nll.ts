@@ -3,6 +3,7 @@
 // gathers the target logit (no one-hot copy); the fused gradient is (softmax(z) − onehot(target)) · dy.
 // (oneHot is built as int32 then cast: tfjs-backend-wasm 4.22 writes int bits when asked for float32 directly.)
 import { tf } from "../backend/tf.js";
+import { logSumExpRows } from "../backend/native-matmul.js";
 import { customOp } from "../model/custom-op.js";
 
 /** logits [rows, vocab], targets [rows] (any id at padding), mask [rows] (1 = real, 0 = pad) → nll [rows]. */
@@ -16,7 +17,7 @@ export function tokenNll(logits: tf.Tensor2D, targets: Int32Array, mask: Float32
     if (z === undefined) throw new Error("tokenNll: missing logits");
     save([z]);
     const picked = tf.gather(tf.reshape(z, [rows * vocab]), tf.tensor1d(flatIndex, "int32")); // [rows]
-    const nll = tf.mul(tf.sub(tf.logSumExp(z, -1), picked), tf.tensor1d(mask)); // [rows]
+    const nll = tf.mul(tf.sub(logSumExpRows(z as tf.Tensor2D), picked), tf.tensor1d(mask)); // [rows]
     return {
       value: nll,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
