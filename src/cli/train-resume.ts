@@ -43,7 +43,8 @@ export function resumeConfig(ctx: CommandContext, args: ResumeArgs): ResumeConfi
   const file = runConfigFile("resume", dir, hint);
   if (args.out !== undefined && resolve(args.out) !== resolve(dir)) {
     throw new TfewError(
-      `--out ${args.out}: a resumed run stays in its folder ${dir}; drop --out, or start a new run with --out and no --resume`,
+      `--out ${args.out}: a resumed run stays in its folder ${dir}; ` +
+        "drop --out, or start a new run with --out and no --resume",
     );
   }
   const recorded = loadRunConfig({ files: [file], sets: [] }).config;

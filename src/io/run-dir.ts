@@ -1,8 +1,9 @@
 // The run folder of `tfew train`, in one place: its file names and layout, whether a folder holds a run (and
-// how far it got), and reading its JSON files. A run folder's life: claimed empty and locked (claimRunDir) → config.resolved.yaml
-// (started: resumable, eval/score --run) → manifest.json, metrics.jsonl (+ TensorBoard event files) →
-// checkpoint.safetensors → adapter/ → summary.json (finished). Every file is written atomically (temp, fsync,
-// rename) except the append logs (metrics.jsonl, events), which a resume trims.
+// how far it got), and reading its JSON files. A run folder's life: claimed empty and locked (claimRunDir, while a
+// process trains in it) → config.resolved.yaml (started: resumable, eval/score --run) → manifest.json,
+// metrics.jsonl (+ TensorBoard event files) → checkpoint.safetensors → adapter/ → summary.json (finished). Every
+// file is written atomically (temp, fsync, rename) except the append logs (metrics.jsonl, events), which a resume
+// trims.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, stat, unlink } from "node:fs/promises";

@@ -83,16 +83,18 @@ export function lockHolder(dir: string): LockHolder | null {
 
 /** The message of a folder in use (exported for the check before claiming). */
 export function inUseMessage(dir: string, holder: LockHolder, path: string, advice: string): string {
-  const who = `tfew pid ${holder.pid} on ${holder.host} (tfew train${holder.command === "resume" ? " --resume" : ""} since ${holder.started_at})`;
-  if (holder.host !== hostname())
-    return `train: run folder ${dir} is in use by ${who}; if that process has ended, delete ${path}, else ${advice}`;
-  return `train: run folder ${dir} is in use by ${who}; ${advice}`;
+  const command = `tfew train${holder.command === "resume" ? " --resume" : ""}`;
+  const who = `tfew pid ${holder.pid} on ${holder.host} (${command} since ${holder.started_at})`;
+  const head = `train: run folder ${dir} is in use by ${who}`;
+  if (holder.host !== hostname()) return `${head}; if that process has ended, delete ${path}, else ${advice}`;
+  return `${head}; ${advice}`;
 }
 
 function staleNote(dir: string, holder: LockHolder | null): string {
+  const head = `train: note: run folder ${dir}`;
   if (holder === null)
-    return `train: note: run folder ${dir} has an empty lock file, left by a tfew process that died taking it; taking it over`;
-  return `train: note: run folder ${dir} was locked by pid ${holder.pid} on ${holder.host}, which is no longer running; taking it over`;
+    return `${head} has an empty lock file, left by a tfew process that died taking it; taking it over`;
+  return `${head} was locked by pid ${holder.pid} on ${holder.host}, which is no longer running; taking it over`;
 }
 
 function holderRecord(command: string): LockHolder {

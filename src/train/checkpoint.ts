@@ -1,6 +1,7 @@
 // Training checkpoints: one safetensors file written atomically (temp, fsync, rename), holding the (IA)³
-// vectors (every set of a multi-task run, as "<task>/<path>"), the optimizer's arrays, and in its metadata the step, data-sampler position and optimizer
-// scalars — everything an exact resume needs (the data order is a pure function of seed and position).
+// vectors (every set of a multi-task run, as "<task>/<path>"), the optimizer's arrays, and in its metadata the
+// step, data-sampler position, optimizer scalars and step-1 loss — everything an exact resume needs (the data
+// order is a pure function of seed and position). Loading refuses a damaged, newer-format or non-finite file.
 import { stat } from "node:fs/promises";
 import { TfewError } from "../errors.js";
 import type { AtomicWriteOptions } from "../io/atomic.js";

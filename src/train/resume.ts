@@ -4,6 +4,7 @@
 // change keeps the earlier checksums in the manifest's input_history.
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { basename } from "node:path";
 import type { RunConfig } from "../config/schema.js";
 import type { DataFileRecord } from "../data/manifest.js";
 import { TfewError } from "../errors.js";
@@ -44,7 +45,8 @@ export async function resumeCheckpoint(
   if (reached > first) {
     throw new TfewError(
       `resume: ${files.checkpoint} is missing, but the run had reached step ${reached} (${files.metrics}) and ` +
-        `checkpoints every ${config.train.checkpoint_every}; restore the file to resume, or start over with tfew train --out NEW`,
+        `checkpoints every ${config.train.checkpoint_every}; ` +
+        "restore the file to resume, or start over with tfew train --out NEW",
     );
   }
   log(
@@ -52,6 +54,8 @@ export async function resumeCheckpoint(
   );
   return null;
 }
+
+const UNCHECKED = "the run's inputs cannot be checked without it: restore it, or give --accept-changed-inputs";
 
 /** The previous manifest.json (null when the run stopped before writing one); warns when another tfew wrote it. */
 export async function readPreviousManifest(
@@ -65,20 +69,17 @@ export async function readPreviousManifest(
     manifest = await readJson<unknown>(file);
   } catch (error) {
     if (options.acceptChanged) return null;
-    throw new TfewError(
-      `resume: ${(error as Error).message}; the run's inputs cannot be checked without it: restore it, or give --accept-changed-inputs`,
-    );
+    throw new TfewError(`resume: ${(error as Error).message}; ${UNCHECKED}`);
   }
   if (typeof manifest !== "object" || manifest === null || Array.isArray(manifest)) {
     if (options.acceptChanged) return null;
-    throw new TfewError(
-      `resume: ${file} is not a JSON object; the run's inputs cannot be checked without it: restore it, or give --accept-changed-inputs`,
-    );
+    throw new TfewError(`resume: ${file} is not a JSON object; ${UNCHECKED}`);
   }
   const previous = manifest as PreviousManifest;
   if (previous.tfew_version !== TFEW_VERSION) {
     options.log(
-      `resume: warning: ${file} was written by tfew ${previous.tfew_version ?? "(no version)"}, this is ${TFEW_VERSION}; continuing with this one (the manifest will say ${TFEW_VERSION})`,
+      `resume: warning: ${file} was written by tfew ${previous.tfew_version ?? "(no version)"}, ` +
+        `this is ${TFEW_VERSION}; continuing with this one (the manifest will say ${TFEW_VERSION})`,
     );
   }
   return previous;
@@ -99,31 +100,41 @@ export function changedInputs(
       name: "model commit",
       line: `the model now resolves to commit ${current.model_commit}, the run started on ${previous.model_commit}`,
     });
-  const before = { ...(previous.model_files ?? {}), ...shaByPath(previous.data_files ?? []) };
-  const now = { ...(current.model_files ?? {}), ...shaByPath(current.data_files) };
-  for (const [path, sha] of Object.entries(before)) {
-    const shown = `sha256 ${sha.slice(0, 12)}… in ${options.manifestFile}`;
-    if (now[path] === undefined) changes.push({ name: path, line: `${path} (${shown}) is no longer among its inputs` });
-    else if (now[path] !== sha)
-      changes.push({
-        name: path,
-        line: `${path} changed since the run started (${shown}, now ${now[path].slice(0, 12)}…)`,
-      });
+  const before = fileShas(previous.model_files ?? {}, previous.data_files ?? []);
+  const now = fileShas(current.model_files ?? {}, current.data_files);
+  // a file with a recorded sha256 is the same input wherever it is now (a run folder's relative paths may
+  // resolve elsewhere when it is resumed from another folder); the rest pair by path, else by file name
+  const shas = new Set(now.map((f) => f.sha));
+  const gone = before.filter((f) => !shas.has(f.sha));
+  const added = now.filter((f) => !before.some((b) => b.sha === f.sha));
+  for (const old of gone) {
+    const shown = `sha256 ${old.sha.slice(0, 12)}… in ${options.manifestFile}`;
+    const pair = added.find((f) => f.path === old.path) ?? added.find((f) => basename(f.path) === basename(old.path));
+    if (pair === undefined) {
+      changes.push({ name: old.path, line: `${old.path} (${shown}) is no longer among its inputs` });
+      continue;
+    }
+    added.splice(added.indexOf(pair), 1);
+    const line = `${pair.path} changed since the run started (${shown}, now ${pair.sha.slice(0, 12)}…)`;
+    changes.push({ name: pair.path, line });
   }
-  for (const path of Object.keys(now))
-    if (before[path] === undefined)
-      changes.push({ name: path, line: `${path} is a new input (not in ${options.manifestFile})` });
+  for (const f of added)
+    changes.push({ name: f.path, line: `${f.path} is a new input (not in ${options.manifestFile})` });
   const first = changes[0];
   if (first !== undefined && !options.acceptChanged) {
     throw new TfewError(
-      `resume: ${first.line}${changes.length > 1 ? ` (and ${changes.length - 1} more)` : ""}; restore it, or give --accept-changed-inputs to train on with the new inputs (recorded in manifest.json)`,
+      `resume: ${first.line}${changes.length > 1 ? ` (and ${changes.length - 1} more)` : ""}; restore it, ` +
+        "or give --accept-changed-inputs to train on with the new inputs (recorded in manifest.json)",
     );
   }
   return changes.map((c) => c.name);
 }
 
-function shaByPath(files: readonly DataFileRecord[]): Record<string, string> {
-  return Object.fromEntries(files.map((f) => [f.path, f.sha256]));
+function fileShas(model: Record<string, string>, data: readonly DataFileRecord[]): { path: string; sha: string }[] {
+  return [
+    ...Object.entries(model).map(([path, sha]) => ({ path, sha })),
+    ...data.map((f) => ({ path: f.path, sha: f.sha256 })),
+  ];
 }
 
 /** The last step metrics.jsonl logged and the loss of its step 1 (complete rows only; a missing log is empty). */
