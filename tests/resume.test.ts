@@ -152,7 +152,9 @@ describe("kill -9 and --resume", () => {
     expect(await listFiles(runDir)).not.toContain("checkpoint.safetensors");
     const resumed = await runCli(["train", "--resume", runDir], { cwd: work });
     expectOk(resumed);
-    expect(resumed.stderr).toContain("has no checkpoint yet");
+    expect(resumed.stderr).toContain(
+      `resume: ${runDir} has no checkpoint (the run stopped before step ${STEPS}, its first one); starting from step 0`,
+    );
     expect((await adapterBytes(runDir)).equals(wasmReference)).toBe(true);
   });
 

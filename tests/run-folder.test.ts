@@ -2,6 +2,7 @@
 // folder that holds a run or anything else, in one line and before loading anything, leaving every byte as it was;
 // an empty folder is fine. `tfew eval` / `tfew predict` refuse to replace an existing output unless --overwrite.
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -11,7 +12,9 @@ import {
   QUICK,
   requireBuild,
   runCli,
+  runCliProcess,
   scratch,
+  startCli,
   type CliResult,
 } from "./helpers/spawn-tfew.js";
 
@@ -113,6 +116,70 @@ describe("tfew train --out", () => {
     const r = await train(dir);
     expect(r.code, r.stderr).toBe(0);
     expect(await listFiles(dir)).toContain("adapter/adapter_model.safetensors");
+  });
+});
+
+describe("one process per run folder (.tfew.lock)", () => {
+  // long enough that the winner is still training when the loser claims or resumes (~0.1 s a step here)
+  const longRun = (out: string, seed: number) => [
+    "train",
+    "--backend",
+    "wasm",
+    ...QUICK,
+    "--set",
+    "train.steps=60",
+    "--set",
+    `seed=${seed}`,
+    "--out",
+    out,
+  ];
+
+  it("two runs started together on one new folder: one trains, the other fails in one line naming the holder", async () => {
+    const dir = join(work, "race");
+    const runs = [startCli(longRun(dir, 1), { cwd: work }), startCli(longRun(dir, 2), { cwd: work })];
+    const results = await Promise.all(runs.map((r) => r.done));
+    const winner = results.findIndex((r) => r.code === 0);
+    expect(winner, results.map((r) => r.stderr).join("\n---\n")).toBeGreaterThanOrEqual(0);
+    const loser = results[1 - winner] as CliResult;
+    expectRefusal(loser, [`run folder ${dir} is in use by tfew pid ${runs[winner]?.child.pid} on `, "another --out"]);
+    // every file is the winner's: its seed in the config and manifest, each step logged once
+    const seed = winner + 1;
+    expect(await readFile(join(dir, "config.resolved.yaml"), "utf8")).toMatch(new RegExp(`^seed: ${seed}$`, "m"));
+    expect(JSON.parse(await readFile(join(dir, "manifest.json"), "utf8"))).toMatchObject({ seed });
+    const steps = (await readFile(join(dir, "metrics.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((line) => (JSON.parse(line) as { step: number }).step);
+    expect(steps).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(await listFiles(dir)).not.toContain(".tfew.lock"); // released at the end
+  });
+
+  it("--resume of a folder another process is training in is refused; after a kill -9 the next resume takes over", async () => {
+    const dir = join(work, "busy");
+    const run = startCli(longRun(dir, 1), { cwd: work });
+    await run.waitFor("train step 2/60");
+    const resumed = await runCliProcess(["train", "--resume", dir], { cwd: work });
+    expectRefusal(resumed, [`run folder ${dir} is in use by tfew pid ${run.child.pid} on `, "tfew train since"]);
+    const fresh = await runCliProcess(longRun(dir, 3), { cwd: work });
+    expectRefusal(fresh, [`run folder ${dir} is in use by tfew pid ${run.child.pid}`]);
+    run.child.kill("SIGKILL");
+    expect((await run.done).signal).toBe("SIGKILL");
+    expect(await listFiles(dir)).toContain(".tfew.lock"); // a killed process cannot remove it
+    const after = await runCli(["train", "--resume", dir], { cwd: work });
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stderr).toContain(
+      `train: note: run folder ${dir} was locked by pid ${run.child.pid} on ${hostname()}, which is no longer running; taking it over`,
+    );
+    expect(await listFiles(dir)).not.toContain(".tfew.lock");
+  });
+
+  it("Ctrl-C releases the lock", async () => {
+    const dir = join(work, "interrupted");
+    const run = startCli(longRun(dir, 1), { cwd: work });
+    await run.waitFor("train step 2/60");
+    run.child.kill("SIGINT");
+    expect((await run.done).code).toBe(130);
+    expect(await listFiles(dir)).not.toContain(".tfew.lock");
   });
 });
 

@@ -25,10 +25,18 @@ async function folder(files: Record<string, string>): Promise<string> {
   return dir;
 }
 
+const log = (line: string) => {
+  throw new Error(`unexpected log line: ${line}`);
+};
+
 describe("claimRunDir", () => {
-  it("accepts a missing or empty folder", async () => {
-    await expect(claimRunDir(join(root, "not-yet"))).resolves.toBeUndefined();
-    await expect(claimRunDir(await folder({}))).resolves.toBeUndefined();
+  it("accepts a missing or empty folder, locked until released", async () => {
+    for (const dir of [join(root, "not-yet"), await folder({})]) {
+      const lock = await claimRunDir(dir, { log });
+      expect(await readdir(dir)).toEqual([".tfew.lock"]);
+      lock.release();
+      expect(await readdir(dir)).toEqual([]);
+    }
   });
 
   it("refuses a folder with any part of a run, naming it and suggesting --resume", async () => {
@@ -39,7 +47,7 @@ describe("claimRunDir", () => {
       "adapter/adapter_config.json",
     ]) {
       const dir = await folder({ [marker]: "x" });
-      expect(await tfewMessageOf(claimRunDir(dir))).toBe(
+      expect(await tfewMessageOf(claimRunDir(dir, { log }))).toBe(
         `train: out folder ${dir} already holds a run (${marker.split("/")[0]}); continue it with \`tfew train --resume ${dir}\` or give a new --out folder`,
       );
     }
@@ -47,11 +55,13 @@ describe("claimRunDir", () => {
 
   it("refuses a non-empty folder that is not a run, and a file", async () => {
     const dir = await folder({ "b.txt": "", "a.txt": "" });
-    expect(await tfewMessageOf(claimRunDir(dir))).toBe(
+    expect(await tfewMessageOf(claimRunDir(dir, { log }))).toBe(
       `train: out folder ${dir} is not empty (2 entries, e.g. a.txt) and holds no tfew run; give a new or empty --out folder`,
     );
     const file = join(dir, "a.txt");
-    expect(await tfewMessageOf(claimRunDir(file))).toBe(`train: out folder ${file} is a file; give a new --out folder`);
+    expect(await tfewMessageOf(claimRunDir(file, { log }))).toBe(
+      `train: out folder ${file} is a file; give a new --out folder`,
+    );
   });
 });
 

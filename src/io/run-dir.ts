@@ -1,14 +1,16 @@
 // The run folder of `tfew train`, in one place: its file names and layout, whether a folder holds a run (and
-// how far it got), and reading its JSON files. A run folder's life: claimed empty (claimRunDir) → config.resolved.yaml
-// (started: resumable, eval/score --run) → manifest.json, metrics.jsonl (+ TensorBoard event files) →
-// checkpoint.safetensors → adapter/ → summary.json (finished). Every file is written atomically (temp, fsync,
-// rename) except the append logs (metrics.jsonl, events), which a resume trims.
+// how far it got), and reading its JSON files. A run folder's life: claimed empty and locked (claimRunDir, while a
+// process trains in it) → config.resolved.yaml (started: resumable, eval/score --run) → manifest.json,
+// metrics.jsonl (+ TensorBoard event files) → checkpoint.safetensors → adapter/ → summary.json (finished). Every
+// file is written atomically (temp, fsync, rename) except the append logs (metrics.jsonl, events), which a resume
+// trims.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, stat, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { TfewError } from "../errors.js";
 import { sha256File, writeFileAtomic, writeJsonAtomic } from "./atomic.js";
+import { inUseMessage, LOCK_FILE, lockHolder, lockRunDir, type RunLock } from "./run-lock.js";
 
 /** The files and folders of a run folder. */
 export const RUN_FILES = {
@@ -102,19 +104,30 @@ export function defaultRunDir(now = new Date()): string {
 
 /** Creates the folder (or checks an existing one is writable) — one clear error if it cannot be. */
 export async function ensureRunDir(dir: string): Promise<string> {
-  const full = resolve(dir);
+  const full = await createRunDir(dir);
   try {
-    await makeDirs(full);
     await writeFileAtomic(join(full, ".write-test"), "");
     await unlink(join(full, ".write-test"));
   } catch (error) {
     if (error instanceof TfewError)
       throw new TfewError(`run folder ${full} cannot be written (${error.message}); choose another --out`);
-    throw new TfewError(
-      `run folder ${full} cannot be created (${(error as NodeJS.ErrnoException).code ?? String(error)}); choose another --out`,
-    );
+    throw cannotCreate(full, error);
   }
   return full;
+}
+
+/** Creates the folder and its parents (an existing one is fine); one clear error if it cannot be. */
+async function createRunDir(dir: string): Promise<string> {
+  const full = resolve(dir);
+  await makeDirs(full).catch((error: unknown) => {
+    throw cannotCreate(full, error);
+  });
+  return full;
+}
+
+function cannotCreate(full: string, error: unknown): TfewError {
+  const code = (error as NodeJS.ErrnoException).code ?? String(error);
+  return new TfewError(`run folder ${full} cannot be created (${code}); choose another --out`);
 }
 
 /** What marks a folder as holding a run (any one of them): a fresh run refuses it. */
@@ -131,10 +144,27 @@ export function hasMetricsLog(dir: string): boolean {
 }
 
 /**
- * Checks, before anything is loaded or written, that a fresh run may use `dir`: absent or an empty folder.
- * A folder holding a run, or anything else, is refused (runs are never overwritten; resume them instead).
+ * Claims `dir` for a fresh run, before anything is loaded: it must be absent or empty (runs are never overwritten;
+ * resume them instead) and not in use. The claim is its lock (run-lock.ts: created with O_EXCL), and the folder is
+ * checked again under it, so of two runs started together on one folder exactly one gets it; the other fails
+ * in one line and writes nothing into it. The caller releases the lock when the run ends.
  */
-export async function claimRunDir(dir: string): Promise<void> {
+export async function claimRunDir(dir: string, options: { log: (line: string) => void }): Promise<RunLock> {
+  await checkFreshRunDir(dir, { locked: false }); // touches nothing
+  await createRunDir(dir);
+  const lock = await lockRunDir(dir, { command: "train", log: options.log, advice: CLAIM_ADVICE });
+  try {
+    await checkFreshRunDir(dir, { locked: true }); // another run may have finished in it meanwhile
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  return lock;
+}
+
+const CLAIM_ADVICE = "wait for it to end, or give another --out folder";
+
+async function checkFreshRunDir(dir: string, options: { locked: boolean }): Promise<void> {
   const info = await stat(dir).catch(() => undefined);
   if (info === undefined) return;
   if (!info.isDirectory()) throw new TfewError(`train: out folder ${dir} is a file; give a new --out folder`);
@@ -146,6 +176,9 @@ export async function claimRunDir(dir: string): Promise<void> {
       `train: out folder ${dir} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}); give another --out folder`,
     );
   }
+  const holder = options.locked ? null : lockHolder(dir);
+  if (holder !== null) throw new TfewError(inUseMessage(dir, holder, join(dir, LOCK_FILE), CLAIM_ADVICE));
+  names = names.filter((name) => !name.startsWith(LOCK_FILE)); // the lock (ours, or a stale one taken over)
   const marker = RUN_MARKERS.find((name) => names.includes(name));
   if (marker !== undefined) {
     throw new TfewError(

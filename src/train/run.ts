@@ -23,7 +23,8 @@ export async function runTraining(options: TrainOptions): Promise<TrainSummary> 
   const run = await openRun(options);
   const t = await setUp(options, run);
   const engine = await startEngine(t, options.log);
-  const manifest = await writeRunFiles(t, run, started);
+  const accept = { acceptChanged: options.acceptChangedInputs === true, log: options.log };
+  const manifest = await writeRunFiles(t, run, started, accept);
   const loop = await trainLoop(t, engine, options);
   return finishRun(t, engine, loop, manifest);
 }
@@ -56,6 +57,7 @@ async function trainLoop(t: Training, engine: GradientEngine, options: TrainOpti
       if (problem === null) await engine.setVectors(t.params);
       else skipStep(t, problem, options.log); // stops the run unless train.skip_nonfinite
       t.step++;
+      if (t.step === 1) t.firstLoss = result.losses.total;
       await stepLog.step(t, { batch, result, lr, gradNorm, seconds: (performance.now() - started) / 1000 });
       if (t.step % train.checkpoint_every === 0 || t.step === train.steps) await saveTrainCheckpoint(t);
     }

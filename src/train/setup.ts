@@ -21,7 +21,8 @@ import {
 } from "../engine/workspace.js";
 import { TfewError } from "../errors.js";
 import { ensureRunDir, removeTempFiles, runPaths, sha256Text } from "../io/run-dir.js";
-import { loadCheckpoint, type TrainState } from "./checkpoint.js";
+import type { TrainState } from "./checkpoint.js";
+import { readMetricsLog, readPreviousManifest, resumeCheckpoint, type PreviousManifest } from "./resume.js";
 import type { Optimizer } from "./optimizer.js";
 import { createSetOptimizer, type ParamGroup } from "./set-optimizers.js";
 import { prepareTasks, taskExamples, type TrainingTasks } from "./tasks.js";
@@ -31,6 +32,10 @@ export interface TrainOptions {
   config: RunConfig;
   runDir: string;
   resume: boolean; // continue from runDir/checkpoint.safetensors
+  /** on resume: the run's config.resolved.yaml as recorded (`config` may differ in resume-only keys: backend...) */
+  recordedConfig?: RunConfig;
+  /** on resume: train on although a data or model file changed since the manifest (the change is recorded) */
+  acceptChangedInputs?: boolean;
   log: (line: string) => void; // one-line messages (stderr)
   progressStream?: NodeJS.WriteStream;
   /** polled between steps: a signal name stops the run after a checkpoint */
@@ -45,6 +50,8 @@ export interface OpenedRun {
   configText: string;
   configSha: string;
   resumeState: TrainState | null;
+  previousManifest: PreviousManifest | null; // on resume: manifest.json before this session
+  firstLoss: number | null; // on resume: the loss of the run's step 1
 }
 
 /** Everything the step loop works on. */
@@ -65,28 +72,32 @@ export interface Training {
   nonfiniteSkipped: number;
   lastCheckpointStep: number | null; // the step of the checkpoint on disk (null: none yet)
   configSha: string;
+  firstLoss: number | null; // the loss of the run's step 1 (null until it ran)
 }
 
 /** Stage 1: the run folder, the resolved config and (on --resume) the checkpoint to continue from. */
 export async function openRun(options: TrainOptions): Promise<OpenedRun> {
   const runDir = await ensureRunDir(options.runDir);
-  const configText = configToYaml(options.config);
+  const recorded = options.recordedConfig ?? options.config; // what config.resolved.yaml holds and checkpoints name
+  const configText = configToYaml(recorded);
   const configSha = sha256Text(configText);
-  if (!options.resume) return { runDir, configText, configSha, resumeState: null };
+  const fresh = { runDir, configText, configSha, resumeState: null, previousManifest: null, firstLoss: null };
+  if (!options.resume) return fresh;
   await removeTempFiles(runDir); // temp files of writes a kill interrupted
-  const resumeState = await loadCheckpoint(runDir);
-  if (resumeState === null)
-    options.log(`resume: ${runDir} has no checkpoint yet (the run stopped before its first one); starting from step 0`);
+  const previousManifest = await readPreviousManifest(runDir, {
+    acceptChanged: options.acceptChangedInputs === true,
+    log: options.log,
+  });
+  const resumeState = await resumeCheckpoint(runDir, recorded, options.log);
+  if (resumeState === null) return { ...fresh, previousManifest };
   // a run folder of an older tfew holds train.workers; its checkpoint has the sha of that text
-  else if (
-    resumeState.configSha !== configSha &&
-    resumeState.configSha !== sha256Text(legacyConfigYaml(options.config))
-  ) {
+  if (resumeState.configSha !== configSha && resumeState.configSha !== sha256Text(legacyConfigYaml(recorded))) {
     throw new TfewError(
       `resume: ${runPaths(runDir).config} differs from the config this checkpoint was written with; resume with the run's own config`,
     );
   }
-  return { runDir, configText, configSha, resumeState };
+  const firstLoss = resumeState.firstLoss ?? (await readMetricsLog(runPaths(runDir).metrics)).firstLoss;
+  return { runDir, configText, configSha, resumeState, previousManifest, firstLoss };
 }
 
 /** Stage 2: task (cheap, fails fast on bad data), model, examples, vectors, optimizer, sampler; resume state applied. */
@@ -129,6 +140,7 @@ export async function setUp(options: TrainOptions, run: OpenedRun): Promise<Trai
     nonfiniteSkipped: 0,
     lastCheckpointStep: null,
     configSha: run.configSha,
+    firstLoss: run.firstLoss,
   };
   if (state !== null) {
     for (const [path, v] of state.vectors) params.set(path, v);

@@ -48,6 +48,7 @@ export function summarize(
     workers: number;
     steps: number;
     nonfiniteSkipped: number;
+    firstLoss: number | null; // the run's step 1 (a resumed run did not run it)
   },
 ): TrainSummary {
   const steady = r.stepTimes.length > 1 ? r.stepTimes.slice(1) : r.stepTimes;
@@ -63,7 +64,7 @@ export function summarize(
     backend: r.backend,
     device: r.gpu?.summary()?.gpus[0] ?? `${r.backend} (CPU)`,
     steps: r.steps,
-    first_loss: r.losses[0] ?? null,
+    first_loss: r.firstLoss,
     final_loss: r.losses.at(-1) ?? null,
     s_per_step: meanStep,
     s_per_step_median: medianStep,

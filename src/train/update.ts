@@ -26,7 +26,7 @@ export function applyUpdate(
 export function skipStep(t: Training, problem: string, log: (line: string) => void): void {
   if (!t.config.train.skip_nonfinite) {
     throw new TfewError(
-      `training: non-finite values at step ${t.step + 1} (${problem}); stopped, ${t.lastCheckpointStep === null ? "no checkpoint had been written yet" : `the last good checkpoint (step ${t.lastCheckpointStep}) is kept in ${t.runDir}`}; lower train.lr or set train.skip_nonfinite: true`,
+      `training: non-finite values at step ${t.step + 1} (${problem}); stopped, ${t.lastCheckpointStep === null ? "no checkpoint had been written yet" : `the last good checkpoint (step ${t.lastCheckpointStep}) is kept in ${t.runDir}`}; start a new run (--out) with a lower train.lr or train.skip_nonfinite: true (a resume would repeat this step)`,
     );
   }
   t.nonfiniteSkipped++;
