@@ -184,6 +184,35 @@ describe("bad input: exit 1, one line, nothing written", () => {
     );
   });
 
+  it("merge: λ / density out of range, or given to a method that does not use them", async () => {
+    const a = join(tmp, "tv-a");
+    await writeAdapterFiles(a, vectors(["k"]));
+    const out = join(tmp, "never-tv");
+    const merge = (...flags: string[]) => ["merge", "--adapter", a, "--adapter", a, ...flags, "--out", out];
+    await expectOneLineError(
+      merge("--method", "ties", "--lambda", "-0.5"),
+      "merge: --lambda -0.5 is out of range; λ scales the merged task vector (l = 1 + λ·τ) and must be finite and > 0",
+      out,
+    );
+    await expectOneLineError(
+      merge("--method", "dare", "--density", "0"),
+      "merge: --density 0 is out of range; it is the fraction of each task vector kept and must be in (0, 1]",
+      out,
+    );
+    await expectOneLineError(
+      merge("--lambda", "2"),
+      "merge: --lambda is for --method task-arithmetic or ties or dare; --method average does not use it (drop --lambda)",
+      out,
+    );
+    await expectOneLineError(
+      merge("--method", "task-arithmetic", "--density", "0.5"),
+      "merge: --density is for --method ties or dare; --method task-arithmetic does not use it (drop --density)",
+      out,
+    );
+    const ok = await runTfewOk(merge("--method", "dare", "--density", "0.5", "--seed", "3"));
+    expect(ok.stdout).toMatch(/^merged 2 adapters \(dare, lambda 1, density 0\.5, drop_rate 0\.5, seed 3\): 1 vectors/);
+  });
+
   it("export: a non-empty --out is left alone; an adapter of another model writes nothing", async () => {
     const taken = join(tmp, "taken");
     await writeAdapterFiles(taken, vectors(["k"])); // any non-empty folder

@@ -3,13 +3,7 @@
 // calibration to the label counts (eq. 3), the noise matrix, and the label issues of the C_{ỹ,y*} method.
 
 /** Probabilities from rank-classification scores (lower = better): p = softmax(−score). */
-export function softmaxOfNegated(scores: ArrayLike<number>): number[] {
-  const negated = Array.from(scores, (s) => -s);
-  const max = Math.max(...negated);
-  const exps = negated.map((v) => Math.exp(v - max));
-  const sum = exps.reduce((a, b) => a + b, 0);
-  return exps.map((e) => e / sum);
-}
+export { softmaxOfNegated } from "../engine/choice-probabilities.js";
 
 /** Slack on the threshold comparison, as cleanlab: an example exactly at its class mean must count despite rounding. */
 const EPSILON = 1e-6;

@@ -11,6 +11,7 @@ export interface TaskEvalArgs {
   task?: string; // one task's name; absent = every task
   split: "train" | "test";
   out: string;
+  predictions?: boolean; // also <out>/<task>/predictions.csv
 }
 
 /** The tasks to evaluate: all of data.tasks, or the one --task names (a clear line when it names none). */
@@ -39,7 +40,8 @@ export async function evalRunTasks(config: RunConfig, args: TaskEvalArgs, ctx: C
     const adapterDir =
       config.adapter.routing === "task" ? taskAdapterDir(args.run, entry.name) : runPaths(args.run).adapter;
     const outDir = join(args.out, entry.name);
-    const m = await evaluate({ config: own, workspace, task, log }, { adapterDir, split: args.split, outDir });
+    const options = { adapterDir, split: args.split, outDir, predictions: args.predictions ?? false };
+    const m = await evaluate({ config: own, workspace, task, log }, options);
     const scores = `accuracy ${m.accuracy.toFixed(4)}, macro-F1 ${m.macro_f1.toFixed(4)}`;
     ctx.out(`${entry.name} (${args.split}, n=${m.n}): ${scores}; ${join(outDir, "metrics.json")}`);
   }

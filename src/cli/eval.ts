@@ -55,19 +55,29 @@ export const evalCommand = defineCommand({
       type: "string",
       describe: "with --run of a multi-task run: evaluate only this task (default: every task, into <out>/<task>/)",
     },
+    predictions: {
+      type: "boolean",
+      default: false,
+      describe: "also write predictions.csv beside metrics.json: ID, gold, predicted, p(label | x) per label",
+    },
   },
   async run(args, ctx) {
     const { config, adapterDir } = await evalSources(ctx, "eval", args);
     const split = args.split as "train" | "test";
     const outDir = args.out ?? join("runs", "eval");
     const replace = { overwrite: args.overwrite, command: "eval", other: "another --out folder" };
+    const outputs = (dir: string) => [
+      join(dir, "metrics.json"),
+      ...(args.predictions ? [join(dir, "predictions.csv")] : []),
+    ];
     if (args.run !== undefined && config.data.tasks !== null && args.folds === undefined) {
       const names = selectTasks(config, args.task).map((t) => t.name);
       refuseToReplace(
-        names.map((name) => join(outDir, name, "metrics.json")),
+        names.flatMap((name) => outputs(join(outDir, name))),
         replace,
       );
-      return evalRunTasks(config, { run: args.run, task: args.task, split, out: outDir }, ctx);
+      const taskArgs = { run: args.run, task: args.task, split, out: outDir, predictions: args.predictions };
+      return evalRunTasks(config, taskArgs, ctx);
     }
     if (args.task !== undefined)
       throw new TfewError("eval: --task needs --run of a multi-task run (one with data.tasks)");
@@ -77,11 +87,12 @@ export const evalCommand = defineCommand({
       );
     // cross-validation also trains a run into each fold-K folder: earlier ones are outputs too
     const folds = args.folds === undefined ? [] : foldDirs(outDir);
-    refuseToReplace([join(outDir, "metrics.json"), ...folds], replace);
+    refuseToReplace([...outputs(outDir), ...folds], replace);
     const evalCtx = await evalContext(config, ctx);
-    if (args.folds !== undefined) return crossValidateCommand(evalCtx, { folds: args.folds, outDir }, ctx);
+    const predictions = args.predictions;
+    if (args.folds !== undefined) return crossValidateCommand(evalCtx, { folds: args.folds, outDir, predictions }, ctx);
     const { evaluate } = await import("../eval/evaluate.js");
-    const m = await evaluate(evalCtx, { adapterDir, split, outDir });
+    const m = await evaluate(evalCtx, { adapterDir, split, outDir, predictions });
     // TensorBoard scalars: into the --run folder (beside its training curves) unless --out names another folder
     const eventsDir = args.run !== undefined && args.out === undefined ? args.run : outDir;
     const { writeEvalEvents } = await import("../train/run-events.js");
@@ -94,14 +105,14 @@ export const evalCommand = defineCommand({
       );
     });
     const scores = `accuracy ${m.accuracy.toFixed(4)}, macro-F1 ${m.macro_f1.toFixed(4)}`;
-    ctx.out(`${evalCtx.task.name} (${split}, n=${m.n}): ${scores}; ${join(outDir, "metrics.json")}`);
+    ctx.out(`${evalCtx.task.name} (${split}, n=${m.n}): ${scores}; ${outputs(outDir).join(", ")}`);
     return 0;
   },
 });
 
 async function crossValidateCommand(
   evalCtx: EvalContext,
-  options: { folds: number; outDir: string },
+  options: { folds: number; outDir: string; predictions: boolean },
   ctx: CommandContext,
 ): Promise<number> {
   const { crossValidate } = await import("../eval/evaluate.js");

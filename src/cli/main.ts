@@ -5,6 +5,7 @@ import yargs, { type Argv } from "yargs";
 import { auditCommand } from "./audit.js";
 import type { TfewCommand } from "./command.js";
 import { reportError } from "./common.js";
+import { convertCommand } from "./convert.js";
 import { evalCommand } from "./eval.js";
 import { exportCommand } from "./export.js";
 import { goldCheckCommand } from "./gold-check.js";
@@ -25,6 +26,7 @@ export const COMMANDS: readonly TfewCommand[] = [
   scoreCommand,
   mergeCommand,
   exportCommand,
+  convertCommand,
   inspectCommand,
   auditCommand,
   reportCommand,

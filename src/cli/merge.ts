@@ -3,12 +3,14 @@
 import { FISHER_KINDS, type FisherKind } from "../engine/fisher-settings.js";
 import { TfewError } from "../errors.js";
 import { MERGE_METHODS } from "../merge/merge.js";
+import { checkTaskVectorFlags } from "../merge/task-vectors.js";
 import { backendOption, defineCommand, flagValue, lastValue, verboseOption } from "./command.js";
 import { baseModelOf, configFromArgs } from "./sources.js";
 
 export const mergeCommand = defineCommand({
   command: "merge",
-  describe: "merge (IA)³ adapters of one model into one PEFT IA3 adapter (average, weighted, Fisher)",
+  describe:
+    "merge (IA)³ adapters of one model into one PEFT IA3 adapter (average, weighted, Fisher, task arithmetic, TIES, DARE)",
   options: {
     adapter: { type: "string", array: true, demandOption: true, describe: "adapter folder (repeat: two or more)" },
     method: {
@@ -16,8 +18,11 @@ export const mergeCommand = defineCommand({
       choices: MERGE_METHODS,
       default: "average" as const,
       describe:
-        "average | weighted (one --weight each) | fisher (one --data each, or fisher.safetensors beside each adapter)",
+        "average | weighted (one --weight each) | fisher (one --data each, or fisher.safetensors beside each adapter) | task-arithmetic, ties, dare (on τ = l − 1)",
     },
+    lambda: { type: "number", describe: "task-arithmetic, ties, dare: l = 1 + λ·(merged τ) (default 1)" },
+    density: { type: "number", describe: "ties, dare: fraction of each task vector kept, in (0, 1] (default 0.2)" },
+    seed: { type: "number", describe: "dare: seed of the drop draws (default 42)" },
     weight: { type: "number", array: true, describe: "one weight per --adapter, same order (weighted, fisher)" },
     out: { type: "string", demandOption: true, describe: "new folder for the merged adapter", coerce: lastValue },
     data: {
@@ -39,6 +44,8 @@ export const mergeCommand = defineCommand({
   async run(args, ctx) {
     const adapters = args.adapter;
     const data = args.data ?? [];
+    const taskFlags = { lambda: args.lambda, density: args.density, seed: args.seed };
+    checkTaskVectorFlags(args.method, taskFlags);
     const fisherOnly = (flag: string) =>
       new TfewError(
         `merge: ${flag} is for --method fisher (it computes each adapter's Fisher on its data); drop it or use --method fisher`,
@@ -58,6 +65,7 @@ export const mergeCommand = defineCommand({
           adapterDirs: adapters,
           method: args.method,
           weights: args.weight ?? null,
+          ...taskFlags,
           outDir: out,
         });
       }
@@ -84,8 +92,10 @@ export const mergeCommand = defineCommand({
     };
     const s = await summary();
     const weights = s.weights.map((w) => w.toFixed(4)).join(", ");
+    const params = Object.entries(s.methodParameters).map(([k, v]) => `${k} ${v}`);
+    const how = s.weights.length > 0 ? `weights ${weights}` : params.join(", ");
     const what = `${s.vectors} vectors, ${s.parameters.toLocaleString("en-US")} parameters`;
-    ctx.out(`merged ${adapters.length} adapters (${args.method}, weights ${weights}): ${what} → ${s.outDir}`);
+    ctx.out(`merged ${adapters.length} adapters (${args.method}, ${how}): ${what} → ${s.outDir}`);
     return 0;
   },
 });

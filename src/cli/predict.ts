@@ -1,4 +1,5 @@
-// `tfew predict`: predict labels for a split (default test) and write a RAFT submission CSV (ID,Label).
+// `tfew predict`: predict labels for a split (default test) and write a RAFT submission CSV (ID,Label); with
+// --probabilities, one p(<label>) column per label after them.
 import { defineCommand, deprecatedAlias } from "./command.js";
 import { refuseToReplace } from "./common.js";
 import { evalContext, evalOptions, evalSources } from "./eval.js";
@@ -11,6 +12,11 @@ export const predictCommand = defineCommand({
     split: { type: "string", choices: ["train", "test"] as const, default: "test", describe: "which split" },
     output: { type: "string", describe: "CSV file to write (default preds.csv)" },
     out: { type: "string", describe: "deprecated spelling of --output", hidden: true },
+    probabilities: {
+      type: "boolean",
+      default: false,
+      describe: "add one p(<label>) column per label: p(label | x), the softmax of the length-normalized scores",
+    },
   },
   async run(args, ctx) {
     const { config, adapterDir } = await evalSources(ctx, "predict", args);
@@ -19,7 +25,8 @@ export const predictCommand = defineCommand({
     refuseToReplace([outFile], { overwrite: args.overwrite, command: "predict", other: "another --output file" });
     const evalCtx = await evalContext(config, ctx);
     const { predict } = await import("../eval/evaluate.js");
-    const n = await predict(evalCtx, { adapterDir, split: args.split as "train" | "test", outFile });
+    const split = args.split as "train" | "test";
+    const n = await predict(evalCtx, { adapterDir, split, outFile, probabilities: args.probabilities });
     ctx.out(`wrote ${n} predictions to ${outFile}`);
     return 0;
   },

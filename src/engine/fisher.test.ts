@@ -9,7 +9,8 @@ import { IA3_DEFAULTS } from "../adapters/ia3-config.js";
 import { selectBackend } from "../backend/select.js";
 import { readSafetensors } from "../io/safetensors.js";
 import { loadT5 } from "../model/load.js";
-import { combineFisherBlocks, exampleFisher, softmaxOfNegated } from "./fisher.js";
+import { softmaxOfNegated } from "./choice-probabilities.js";
+import { combineFisherBlocks, exampleFisher } from "./fisher.js";
 import { rankBatch } from "./rank.js";
 
 const GOLD = join(import.meta.dirname, "..", "..", "tests", "fixtures", "hf-reference", "t5-tiny-gated");

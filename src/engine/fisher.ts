@@ -6,6 +6,7 @@ import { readVectors, toScales, type Ia3VectorSet } from "../adapters/ia3.js";
 import { TfewError } from "../errors.js";
 import type { T5Model } from "../model/t5.js";
 import { makeBatch, splitMicroBatches, type TfewExample } from "./batch.js";
+import { softmaxOfNegated } from "./choice-probabilities.js";
 import type { FisherSettings } from "./fisher-settings.js";
 import { choiceTokenNll } from "./gradients.js";
 import { choiceScores } from "./losses.js";
@@ -111,14 +112,6 @@ export async function exampleFisher(
     out.set(spec.path, acc);
   }
   return out;
-}
-
-/** softmax(−s) in float64 (s: choice scores, lower is better). */
-export function softmaxOfNegated(scores: readonly number[]): number[] {
-  const best = Math.min(...scores);
-  const e = scores.map((s) => Math.exp(best - s));
-  const total = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / total);
 }
 
 /** Σ of the example terms of each block, in example order (what a worker sends back). */

@@ -1,12 +1,15 @@
 // `tfew eval` and `tfew predict`: rank-classify a task's examples with an adapter (or zero-shot), then
-// write metrics.json (accuracy, RAFT's macro-F1, per class, confusion) or a RAFT submission CSV; and
-// K-fold cross-validation on the labelled split (RAFT's test labels are private).
+// write metrics.json (accuracy, RAFT's macro-F1, per class, confusion; optionally predictions.csv with p(label | x))
+// or a RAFT submission CSV (optionally with p(label | x) per label); and K-fold cross-validation on the labelled
+// split (RAFT's test labels are private).
 import { join } from "node:path";
 import { disposeAdapter, type AdapterVectors } from "../adapters/trainable.js";
 import type { RunConfig } from "../config/schema.js";
 import { csvField } from "../data/table.js";
 import type { Example, TaskData } from "../data/task-types.js";
+import { softmaxOfNegated } from "../engine/choice-probabilities.js";
 import { rankExamples } from "../engine/inference.js";
+import type { RankResult } from "../engine/rank.js";
 import { permutation } from "../engine/rng.js";
 import { buildExamples, loadAdapter, type Workspace } from "../engine/workspace.js";
 import { TfewError } from "../errors.js";
@@ -24,13 +27,16 @@ export interface EvalContext {
   progressStream?: NodeJS.WriteStream;
 }
 
-/** Predicted label index for each example. */
-export async function predictLabels(
+/** The file `tfew eval --predictions` writes beside metrics.json. */
+export const PREDICTIONS_FILE = "predictions.csv";
+
+/** Rank classification of each example: its choice scores and predicted label index. */
+export async function rankRows(
   ctx: EvalContext,
   adapter: AdapterVectors | null,
   rows: readonly Example[],
   label: string,
-): Promise<number[]> {
+): Promise<RankResult> {
   const { examples, truncated } = buildExamples(ctx.task, rows, ctx.workspace.tokenizer, ctx.config);
   if (truncated > 0)
     ctx.log(
@@ -61,7 +67,7 @@ export async function predictLabels(
       onProgress: onBatch,
       what: label,
     };
-    return (await rankExamples(ctx.workspace, adapter, examples, options)).predictions;
+    return await rankExamples(ctx.workspace, adapter, examples, options);
   } finally {
     progress.stop();
     await gpu?.stop();
@@ -77,16 +83,29 @@ function labelled(rows: readonly Example[], where: string): { rows: Example[]; g
   return { rows: withLabels, gold: withLabels.map((r) => r.label as number) };
 }
 
-export async function evaluate(
-  ctx: EvalContext,
-  options: { adapterDir: string | null; split: "train" | "test"; outDir: string },
-): Promise<ClassificationMetrics> {
+export interface EvaluateOptions {
+  adapterDir: string | null;
+  split: "train" | "test";
+  outDir: string;
+  /** also write predictions.csv (ID, gold, predicted, p per label) beside metrics.json */
+  predictions?: boolean;
+}
+
+export async function evaluate(ctx: EvalContext, options: EvaluateOptions): Promise<ClassificationMetrics> {
   const { rows, gold } = labelled(options.split === "train" ? ctx.task.train : ctx.task.test, options.split);
   const adapter = await loadAdapter(ctx.workspace, options.adapterDir);
   try {
-    const predicted = await predictLabels(ctx, adapter, rows, "eval");
+    const ranked = await rankRows(ctx, adapter, rows, "eval");
+    const predicted = ranked.predictions;
     const metrics = classificationMetrics(gold, predicted, ctx.task.labelNames);
     const dir = await ensureRunDir(options.outDir);
+    if (options.predictions === true) {
+      const probs = ranked.scores.map((s) => softmaxOfNegated(s));
+      await writeFileAtomic(
+        join(dir, PREDICTIONS_FILE),
+        predictionsCsv(rows, gold, predicted, probs, ctx.task.labelNames),
+      );
+    }
     await writeJson(dir, "metrics.json", {
       task: ctx.task.name,
       split: options.split,
@@ -99,27 +118,60 @@ export async function evaluate(
   }
 }
 
-/** RAFT submission: `ID,Label` with one row per example in input order, Label as the label name. */
+/** The header of the probability columns: `p(<label>)` per label, in label order. */
+export const probabilityHeader = (labelNames: readonly string[]) => labelNames.map((n) => csvField(`p(${n})`));
+
+/** p(label | x) as CSV fields: every digit of the float64 (String round-trips), so a row sums to 1 within 1e-15. */
+const probabilityFields = (probs: readonly number[]) => probs.map((p) => String(p));
+
+/**
+ * RAFT submission: `ID,Label` with one row per example in input order, Label as the label name; with probs,
+ * one `p(<label>)` column per label after them (p = softmax of the negated length-normalized scores).
+ */
 export function submissionCsv(
   rows: readonly Example[],
   predicted: readonly number[],
   labelNames: readonly string[],
+  probs: readonly (readonly number[])[] | null = null,
 ): string {
-  const lines = rows.map((r, i) => `${csvField(r.id)},${csvField(labelNames[predicted[i] as number] as string)}`);
-  return `ID,Label\n${lines.join("\n")}\n`;
+  const lines = rows.map((r, i) =>
+    [
+      csvField(r.id),
+      csvField(labelNames[predicted[i] as number] as string),
+      ...(probs === null ? [] : probabilityFields(probs[i] as number[])),
+    ].join(","),
+  );
+  const header = ["ID", "Label", ...(probs === null ? [] : probabilityHeader(labelNames))].join(",");
+  return `${header}\n${lines.join("\n")}\n`;
+}
+
+/** predictions.csv: `ID,gold,predicted,p(<label>)...`, one row per evaluated example in input order. */
+export function predictionsCsv(
+  rows: readonly Example[],
+  gold: readonly number[],
+  predicted: readonly number[],
+  probs: readonly (readonly number[])[],
+  labelNames: readonly string[],
+): string {
+  const name = (k: number | undefined) => csvField(labelNames[k as number] as string);
+  const lines = rows.map((r, i) =>
+    [csvField(r.id), name(gold[i]), name(predicted[i]), ...probabilityFields(probs[i] as number[])].join(","),
+  );
+  return `${["ID", "gold", "predicted", ...probabilityHeader(labelNames)].join(",")}\n${lines.join("\n")}\n`;
 }
 
 export async function predict(
   ctx: EvalContext,
-  options: { adapterDir: string | null; split: "train" | "test"; outFile: string },
+  options: { adapterDir: string | null; split: "train" | "test"; outFile: string; probabilities?: boolean },
 ): Promise<number> {
   const rows = options.split === "train" ? ctx.task.train : ctx.task.test;
   if (rows.length === 0)
     throw new TfewError(`predict: the ${options.split} split of ${ctx.config.data.path} has no rows`);
   const adapter = await loadAdapter(ctx.workspace, options.adapterDir);
   try {
-    const predicted = await predictLabels(ctx, adapter, rows, "predict");
-    await writeFileAtomic(options.outFile, submissionCsv(rows, predicted, ctx.task.labelNames));
+    const ranked = await rankRows(ctx, adapter, rows, "predict");
+    const probs = options.probabilities === true ? ranked.scores.map((s) => softmaxOfNegated(s)) : null;
+    await writeFileAtomic(options.outFile, submissionCsv(rows, ranked.predictions, ctx.task.labelNames, probs));
     return rows.length;
   } finally {
     if (adapter) disposeAdapter(adapter);
@@ -146,7 +198,7 @@ export type TrainFold = (fold: { task: TaskData; runDir: string }) => Promise<st
 /** K-fold cross-validation: for each fold, train a fresh adapter on the others with the run's config, evaluate the held fold. */
 export async function crossValidate(
   ctx: EvalContext,
-  options: { folds: number; outDir: string; trainFold: TrainFold },
+  options: { folds: number; outDir: string; trainFold: TrainFold; predictions?: boolean },
 ): Promise<FoldReport> {
   const { rows } = labelled(ctx.task.train, "train");
   const folds = kFolds(rows.length, options.folds, ctx.config.seed);
@@ -160,7 +212,8 @@ export async function crossValidate(
     const foldDir = join(outDir, `fold-${f + 1}`);
     const adapterDir = await options.trainFold({ task: { ...ctx.task, train: trainRows }, runDir: foldDir });
     const foldTask = { ...ctx.task, train: testRows };
-    const metrics = await evaluate({ ...ctx, task: foldTask }, { adapterDir, split: "train", outDir: foldDir });
+    const fold = { adapterDir, split: "train" as const, outDir: foldDir, predictions: options.predictions ?? false };
+    const metrics = await evaluate({ ...ctx, task: foldTask }, fold);
     results.push(metrics);
   }
   const stat = (key: "accuracy" | "macro_f1") => {

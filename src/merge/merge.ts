@@ -1,10 +1,20 @@
 // Merging (IA)³ vector sets of one base model, element by element: the plain average, a weighted average,
 // and Fisher-weighted averaging with a diagonal Fisher (Matena & Raffel 2022, "Merging Models with
-// Fisher-Weighted Averaging", eq. 3). Pure functions over vectors by module path; files are in merge-files.ts.
+// Fisher-Weighted Averaging", eq. 3), all convex combinations of l; and task arithmetic, TIES and DARE on the
+// task vectors τ = l − 1 (task-vectors.ts). Pure functions over vectors by module path; files are in merge-files.ts.
 import type { LoadedAdapter } from "../adapters/peft-adapter.js";
 import { TfewError } from "../errors.js";
+import {
+  DEFAULT_DENSITY,
+  DEFAULT_LAMBDA,
+  fromTaskVector,
+  mergeTaskVectors,
+  TASK_VECTOR_METHODS,
+  toTaskVector,
+  type TaskVectorMethod,
+} from "./task-vectors.js";
 
-export const MERGE_METHODS = ["average", "weighted", "fisher"] as const;
+export const MERGE_METHODS = ["average", "weighted", "fisher", ...TASK_VECTOR_METHODS] as const;
 export type MergeMethod = (typeof MERGE_METHODS)[number];
 
 /**
@@ -28,13 +38,22 @@ export interface MergeRequest {
   fishers?: readonly ReadonlyMap<string, Float32Array>[] | null;
   /** default FISHER_FLOOR */
   fisherFloor?: number;
+  /** task-arithmetic, ties, dare: l = 1 + λ·τ (default DEFAULT_LAMBDA) */
+  lambda?: number;
+  /** ties, dare: the fraction of each τ kept (default DEFAULT_DENSITY) */
+  density?: number;
+  /** dare: uniform draws in [0, 1) (the CLI passes mulberry32(--seed)) */
+  rand?: () => number;
 }
 
 export interface MergeResult {
   adapter: LoadedAdapter;
-  /** the weights applied, normalized to sum 1 */
+  /** the weights applied, normalized to sum 1 (none for the task-vector methods) */
   weights: number[];
 }
+
+const isTaskVectorMethod = (m: MergeMethod): m is TaskVectorMethod =>
+  (TASK_VECTOR_METHODS as readonly string[]).includes(m);
 
 /**
  * average:  θ = (1/n) Σ θᵢ
@@ -46,6 +65,7 @@ export function mergeAdapters(request: MergeRequest): MergeResult {
   const { adapters, method } = request;
   if (adapters.length < 2) throw new TfewError(`merge: give at least two --adapter folders (got ${adapters.length})`);
   checkCompatible(adapters);
+  if (isTaskVectorMethod(method)) return mergeInTaskSpace(request, method);
   const weights = resolveWeights(method, adapters.length, request.weights ?? null);
   const fishers = method === "fisher" ? checkFishers(adapters, request.fishers ?? null) : null;
   const floor = request.fisherFloor ?? FISHER_FLOOR;
@@ -58,6 +78,43 @@ export function mergeAdapters(request: MergeRequest): MergeResult {
   }
   const baseModel = adapters.find((a) => a.baseModel !== "")?.baseModel ?? "";
   return { adapter: { config: first.config, baseModel, values, shapes: new Map(first.shapes) }, weights };
+}
+
+/**
+ * task-arithmetic: l = 1 + λ Σ τᵢ;  ties: l = 1 + λ·disjoint-mean(elect(trim(τᵢ)));  dare: l = 1 + λ Σ drop(τᵢ).
+ * Each adapter's τ is all its vectors flattened in module path order, so TIES' top-k and DARE's draws span
+ * the whole adapter (as in both papers).
+ */
+function mergeInTaskSpace(request: MergeRequest, method: TaskVectorMethod): MergeResult {
+  if (request.weights != null && request.weights.length > 0)
+    throw new TfewError(
+      `merge: --weight is for --method weighted or fisher; --method ${method} scales the summed task vectors by --lambda`,
+    );
+  const first = request.adapters[0] as MergeSource;
+  const paths = [...first.values.keys()];
+  const flat = (a: MergeSource) => {
+    const parts = paths.map((p) => toTaskVector(a.values.get(p) as Float32Array));
+    const out = new Float64Array(parts.reduce((n, v) => n + v.length, 0));
+    let at = 0;
+    for (const part of parts) out.set(part, (at += part.length) - part.length);
+    return out;
+  };
+  const rand =
+    request.rand ??
+    (() => {
+      throw new Error("mergeAdapters: --method dare needs rand");
+    });
+  const density = request.density ?? DEFAULT_DENSITY;
+  const merged = mergeTaskVectors(method, request.adapters.map(flat), { density, rand });
+  const l = fromTaskVector(merged, request.lambda ?? DEFAULT_LAMBDA);
+  const values = new Map<string, Float32Array>();
+  let at = 0;
+  for (const path of paths) {
+    const n = (first.values.get(path) as Float32Array).length;
+    values.set(path, l.slice(at, (at += n)));
+  }
+  const baseModel = request.adapters.find((a) => a.baseModel !== "")?.baseModel ?? "";
+  return { adapter: { config: first.config, baseModel, values, shapes: new Map(first.shapes) }, weights: [] };
 }
 
 function weightedMean(inputs: readonly Float32Array[], weights: readonly number[]): Float32Array {

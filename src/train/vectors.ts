@@ -3,8 +3,9 @@
 // (adapter/, adapter/<task>/, or adapter/experts/<name>/ + router.safetensors + router_config.json).
 import { createVectorSet, ia3ParameterCount, ia3Specs, linearModules, type Ia3VectorSet } from "../adapters/ia3.js";
 import type { Ia3Config } from "../adapters/ia3-config.js";
-import { checkAdapterFits, readAdapter, saveAdapter } from "../adapters/peft-adapter.js";
+import { checkAdapterFits, saveAdapter } from "../adapters/peft-adapter.js";
 import { readExperts, saveSmear } from "../adapters/smear-files.js";
+import { readInitFrom } from "../adapters/t-few.js";
 import { createSmear } from "../adapters/smear.js";
 import { paramGroupsOf, taskSets, type TrainedVectors } from "../adapters/trainable.js";
 import type { RunConfig } from "../config/schema.js";
@@ -23,7 +24,7 @@ export async function createTrainedVectors(
   const { adapter } = config;
   let initial: Map<string, Float32Array> | undefined;
   if (adapter.init_from !== null) {
-    const loaded = await readAdapter(adapter.init_from);
+    const loaded = await readInitFrom(adapter.init_from, linearModules(weights), ia3Config, config.model); // or t-few's .pt
     // check before the vectors are built: a wrong-sized vector must be a TfewError, not a tf shape error
     checkAdapterFits(loaded, ia3Specs(linearModules(weights), ia3Config), adapter.init_from);
     initial = loaded.values;
