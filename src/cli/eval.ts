@@ -6,9 +6,9 @@ import type { RunConfig } from "../config/schema.js";
 import type { TaskData } from "../data/task-types.js";
 import type { EvalContext } from "../eval/evaluate.js";
 import { isTfewError, TfewError } from "../errors.js";
+import { checkOutputs, type InputSource, type OutputTarget } from "../io/outputs.js";
 import { readJson, runPaths } from "../io/run-dir.js";
-import { configOptions, dataOption, defineCommand, flagValue, sourceOptions } from "./command.js";
-import { refuseToReplace } from "./common.js";
+import { configOptions, dataOption, defineCommand, flagValue, inputPaths, sourceOptions } from "./command.js";
 import { evalRunTasks, selectTasks } from "./eval-tasks.js";
 import type { CommandContext } from "./io.js";
 import { resolveSources, type SourceArgs } from "./sources.js";
@@ -36,6 +36,11 @@ export async function evalSources(
   return resolveSources(ctx, command, args, flags);
 }
 
+/** What eval and predict read (an output is never one of them). */
+export function evalInputs(args: Record<string, unknown>): InputSource[] {
+  return inputPaths(args, ["data", "run", "adapter", "model", "config"]);
+}
+
 /** The loaded model and task of one evaluation. */
 export async function evalContext(config: RunConfig, ctx: CommandContext): Promise<EvalContext> {
   const { prepareModel, prepareTask } = await import("../engine/workspace.js");
@@ -60,13 +65,17 @@ export const evalCommand = defineCommand({
     const { config, adapterDir } = await evalSources(ctx, "eval", args);
     const split = args.split as "train" | "test";
     const outDir = args.out ?? join("runs", "eval");
-    const replace = { overwrite: args.overwrite, command: "eval", other: "another --out folder" };
+    const check = async (outputs: OutputTarget[]) =>
+      checkOutputs({ command: "eval", outputs, inputs: evalInputs(args), overwrite: args.overwrite });
+    const metricsFile = (dir: string): OutputTarget => ({
+      flag: "--out",
+      path: join(dir, "metrics.json"),
+      kind: "file",
+      flagNames: "folder",
+    });
     if (args.run !== undefined && config.data.tasks !== null && args.folds === undefined) {
       const names = selectTasks(config, args.task).map((t) => t.name);
-      refuseToReplace(
-        names.map((name) => join(outDir, name, "metrics.json")),
-        replace,
-      );
+      await check(names.map((name) => metricsFile(join(outDir, name))));
       return evalRunTasks(config, { run: args.run, task: args.task, split, out: outDir }, ctx);
     }
     if (args.task !== undefined)
@@ -77,7 +86,8 @@ export const evalCommand = defineCommand({
       );
     // cross-validation also trains a run into each fold-K folder: earlier ones are outputs too
     const folds = args.folds === undefined ? [] : foldDirs(outDir);
-    refuseToReplace([join(outDir, "metrics.json"), ...folds], replace);
+    const foldTargets = folds.map((path): OutputTarget => ({ flag: "--out", path, kind: "folder" }));
+    await check([metricsFile(outDir), ...foldTargets]);
     const evalCtx = await evalContext(config, ctx);
     if (args.folds !== undefined) return crossValidateCommand(evalCtx, { folds: args.folds, outDir }, ctx);
     const { evaluate } = await import("../eval/evaluate.js");

@@ -27,6 +27,8 @@ export interface MergeFoldersOptions {
   /** fisher: what merge.json records as each input's Fisher source (default: the file read, or "computed") */
   fisherRecords?: readonly (Record<string, unknown> | null)[] | null;
   outDir: string;
+  /** replace an earlier merge output in outDir (the CLI checked it is one and --overwrite was given) */
+  overwrite?: boolean;
 }
 
 export interface MergeSummary {
@@ -37,7 +39,7 @@ export interface MergeSummary {
 }
 
 export async function mergeAdapterFolders(options: MergeFoldersOptions): Promise<MergeSummary> {
-  await assertFreshOutDir(options.outDir, "merge");
+  if (options.overwrite !== true) await assertFreshOutDir(options.outDir, "merge");
   if (options.adapterDirs.length < 2)
     throw new TfewError(`merge: give at least two --adapter folders (got ${options.adapterDirs.length})`);
   const adapters = await readMergeSources(options.adapterDirs);
@@ -78,7 +80,8 @@ export async function mergeAdapterFolders(options: MergeFoldersOptions): Promise
     })),
     created: new Date().toISOString(),
   };
-  await writeFolderAtomic(options.outDir, "merge", async (dir) => {
+  const target = { what: "merge", replace: options.overwrite === true };
+  await writeFolderAtomic(options.outDir, target, async (dir) => {
     await writeAdapterFiles(dir, adapter);
     await writeJsonAtomic(join(dir, MERGE_RECORD_FILE), record);
   });
