@@ -2,6 +2,7 @@
 // is claimed before anything loads; --resume continues a killed run from its folder.
 import { dirname, join, resolve } from "node:path";
 import type { RunConfig } from "../config/schema.js";
+import { DISK_CODES, WriteFailure, writeFailure } from "../io/atomic.js";
 import { claimRunDir, defaultRunDir, finishedRun } from "../io/run-dir.js";
 import { defineCommand, configOptions, flagValue } from "./command.js";
 import { shownPath, trapSignals } from "./common.js";
@@ -39,7 +40,9 @@ async function train(config: RunConfig, runDir: string, resume: boolean, ctx: Co
   const { runTraining } = await import("../train/run.js");
   const signals = trapSignals(ctx.io);
   try {
-    const summary = await runTraining({ config, runDir, resume, log: ctx.log, stopRequested: signals.requested });
+    const summary = await runTraining({ config, runDir, resume, log: ctx.log, stopRequested: signals.requested }).catch(
+      (error: unknown) => Promise.reject(resumable(error, runDir)),
+    );
     if (summary.stopped_by !== null) {
       ctx.log(
         `stopped by ${summary.stopped_by} after step ${summary.steps}; resume with: tfew train --resume ${summary.run_dir}`,
@@ -58,4 +61,10 @@ async function train(config: RunConfig, runDir: string, resume: boolean, ctx: Co
   } finally {
     signals.release();
   }
+}
+
+/** A full (or failing, read-only) disk during training: one line that says how to resume once it is fixed. */
+function resumable(error: unknown, runDir: string): unknown {
+  if (!(error instanceof WriteFailure) || !DISK_CODES.has(error.code)) return error;
+  return writeFailure(error.path, error.cause, `run \`tfew train --resume ${runDir}\``);
 }

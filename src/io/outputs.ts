@@ -57,7 +57,7 @@ async function checkExisting(command: string, output: OutputTarget, overwrite: b
   if (info.isDirectory() && entries.length === 0) return; // an empty folder the user made: filled
   if (output.isOwn !== undefined && !output.isOwn.test(output.path, entries)) {
     throw new TfewError(
-      `${command}: ${output.path} ${output.isOwn.not}; give ${other} (it is never overwritten, not even with --overwrite)`,
+      `${command}: ${output.path} ${output.isOwn.not}; choose ${other} (it is never overwritten, not even with --overwrite)`,
     );
   }
   if (!overwrite)
