@@ -17,6 +17,7 @@ import {
   requireBuild,
   runCli,
   scratch,
+  startCli,
   TEMP_FILE,
   type CliResult,
 } from "./helpers/spawn-tfew.js";
@@ -448,6 +449,26 @@ describe("output folder and disk", () => {
       });
     },
   );
+
+  it("a full disk while appending metrics.jsonl: one line saying how to resume, the last checkpoint kept", async () => {
+    const { dir, out } = await caseDir();
+    const args = ["train", "--backend", "wasm", "--out", out, ...QUICK];
+    const sets = ["train.steps=4", "train.log_every=1", "train.checkpoint_every=1"].flatMap((s) => ["--set", s]);
+    // a real process: the 3rd metrics.jsonl row fails as on a full disk (once full, every later append fails too)
+    const cli = startCli([...args, ...sets], { cwd: dir, env: { TFEW_TEST_FAIL_WRITE: "metrics.jsonl:3" } });
+    const r = await cli.done;
+    const line = `disk full while writing ${join(out, "metrics.jsonl")}; free space and run \`tfew train --resume ${out}\``;
+    await expectCleanError(r, { mentions: [line], preceding: ["backend: ", "model: ", "train"] });
+    expect((await loadCheckpoint(out))?.step).toBe(2); // the checkpoint of the last step logged, whole
+    expect((await listFiles(out)).filter((f) => TEMP_FILE.test(f))).toEqual([]);
+    const resumed = await runCli(["train", "--resume", out], { cwd: dir });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const steps = (await readFile(join(out, "metrics.jsonl"), "utf8"))
+      .trimEnd()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { step: number }).step);
+    expect(steps).toEqual([1, 2, 3, 4]);
+  });
 
   it("a full disk while checkpointing keeps the previous checkpoint intact (simulated ENOSPC)", async () => {
     const { dir } = await caseDir();

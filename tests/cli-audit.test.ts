@@ -110,7 +110,7 @@ describe("tfew audit on the demo with flipped labels", () => {
       ["test_unlabeled.csv", "csv", 100],
     ]);
 
-    const second = await runTfewOk(args, { timeoutMs: 120_000 });
+    const second = await runTfewOk([...args, "--overwrite"], { timeoutMs: 120_000 }); // its own earlier audit
     expect(second.stdout).toMatch(/\(3 of 3 folds reused from /);
     expect(second.stderr).not.toMatch(/train:/); // no fold was trained again
     expect(readIssues(out)).toEqual(issues);

@@ -219,7 +219,7 @@ describe("bad input: exit 1, one line, nothing written", () => {
     const before = readFileSync(join(taken, "adapter_config.json"), "utf8");
     await expectOneLineError(
       ["export", "--model", DEMO_MODEL_DIR, "--adapter", taken, "--out", taken],
-      `export: --out ${taken} is not empty; give a new or empty folder (nothing is overwritten)`,
+      `export: --out ${taken} is the same folder as --adapter ${taken}; give another --out (an input is never overwritten, not even with --overwrite)`,
       null,
     );
     expect(readFileSync(join(taken, "adapter_config.json"), "utf8")).toBe(before);

@@ -111,6 +111,24 @@ describe("messages", () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it("a flag that takes a value, given none, is one line and the command does not run (never runs/<time>)", async () => {
+    const runs = join(work, "runs");
+    for (const [args, line] of [
+      [["train", "--out"], "--out needs a folder"],
+      [["train", "--out", "--verbose"], "--out needs a folder"],
+      [["train", "--out="], "--out needs a folder"],
+      [["predict", "--model", "m", "--output"], "--output needs a file"],
+      [["export", "--model", "m", "--adapter", "a", "--out"], "--out needs a folder"],
+      [["eval", "--model", "m", "--folds", "--out", "x"], "--folds needs a number"],
+      [["score", "--input", "a", "--output", "b", "--model"], "--model needs a folder or hub id"],
+    ] as const) {
+      const r = await runCli([...args], { cwd: work });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toBe(`tfew: error: ${line} (see tfew --help)\n`);
+    }
+    expect(existsSync(runs)).toBe(false);
+  });
+
   it("a bad flag value names the flag the user typed, not a rebuilt --set", async () => {
     const r = await runCli(["eval", "--model", "nowhere", "--data", ""], { cwd: work });
     expect(errorLine(r)).toBe('tfew: error: data.path in --data must be a non-empty string, got ""');

@@ -75,7 +75,9 @@ describe("tfew report (command line)", () => {
       /^tfew: error: report: mine\.html exists and is not a tfew report; choose another --output/,
     );
     expect(await readFile(join(work, "mine.html"), "utf8")).toBe("<p>my notes</p>");
-    expectOk(await runCli(["report", "a", "b", "--output", "report.html"], { cwd: work })); // its own earlier report: replaced
+    const again = await runCli(["report", "a", "b", "--output", "report.html"], { cwd: work });
+    expect(again.stderr).toMatch(/^tfew: error: report: report\.html already exists; give --overwrite/);
+    expectOk(await runCli(["report", "a", "b", "--output", "report.html", "--overwrite"], { cwd: work })); // its own earlier report
   });
 });
 

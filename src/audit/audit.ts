@@ -36,6 +36,16 @@ export interface AuditResult {
   reusedFolds: number;
 }
 
+/** What an audit writes into its --out folder: a folder holding only these is an earlier audit (--overwrite). */
+export const AUDIT_OUTPUTS: readonly string[] = [
+  "label_issues.csv",
+  "summary.json",
+  "label-studio-tasks.json",
+  "label-studio-config.xml",
+  "manifest.json",
+  "folds",
+];
+
 /** The cache key: what the fold adapters depend on (data bytes, resolved recipe, fold count). */
 export function auditCacheKey(dataSha256: readonly string[], config: RunConfig, folds: number): string {
   return sha256Text(JSON.stringify({ data: dataSha256, config: configToYaml({ ...config, out: null }), folds })).slice(

@@ -2,7 +2,9 @@
 // probabilities and confident learning (src/audit); the recipe from the run folder or the default config.
 import { join } from "node:path";
 import { TfewError } from "../errors.js";
-import { configOptions, dataOption, defineCommand, flagValue } from "./command.js";
+import { checkOutputs } from "../io/outputs.js";
+import { parseTempName } from "../io/temp-files.js";
+import { configOptions, dataOption, defineCommand, flagValue, inputPaths, overwriteOption } from "./command.js";
 import { resolveSources } from "./sources.js";
 
 export const auditCommand = defineCommand({
@@ -22,6 +24,7 @@ export const auditCommand = defineCommand({
       default: 5,
       describe: "K: fold adapters trained, each scoring the examples it did not see",
     },
+    ...overwriteOption,
   },
   async run(args, ctx) {
     if ((args.model === undefined) === (args.run === undefined))
@@ -30,7 +33,17 @@ export const auditCommand = defineCommand({
     const flags = [...flagValue("data", "data.path", args.data), ...flagValue("backend", "backend", args.backend)];
     const { config } = await resolveSources(ctx, "audit", { ...args, adapter: undefined }, flags);
     const outDir = args.out ?? join("runs", "audit");
-    const { runAudit } = await import("../audit/audit.js");
+    const { AUDIT_OUTPUTS, runAudit } = await import("../audit/audit.js");
+    const own = (_dir: string, entries: readonly string[]) =>
+      entries.every((name) => AUDIT_OUTPUTS.includes(name) || parseTempName(name) !== null);
+    await checkOutputs({
+      command: "audit",
+      outputs: [
+        { flag: "--out", path: outDir, kind: "folder", isOwn: { test: own, not: "is not empty and holds no audit" } },
+      ],
+      inputs: inputPaths(args, ["data", "run", "model", "config"]),
+      overwrite: args.overwrite,
+    });
     const r = await runAudit({ config, folds: args.folds, outDir, log: ctx.log });
     const reused = r.reusedFolds > 0 ? ` (${r.reusedFolds} of ${args.folds} folds reused from ${r.cacheDir})` : "";
     ctx.out(

@@ -3,6 +3,7 @@
 import type { InferredOptionTypes, Options, PositionalOptions } from "yargs";
 import { BACKEND_NAMES } from "../backend/backend-names.js";
 import type { ConfigValue } from "../config/load.js";
+import type { InputSource } from "../io/outputs.js";
 import type { CommandContext } from "./io.js";
 
 export interface TfewCommand<O extends Record<string, Options> = Record<string, Options>> {
@@ -28,6 +29,19 @@ export function lastValue(value: unknown): string | undefined {
 export const verboseOption = {
   verbose: { type: "boolean", default: false, describe: "print stack traces on errors" },
 } as const;
+
+export const overwriteOption = {
+  overwrite: { type: "boolean", default: false, describe: "replace an earlier output of this command" },
+} as const;
+
+/** The inputs a command reads, for checkOutputs: an output is never one of them. */
+export function inputPaths(args: Record<string, unknown>, flags: readonly string[]): InputSource[] {
+  return flags.flatMap((flag) => {
+    const value = args[flag];
+    const values = Array.isArray(value) ? value : value === undefined ? [] : [value];
+    return values.map((v) => ({ flag: `--${flag}`, path: String(v) }));
+  });
+}
 
 export const backendOption = {
   backend: { type: "string", choices: BACKEND_NAMES, describe: "TF.js backend (also TFEW_BACKEND)" },
@@ -56,6 +70,33 @@ export const dataOption = {
       "task: RAFT folder, raft:<task>, hf:<org>/<dataset>[/<config>], .csv, .jsonl, .parquet, .arrow or Label Studio .json",
   },
 } as const;
+
+/**
+ * The first value-taking flag of `options` that `argv` gives without a value (`--out` last or before another
+ * flag, `--out=`), as one usage line ("--out needs a folder"); null when every such flag has one. yargs itself
+ * reads a bare `--out` as "" and drops a bare number flag, so the command would run on its defaults.
+ */
+export function missingFlagValue(argv: readonly string[], options: Record<string, Options>): string | null {
+  for (const [i, token] of argv.entries()) {
+    if (token === "--") break;
+    const m = /^--([^=]+)(=(.*))?$/.exec(token);
+    const option = m === null ? undefined : options[m[1] as string];
+    if (m === null || option === undefined || (option.type !== "string" && option.type !== "number")) continue;
+    const next = argv[i + 1];
+    const bare = m[2] === undefined && (next === undefined || (next.startsWith("-") && Number.isNaN(Number(next))));
+    if (bare || m[3] === "") return `--${m[1]} needs ${valueName(option)}`;
+  }
+  return null;
+}
+
+/** What a flag takes, from its type and help line: "a folder", "a file", "a number", "a folder or hub id" ... */
+function valueName(option: Options): string {
+  if (option.type === "number") return "a number";
+  const describe = typeof option.describe === "string" ? option.describe : "";
+  if (/folder or hub id/.test(describe)) return "a folder or hub id";
+  const noun = /\b(folder|file)\b/.exec(describe);
+  return noun === null ? "a value" : `a ${noun[1]}`;
+}
 
 /** A flag's value as a config value, so a bad value is reported against the flag the user typed. */
 export function flagValue(flag: string, key: string, value: unknown): ConfigValue[] {

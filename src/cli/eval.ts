@@ -6,9 +6,9 @@ import type { RunConfig } from "../config/schema.js";
 import type { TaskData } from "../data/task-types.js";
 import type { EvalContext } from "../eval/evaluate.js";
 import { isTfewError, TfewError } from "../errors.js";
+import { checkOutputs, type InputSource, type OutputTarget } from "../io/outputs.js";
 import { readJson, runPaths } from "../io/run-dir.js";
-import { configOptions, dataOption, defineCommand, flagValue, sourceOptions } from "./command.js";
-import { refuseToReplace } from "./common.js";
+import { configOptions, dataOption, defineCommand, flagValue, inputPaths, sourceOptions } from "./command.js";
 import { evalRunTasks, selectTasks } from "./eval-tasks.js";
 import type { CommandContext } from "./io.js";
 import { resolveSources, type SourceArgs } from "./sources.js";
@@ -34,6 +34,11 @@ export async function evalSources(
     throw new TfewError(`${command}: give one of --run DIR, --adapter DIR or --model M`);
   const flags = [...flagValue("data", "data.path", args.data), ...flagValue("backend", "backend", args.backend)];
   return resolveSources(ctx, command, args, flags);
+}
+
+/** What eval and predict read (an output is never one of them). */
+export function evalInputs(args: Record<string, unknown>): InputSource[] {
+  return inputPaths(args, ["data", "run", "adapter", "model", "config"]);
 }
 
 /** The loaded model and task of one evaluation. */
@@ -65,17 +70,17 @@ export const evalCommand = defineCommand({
     const { config, adapterDir } = await evalSources(ctx, "eval", args);
     const split = args.split as "train" | "test";
     const outDir = args.out ?? join("runs", "eval");
-    const replace = { overwrite: args.overwrite, command: "eval", other: "another --out folder" };
-    const outputs = (dir: string) => [
-      join(dir, "metrics.json"),
-      ...(args.predictions ? [join(dir, "predictions.csv")] : []),
+    const check = async (outputs: OutputTarget[]) =>
+      checkOutputs({ command: "eval", outputs, inputs: evalInputs(args), overwrite: args.overwrite });
+    const outputs = (dir: string): OutputTarget[] => [
+      { flag: "--out", path: join(dir, "metrics.json"), kind: "file", flagNames: "folder" },
+      ...(args.predictions
+        ? [{ flag: "--out", path: join(dir, "predictions.csv"), kind: "file", flagNames: "folder" } as OutputTarget]
+        : []),
     ];
     if (args.run !== undefined && config.data.tasks !== null && args.folds === undefined) {
       const names = selectTasks(config, args.task).map((t) => t.name);
-      refuseToReplace(
-        names.flatMap((name) => outputs(join(outDir, name))),
-        replace,
-      );
+      await check(names.flatMap((name) => outputs(join(outDir, name))));
       const taskArgs = { run: args.run, task: args.task, split, out: outDir, predictions: args.predictions };
       return evalRunTasks(config, taskArgs, ctx);
     }
@@ -87,7 +92,8 @@ export const evalCommand = defineCommand({
       );
     // cross-validation also trains a run into each fold-K folder: earlier ones are outputs too
     const folds = args.folds === undefined ? [] : foldDirs(outDir);
-    refuseToReplace([...outputs(outDir), ...folds], replace);
+    const foldTargets = folds.map((path): OutputTarget => ({ flag: "--out", path, kind: "folder" }));
+    await check([...outputs(outDir), ...foldTargets]);
     const evalCtx = await evalContext(config, ctx);
     const predictions = args.predictions;
     if (args.folds !== undefined) return crossValidateCommand(evalCtx, { folds: args.folds, outDir, predictions }, ctx);

@@ -2,7 +2,8 @@
 // prints one JSON line on stdout, a readable line on stderr, exit 0 only when every value is within tolerance.
 import { join } from "node:path";
 import type { BackendName } from "../backend/backend-names.js";
-import { backendOption, defineCommand, verboseOption } from "./command.js";
+import { checkOutputs } from "../io/outputs.js";
+import { backendOption, defineCommand, overwriteOption, verboseOption } from "./command.js";
 import { PACKAGE_ROOT } from "./common.js";
 
 /** Where the fixtures sit in a checkout and in the kit (scripts/kit.js keeps the same relative path). */
@@ -16,9 +17,15 @@ export const goldCheckCommand = defineCommand({
     ...backendOption,
     fixtures: { type: "string", describe: "fixture folder (default: tests/fixtures/hf-reference/t5-tiny-gated)" },
     output: { type: "string", describe: "also write the JSON result to this file" },
+    ...overwriteOption,
     ...verboseOption,
   },
   async run(args, ctx) {
+    if (args.output !== undefined) {
+      const inputs = [{ flag: "--fixtures", path: args.fixtures ?? DEFAULT_GOLD_FIXTURES }];
+      const outputs = [{ flag: "--output", path: args.output, kind: "file" as const }];
+      await checkOutputs({ command: "gold-check", outputs, inputs, overwrite: args.overwrite });
+    }
     const { selectBackend } = await import("../backend/select.js");
     const { runGoldCheck } = await import("../check/gold.js");
     const { writeJsonAtomic } = await import("../io/atomic.js");

@@ -3,8 +3,8 @@
 // its output streams, so tests run every command in-process; bin/tfew.js passes the process's.
 import yargs, { type Argv } from "yargs";
 import { auditCommand } from "./audit.js";
-import type { TfewCommand } from "./command.js";
-import { reportError } from "./common.js";
+import { missingFlagValue, type TfewCommand } from "./command.js";
+import { exitCleanlyOnSignals, reportError } from "./common.js";
 import { convertCommand } from "./convert.js";
 import { evalCommand } from "./eval.js";
 import { exportCommand } from "./export.js";
@@ -44,10 +44,19 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   const ctx = commandContext(io);
   let code = 0;
   const run = async (command: TfewCommand, args: Record<string, unknown>) => {
+    const missing = missingFlagValue(argv, command.options);
+    if (missing !== null) {
+      io.stderr(`tfew: error: ${missing} (see tfew --help)\n`);
+      code = 2;
+      return;
+    }
+    const release = exitCleanlyOnSignals(io); // a signal removes the command's unfinished outputs
     try {
       code = (await command.run?.(args as never, ctx)) ?? 0;
     } catch (error) {
       code = reportError(error, { verbose, io });
+    } finally {
+      release();
     }
   };
   const names = COMMANDS.map(commandName);

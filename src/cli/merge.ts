@@ -4,7 +4,16 @@ import { FISHER_KINDS, type FisherKind } from "../engine/fisher-settings.js";
 import { TfewError } from "../errors.js";
 import { MERGE_METHODS } from "../merge/merge.js";
 import { checkTaskVectorFlags } from "../merge/task-vectors.js";
-import { backendOption, defineCommand, flagValue, lastValue, verboseOption } from "./command.js";
+import { checkOutputs } from "../io/outputs.js";
+import {
+  backendOption,
+  defineCommand,
+  flagValue,
+  inputPaths,
+  lastValue,
+  overwriteOption,
+  verboseOption,
+} from "./command.js";
 import { baseModelOf, configFromArgs } from "./sources.js";
 
 export const mergeCommand = defineCommand({
@@ -39,6 +48,7 @@ export const mergeCommand = defineCommand({
     config: { type: "string", array: true, describe: "fisher: config file (YAML/JSON); repeat to layer" },
     set: { type: "string", array: true, describe: "fisher: override one key: section.key=value (repeatable)" },
     ...backendOption,
+    ...overwriteOption,
     ...verboseOption,
   },
   async run(args, ctx) {
@@ -58,6 +68,14 @@ export const mergeCommand = defineCommand({
       );
     }
     const out = args.out as string;
+    const { MERGE_RECORD_FILE } = await import("../merge/merge-files.js");
+    await checkOutputs({
+      command: "merge",
+      outputs: [{ flag: "--out", path: out, kind: "folder", isOwn: ownFolder(MERGE_RECORD_FILE, "merge") }],
+      inputs: inputPaths(args, ["adapter", "data", "model", "config"]),
+      overwrite: args.overwrite,
+    });
+    const overwrite = args.overwrite;
     const summary = async () => {
       if (data.length === 0 && args.fisher === undefined) {
         const { mergeAdapterFolders } = await import("../merge/merge-files.js");
@@ -67,6 +85,7 @@ export const mergeCommand = defineCommand({
           weights: args.weight ?? null,
           ...taskFlags,
           outDir: out,
+          overwrite,
         });
       }
       if (data.length === 0)
@@ -86,7 +105,7 @@ export const mergeCommand = defineCommand({
       });
       const { fisherMerge } = await import("../merge/fisher-merge.js");
       const kind = (args.fisher ?? "model") as FisherKind;
-      const s = await fisherMerge({ inputs, kind, weights: args.weight ?? null, outDir: out, log: ctx.log });
+      const s = await fisherMerge({ inputs, kind, weights: args.weight ?? null, outDir: out, overwrite, log: ctx.log });
       ctx.log(`fisher: ${s.computed} computed, ${s.reused} reused`);
       return s;
     };
@@ -99,3 +118,11 @@ export const mergeCommand = defineCommand({
     return 0;
   },
 });
+
+/** A folder output that is this command's earlier output when it holds `record` (merge.json, tfew_export.json). */
+export function ownFolder(record: string, command: string) {
+  return {
+    test: (_dir: string, entries: readonly string[]) => entries.includes(record),
+    not: `is not empty and holds no ${record} (not a tfew ${command} output)`,
+  };
+}

@@ -1,8 +1,8 @@
 // `tfew predict`: predict labels for a split (default test) and write a RAFT submission CSV (ID,Label); with
 // --probabilities, one p(<label>) column per label after them.
+import { checkOutputs } from "../io/outputs.js";
 import { defineCommand, deprecatedAlias } from "./command.js";
-import { refuseToReplace } from "./common.js";
-import { evalContext, evalOptions, evalSources } from "./eval.js";
+import { evalContext, evalInputs, evalOptions, evalSources } from "./eval.js";
 
 export const predictCommand = defineCommand({
   command: "predict",
@@ -22,7 +22,12 @@ export const predictCommand = defineCommand({
     const { config, adapterDir } = await evalSources(ctx, "predict", args);
     const use = { command: "predict", old: "out", now: "output" };
     const outFile = deprecatedAlias(ctx, use, args.output, args.out) ?? "preds.csv";
-    refuseToReplace([outFile], { overwrite: args.overwrite, command: "predict", other: "another --output file" });
+    await checkOutputs({
+      command: "predict",
+      outputs: [{ flag: "--output", path: outFile, kind: "file" }],
+      inputs: evalInputs(args),
+      overwrite: args.overwrite,
+    });
     const evalCtx = await evalContext(config, ctx);
     const { predict } = await import("../eval/evaluate.js");
     const split = args.split as "train" | "test";

@@ -1,5 +1,6 @@
 // `tfew report RUN_OR_SWEEP... --output report.html`: one self-contained HTML page of charts (src/report).
-import { defineCommand, deprecatedAlias, lastValue, verboseOption } from "./command.js";
+import { checkOutputs } from "../io/outputs.js";
+import { defineCommand, deprecatedAlias, lastValue, overwriteOption, verboseOption } from "./command.js";
 
 export const reportCommand = defineCommand({
   command: "report <folders..>",
@@ -14,7 +15,7 @@ export const reportCommand = defineCommand({
   options: {
     output: {
       type: "string",
-      describe: "HTML file to write (default report.html; never overwrites a file that is not a tfew report)",
+      describe: "HTML file to write (default report.html; --overwrite replaces an earlier tfew report, nothing else)",
       coerce: lastValue,
     },
     out: { type: "string", describe: "deprecated spelling of --output", hidden: true, coerce: lastValue },
@@ -23,13 +24,28 @@ export const reportCommand = defineCommand({
       default: 0.6,
       describe: "EMA weight of the smoothed curves (TensorBoard's default 0.6; 0 = none)",
     },
+    ...overwriteOption,
     ...verboseOption,
   },
   async run(args, ctx) {
     const out = deprecatedAlias(ctx, { command: "report", old: "out", now: "output" }, args.output, args.out);
-    const { writeReport } = await import("../report/report.js");
+    const { isReport, writeReport } = await import("../report/report.js");
     const folders = (args.folders as string[] | undefined) ?? [];
-    const r = await writeReport({ inputs: folders, out: out ?? "report.html", smoothing: args.smoothing });
+    const file = out ?? "report.html";
+    await checkOutputs({
+      command: "report",
+      outputs: [
+        {
+          flag: "--output",
+          path: file,
+          kind: "file",
+          isOwn: { test: isReport, not: "exists and is not a tfew report" },
+        },
+      ],
+      inputs: folders.map((path) => ({ flag: "the folder", path })),
+      overwrite: args.overwrite,
+    });
+    const r = await writeReport({ inputs: folders, out: file, smoothing: args.smoothing });
     const runs = `${r.runs} run${r.runs === 1 ? "" : "s"}`;
     const size = `${(r.bytes / 1024).toFixed(0)} KiB`;
     ctx.out(`wrote ${r.out}: ${runs}, ${r.charts} charts, ${size} (open it in a browser; no network needed)`);

@@ -4,7 +4,8 @@ import { readFile } from "node:fs/promises";
 import { TfewError } from "../errors.js";
 import type { ScorePair } from "../eval/score.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { backendOption, defineCommand, flagValue, verboseOption } from "./command.js";
+import { checkOutputs } from "../io/outputs.js";
+import { backendOption, defineCommand, flagValue, inputPaths, overwriteOption, verboseOption } from "./command.js";
 import { resolveSources } from "./sources.js";
 
 export const scoreCommand = defineCommand({
@@ -19,6 +20,7 @@ export const scoreCommand = defineCommand({
     tokenizer: { type: "string", describe: "folder with tokenizer.json (default: the model folder)" },
     ...backendOption,
     "batch-size": { type: "number", default: 16 },
+    ...overwriteOption,
     ...verboseOption,
   },
   async run(args, ctx) {
@@ -26,6 +28,12 @@ export const scoreCommand = defineCommand({
       throw new TfewError("score: give --run DIR or --adapter DIR, not both (--run uses the run's adapter/)");
     if (args.run === undefined && args.model === undefined && args.adapter === undefined)
       throw new TfewError("score: give --model M, --adapter DIR or --run DIR");
+    await checkOutputs({
+      command: "score",
+      outputs: [{ flag: "--output", path: args.output, kind: "file" }],
+      inputs: inputPaths(args, ["input", "run", "adapter", "model", "tokenizer"]),
+      overwrite: args.overwrite,
+    });
     const flags = [
       ...flagValue("tokenizer", "tokenizer", args.tokenizer),
       ...flagValue("backend", "backend", args.backend),

@@ -4,6 +4,7 @@ import type { SweepRunReport } from "../sweep/run.js";
 import type { RunningChild } from "../sweep/spawn.js";
 import { TfewError } from "../errors.js";
 import { defineCommand, verboseOption } from "./command.js";
+import { exitOnSignal, signalExitCode, takeOverSignals } from "./common.js";
 import type { CommandContext } from "./io.js";
 
 /** Stop requests for a sweep: the first SIGINT/SIGTERM stops new work and reaches the running tfew children. */
@@ -15,25 +16,20 @@ function trapSweepSignals(ctx: CommandContext): {
 } {
   const children = new Set<RunningChild>();
   let got: NodeJS.Signals | null = null;
-  const handler = (signal: NodeJS.Signals) => {
-    if (got !== null) process.exit(signal === "SIGINT" ? 130 : 143);
+  const release = takeOverSignals((signal) => {
+    if (got !== null) exitOnSignal(signal);
     got = signal;
     ctx.log(`tfew sweep: ${signal} received; the running cells checkpoint and stop (send again to exit now)`);
     for (const child of children) child.forward(signal);
-  };
-  process.on("SIGINT", handler);
-  process.on("SIGTERM", handler);
+  });
   return {
     requested: () => got !== null,
     onChild: (child) => {
       children.add(child);
       void child.done.then(() => children.delete(child));
     },
-    release: () => {
-      process.off("SIGINT", handler);
-      process.off("SIGTERM", handler);
-    },
-    code: () => (got === "SIGINT" ? 130 : 143),
+    release,
+    code: () => signalExitCode(got ?? "SIGTERM"),
   };
 }
 

@@ -3,6 +3,7 @@
 // which flags it honours), under the same lock.
 import { dirname, join, resolve } from "node:path";
 import type { RunConfig } from "../config/schema.js";
+import { DISK_CODES, WriteFailure, writeFailure } from "../io/atomic.js";
 import { claimRunDir, defaultRunDir, finishedRun } from "../io/run-dir.js";
 import { lockRunDir, type RunLock } from "../io/run-lock.js";
 import { defineCommand, configOptions, flagValue } from "./command.js";
@@ -73,7 +74,7 @@ async function train(plan: TrainPlan, lock: RunLock, ctx: CommandContext): Promi
         acceptChangedInputs: plan.acceptChangedInputs,
         log: ctx.log,
         stopRequested: signals.requested,
-      });
+      }).catch((error: unknown) => Promise.reject(resumable(error, plan.runDir)));
       return reportEnd(summary, ctx);
     } finally {
       signals.release();
@@ -100,4 +101,10 @@ function reportEnd(summary: TrainSummary, ctx: CommandContext): number {
   ctx.out(`curves: tensorboard --logdir ${shownPath(dirname(resolve(summary.run_dir)))}`);
   ctx.out(`        tfew report ${shownRun} --output ${join(shownRun, "report.html")}`);
   return 0;
+}
+
+/** A full (or failing, read-only) disk during training: one line that says how to resume once it is fixed. */
+function resumable(error: unknown, runDir: string): unknown {
+  if (!(error instanceof WriteFailure) || !DISK_CODES.has(error.code)) return error;
+  return writeFailure(error.path, error.cause, `run \`tfew train --resume ${runDir}\``);
 }

@@ -47,7 +47,7 @@ describe("writeFileAtomic", () => {
       throw osError("EIO");
     };
     const attempt = writeFileAtomic(path, "{}", { fs: { fsync: failingSync } });
-    await expect(attempt).rejects.toThrow(/^could not write .*x\.json \(EIO: EIO: simulated failure\); check the disk/);
+    await expect(attempt).rejects.toThrow(/^I\/O error while writing .*x\.json \(EIO\); check the disk, then re-run$/);
     expect(await readdir(dir)).toEqual([]);
   });
 

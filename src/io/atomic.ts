@@ -1,10 +1,11 @@
 // Crash-safe file writes (temp file in the same folder, fsync, rename, fsync the folder) and a streamed
 // sha256. Mirrors the write-then-rename pattern of huggingface_hub / safetensors writers.
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, rename, unlink, type FileHandle } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { TfewError } from "../errors.js";
+import { removeStaleTemps, tempPathFor, testHold, trackTemp } from "./temp-files.js";
 
 /** The file operations writeFileAtomic uses; tests replace some of them to simulate failures (ENOSPC). */
 export interface AtomicFsOps {
@@ -32,7 +33,7 @@ const defaultOps: AtomicFsOps = {
 /**
  * Write `data` to `path` so that readers see either the old file or the complete new one, never a partial
  * file. On any failure the temp file is removed, the old file is left untouched, and a one-line TfewError
- * naming the path and the OS error code is thrown.
+ * naming the path and the OS error code is thrown. Temps that killed processes left in the folder are removed first.
  */
 export async function writeFileAtomic(
   path: string,
@@ -42,7 +43,9 @@ export async function writeFileAtomic(
   const ops: AtomicFsOps = { ...defaultOps, ...options.fs };
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   const dir = dirname(path);
-  const tempPath = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`);
+  await removeStaleTemps(dir);
+  const tempPath = tempPathFor(path);
+  const untrack = trackTemp(tempPath);
   let handle: FileHandle | undefined;
   try {
     handle = await open(tempPath, "wx"); // exclusive: never reuse someone else's temp file
@@ -50,11 +53,14 @@ export async function writeFileAtomic(
     await ops.fsync(handle);
     await handle.close();
     handle = undefined;
+    await testHold(path, tempPath);
     await ops.rename(tempPath, path);
   } catch (error) {
     if (handle !== undefined) await handle.close().catch(() => undefined);
     await unlink(tempPath).catch(() => undefined);
-    throw writeError(path, error);
+    throw writeFailure(path, error);
+  } finally {
+    untrack();
   }
   await fsyncDir(dir);
 }
@@ -99,22 +105,44 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-function writeError(path: string, error: unknown): TfewError {
+/** The OS error codes of a disk that cannot take more writes (full, over quota, failing, read-only). */
+export const DISK_CODES: ReadonlySet<string> = new Set(["ENOSPC", "EDQUOT", "EIO", "EROFS"]);
+
+/** A failed write as one line; `path` and `code` let a caller add its own advice (e.g. how to resume). */
+export class WriteFailure extends TfewError {
+  constructor(
+    message: string,
+    readonly path: string,
+    readonly code: string,
+    cause: unknown,
+  ) {
+    super(message, { cause });
+  }
+}
+
+/**
+ * A failed write of `path` as one line naming the path and what to do; for a full, failing or read-only disk
+ * (DISK_CODES) `then` is the last step ("re-run", or how to resume). A TfewError is returned as it is.
+ */
+export function writeFailure(path: string, error: unknown, then?: string): TfewError {
   if (error instanceof TfewError) return error;
   const code = errorCode(error);
+  const next = then ?? "re-run";
+  const writable = then === undefined ? "choose a writable output folder" : `make it writable, then ${then}`;
   const what: Record<string, string> = {
-    ENOSPC: `disk full while writing ${path}; free space and re-run`,
-    EDQUOT: `disk quota exceeded while writing ${path}; free space or raise the quota and re-run`,
+    ENOSPC: `disk full while writing ${path}; free space and ${next}`,
+    EDQUOT: `disk quota exceeded while writing ${path}; free space or raise the quota and ${next}`,
+    EIO: `I/O error while writing ${path} (EIO); check the disk, then ${next}`,
     EACCES: `permission denied writing ${path} (EACCES); choose a writable folder or fix its permissions`,
     EPERM: `permission denied writing ${path} (EPERM); choose a writable folder or fix its permissions`,
-    EROFS: `read-only file system while writing ${path} (EROFS); choose a writable output folder`,
+    EROFS: `read-only file system while writing ${path} (EROFS); ${writable}`,
     ENOENT: `cannot write ${path}: folder ${dirname(path)} does not exist (ENOENT); create it or fix the path`,
     ENOTDIR: `cannot write ${path}: a part of the path is not a folder (ENOTDIR); fix the path`,
     EISDIR: `cannot write ${path}: it is a folder (EISDIR); choose a file name`,
   };
   const message =
     what[code] ?? `could not write ${path} (${code}: ${oneLine(error)}); check the disk and permissions and re-run`;
-  return new TfewError(message, { cause: error });
+  return new WriteFailure(message, path, code, error);
 }
 
 function errorCode(error: unknown): string {

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import { TfewError } from "../errors.js";
 import { sha256File, writeFileAtomic, writeJsonAtomic } from "./atomic.js";
 import { inUseMessage, LOCK_FILE, lockHolder, lockRunDir, type RunLock } from "./run-lock.js";
+import { parseTempName } from "./temp-files.js";
 
 /** The files and folders of a run folder. */
 export const RUN_FILES = {
@@ -291,15 +292,12 @@ async function exists(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined)) !== undefined;
 }
 
-/** Temp files of writeFileAtomic (`.<name>.tmp-<pid>-<hex>`) that a killed process left behind. */
-const TEMP_FILE = /^\..+\.tmp-\d+-[0-9a-f]{12}$/;
-
 /** Removes leftover temp files in a run folder and anywhere under its adapter/ (call before resuming a killed run). */
 export async function removeTempFiles(runDir: string): Promise<void> {
   const remove = async (dir: string, depth: number): Promise<void> => {
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
     for (const e of entries) {
-      if (e.isFile() && TEMP_FILE.test(e.name)) await unlink(join(dir, e.name)).catch(() => undefined);
+      if (e.isFile() && parseTempName(e.name) !== null) await unlink(join(dir, e.name)).catch(() => undefined);
       else if (e.isDirectory() && depth > 0) await remove(join(dir, e.name), depth - 1);
     }
   };

@@ -34,6 +34,7 @@ export interface ExportOptions {
   adapterDir: string;
   outDir: string;
   tokenizerDir?: string | null; // tokenizer files from here instead of the model folder
+  overwrite?: boolean; // replace an earlier export in outDir (the CLI checked it is one and --overwrite was given)
   log: (line: string) => void;
 }
 
@@ -51,7 +52,8 @@ interface WeightFile {
 }
 
 export async function exportModel(options: ExportOptions): Promise<ExportSummary> {
-  await assertFreshOutDir(options.outDir, "export");
+  const target = { what: "export", replace: options.overwrite === true };
+  if (!target.replace) await assertFreshOutDir(options.outDir, "export");
   const source = await resolveModelSource(options.model, { revision: options.revision });
   const config = await readT5Config(source.dir);
   const adapter = await readAdapter(options.adapterDir);
@@ -70,7 +72,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportSummary
   const weightMap: Record<string, string> = {};
   const dtypes = new Set<string>();
   let totalSize = 0;
-  await writeFolderAtomic(options.outDir, "export", async (dir) => {
+  await writeFolderAtomic(options.outDir, target, async (dir) => {
     for (const file of files) {
       const { tensors, metadata } = await readWeights(file.input);
       const out: Record<string, SafetensorsInput> = {};

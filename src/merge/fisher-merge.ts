@@ -31,6 +31,8 @@ export interface FisherMergeOptions {
   kind: FisherKind;
   weights?: readonly number[] | null;
   outDir: string;
+  /** replace an earlier merge output in outDir (see MergeFoldersOptions.overwrite) */
+  overwrite?: boolean;
   log: (line: string) => void;
 }
 
@@ -63,7 +65,7 @@ interface Prepared {
 export async function fisherMerge(
   options: FisherMergeOptions,
 ): Promise<MergeSummary & { computed: number; reused: number }> {
-  await assertFreshOutDir(options.outDir, "merge");
+  if (options.overwrite !== true) await assertFreshOutDir(options.outDir, "merge");
   const adapters = await readMergeSources(options.inputs.map((i) => i.adapterDir));
   checkCompatible(adapters); // before any compute: one line naming both folders
   const prepared: Prepared[] = [];
@@ -120,6 +122,7 @@ export async function fisherMerge(
     fishers,
     fisherRecords: records,
     outDir: options.outDir,
+    overwrite: options.overwrite,
   });
   return { ...summary, computed, reused: prepared.length - computed };
 }

@@ -49,6 +49,8 @@ export interface MergeFoldersOptions {
   density?: number | undefined;
   seed?: number | undefined;
   outDir: string;
+  /** replace an earlier merge output in outDir (the CLI checked it is one and --overwrite was given) */
+  overwrite?: boolean;
 }
 
 export interface MergeSummary {
@@ -61,7 +63,7 @@ export interface MergeSummary {
 
 export async function mergeAdapterFolders(options: MergeFoldersOptions): Promise<MergeSummary> {
   checkTaskVectorFlags(options.method, options);
-  await assertFreshOutDir(options.outDir, "merge");
+  if (options.overwrite !== true) await assertFreshOutDir(options.outDir, "merge");
   if (options.adapterDirs.length < 2)
     throw new TfewError(`merge: give at least two --adapter folders (got ${options.adapterDirs.length})`);
   const adapters = await readMergeSources(options.adapterDirs);
@@ -106,7 +108,8 @@ export async function mergeAdapterFolders(options: MergeFoldersOptions): Promise
     })),
     created: new Date().toISOString(),
   };
-  await writeFolderAtomic(options.outDir, "merge", async (dir) => {
+  const target = { what: "merge", replace: options.overwrite === true };
+  await writeFolderAtomic(options.outDir, target, async (dir) => {
     await writeAdapterFiles(dir, adapter);
     await writeJsonAtomic(join(dir, MERGE_RECORD_FILE), record);
   });

@@ -4,6 +4,8 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, writeSync } fro
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { TfewError } from "../errors.js";
+import { writeFailure } from "../io/atomic.js";
+import { testFault } from "../io/temp-files.js";
 import { EVENT_FILE_PREFIX, FILE_VERSION, encodeEvent, frameRecord } from "./tfevents.js";
 
 /** fsync then close an append log's descriptor (null: already closed): its lines survive a crash after close. */
@@ -111,7 +113,12 @@ export function createEventWriter(dir: string, options: EventWriterOptions = {})
   }
   const append = (data: Uint8Array) => {
     if (fd === null) throw new TfewError(`event file ${path} is closed; write before close()`);
-    writeSync(fd, frameRecord(data));
+    try {
+      testFault(path.replace(/\.[^/]*$/, "")); // TFEW_TEST_FAIL_WRITE=events:N matches events.out.tfevents.*
+      writeSync(fd, frameRecord(data));
+    } catch (error) {
+      throw writeFailure(path, error);
+    }
   };
   append(encodeEvent({ wallTime: now() / 1000, step: 0, fileVersion: FILE_VERSION }));
   return {

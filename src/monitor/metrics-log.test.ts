@@ -1,7 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { TfewError } from "../errors.js";
+import { WriteFailure } from "../io/atomic.js";
 import { createMetricsLog, mean, percentile, summarizeSeries } from "./metrics-log.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tfew-metrics-"));
@@ -63,5 +65,41 @@ describe("summarizeSeries", () => {
     expect(percentile([], 95)).toBeNaN();
     expect(() => percentile([1], 0)).toThrow(/out of range/);
     expect(mean([1, 2, 3, 4])).toBe(2.5);
+  });
+});
+
+describe("a disk that fails while appending (TFEW_TEST_FAIL_WRITE)", () => {
+  afterEach(() => {
+    delete process.env.TFEW_TEST_FAIL_WRITE;
+  });
+
+  it("ENOSPC on metrics.jsonl is one line naming the file (not an internal error); close does not throw again", () => {
+    const path = join(dir, "full", "metrics.jsonl");
+    process.env.TFEW_TEST_FAIL_WRITE = "metrics.jsonl:2";
+    const log = createMetricsLog(path, { events: true });
+    log.write({ step: 1, loss: 2 });
+    const error = (() => {
+      try {
+        log.write({ step: 2, loss: 1 });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(WriteFailure);
+    expect((error as WriteFailure).code).toBe("ENOSPC");
+    expect((error as TfewError).message).toBe(`disk full while writing ${path}; free space and re-run`);
+    expect(() => log.close()).not.toThrow();
+    expect(readFileSync(path, "utf8")).toBe('{"step":1,"loss":2}\n'); // the rows before stay whole
+  });
+
+  it("EIO on the TensorBoard event file is one line naming the event file", () => {
+    const path = join(dir, "eio", "metrics.jsonl");
+    process.env.TFEW_TEST_FAIL_WRITE = "events:3:EIO"; // the file-version event, step 1, then step 2 fails
+    const log = createMetricsLog(path, { events: true });
+    log.write({ step: 1, loss: 2 });
+    expect(() => log.write({ step: 2, loss: 1 })).toThrow(
+      /^I\/O error while writing \S+\/eio\/events\.out\.tfevents\.\S+ \(EIO\); check the disk, then re-run$/,
+    );
+    expect(() => log.close()).not.toThrow();
   });
 });

@@ -4,6 +4,8 @@
 import { mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { TfewError } from "../errors.js";
+import { writeFailure } from "../io/atomic.js";
+import { testFault } from "../io/temp-files.js";
 import {
   createEventWriter,
   recordScalars,
@@ -40,18 +42,34 @@ export function createMetricsLog(path: string, options: MetricsLogOptions = {}):
   const events: EventWriter | null = options.events
     ? createEventWriter(dirname(path), options.events === true ? {} : options.events)
     : null;
+  let failed = false; // after a failed write, close() does not throw again (the first failure is the one to tell)
   return {
     path,
     write(record) {
       if (fd === null) throw new TfewError(`metrics log ${path} is closed; write before close()`);
-      // writeSync hands the whole line to the OS now: a crash loses no logged step, and lines never interleave.
-      writeSync(fd, `${JSON.stringify(record)}\n`);
-      if (events !== null && typeof record.step === "number") events.write(record.step, recordScalars(record));
+      try {
+        // writeSync hands the whole line to the OS now: a crash loses no logged step, and lines never interleave.
+        testFault(path);
+        writeSync(fd, `${JSON.stringify(record)}\n`);
+      } catch (error) {
+        failed = true;
+        throw writeFailure(path, error);
+      }
+      try {
+        if (events !== null && typeof record.step === "number") events.write(record.step, recordScalars(record));
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     },
     close() {
       const open = fd;
       fd = null;
-      syncAndClose(open, () => events?.close());
+      try {
+        syncAndClose(open, () => events?.close());
+      } catch (error) {
+        if (!failed) throw writeFailure(path, error);
+      }
     },
   };
 }

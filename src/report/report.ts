@@ -23,15 +23,16 @@ export interface ReportResult {
 
 const GENERATOR = '<meta name="generator" content="tfew report">';
 
+/** Whether `path` is a page tfew report wrote (the only kind `tfew report --overwrite` replaces). */
+export function isReport(path: string): boolean {
+  return existsSync(path) && readFileSync(path, "utf8").includes(GENERATOR);
+}
+
+/** Writes the page; the CLI checked --output first (checkOutputs with isReport). */
 export async function writeReport(options: ReportOptions): Promise<ReportResult> {
   if (options.smoothing !== undefined && !(options.smoothing >= 0 && options.smoothing < 1)) {
     throw new TfewError(
       `report: --smoothing ${options.smoothing} is out of range; use 0 <= w < 1 (TensorBoard's default is 0.6)`,
-    );
-  }
-  if (existsSync(options.out) && !readFileSync(options.out, "utf8").includes(GENERATOR)) {
-    throw new TfewError(
-      `report: ${options.out} exists and is not a tfew report; choose another --output (it is never overwritten)`,
     );
   }
   const inputs = loadInputs(options.inputs);

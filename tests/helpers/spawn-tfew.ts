@@ -118,5 +118,5 @@ export async function listFiles(dir: string): Promise<string[]> {
     .sort();
 }
 
-/** writeFileAtomic's temp-file names: `.<name>.tmp-<pid>-<hex>`. */
-export const TEMP_FILE = /(^|\/)\.[^/]+\.tmp-\d+-[0-9a-f]+$/;
+/** writeFileAtomic's temp-file names: `.<name>.tmp-<pid>@<host>-<hex>` (`.<name>.tmp-<pid>-<hex>` before). */
+export const TEMP_FILE = /(^|\/)\.[^/]+\.tmp-\d+(@[^/]+)?-[0-9a-f]+$/;
