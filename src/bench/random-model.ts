@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { initTinyT5Weights } from "../demo/tiny-t5.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { hfConfigJson } from "../io/hf-config.js";
 import { writeSafetensors } from "../io/safetensors.js";
 import { parseT5Config } from "../model/config.js";
 
@@ -41,7 +42,7 @@ export async function ensureRandomModel(
   await mkdir(dir, { recursive: true });
   const config = parseT5Config(options.shape, `${dir}/config.json`);
   await writeSafetensors(join(dir, "model.safetensors"), initTinyT5Weights(config, options.seed), { format: "pt" });
-  await writeFileAtomic(join(dir, "config.json"), JSON.stringify(options.shape, null, 2));
+  await writeFileAtomic(join(dir, "config.json"), hfConfigJson(options.shape));
   for (const f of ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]) {
     if (existsSync(join(options.tokenizerDir, f))) await copyFile(join(options.tokenizerDir, f), join(dir, f));
   }
