@@ -11,7 +11,7 @@ import shutil
 import sys
 
 import torch
-from peft import IA3Config, get_peft_model
+from peft import IA3Config, PeftModel, get_peft_model
 from transformers import T5ForConditionalGeneration
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -19,7 +19,7 @@ OUT = os.path.join(ROOT, "tests", "fixtures", "peft-bin")
 BASE = "data/demo-model"  # relative, as a user would type it: PEFT records it as base_model_name_or_path
 
 
-def make_adapter(base: str, seed: int) -> torch.nn.Module:
+def make_adapter(base: str, seed: int) -> PeftModel:
     """PEFT's IA3 on the T5 at `base` (target k, v, wo; wo feed-forward), vectors moved away from 1."""
     model = T5ForConditionalGeneration.from_pretrained(base)
     config = IA3Config(task_type="SEQ_2_SEQ_LM", target_modules=["k", "v", "wo"], feedforward_modules=["wo"])
@@ -32,7 +32,7 @@ def make_adapter(base: str, seed: int) -> torch.nn.Module:
     return peft_model
 
 
-def save_twice(peft_model: torch.nn.Module, out: str) -> None:
+def save_twice(peft_model: PeftModel, out: str) -> None:
     """The same adapter as bin/adapter_model.bin and safetensors/adapter_model.safetensors (PEFT's own writers)."""
     for sub, safe in (("bin", False), ("safetensors", True)):
         folder = os.path.join(out, sub)
