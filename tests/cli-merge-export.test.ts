@@ -156,7 +156,8 @@ describe("bad input: exit 1, one line, nothing written", () => {
     const out = join(tmp, "never-2");
     await expectOneLineError(
       ["merge", "--adapter", a, "--adapter", b, "--out", out],
-      `merge: ${b} was trained on google/flan-t5-small but ${a} on ${DEMO_MODEL_DIR}; merge only adapters of the same base model`,
+      // the demo's absolute path is recorded relative to the current folder (the repo root), as the message says it
+      `merge: ${b} was trained on google/flan-t5-small but ${a} on data/demo-model; merge only adapters of the same base model`,
       out,
     );
   });

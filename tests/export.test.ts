@@ -198,6 +198,29 @@ describe("export equals model + adapter", () => {
     ).toBeGreaterThan(1e-2);
   });
 
+  it("config.json: copied byte for byte, but an integer in a float field (transformers 5.x refuses it) becomes 1.0", async () => {
+    const out = join(root, "demo-export-config");
+    await exportModel({ model: DEMO_MODEL, adapterDir: demoAdapter, outDir: out, ...quiet });
+    expect(await readFile(join(out, "config.json"), "utf8")).toBe(
+      await readFile(join(DEMO_MODEL, "config.json"), "utf8"),
+    );
+    // the demo model's config.json as tfew once wrote it: JSON.stringify's 1 and 0 for initializer_factor, dropout_rate
+    const intModel = join(root, "demo-int-config");
+    await mkdir(intModel);
+    const config = JSON.parse(await readFile(join(DEMO_MODEL, "config.json"), "utf8")) as Record<string, unknown>;
+    await writeFile(
+      join(intModel, "config.json"),
+      JSON.stringify({ ...config, initializer_factor: 1, dropout_rate: 0 }),
+    );
+    await writeFile(join(intModel, "model.safetensors"), await readFile(join(DEMO_MODEL, "model.safetensors")));
+    const fixed = join(root, "demo-int-config-export");
+    await exportModel({ model: intModel, adapterDir: demoAdapter, outDir: fixed, ...quiet });
+    const text = await readFile(join(fixed, "config.json"), "utf8");
+    expect(text).toContain('"initializer_factor": 1.0');
+    expect(text).toContain('"dropout_rate": 0.0');
+    expect(JSON.parse(text)).toEqual({ ...config, initializer_factor: 1, dropout_rate: 0 });
+  });
+
   it("a sharded demo model: the same shard grouping, an index, and the same scores", async () => {
     const sharded = join(root, "demo-sharded");
     await mkdir(sharded);

@@ -2,7 +2,8 @@
 // otherwise) must match the model's specs, not just its element count; one line names module, expected, found.
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TfewError } from "../errors.js";
 import { writeSafetensors } from "../io/safetensors.js";
@@ -10,7 +11,7 @@ import { parseT5Config } from "../model/config.js";
 import { linearShapes } from "../model/weights.js";
 import { ia3Specs, type Ia3VectorSpec } from "./ia3.js";
 import { IA3_DEFAULTS, type Ia3Config } from "./ia3-config.js";
-import { checkAdapterFits, peftTensorName, readAdapter } from "./peft-adapter.js";
+import { checkAdapterFits, peftTensorName, readAdapter, recordedBaseModel } from "./peft-adapter.js";
 
 const config = parseT5Config(
   {
@@ -108,5 +109,19 @@ describe("checkAdapterFits", () => {
     expect(message).toContain("vector encoder.block.0.layer.0.SelfAttention.v");
     expect(message).toContain("is [1, 64] (output scaling)");
     expect(message.split("\n")).toHaveLength(1);
+  });
+});
+
+describe("recordedBaseModel (base_model_name_or_path)", () => {
+  const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+  const demo = join(repo, "data", "demo-model");
+  it("keeps a hub id or a path as given, relative or absolute (as PEFT records what from_pretrained got)", () => {
+    for (const given of ["google/flan-t5-small", "data/demo-model", "./models/t5", "/srv/models/t5"])
+      expect(recordedBaseModel(given, repo)).toBe(given);
+  });
+  it("records the embedded demo (an absolute path tfew filled in) relative to the current folder under it", () => {
+    expect(recordedBaseModel(demo, repo)).toBe("data/demo-model");
+    expect(recordedBaseModel(demo, join(repo, "data"))).toBe("demo-model");
+    expect(recordedBaseModel(demo, join(repo, "tests"))).toBe(demo); // not under it: absolute, still loadable
   });
 });

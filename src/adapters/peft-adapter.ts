@@ -1,10 +1,14 @@
 // Adapters on disk in PEFT's format (peft save_pretrained for IA3): adapter_config.json and
-// adapter_model.safetensors with keys `base_model.model.<module path>.ia3_l` — loadable by PEFT and back.
-import { mkdir, readFile } from "node:fs/promises";
+// adapter_model.safetensors with keys `base_model.model.<module path>.ia3_l` — loadable by PEFT and back. Older
+// PEFT (< 0.7) saved adapter_model.bin (torch.save) by default: read too, never written.
+import { mkdir, readFile, stat } from "node:fs/promises";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { DEFAULT_CONFIG_FILE } from "../config/load.js";
 import { TfewError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { peftFiles } from "../io/run-dir.js";
+import { PEFT_FILES, peftFiles } from "../io/run-dir.js";
 import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
+import type { TensorRecord } from "../io/tensor-record.js";
 import { moduleMatches, type Ia3Config } from "./ia3-config.js";
 import { readVectors, type Ia3VectorSet, type Ia3VectorSpec } from "./ia3.js";
 
@@ -20,6 +24,21 @@ export function peftModulePath(name: string): string | null {
   return name.startsWith(PREFIX) && name.endsWith(SUFFIX) && name.length > PREFIX.length + SUFFIX.length
     ? name.slice(PREFIX.length, -SUFFIX.length)
     : null;
+}
+
+/** The embedded demo model, the one local path tfew fills in itself (configs/default.yaml's model: data/demo-model). */
+const EMBEDDED_DEMO_MODEL = join(dirname(dirname(DEFAULT_CONFIG_FILE)), "data", "demo-model");
+
+/**
+ * base_model_name_or_path as tfew records it: the model as it was given — a hub id, or a local path as typed
+ * (relative paths stay relative) — as PEFT records what from_pretrained got. The embedded demo, whose absolute
+ * path tfew filled in, is recorded relative to the current folder when it lies under it (`data/demo-model` from a
+ * clone, `node_modules/tfew/data/demo-model` from a project), so the adapter keeps loading after the folder moves.
+ */
+export function recordedBaseModel(model: string, cwd: string = process.cwd()): string {
+  if (!isAbsolute(model) || resolve(model) !== EMBEDDED_DEMO_MODEL) return model; // as typed
+  const rel = relative(cwd, EMBEDDED_DEMO_MODEL);
+  return rel === "" || rel.startsWith("..") || isAbsolute(rel) ? model : rel.split(sep).join("/");
 }
 
 /** adapter_config.json as PEFT 0.4 writes it (keys sorted, 2-space indent). */
@@ -58,7 +77,8 @@ export async function writeAdapterFiles(dir: string, adapter: LoadedAdapter): Pr
   for (const [path, data] of adapter.values)
     tensors[peftTensorName(path)] = { dtype: "F32", shape: adapter.shapes.get(path) ?? [data.length, 1], data };
   await writeSafetensors(files.weights, tensors, { format: "pt" });
-  await writeFileAtomic(files.config, JSON.stringify(peftAdapterConfig(adapter.config, adapter.baseModel), null, 2));
+  const config = peftAdapterConfig(adapter.config, recordedBaseModel(adapter.baseModel));
+  await writeFileAtomic(files.config, JSON.stringify(config, null, 2));
 }
 
 export interface LoadedAdapter {
@@ -70,7 +90,7 @@ export interface LoadedAdapter {
 
 /** Reads a tfew- or PEFT-written IA3 adapter folder (values not yet checked against a model). */
 export async function readAdapter(dir: string): Promise<LoadedAdapter> {
-  const { config: configFile, weights: weightsFile } = peftFiles(dir);
+  const configFile = peftFiles(dir).config;
   let raw: Record<string, unknown>;
   try {
     raw = JSON.parse(await readFile(configFile, "utf8")) as Record<string, unknown>;
@@ -94,7 +114,7 @@ export async function readAdapter(dir: string): Promise<LoadedAdapter> {
     if (v === null || v === undefined) return [];
     throw new TfewError(`adapter: ${key} in ${configFile} must be a list of module names or a regex string`);
   };
-  const { tensors } = await readSafetensors(weightsFile);
+  const { file: weightsFile, tensors } = await readAdapterWeights(dir);
   const values = new Map<string, Float32Array>();
   const shapes = new Map<string, number[]>();
   for (const [name, record] of tensors) {
@@ -113,6 +133,27 @@ export async function readAdapter(dir: string): Promise<LoadedAdapter> {
     values,
     shapes,
   };
+}
+
+/**
+ * The adapter's tensors: adapter_model.safetensors, else adapter_model.bin (torch.save, PEFT < 0.7's default),
+ * read by the safe pickle reader (src/io/torch-pickle.ts: tensors only, no code run).
+ */
+async function readAdapterWeights(dir: string): Promise<{ file: string; tensors: Map<string, TensorRecord> }> {
+  const files = peftFiles(dir);
+  if (await isFile(files.weights))
+    return { file: files.weights, tensors: (await readSafetensors(files.weights)).tensors };
+  if (await isFile(files.legacyWeights)) {
+    const { readTorchCheckpoint } = await import("../io/torch-pickle.js");
+    return { file: files.legacyWeights, tensors: await readTorchCheckpoint(files.legacyWeights) };
+  }
+  throw new TfewError(
+    `adapter: no ${PEFT_FILES.weights} (or ${PEFT_FILES.legacyWeights}) in ${dir}; the adapter folder is incomplete — copy its weights file too`,
+  );
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isFile() ?? false;
 }
 
 /**

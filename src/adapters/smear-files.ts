@@ -9,7 +9,7 @@ import { readSafetensors, writeSafetensors } from "../io/safetensors.js";
 import type { T5Weights } from "../model/weights.js";
 import type { Ia3Config } from "./ia3-config.js";
 import { ia3Specs, linearModules } from "./ia3.js";
-import { checkAdapterFits, readAdapter, saveAdapter } from "./peft-adapter.js";
+import { checkAdapterFits, readAdapter, recordedBaseModel, saveAdapter } from "./peft-adapter.js";
 import { blockNames, createSmear, type SmearAdapter } from "./smear.js";
 
 export async function saveSmear(dir: string, adapter: SmearAdapter, options: { baseModel: string }): Promise<void> {
@@ -25,7 +25,7 @@ export async function saveSmear(dir: string, adapter: SmearAdapter, options: { b
   await writeSafetensors(files.router, tensors, { format: "tfew-smear-router-1" });
   const config = {
     type: "smear",
-    base_model_name_or_path: options.baseModel,
+    base_model_name_or_path: recordedBaseModel(options.baseModel),
     experts: adapter.experts.map((e) => e.name),
     d_model: adapter.dModel,
     router:

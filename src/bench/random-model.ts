@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { open, rename } from "node:fs/promises";
 import { initParameter } from "../demo/tiny-t5.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { hfConfigJson } from "../io/hf-config.js";
 import { parseT5Config, type T5Config } from "../model/config.js";
 import { expectedParameters } from "../model/weights.js";
 
@@ -42,7 +43,7 @@ export async function ensureRandomModel(
   await mkdir(dir, { recursive: true });
   const config = parseT5Config(options.shape, `${dir}/config.json`);
   await writeRandomWeights(join(dir, "model.safetensors"), config, options.seed);
-  await writeFileAtomic(join(dir, "config.json"), JSON.stringify(options.shape, null, 2));
+  await writeFileAtomic(join(dir, "config.json"), hfConfigJson(options.shape));
   for (const f of ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]) {
     if (existsSync(join(options.tokenizerDir, f))) await copyFile(join(options.tokenizerDir, f), join(dir, f));
   }

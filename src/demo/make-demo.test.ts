@@ -58,6 +58,12 @@ describe("makeDemo", () => {
     expect(statSync(join(first.modelDir, "model.safetensors")).size).toBeLessThan(2 * 1024 * 1024);
   });
 
+  it("writes config.json's float fields as floats (transformers 5.x refuses initializer_factor: 1)", () => {
+    const text = readFileSync(join(first.modelDir, "config.json"), "utf8");
+    expect(text).toContain('"initializer_factor": 1.0,');
+    expect(text).toContain('"dropout_rate": 0.0,');
+  });
+
   // The repo's data/ must be what the generator writes today (rerun `npm run demo:make` after changing src/demo).
   it.skipIf(!existsSync(join(REPO_ROOT, "data", "demo-model")))(
     "matches the checked-in data/demo-model and data/demo-task",

@@ -3,6 +3,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { writeFileAtomic } from "../io/atomic.js";
+import { hfConfigJson } from "../io/hf-config.js";
 import { writeSafetensors } from "../io/safetensors.js";
 import { countParameters } from "../model/config.js";
 import { demoCorpus, generateDemoTask, labelsJson, taskJson, toCsv, type DemoTask } from "./demo-task.js";
@@ -95,7 +96,10 @@ export async function makeDemo(options: MakeDemoOptions): Promise<{ modelDir: st
       unk_token: unk,
     }),
   );
-  await writeFileAtomic(join(modelDir, "config.json"), json(tinyT5ConfigJson({ tokenizerVocabSize: tokenizerVocab })));
+  await writeFileAtomic(
+    join(modelDir, "config.json"),
+    hfConfigJson(tinyT5ConfigJson({ tokenizerVocabSize: tokenizerVocab })), // 1.0 stays 1.0 (transformers 5.x)
+  );
   await writeFileAtomic(join(modelDir, "generation_config.json"), json(generationConfigJson()));
   await writeSafetensors(join(modelDir, "model.safetensors"), initTinyT5Weights(config, WEIGHT_SEED), { format: "pt" });
   await writeFileAtomic(

@@ -23,8 +23,12 @@ export const RUN_FILES = {
   summary: "summary.json", // written last: steps, losses, speed, stopped_by
 } as const;
 
-/** A PEFT (IA)³ adapter folder (peft save_pretrained). */
-export const PEFT_FILES = { weights: "adapter_model.safetensors", config: "adapter_config.json" } as const;
+/** A PEFT (IA)³ adapter folder (peft save_pretrained; adapter_model.bin: PEFT < 0.7's default, read, never written). */
+export const PEFT_FILES = {
+  weights: "adapter_model.safetensors",
+  legacyWeights: "adapter_model.bin",
+  config: "adapter_config.json",
+} as const;
 
 /** A SMEAR adapter folder: experts/<name>/ (PEFT folders), the routers, and router_config.json (written last). */
 export const SMEAR_FILES = {
@@ -56,9 +60,14 @@ export function runPaths(dir: string): RunPaths {
   };
 }
 
-/** adapter_model.safetensors and adapter_config.json of a PEFT adapter folder. */
-export function peftFiles(adapterDir: string): { weights: string; config: string } {
-  return { weights: join(adapterDir, PEFT_FILES.weights), config: join(adapterDir, PEFT_FILES.config) };
+/** adapter_model.safetensors (or the older adapter_model.bin) and adapter_config.json of a PEFT adapter folder. */
+export function peftFiles(adapterDir: string): { weights: string; legacyWeights: string; config: string } {
+  const at = (name: string) => join(adapterDir, name);
+  return {
+    weights: at(PEFT_FILES.weights),
+    legacyWeights: at(PEFT_FILES.legacyWeights),
+    config: at(PEFT_FILES.config),
+  };
 }
 
 /** The files of a SMEAR adapter folder; `expert(name)` is that expert's PEFT folder. */
@@ -85,10 +94,15 @@ export type AdapterLayout = "set" | "smear" | "tasks";
 /** The layout of an adapter folder from its files (SMEAR: router_config.json, written last); null when it holds none. */
 export async function adapterLayout(dir: string): Promise<AdapterLayout | null> {
   if (await exists(smearFiles(dir).routerConfig)) return "smear";
-  if (await exists(peftFiles(dir).weights)) return "set";
+  if (await hasPeftWeights(dir)) return "set";
   const names = await readdir(dir).catch(() => [] as string[]);
-  for (const name of names) if (await exists(peftFiles(join(dir, name)).weights)) return "tasks";
+  for (const name of names) if (await hasPeftWeights(join(dir, name))) return "tasks";
   return null;
+}
+
+async function hasPeftWeights(dir: string): Promise<boolean> {
+  const files = peftFiles(dir);
+  return (await exists(files.weights)) || (await exists(files.legacyWeights));
 }
 
 /** The run folder holding an adapter folder (a run's adapter/: config.resolved.yaml beside it), else null. */

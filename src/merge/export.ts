@@ -1,13 +1,14 @@
 // `tfew export`: a base model with an (IA)³ adapter folded into its weights (fold.ts), written as a plain
 // Hugging Face folder: config.json, safetensors weights with the original tensor names, shard grouping and
 // dtypes, the tokenizer files, and tfew_export.json saying what was merged. Mirrors PEFT merge_and_unload.
-import { copyFile, stat } from "node:fs/promises";
+import { copyFile, readFile, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ia3Specs, type Ia3VectorSpec } from "../adapters/ia3.js";
 import { checkAdapterFits, readAdapter } from "../adapters/peft-adapter.js";
 import { TfewError } from "../errors.js";
 import { writeJsonAtomic } from "../io/atomic.js";
 import { readShardIndex, WEIGHT_FILES } from "../io/checkpoint-dir.js";
+import { hasIntegerFloatField, hfConfigJson } from "../io/hf-config.js";
 import { resolveModelSource } from "../io/hub.js";
 import { assertFreshOutDir, writeFolderAtomic } from "../io/out-dir.js";
 import { readSafetensors, writeSafetensors, type SafetensorsInput } from "../io/safetensors.js";
@@ -207,9 +208,9 @@ async function readWeights(
   return { tensors: await readTorchCheckpoint(path), metadata: {} };
 }
 
-/** Copies config.json and, when present, the COPIED_FILES; returns the names copied besides config.json. */
+/** Copies config.json (see copyConfig) and, when present, the COPIED_FILES; returns the names copied besides it. */
 async function copyModelFiles(where: { modelDir: string; tokenizerDir: string; outDir: string }): Promise<string[]> {
-  await copyFile(join(where.modelDir, "config.json"), join(where.outDir, "config.json"));
+  await copyConfig(join(where.modelDir, "config.json"), join(where.outDir, "config.json"));
   const copied: string[] = [];
   for (const name of COPIED_FILES) {
     const from = join(TOKENIZER_FILES.has(name) ? where.tokenizerDir : where.modelDir, name);
@@ -218,6 +219,17 @@ async function copyModelFiles(where: { modelDir: string; tokenizerDir: string; o
     copied.push(name);
   }
   return copied;
+}
+
+/**
+ * config.json byte for byte, unless a float field holds an integer (`"initializer_factor": 1`, as JSON.stringify
+ * wrote it into tfew's own demo model once): transformers 5.x refuses that, so it is rewritten with 1.0.
+ */
+async function copyConfig(from: string, to: string): Promise<void> {
+  const text = await readFile(from, "utf8");
+  const config = JSON.parse(text) as unknown; // readT5Config has parsed it already
+  const fix = typeof config === "object" && config !== null && hasIntegerFloatField(config as Record<string, unknown>);
+  await writeFile(to, fix ? hfConfigJson(config as Record<string, unknown>) : text);
 }
 
 async function isFile(path: string): Promise<boolean> {

@@ -104,6 +104,18 @@ describe("mergeAdapterFolders", () => {
     expect(Array.from((await readAdapter(out)).values.get(K) ?? [])).toEqual([1.5, 3]); // ((1+3)/2 + 1)/2, ((2+6)/2 + 2)/2
   });
 
+  it("a relative base model path is recorded as given (PEFT's way), not made absolute; spellings of one folder agree", async () => {
+    // relative to the test's current folder (the repo root): two spellings of one real folder
+    const base = "tests/fixtures/hf-reference/t5-tiny-gated";
+    const [c, d] = [join(root, "rel-c"), join(root, "rel-d")];
+    await writeAdapterFiles(c, vectors([1, 2], [0, 4, 8], { baseModel: base }));
+    await writeAdapterFiles(d, vectors([3, 6], [2, 2, 2], { baseModel: `./${base}/../t5-tiny-gated` }));
+    const out = join(root, "rel-merged");
+    await mergeAdapterFolders({ adapterDirs: [c, d], method: "average", outDir: out });
+    expect((await readAdapter(out)).baseModel).toBe(base);
+    expect(JSON.parse(await readFile(join(out, "merge.json"), "utf8")).base_model).toBe(base);
+  });
+
   it("fisher: reads fisher.safetensors beside each adapter, or takes computed diagonals", async () => {
     const fa = join(root, "fa");
     const fb = join(root, "fb");
@@ -218,7 +230,7 @@ describe("bad input: one line, nothing written", () => {
         await writeFile(join(c, "adapter_config.json"), await readFile(join(a, "adapter_config.json")));
         return { dirs: [a, c], method: "average" };
       },
-      /^safetensors: file .*no-weights\/adapter_model.safetensors not found; check the path$/,
+      /^adapter: no adapter_model.safetensors \(or adapter_model.bin\) in .*no-weights; the adapter folder is incomplete — copy its weights file too$/,
     ],
     [
       "weights count mismatch",

@@ -117,7 +117,7 @@ export async function mergeAdapterFolders(options: MergeFoldersOptions): Promise
   return { outDir: options.outDir, vectors: adapter.values.size, parameters, weights, methodParameters: applied };
 }
 
-/** Reads the adapter folders to merge (each must exist); base models named by local folders by their real path. */
+/** Reads the adapter folders to merge (each must exist); base models named by local folders compare by real path. */
 export async function readMergeSources(dirs: readonly string[]): Promise<MergeSource[]> {
   const adapters: MergeSource[] = [];
   for (const dir of dirs) {
@@ -126,7 +126,7 @@ export async function readMergeSources(dirs: readonly string[]): Promise<MergeSo
         `merge: adapter folder ${dir} does not exist; give folders written by tfew train (run/adapter), tfew merge or PEFT`,
       );
     const adapter = await readAdapter(dir);
-    adapters.push({ ...adapter, baseModel: await canonicalModel(adapter.baseModel), dir });
+    adapters.push({ ...adapter, baseModelKey: await canonicalModel(adapter.baseModel), dir }); // recorded as given
   }
   return adapters;
 }

@@ -27,6 +27,8 @@ export const FISHER_FLOOR = 1e-8;
 /** An adapter to merge and the folder it came from (named in messages). */
 export interface MergeSource extends LoadedAdapter {
   dir: string;
+  /** baseModel as compared (a local folder by its real path); default baseModel. The merge records baseModel. */
+  baseModelKey?: string;
 }
 
 export interface MergeRequest {
@@ -192,7 +194,8 @@ export function checkCompatible(adapters: readonly MergeSource[]): void {
         );
       }
     }
-    if (first.baseModel !== "" && other.baseModel !== "" && first.baseModel !== other.baseModel) {
+    const [firstBase, otherBase] = [first.baseModelKey ?? first.baseModel, other.baseModelKey ?? other.baseModel];
+    if (firstBase !== "" && otherBase !== "" && firstBase !== otherBase) {
       throw new TfewError(
         `merge: ${other.dir} was trained on ${other.baseModel} but ${first.dir} on ${first.baseModel}; merge only adapters of the same base model`,
       );
