@@ -111,7 +111,11 @@ export const evalCommand = defineCommand({
       );
     });
     const scores = `accuracy ${m.accuracy.toFixed(4)}, macro-F1 ${m.macro_f1.toFixed(4)}`;
-    ctx.out(`${evalCtx.task.name} (${split}, n=${m.n}): ${scores}; ${outputs(outDir).join(", ")}`);
+    ctx.out(
+      `${evalCtx.task.name} (${split}, n=${m.n}): ${scores}; ${outputs(outDir)
+        .map((o) => o.path)
+        .join(", ")}`,
+    );
     return 0;
   },
 });
