@@ -10,6 +10,7 @@ import { createVectorSet, disposeVectorSet, type Ia3VectorSet } from "../src/ada
 import { readAdapter } from "../src/adapters/peft-adapter.js";
 import { tf } from "../src/backend/tf.js";
 import { generate, type GenerateSettings } from "../src/generate/generate.js";
+import { HF_DEFAULTS } from "./helpers/generate-defaults.js";
 import type { T5Model } from "../src/model/t5.js";
 import { loadGoldModel } from "./helpers/gold-model.js";
 import { GOLD_MODEL_DIR } from "./helpers/shared.js";
@@ -34,26 +35,6 @@ interface Gold {
 
 const gold = JSON.parse(readFileSync(join(GOLD_MODEL_DIR, "generate.json"), "utf8")) as Gold;
 
-export const HF_DEFAULTS: GenerateSettings = {
-  strategy: "greedy",
-  maxNewTokens: 12,
-  minNewTokens: 0,
-  numBeams: 1,
-  lengthPenalty: 1,
-  earlyStopping: false,
-  numReturnSequences: 1,
-  temperature: 1,
-  topK: 50,
-  topP: 1,
-  repetitionPenalty: 1,
-  noRepeatNgramSize: 0,
-  seed: 42,
-  mbrCandidates: 8,
-  mbrCandidatesFrom: "sample",
-  mbrUtility: "chrf",
-  batchSize: 16,
-  eosId: null,
-};
 const BEAM: Partial<GenerateSettings> = { strategy: "beam", numBeams: 4, earlyStopping: true, numReturnSequences: 4 };
 
 /** transformers' row → tfew's ids: drop the start token 0, cut after the first eos (rows are padded after it). */

@@ -56,3 +56,29 @@ export function drawIndex(probs: ArrayLike<number>, u: number): number {
 export function candidateCount(topK: number, vocab: number): number {
   return topK > 0 ? Math.min(topK, vocab) : vocab;
 }
+
+export interface WarpSettings {
+  temperature: number;
+  topK: number; // 0 = off
+  topP: number; // 1 = off
+}
+
+/**
+ * The sampling distribution over a whole logits row, as transformers builds it (host reference of the device path):
+ * logits / temperature, top-k (every token tied with the k-th kept), then top-p over what is left.
+ */
+export function warpedProbabilities(logits: ArrayLike<number>, w: WarpSettings): Float64Array {
+  const scaled = Array.from(logits, (x) => x / w.temperature);
+  if (w.topK > 0 && w.topK < scaled.length) {
+    const kth = [...scaled].sort((a, b) => b - a)[w.topK - 1] as number;
+    for (let i = 0; i < scaled.length; i++) if ((scaled[i] as number) < kth) scaled[i] = -Infinity;
+  }
+  const order = scaled.map((_, i) => i).sort((a, b) => (scaled[b] as number) - (scaled[a] as number) || a - b);
+  const sorted = nucleusProbabilities(
+    order.map((i) => scaled[i] as number),
+    w.topP,
+  );
+  const out = new Float64Array(scaled.length);
+  order.forEach((i, rank) => (out[i] = sorted[rank] as number));
+  return out;
+}
