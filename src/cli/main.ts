@@ -7,6 +7,7 @@ import type { TfewCommand } from "./command.js";
 import { reportError } from "./common.js";
 import { evalCommand } from "./eval.js";
 import { exportCommand } from "./export.js";
+import { generateCommand } from "./generate.js";
 import { goldCheckCommand } from "./gold-check.js";
 import { inspectCommand } from "./inspect.js";
 import { commandContext, processIo, type CliIo, type CommandContext } from "./io.js";
@@ -23,6 +24,7 @@ export const COMMANDS: readonly TfewCommand[] = [
   evalCommand,
   predictCommand,
   scoreCommand,
+  generateCommand,
   mergeCommand,
   exportCommand,
   inspectCommand,

@@ -272,6 +272,7 @@ describe("configToYaml", () => {
       "adapter",
       "train",
       "eval",
+      "generate",
       "monitor",
       "out",
     ]);

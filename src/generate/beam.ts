@@ -56,7 +56,12 @@ export async function beamSearch(session: DecoderSession, s: DecodeSettings, b: 
     const [values, indices, raw] = (await session.step(tokens, (logits) => {
       const [rows, vocab] = logits.shape;
       const logp = tf.logSoftmax(logits); // [rows, vocab]
-      const scores = processScores(logp, running.map((beam) => beam.seq), s, step);
+      const scores = processScores(
+        logp,
+        running.map((beam) => beam.seq),
+        s,
+        step,
+      );
       const acc = tf.add(scores, tf.reshape(tf.tensor1d(beamScores), [rows, 1])); // [rows, vocab]
       const perInput = tf.reshape(acc, [session.batch, B * vocab]); // [batch, beams·vocab]
       const top = tf.topk(perInput, keep); // [batch, 2·beams]
@@ -131,11 +136,7 @@ function updateFinished(
 }
 
 /** _check_early_stop_heuristic: can the best running beam still beat the worst finished hypothesis? */
-function improvementPossible(
-  st: InputState,
-  b: BeamSettings,
-  o: { generated: number; maxNewTokens: number },
-): boolean {
+function improvementPossible(st: InputState, b: BeamSettings, o: { generated: number; maxNewTokens: number }): boolean {
   const length = b.earlyStopping === "never" && b.lengthPenalty > 0 ? o.maxNewTokens : o.generated;
   const best = (st.running[0] as Beam).score / length ** b.lengthPenalty;
   const worst = Math.min(...st.finished.map((h) => h.score));

@@ -6,9 +6,16 @@ export const BLEU_MAX_ORDER = 4;
 
 /** sacrebleu's 13a tokenizer (mteval-v13a.pl): punctuation split off, except . and , between digits. */
 export function tokenize13a(text: string): string[] {
-  let line = text.replace(/<skipped>/g, "").replace(/-\n/g, "").replace(/\n/g, " ");
+  let line = text
+    .replace(/<skipped>/g, "")
+    .replace(/-\n/g, "")
+    .replace(/\n/g, " ");
   if (line.includes("&"))
-    line = line.replace(/&quot;/g, '"').replace(/&amp;/g, "&").replace(/&lt;/g, "<").replace(/&gt;/g, ">");
+    line = line
+      .replace(/&quot;/g, '"')
+      .replace(/&amp;/g, "&")
+      .replace(/&lt;/g, "<")
+      .replace(/&gt;/g, ">");
   line = ` ${line} `
     .replace(/([{-~[-` -&(-+:-@/])/g, " $1 ")
     .replace(/([^0-9])([.,])/g, "$1 $2 ")

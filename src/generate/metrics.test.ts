@@ -24,12 +24,27 @@ describe("chrF (char order 6, word order 0, beta 2; sacrebleu's default)", () =>
 
 describe("sentence BLEU (13a, 4-grams, exp smoothing, effective order)", () => {
   it("13a tokenization splits punctuation but not decimals", () => {
-    expect(tokenize13a("Hello, world. It costs 3.14 (1-800)!")).toEqual(
-      ["Hello", ",", "world", ".", "It", "costs", "3.14", "(", "1", "-", "800", ")", "!"],
-    );
+    expect(tokenize13a("Hello, world. It costs 3.14 (1-800)!")).toEqual([
+      "Hello",
+      ",",
+      "world",
+      ".",
+      "It",
+      "costs",
+      "3.14",
+      "(",
+      "1",
+      "-",
+      "800",
+      ")",
+      "!",
+    ]);
   });
   it("Papineni et al.'s modified unigram precision: 'the' ×7 against 'the cat is on the mat' is 2/7", () => {
-    const { correct, total } = ngramStats(tokenize13a("the the the the the the the"), tokenize13a("the cat is on the mat"));
+    const { correct, total } = ngramStats(
+      tokenize13a("the the the the the the the"),
+      tokenize13a("the cat is on the mat"),
+    );
     expect([correct[0], total[0]]).toEqual([2, 7]);
   });
   it("hand-worked: brevity penalty e^(1 − 3/2) with effective order 2", () => {

@@ -65,7 +65,11 @@ export async function pickSearch(
       if (token === s.eosId) finished[r] = 1;
     }
   }
-  return sequences.map((seq, r) => ({ ids: seq.slice(1), logprob: logprobs[r] as number, score: logprobs[r] as number }));
+  return sequences.map((seq, r) => ({
+    ids: seq.slice(1),
+    logprob: logprobs[r] as number,
+    score: logprobs[r] as number,
+  }));
 }
 
 function greedyPick(read: Float32Array[], row: number): [number, number] {
