@@ -108,7 +108,7 @@ describe("tfew generate on the demo model", () => {
     return file;
   };
 
-  it("mbr (from samples, chrF) writes candidates ranked by expected utility; the same seed gives the same file", async () => {
+  it("mbr (samples, chrF): candidates ranked by expected utility; the same seed, the same file", async () => {
     const a = join(dir, "mbr-a.jsonl");
     const b = join(dir, "mbr-b.jsonl");
     const args = ["--strategy", "mbr", "--mbr-candidates", "4", "--max-new-tokens", "6", "--seed", "3"];
