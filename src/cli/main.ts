@@ -8,6 +8,7 @@ import { exitCleanlyOnSignals, reportError } from "./common.js";
 import { convertCommand } from "./convert.js";
 import { evalCommand } from "./eval.js";
 import { exportCommand } from "./export.js";
+import { generateCommand } from "./generate.js";
 import { goldCheckCommand } from "./gold-check.js";
 import { inspectCommand } from "./inspect.js";
 import { commandContext, processIo, type CliIo, type CommandContext } from "./io.js";
@@ -24,6 +25,7 @@ export const COMMANDS: readonly TfewCommand[] = [
   evalCommand,
   predictCommand,
   scoreCommand,
+  generateCommand,
   mergeCommand,
   exportCommand,
   convertCommand,

@@ -280,6 +280,14 @@ describe("configToYaml", () => {
     expect(back).toEqual(config);
     expect(configToYaml(defaultConfig())).toContain("micro_batch_size: auto");
   });
+
+  it("leaves generate: out at its defaults (older runs keep their config sha) and writes it when set", () => {
+    expect(configToYaml(defaultConfig())).not.toContain("generate:");
+    const config = loadRunConfig({ files: [], sets: ["generate.top_p=0.9"] }).config;
+    const text = configToYaml(config);
+    expect(text).toContain("generate:\n  strategy: greedy");
+    expect(loadRunConfig({ files: [file("resolved.yaml", text)], sets: [] }).config).toEqual(config);
+  });
 });
 
 describe("named values (CLI flags)", () => {

@@ -162,9 +162,20 @@ function isMapping(value: unknown): value is Record<string, unknown> {
 const RESOLVED_HEADER =
   "# tfew resolved run config: defaults, files and --set merged. Rerun with --config <this file>.\n";
 
+/**
+ * Sections added after run folders were first written (generate:) are left out while at their defaults, so the
+ * config.resolved.yaml (and the config sha in checkpoints and sweep cells) of older runs stays the same.
+ */
+function withoutDefaultSections(config: RunConfig): Record<string, unknown> {
+  const ordered = inSchemaOrder(config, []) as Record<string, unknown>;
+  if (JSON.stringify(config.generate) !== JSON.stringify(RunConfigSchema.parse({}).generate)) return ordered;
+  const { generate: _atDefaults, ...rest } = ordered;
+  return rest;
+}
+
 /** The config as YAML, keys in schema order, ready to load again (config.resolved.yaml). */
 export function configToYaml(config: RunConfig): string {
-  return RESOLVED_HEADER + YAML.stringify(inSchemaOrder(config, []), { lineWidth: 0 });
+  return RESOLVED_HEADER + YAML.stringify(withoutDefaultSections(config), { lineWidth: 0 });
 }
 
 /**
@@ -173,7 +184,7 @@ export function configToYaml(config: RunConfig): string {
  * so that resuming them still matches.
  */
 export function legacyConfigYaml(config: RunConfig): string {
-  const { workers, ...rest } = inSchemaOrder(config, []) as Record<string, unknown>;
+  const { workers, ...rest } = withoutDefaultSections(config);
   const train: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(rest.train as Record<string, unknown>)) {
     train[key] = value;

@@ -140,6 +140,33 @@ export const EvalSchema = z.strictObject({
   choice_chunk: positiveInt().default(32),
 });
 
+// `tfew generate` (src/generate): defaults are transformers' GenerationConfig defaults unless marked tfew's
+export const GenerateSchema = z.strictObject({
+  // greedy (do_sample false, num_beams 1) | beam | sample (do_sample true) | mbr (minimum Bayes risk)
+  strategy: oneOf(["greedy", "beam", "sample", "mbr"] as const).default("greedy"),
+  // tokens after the decoder start token; null = transformers' max_length 20, i.e. 19 new tokens for T5
+  max_new_tokens: positiveInt().nullable().describe("a positive integer or null").default(null),
+  min_new_tokens: nonNegativeInt().default(0), // </s> is blocked until this many tokens were generated
+  num_beams: positiveInt().default(1), // beams per input (beam, and mbr from beam); 1 = transformers' default
+  length_penalty: z.number().describe("a number").default(1), // beam score = Σ log p / length^length_penalty
+  // beam: true = stop when num_beams hypotheses are done; false = transformers' heuristic; never = canonical
+  early_stopping: z
+    .union([z.boolean(), z.literal("never")])
+    .describe('true, false or "never"')
+    .default(false),
+  num_return_sequences: positiveInt().default(1), // hypotheses returned per input (beam: <= num_beams; sample)
+  temperature: positiveNumber().default(1), // sample: logits are divided by it (< 1 sharper, > 1 flatter)
+  top_k: nonNegativeInt().default(50), // sample: keep the k most likely tokens; 0 = off
+  top_p: positiveNumber().max(1).describe("a number in (0, 1]").default(1), // sample: nucleus mass; 1 = off
+  repetition_penalty: positiveNumber().default(1), // tokens already present: logit / p if > 0, else · p; 1 = off
+  no_repeat_ngram_size: nonNegativeInt().default(0), // n-grams of this size never repeat; 0 = off
+  mbr_candidates: z.number().int().min(2).describe("an integer >= 2").default(8), // tfew's: candidates per input
+  mbr_candidates_from: oneOf(["sample", "beam"] as const).default("sample"), // tfew's: where MBR's candidates come from
+  mbr_utility: oneOf(["chrf", "bleu", "rouge-l"] as const).default("chrf"), // tfew's: MBR's utility u(y_i, y_j)
+  batch_size: positiveInt().default(16), // tfew's: inputs per decoder session (as eval.batch_size)
+  eos_token_id: nonNegativeInt().nullable().describe("a token id or null").default(null), // null = the model's
+});
+
 export const MonitorSchema = z.strictObject({
   gpu: oneOf(["auto", "off"] as const).default("auto"), // auto = sample nvidia-smi when it exists; off = never
   // GPU sampling period in ms; shorter = finer plots, more overhead
@@ -164,6 +191,7 @@ export const RunConfigSchema = z.strictObject({
   adapter: AdapterSchema.prefault({}),
   train: TrainSchema.prefault({}),
   eval: EvalSchema.prefault({}),
+  generate: GenerateSchema.prefault({}),
   monitor: MonitorSchema.prefault({}),
   out: textOrNull().default(null), // run directory; null = runs/<UTC timestamp>
 });
