@@ -4,8 +4,8 @@ import { readFile } from "node:fs/promises";
 import type { ConfigValue } from "../config/load.js";
 import { TfewError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { backendOption, defineCommand, flagValue, verboseOption } from "./command.js";
-import { refuseToReplace } from "./common.js";
+import { checkOutputs } from "../io/outputs.js";
+import { backendOption, defineCommand, flagValue, inputPaths, verboseOption } from "./command.js";
 import { resolveSources } from "./sources.js";
 
 /** Each flag of the generate: section: --flag-name ↔ generate.flag_name. */
@@ -50,7 +50,12 @@ export const generateCommand = defineCommand({
   async run(args, ctx) {
     if (args.run === undefined && args.model === undefined && args.adapter === undefined)
       throw new TfewError("generate: give --model M, --adapter DIR or --run DIR");
-    refuseToReplace([args.output], { overwrite: args.overwrite, command: "generate", other: "another --output file" });
+    await checkOutputs({
+      command: "generate",
+      outputs: [{ flag: "--output", path: args.output, kind: "file" }],
+      inputs: inputPaths(args, ["input", "run", "adapter", "model", "tokenizer"]),
+      overwrite: args.overwrite,
+    });
     const flags: ConfigValue[] = [
       ...flagValue("tokenizer", "tokenizer", args.tokenizer),
       ...flagValue("backend", "backend", args.backend),
