@@ -65,7 +65,11 @@ describe("generate on the gold model (wasm)", () => {
       hyps.map((h) => ({ inputIds: h.prompt, choices: [h.c.ids] })),
       { lengthNorm: 0, choiceChunk: 1 },
     );
-    hyps.forEach((h, i) => expect(Math.abs(h.c.logprob + (scored.nllSums[i]?.[0] as number))).toBeLessThan(1e-4));
+    hyps.forEach((h, i) => {
+      const ranked = -(scored.nllSums[i]?.[0] as number);
+      const where = `candidate ${i}: generate ${h.c.logprob}, rank ${ranked} (${tf.getBackend()}, ${model.attention})`;
+      expect(Math.abs(h.c.logprob - ranked), where).toBeLessThan(1e-4);
+    });
   });
 
   it("MBR returns its candidates ordered by expected utility, the winner first", async () => {

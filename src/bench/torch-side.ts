@@ -1,5 +1,5 @@
 // The PyTorch side of bench:compare: scripts/torch_reference.py (the same T-Few math in plain PyTorch) under
-// each Python that has torch: a pip venv's current torch (scripts/python-venv.sh; --python or
+// each Python that has torch: the pip venv's current torch (scripts/python-venv.sh; --python or
 // TFEW_TORCH_PYTHON name another) and Debian's python3-torch when present, each with both algorithms.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -28,16 +28,16 @@ function debianTorchEnv(): NodeJS.ProcessEnv {
   return { ...process.env, LD_LIBRARY_PATH: [openmp, process.env.LD_LIBRARY_PATH].filter(Boolean).join(":") };
 }
 
-/** The pip venv's python (made once by scripts/python-venv.sh torch), or null with the reason logged. */
+/** The pip venv's python (made once by scripts/python-venv.sh, the interop suite's venv), or null with the reason logged. */
 function venvPython(root: string, log: (line: string) => void): string | null {
   const script = join(root, "scripts", "python-venv.sh");
   if (!existsSync(script)) return null;
-  const r = spawnSync("bash", [script, "torch"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const r = spawnSync("bash", [script], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
   if (r.status !== 0) {
-    log(`PyTorch (pip): scripts/python-venv.sh torch exited ${r.status}; no pip column`);
+    log(`PyTorch (pip): scripts/python-venv.sh exited ${r.status}; no pip column`);
     return null;
   }
-  const python = r.stdout.trim().split("\n").at(-1) ?? "";
+  const python = join(r.stdout.trim().split("\n").at(-1) ?? "", "bin", "python");
   return existsSync(python) ? python : null;
 }
 
