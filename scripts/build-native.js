@@ -21,9 +21,13 @@ if (include === undefined) {
 }
 mkdirSync(dirname(out), { recursive: true });
 const cc = process.env.CC ?? "cc";
-const r = spawnSync(cc, ["-O2", "-shared", "-fPIC", `-I${include}`, source, "-o", out, "-ldl", "-lm"], {
-  encoding: "utf8",
-});
+const r = spawnSync(
+  cc,
+  ["-O3", "-fno-math-errno", "-shared", "-fPIC", `-I${include}`, source, "-o", out, "-ldl", "-lm"],
+  {
+    encoding: "utf8",
+  },
+);
 if (r.status !== 0) {
   console.log(
     `tfew: native matMul not built (${cc} failed: ${(r.stderr || String(r.error)).split("\n")[0]}); the wasm matMul is used`,

@@ -10,12 +10,20 @@ await selectBackend("wasm");
 const native = tf.getKernel(LOG_SUM_EXP_ROWS, "wasm") !== undefined;
 
 describe("logSumExpRows on wasm", () => {
-  it.skipIf(!native)("equals tf.logSumExp within 1e-6 relative, over a 32128-wide vocabulary", () => {
+  it.skipIf(!native)("equals float64 within 2e-7 relative (tf.logSumExp: 1e-5), over a 32128-wide vocabulary", () => {
     const z = tf.tidy(() => tf.add(tf.mul(tf.randomNormal([37, 32128], 0, 1, "float32", 7), 8), 3)) as tf.Tensor2D;
     const mine = logSumExpRows(z).dataSync();
     const ref = tf.logSumExp(z, -1).dataSync();
     for (let r = 0; r < 37; r++)
-      expect(Math.abs((mine[r] as number) - (ref[r] as number))).toBeLessThanOrEqual(1e-6 * Math.abs(ref[r] as number));
+      expect(Math.abs((mine[r] as number) - (ref[r] as number))).toBeLessThanOrEqual(1e-5 * Math.abs(ref[r] as number));
+    // against float64: the native sum (SIMD float lanes per block, blocks in double) is within 2e-7 relative
+    const zs = z.dataSync();
+    for (let r = 0; r < 37; r++) {
+      const row = zs.subarray(r * 32128, (r + 1) * 32128);
+      const max = row.reduce((m, v) => Math.max(m, v), -Infinity);
+      const exact = max + Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0));
+      expect(Math.abs((mine[r] as number) - exact)).toBeLessThanOrEqual(2e-7 * Math.abs(exact));
+    }
     z.dispose();
   });
 
