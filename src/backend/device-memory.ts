@@ -1,5 +1,7 @@
 // Free memory of the GPU tfew runs on: nvidia-smi's memory.total − memory.used (NVIDIA, any backend), or
 // only the WebGPU adapter's buffer limits where nvidia-smi is absent (WebGPU has no free-memory query).
+import { readFileSync } from "node:fs";
+import { freemem } from "node:os";
 import { execFile } from "node:child_process";
 import { parseSmiNumber, splitSmiLine } from "./nvidia-smi-csv.js";
 
@@ -120,4 +122,18 @@ function bufferLimit(limits: AdapterLimits | undefined): number | null {
     (v): v is number => typeof v === "number" && v > 0,
   );
   return values.length === 0 ? null : Math.min(...values);
+}
+
+/**
+ * Host memory a CPU engine (tensorflow without a GPU, cpu) may still use: MemAvailable of /proc/meminfo (Linux:
+ * free memory plus what the kernel can reclaim), else os.freemem().
+ */
+export function hostAvailableBytes(readMeminfo: () => string = () => readFileSync("/proc/meminfo", "utf8")): number {
+  try {
+    const kb = /^MemAvailable:\s+(\d+) kB$/m.exec(readMeminfo())?.[1];
+    if (kb !== undefined) return Number(kb) * 1024;
+  } catch {
+    // not Linux: fall through
+  }
+  return freemem();
 }

@@ -70,8 +70,7 @@ export async function runCompare(options: CompareOptions): Promise<Record<string
   );
   const torch: Record<string, { t_few: Record<string, unknown>; same: Record<string, unknown> } | string> = {};
   const sides = options.torch ? findTorchSides(root, options.pythons, log) : [];
-  if (options.torch && sides.length === 0)
-    log("PyTorch side: no Python with torch found (scripts/python-venv.sh)");
+  if (options.torch && sides.length === 0) log("PyTorch side: no Python with torch found (scripts/python-venv.sh)");
   const torchOptions = {
     root,
     batch: BATCH,

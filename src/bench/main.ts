@@ -10,6 +10,7 @@ import { loadT5 } from "../model/load.js";
 import { crossKeyValues, decode, encode, lmLogits } from "../model/t5.js";
 import { runTraining } from "../train/run.js";
 import { runCompare } from "./compare.js";
+import { runLarge } from "./large.js";
 import { compareTable } from "./compare-table.js";
 import { isBenchShape, BENCH_SHAPES, type BenchShape } from "./shapes.js";
 import { ensureRandomModel, T5_SMALL_SHAPE } from "./random-model.js";
@@ -128,6 +129,17 @@ async function main(argv: string[]): Promise<void> {
     });
     process.stdout.write(compareTable(r));
     process.stdout.write(`\nwritten: bench-results/compare.json\n`);
+  } else if (which === "large") {
+    const mode = flag(argv, "--mode") === "eval" ? "eval" : "train";
+    const r = await runLarge({
+      root: ROOT,
+      shape: shapeArg(argv),
+      backend: flag(argv, "--backend") ?? "tensorflow",
+      mode,
+      steps: Number(flag(argv, "--steps") ?? 2),
+      log,
+    });
+    process.stdout.write(`${JSON.stringify(r)}\n`);
   } else {
     throw new Error(`unknown benchmark ${which}; use prepare, forward, train or compare`);
   }

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { parseT5Config } from "../model/config.js";
 import { parseGpuMemoryCsv } from "../backend/device-memory.js";
-import { choiceChunkSize, evalBatchSize, trainMicroBatchSize } from "./memory.js";
+import { choiceChunkSize, evalBatchSize, memoryBasis, trainMicroBatchSize } from "./memory.js";
 
 const SMALL = parseT5Config(
   {
@@ -129,5 +129,40 @@ describe("GPU sizing from canned nvidia-smi output (T0-3B, batch 8 × 256, 2 cho
         deviceFreeBytes: 1e9,
       }),
     ).toBe(8);
+  });
+
+  it("a CPU engine (tensorflow on a CPU host, cpu) is sized by the host's available memory", () => {
+    const input = {
+      backend: "tensorflow",
+      config: T0_3B,
+      parameterCount: params,
+      batchSize: 8,
+      shapes: [shape(256)],
+      what: "training",
+      deviceFreeBytes: null,
+      hostFreeBytes: 60 * 1024 ** 3,
+    };
+    const micro = trainMicroBatchSize(input);
+    expect(micro).toBeGreaterThanOrEqual(1);
+    expect(micro).toBeLessThan(8);
+    expect(trainMicroBatchSize({ ...input, hostFreeBytes: 200 * 1024 ** 3 })).toBe(8);
+    expect(memoryBasis(input)).toBe("60.0 GiB of available host memory");
+    expect(() => trainMicroBatchSize({ ...input, hostFreeBytes: 12 * 1024 ** 3 })).toThrow(
+      /more than 12\.0 GiB of available host memory leaves for training; use a device or machine with more memory$/,
+    );
+  });
+
+  it("weights alone over the wasm heap: one line naming the engine that can run it", () => {
+    const call = () =>
+      trainMicroBatchSize({
+        backend: "wasm",
+        config: T0_3B,
+        parameterCount: 783_000_000, // T5-large: 3 copies on the heap exceed its 4 GiB
+        batchSize: 8,
+        shapes: [shape(64)],
+        what: "training",
+      });
+    expect(call).toThrow(/^memory: the model's 783M parameters take about 8\.8 GiB, more than the wasm backend's/);
+    expect(call).toThrow(/run it on --backend tensorflow/);
   });
 });

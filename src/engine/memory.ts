@@ -77,15 +77,26 @@ const DEVICE_USABLE = 0.85; // of a GPU's free memory: the framework's scratch b
  */
 function freeBytes(input: SizingInput): number | null {
   if (input.backend === "wasm") return WASM_HEAP_BYTES * HEAP_USABLE - weightHeapBytes(input.parameterCount);
-  if (input.deviceFreeBytes === undefined || input.deviceFreeBytes === null || input.backend === "cpu") return null;
-  return input.deviceFreeBytes * DEVICE_USABLE - 4 * input.parameterCount;
+  if (input.deviceFreeBytes != null && input.backend !== "cpu")
+    return input.deviceFreeBytes * DEVICE_USABLE - 4 * input.parameterCount;
+  // a CPU engine: the host's available memory beside the weights (W and Wᵀ while loading: one copy stays)
+  if (input.hostFreeBytes != null) return input.hostFreeBytes * HOST_USABLE - 4 * input.parameterCount;
+  return null;
 }
 
+/** Of the host's available memory: the rest is the OS, the page cache tfew's reads need, and the engine's scratch. */
+const HOST_USABLE = 0.7;
+
 /** Where the memory bound of the sizing comes from, for the log line. */
-export function memoryBasis(input: { backend: string; deviceFreeBytes?: number | null }): string {
+export function memoryBasis(input: {
+  backend: string;
+  deviceFreeBytes?: number | null;
+  hostFreeBytes?: number | null;
+}): string {
   if (input.backend === "wasm") return "the wasm backend's 4 GiB heap";
   if (input.backend !== "cpu" && input.deviceFreeBytes != null)
     return `${gib(input.deviceFreeBytes)} GiB free on the GPU (nvidia-smi)`;
+  if (input.hostFreeBytes != null) return `${gib(input.hostFreeBytes)} GiB of available host memory`;
   return "no memory cap known";
 }
 
@@ -102,6 +113,7 @@ export interface SizingInput {
   shapes: readonly ExampleShape[]; // every example that will run
   what: string; // names the examples in errors: "training", "eval", "predict", "score"
   deviceFreeBytes?: number | null; // GPU backends: free device memory before the model loaded (nvidia-smi)
+  hostFreeBytes?: number | null; // CPU engines (tensorflow on a CPU host, cpu): available host memory before it loaded
 }
 
 /**
@@ -148,7 +160,21 @@ export function tooLargeFix(backend: string): string {
     : `use a device with more memory, or make it smaller (${smaller})`;
 }
 
+/** The model's weights alone fill the memory: no example size helps, only another engine or device. */
+function weightsTooLarge(input: SizingInput): TfewError {
+  const weights = input.backend === "wasm" ? weightHeapBytes(input.parameterCount) : 4 * input.parameterCount;
+  const fix =
+    input.backend === "wasm"
+      ? 'run it on --backend tensorflow (no wasm heap cap; README "Backends") or webgpu'
+      : "use a device or machine with more memory";
+  return new TfewError(
+    `memory: the model's ${(input.parameterCount / 1e6).toFixed(0)}M parameters take about ${gib(weights)} GiB, ` +
+      `more than ${memoryBasis(input)} leaves for ${input.what}; ${fix}`,
+  );
+}
+
 function tooLarge(input: SizingInput, index: number, bytes: number, fix: string): TfewError {
+  if ((freeBytes(input) ?? 1) <= 0) return weightsTooLarge(input);
   const s = input.shapes[index] as ExampleShape;
   const weights = input.backend === "wasm" ? weightHeapBytes(input.parameterCount) : 4 * input.parameterCount;
   return new TfewError(

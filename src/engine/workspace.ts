@@ -4,7 +4,7 @@ import { createVectorSet, ia3Specs, linearModules, type Ia3VectorSet } from "../
 import { checkAdapterFits, readAdapter } from "../adapters/peft-adapter.js";
 import { firstExpertDir, loadSmear } from "../adapters/smear-files.js";
 import type { AdapterVectors } from "../adapters/trainable.js";
-import { deviceFreeBytes } from "../backend/device-memory.js";
+import { deviceFreeBytes, hostAvailableBytes } from "../backend/device-memory.js";
 import { selectBackend, type BackendChoice } from "../backend/select.js";
 import type { RunConfig } from "../config/schema.js";
 import { answerChoices, renderPrompt } from "../data/template.js";
@@ -33,6 +33,8 @@ export interface Workspace {
   tokenizer: T5Tokenizer;
   /** GPU backends: the device's free memory before the model loaded (nvidia-smi), for sizing; else null */
   deviceFreeBytes: number | null;
+  /** CPU engines without a device (tensorflow on a CPU host, cpu): host memory available before the weights loaded */
+  hostFreeBytes: number | null;
 }
 
 export async function prepareModel(
@@ -47,6 +49,8 @@ export async function prepareModel(
   const tokenizer = await loadTokenizer(tokenizerDir);
   const onGpu = backend.name === "tensorflow" || backend.name === "webgpu";
   const deviceFree = onGpu ? await deviceFreeBytes() : null; // before the weights take their share
+  const hostFree =
+    deviceFree === null && backend.name !== "wasm" && backend.name !== "webgpu" ? hostAvailableBytes() : null;
   const model = await loadT5(source.dir, backend);
   if (tokenizer.vocabSize > model.config.vocabSize) {
     throw new TfewError(
@@ -58,7 +62,7 @@ export async function prepareModel(
   options.log(
     `model: ${config.model} (${source.kind}${source.commit ? ` @ ${source.commit.slice(0, 12)}` : ""}) from ${source.dir}`,
   );
-  return { backend, source, model, tokenizer, deviceFreeBytes: deviceFree };
+  return { backend, source, model, tokenizer, deviceFreeBytes: deviceFree, hostFreeBytes: hostFree };
 }
 
 export async function prepareTask(config: RunConfig): Promise<TaskData> {
@@ -120,17 +124,21 @@ export async function loadAdapterSet(ws: Workspace, adapterDir: string | null): 
 }
 
 /** What memory sizing (memory.ts) needs of the Workspace: backend, model shapes and size, the GPU's free memory. */
-export function sizingOf(ws: Pick<Workspace, "backend" | "model" | "deviceFreeBytes">): {
+export function sizingOf(
+  ws: Pick<Workspace, "backend" | "model" | "deviceFreeBytes"> & Partial<Pick<Workspace, "hostFreeBytes">>,
+): {
   backend: string;
   config: Workspace["model"]["config"];
   parameterCount: number;
   deviceFreeBytes: number | null;
+  hostFreeBytes: number | null;
 } {
   return {
     backend: ws.backend.name,
     config: ws.model.config,
     parameterCount: countParameters(ws.model.config).total,
     deviceFreeBytes: ws.deviceFreeBytes,
+    hostFreeBytes: ws.hostFreeBytes ?? null,
   };
 }
 

@@ -22,7 +22,11 @@ export interface LoadedModel extends T5Model {
 export async function loadT5(modelDir: string, options: LoadModelOptions): Promise<LoadedModel> {
   const config = await readT5Config(modelDir);
   const { tensors, files } = await readCheckpointDir(modelDir);
-  const weights = buildWeights(config, tensors, { keepUntransposed: options.keepUntransposed, source: modelDir });
+  const weights = buildWeights(config, tensors, {
+    keepUntransposed: options.keepUntransposed,
+    source: modelDir,
+    release: true, // one host copy at a time (weights.ts)
+  });
   return {
     config,
     weights,

@@ -57,6 +57,11 @@ export interface LoadWeightsOptions {
   keepUntransposed: boolean;
   /** where the tensors came from, for error messages */
   source: string;
+  /**
+   * drop each record from `tensors` once it is on the backend, so its host bytes can be collected while the rest
+   * load: the peak is about one copy of the weights, not two (an 11 GB T0-3B in 24 GB). The map must be mutable.
+   */
+  release?: boolean;
 }
 
 /** Keys that HF checkpoints may carry and that T5 ignores or derives. */
@@ -146,7 +151,12 @@ export function buildWeights(
   options: LoadWeightsOptions,
 ): T5Weights {
   checkParameters(config, tensors, options.source);
-  const get = (name: string): TensorRecord => tensors.get(name) as TensorRecord; // presence checked above
+  const get = (name: string): TensorRecord => {
+    const record = tensors.get(name) as TensorRecord; // presence checked above
+    // shared.weight is read twice when the head is tied: keep it
+    if (options.release === true && name !== "shared.weight") (tensors as Map<string, TensorRecord>).delete(name);
+    return record;
+  };
   const vector = (name: string) => tf.tensor1d(get(name).data as Float32Array);
   const matrix = (name: string) => {
     const r = get(name);
