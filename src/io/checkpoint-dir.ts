@@ -13,9 +13,13 @@ export interface CheckpointContents {
   files: string[];
 }
 
-type ReadWeights = (path: string) => Promise<Map<string, TensorRecord>>;
+/** Sees each safetensors record as it is read; returns what to keep (see readSafetensors). */
+export type OnTensor = (name: string, record: TensorRecord) => TensorRecord;
 
-const readSafetensorsTensors: ReadWeights = async (path) => (await readSafetensors(path)).tensors;
+type ReadWeights = (path: string, onTensor?: OnTensor) => Promise<Map<string, TensorRecord>>;
+
+const readSafetensorsTensors: ReadWeights = async (path, onTensor) =>
+  (await readSafetensors(path, onTensor ? { onTensor } : {})).tensors;
 /** The PyTorch pickle reader is loaded only when a folder has no safetensors weights. */
 const readTorchCheckpoint: ReadWeights = async (path) => (await import("./torch-pickle.js")).readTorchCheckpoint(path);
 
@@ -27,7 +31,10 @@ export const WEIGHT_FILES = [
   "pytorch_model.bin.index.json",
 ] as const;
 
-export async function readCheckpointDir(dir: string): Promise<CheckpointContents> {
+export async function readCheckpointDir(
+  dir: string,
+  options: { onTensor?: OnTensor } = {},
+): Promise<CheckpointContents> {
   const info = await stat(dir).catch(() => undefined);
   if (info === undefined || !info.isDirectory()) {
     throw new TfewError(
@@ -40,8 +47,9 @@ export async function readCheckpointDir(dir: string): Promise<CheckpointContents
     string,
     string,
   ];
-  if (await isFile(single)) return { tensors: await readSafetensorsTensors(single), files: [single] };
-  if (await isFile(index)) return readSharded(dir, index, readSafetensorsTensors);
+  const onTensor = options.onTensor;
+  if (await isFile(single)) return { tensors: await readSafetensorsTensors(single, onTensor), files: [single] };
+  if (await isFile(index)) return readSharded(dir, index, (path) => readSafetensorsTensors(path, onTensor));
   if (await isFile(bin)) return { tensors: await readTorchCheckpoint(bin), files: [bin] };
   if (await isFile(binIndex)) return readSharded(dir, binIndex, readTorchCheckpoint);
   throw new TfewError(

@@ -54,8 +54,14 @@ export function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsCo
   return { tensors, metadata };
 }
 
-/** Read a safetensors file tensor by tensor (never holds the whole file twice; works past 4 GB files). */
-export async function readSafetensors(path: string): Promise<SafetensorsContents> {
+/**
+ * Read a safetensors file tensor by tensor (never holds the whole file twice; works past 4 GB files). `onTensor`
+ * sees each record as it is read and returns what to keep (e.g. a record whose data went to the backend).
+ */
+export async function readSafetensors(
+  path: string,
+  options: { onTensor?: (name: string, record: TensorRecord) => TensorRecord } = {},
+): Promise<SafetensorsContents> {
   let handle: FileHandle;
   try {
     handle = await open(path, "r");
@@ -77,7 +83,8 @@ export async function readSafetensors(path: string): Promise<SafetensorsContents
     const tensors = new Map<string, TensorRecord>();
     for (const entry of entries) {
       const raw = await readAt(handle, dataStart + entry.begin, entry.end - entry.begin, path);
-      tensors.set(entry.name, decodeTensor(entry, raw, path, { owned: true }));
+      const record = decodeTensor(entry, raw, path, { owned: true });
+      tensors.set(entry.name, options.onTensor ? options.onTensor(entry.name, record) : record);
     }
     return { tensors, metadata };
   } finally {

@@ -62,6 +62,8 @@ export interface LoadWeightsOptions {
    * load: the peak is about one copy of the weights, not two (an 11 GB T0-3B in 24 GB). The map must be mutable.
    */
   release?: boolean;
+  /** tensors already on the backend by name (loadT5 uploads each as it is read); their records hold no data */
+  uploaded?: Map<string, tf.Tensor>;
 }
 
 /** Keys that HF checkpoints may carry and that T5 ignores or derives. */
@@ -157,8 +159,15 @@ export function buildWeights(
     if (options.release === true && name !== "shared.weight") (tensors as Map<string, TensorRecord>).delete(name);
     return record;
   };
-  const vector = (name: string) => tf.tensor1d(get(name).data as Float32Array);
+  const onBackend = (name: string): tf.Tensor | undefined => {
+    const t = options.uploaded?.get(name);
+    options.uploaded?.delete(name); // each uploaded tensor is handed out once (linear() may dispose it)
+    return t;
+  };
+  const vector = (name: string) => (onBackend(name) as tf.Tensor1D) ?? tf.tensor1d(get(name).data as Float32Array);
   const matrix = (name: string) => {
+    const t = onBackend(name) as tf.Tensor2D | undefined;
+    if (t !== undefined) return t;
     const r = get(name);
     return tf.tensor2d(r.data as Float32Array, [r.shape[0] ?? 0, r.shape[1] ?? 0]);
   };
