@@ -39,7 +39,7 @@ export async function ensureBenchTask(
   root: string,
   options: { labels: number; rows: number; words: number; seed: number },
 ): Promise<string> {
-  const dir = join(root, `long-${options.labels}-labels`);
+  const dir = join(root, `long-${options.labels}-labels-${options.rows}`);
   if (existsSync(join(dir, "task.json"))) return dir;
   await mkdir(dir, { recursive: true });
   const rand = mulberry32(options.seed);
