@@ -98,7 +98,10 @@ function toExamples(table: Table, spec: Resolved, labeled: boolean): Example[] {
     const id = idField === undefined ? String(row.row) : (row.values[idField] ?? "").trim();
     if (id === "") throw new TfewError(`${where(table.file, row)} has no value in ID column "${idField}"; give every row an ID`);
     const fields = Object.fromEntries(spec.textFields.map((f) => [f, row.values[f] ?? ""]));
-    if (spec.targetField !== undefined) return withTarget({ id, fields }, row.values[spec.targetField], labeled, `${where(table.file, row)}, column "${spec.targetField}"`);
+    if (spec.targetField !== undefined) {
+      const at = `${where(table.file, row)}, column "${spec.targetField}"`;
+      return withTarget({ id, fields }, row.values[spec.targetField], labeled, at);
+    }
     const raw = row.values[spec.labelField];
     const at = `${where(table.file, row)}, column "${spec.labelField}"`;
     const label = raw === undefined ? undefined : parseLabel(raw, spec.labels, spec.base, at);
@@ -158,7 +161,8 @@ export function taskFromTables(src: TaskTables, options: TabularOptions = {}): T
   const defaultLabels = train.classLabels?.[labelField] ?? inferLabels(train, labelField);
   const labelsFrom = options.labels ? "data.labels" : train.classLabels?.[labelField] ? `the ClassLabel feature "${labelField}" of ${train.file}` : `column "${labelField}" of ${train.file}`;
   const labels = checkLabelNames(options.labels ?? defaultLabels, labelsFrom);
-  const spec: Resolved = { textFields, labelField, labels, idField: options.idField, base: options.labelIndexBase ?? 0, targetField: undefined };
+  const base = options.labelIndexBase ?? 0;
+  const spec: Resolved = { textFields, labelField, labels, idField: options.idField, base, targetField: undefined };
   return {
     name: src.name,
     labelNames: labels,
@@ -181,7 +185,8 @@ function generativeTask(src: TaskTables, options: TabularOptions, targetField: s
   }
   const textFields = options.textFields ?? train.columns.filter((c) => c !== targetField && c !== options.idField);
   if (textFields.length === 0) throw new TfewError(`no text columns in ${train.file} besides the target; set data.text_fields to the input columns`);
-  const spec: Resolved = { textFields, labelField: targetField, labels: [], idField: options.idField, base: 0, targetField };
+  const { idField } = options;
+  const spec: Resolved = { textFields, labelField: targetField, labels: [], idField, base: 0, targetField };
   if (train.format !== undefined) checkColumns(train, [...textFields, targetField], spec);
   return {
     name: src.name,

@@ -1,5 +1,5 @@
 // A task in memory: its examples, label names (or, for a generative task, its target column), text fields and
-// instruction. A leaf: the task loaders (raft.ts, tabular.ts, hf-dataset.ts) build these; task.ts's loadTask returns them.
+// instruction. A leaf: the task loaders (raft.ts, tabular.ts, hf-dataset.ts) build these; loadTask returns them.
 export interface Example {
   id: string;
   /** Text field name → value (every field of TaskData.textFields is present, possibly ""). */

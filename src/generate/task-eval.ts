@@ -36,7 +36,7 @@ export async function generateRows(
   const { examples, truncated } = buildExamples(ctx.task, rows, tokenizer, ctx.config);
   if (truncated > 0)
     ctx.log(
-      `warning: ${truncated} of ${rows.length} prompts were cut to data.max_seq_len=${ctx.config.data.max_seq_len} tokens`,
+      `warning: ${truncated} of ${rows.length} prompts were cut to data.max_seq_len=${ctx.config.data.max_seq_len}`,
     );
   const adapter = await loadAdapter(ctx.workspace, adapterDir);
   try {

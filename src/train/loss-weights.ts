@@ -14,7 +14,7 @@ export interface NamedTask {
 
 const RECIPE = RunConfigSchema.parse({}).train; // the T-Few recipe's weights (1 and 1)
 
-/** { ul, ln } for the run; one log line when a generative task changes what is trained, one error line when it cannot. */
+/** { ul, ln } for the run; a log line when a generative task changes what is trained, an error when it cannot. */
 export function trainLossWeights(
   config: RunConfig,
   tasks: readonly NamedTask[],
