@@ -91,7 +91,8 @@ export const evalCommand = defineCommand({
       throw new TfewError("eval: --task needs --run of a multi-task run (one with data.tasks)");
     if (config.data.target_field !== null && args.folds !== undefined)
       throw new TfewError(
-        `eval: --folds cross-validates a classification task; this task is generative (data.target_field "${config.data.target_field}"): evaluate it without --folds`,
+        `eval: --folds cross-validates a classification task; this task is generative ` +
+          `(data.target_field "${config.data.target_field}"): evaluate it without --folds`,
       );
     if (config.data.tasks !== null && args.folds !== undefined)
       throw new TfewError(

@@ -26,7 +26,8 @@ export const predictCommand = defineCommand({
     const generative = config.data.target_field !== null;
     if (generative && args.probabilities)
       throw new TfewError(
-        `predict: --probabilities gives p(label | x) per label; this task is generative (data.target_field "${config.data.target_field}") and has no labels: drop --probabilities`,
+        `predict: --probabilities gives p(label | x) per label; this task is generative ` +
+          `(data.target_field "${config.data.target_field}") and has no labels: drop --probabilities`,
       );
     await checkOutputs({
       command: "predict",
