@@ -1,4 +1,5 @@
-// Benchmark entry (scripts, not tests): `node dist/bench/main.js prepare | forward | train | compare [--no-torch]`.
+// Benchmark entry (scripts, not tests): `node dist/bench/main.js prepare | forward | train | compare | generate
+// [--no-torch]`.
 // Prints a table and writes bench-results/<name>.json.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
@@ -12,6 +13,7 @@ import { runTraining } from "../train/run.js";
 import { runCompare } from "./compare.js";
 import { runLarge } from "./large.js";
 import { compareTable } from "./compare-table.js";
+import { generateBenchTable, runGenerateBench } from "./generate-bench.js";
 import { isBenchShape, BENCH_SHAPES, type BenchShape } from "./shapes.js";
 import { ensureRandomModel, T5_SMALL_SHAPE } from "./random-model.js";
 import { ensureBenchTask } from "./tasks.js";
@@ -140,8 +142,26 @@ async function main(argv: string[]): Promise<void> {
       log,
     });
     process.stdout.write(`${JSON.stringify(r)}\n`);
+  } else if (which === "generate") {
+    const r = await runGenerateBench({
+      root: ROOT,
+      modelDir: small,
+      backend: flag(argv, "--backend") ?? "wasm",
+      batch: Number(process.env.TFEW_BENCH_BATCH ?? 4),
+      srcLen: Number(process.env.TFEW_BENCH_SRC ?? 64),
+      newTokens: Number(process.env.TFEW_BENCH_NEW_TOKENS ?? 32),
+      reps: Number(process.env.TFEW_BENCH_REPS ?? 3),
+      torch: !argv.includes("--no-torch"),
+      log,
+    });
+    process.stdout.write(generateBenchTable(r));
+    await writeFile(
+      join(benchDir, "generate.json"),
+      `${JSON.stringify({ date: new Date().toISOString(), ...r }, null, 2)}\n`,
+    );
+    process.stdout.write(`\nwritten: bench-results/generate.json\n`);
   } else {
-    throw new Error(`unknown benchmark ${which}; use prepare, forward, train or compare`);
+    throw new Error(`unknown benchmark ${which}; use prepare, forward, train, compare or generate`);
   }
 }
 

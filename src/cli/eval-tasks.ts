@@ -1,5 +1,6 @@
 // `tfew eval --run R` on a multi-task run (data.tasks): every task (or --task NAME) evaluated with its own
-// adapter (adapter/<task>/, or the one shared adapter/), metrics written to <out>/<task>/metrics.json.
+// adapter (adapter/<task>/, or the one shared adapter/), metrics written to <out>/<task>/metrics.json; a generative
+// task (data.target_field) is generated and scored (generate/task-eval.ts), the others rank-classified.
 import { join } from "node:path";
 import type { RunConfig } from "../config/schema.js";
 import { TfewError } from "../errors.js";
@@ -41,9 +42,18 @@ export async function evalRunTasks(config: RunConfig, args: TaskEvalArgs, ctx: C
       config.adapter.routing === "task" ? taskAdapterDir(args.run, entry.name) : runPaths(args.run).adapter;
     const outDir = join(args.out, entry.name);
     const options = { adapterDir, split: args.split, outDir, predictions: args.predictions ?? false };
-    const m = await evaluate({ config: own, workspace, task, log }, options);
-    const scores = `accuracy ${m.accuracy.toFixed(4)}, macro-F1 ${m.macro_f1.toFixed(4)}`;
-    ctx.out(`${entry.name} (${args.split}, n=${m.n}): ${scores}; ${join(outDir, "metrics.json")}`);
+    const taskCtx = { config: own, workspace, task, log };
+    let scores: string;
+    let n: number;
+    if (task.targetField !== undefined) {
+      const { evaluateGenerative, generationSummary } = await import("../generate/task-eval.js");
+      const m = await evaluateGenerative(taskCtx, options);
+      [scores, n] = [generationSummary(m), m.n];
+    } else {
+      const m = await evaluate(taskCtx, options);
+      [scores, n] = [`accuracy ${m.accuracy.toFixed(4)}, macro-F1 ${m.macro_f1.toFixed(4)}`, m.n];
+    }
+    ctx.out(`${entry.name} (${args.split}, n=${n}): ${scores}; ${join(outDir, "metrics.json")}`);
   }
   return 0;
 }

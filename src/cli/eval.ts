@@ -1,5 +1,6 @@
-// `tfew eval`: rank-classify a labelled split and write metrics.json (accuracy, macro-F1, confusion); with
-// --folds K, K-fold cross-validation; with --run of a multi-task run, every task (or --task) on its adapter.
+// `tfew eval`: rank-classify a labelled split and write metrics.json (accuracy, macro-F1, confusion), or on a
+// generative task (data.target_field) generate and score (exact match, chrF, BLEU, ROUGE-L); with --folds K,
+// K-fold cross-validation; with --run of a multi-task run, every task (or --task) on its adapter.
 import { readdirSync, type Dirent } from "node:fs";
 import { join } from "node:path";
 import type { RunConfig } from "../config/schema.js";
@@ -51,7 +52,9 @@ export async function evalContext(config: RunConfig, ctx: CommandContext): Promi
 
 export const evalCommand = defineCommand({
   command: "eval",
-  describe: "rank-classify a labelled split; write metrics.json (accuracy, macro-F1, confusion)",
+  describe:
+    "rank-classify a labelled split (accuracy, macro-F1, confusion), or generate on a generative task " +
+    "(exact match, chrF, BLEU, ROUGE-L); write metrics.json",
   options: {
     ...evalOptions,
     split: { type: "string", choices: ["train", "test"] as const, default: "train", describe: "which split" },
@@ -86,6 +89,11 @@ export const evalCommand = defineCommand({
     }
     if (args.task !== undefined)
       throw new TfewError("eval: --task needs --run of a multi-task run (one with data.tasks)");
+    if (config.data.target_field !== null && args.folds !== undefined)
+      throw new TfewError(
+        `eval: --folds cross-validates a classification task; this task is generative ` +
+          `(data.target_field "${config.data.target_field}"): evaluate it without --folds`,
+      );
     if (config.data.tasks !== null && args.folds !== undefined)
       throw new TfewError(
         "eval: --folds cross-validates one task; for a task of data.tasks pass --set data.tasks=null --set data.path=<its path>",
@@ -96,6 +104,13 @@ export const evalCommand = defineCommand({
     await check([...outputs(outDir), ...foldTargets]);
     const evalCtx = await evalContext(config, ctx);
     const predictions = args.predictions;
+    if (evalCtx.task.targetField !== undefined) {
+      const { evaluateGenerative, generationSummary } = await import("../generate/task-eval.js");
+      const m = await evaluateGenerative(evalCtx, { adapterDir, split, outDir, predictions });
+      const written = outputs(outDir).map((o) => o.path);
+      ctx.out(`${evalCtx.task.name} (${split}, n=${m.n}): ${generationSummary(m)}; ${written.join(", ")}`);
+      return 0;
+    }
     if (args.folds !== undefined) return crossValidateCommand(evalCtx, { folds: args.folds, outDir, predictions }, ctx);
     const { evaluate } = await import("../eval/evaluate.js");
     const m = await evaluate(evalCtx, { adapterDir, split, outDir, predictions });

@@ -65,14 +65,14 @@ export const generateCommand = defineCommand({
       ),
     ];
     const { config, adapterDir } = await resolveSources(ctx, "generate", args, flags);
-    const { generateSettings, outputRow } = await import("../generate/settings.js");
+    const { generateSettings, outputRow, textDecoder } = await import("../generate/settings.js");
     const settings = generateSettings(config);
     const rows = await readSources(args.input);
     const { prepareModel, loadAdapter } = await import("../engine/workspace.js");
     const { generate } = await import("../generate/generate.js");
     const ws = await prepareModel(config, { log: ctx.log });
     const adapter = await loadAdapter(ws, adapterDir);
-    const decode = (ids: number[]) => ws.tokenizer.decode(ids);
+    const decode = textDecoder(ws.tokenizer);
     const prompts = rows.map((r) => ws.tokenizer.encode(r.source as string)); // not truncated, as generate()
     const { generations, stats } = await generate(ws.model, adapter, prompts, settings, { decode });
     const lines = generations.map((g, i) => JSON.stringify(outputRow(rows[i] ?? {}, g, settings.strategy, decode)));

@@ -281,6 +281,14 @@ describe("configToYaml", () => {
     expect(configToYaml(defaultConfig())).toContain("micro_batch_size: auto");
   });
 
+  it("leaves data.target_field out while null (older runs keep their config sha) and writes it when set", () => {
+    expect(configToYaml(defaultConfig())).not.toContain("target_field");
+    const config = loadRunConfig({ files: [], sets: ["data.target_field=summary"] }).config;
+    const text = configToYaml(config);
+    expect(text).toContain("  target_field: summary\n");
+    expect(loadRunConfig({ files: [file("resolved.yaml", text)], sets: [] }).config).toEqual(config);
+  });
+
   it("leaves generate: out at its defaults (older runs keep their config sha) and writes it when set", () => {
     expect(configToYaml(defaultConfig())).not.toContain("generate:");
     const config = loadRunConfig({ files: [], sets: ["generate.top_p=0.9"] }).config;

@@ -163,11 +163,16 @@ const RESOLVED_HEADER =
   "# tfew resolved run config: defaults, files and --set merged. Rerun with --config <this file>.\n";
 
 /**
- * Sections added after run folders were first written (generate:) are left out while at their defaults, so the
- * config.resolved.yaml (and the config sha in checkpoints and sweep cells) of older runs stays the same.
+ * Sections and keys added after run folders were first written (generate:, data.target_field) are left out while
+ * at their defaults, so the config.resolved.yaml (and the config sha in checkpoints and sweep cells) of older runs
+ * stays the same.
  */
 function withoutDefaultSections(config: RunConfig): Record<string, unknown> {
   const ordered = inSchemaOrder(config, []) as Record<string, unknown>;
+  if (config.data.target_field === null) {
+    const { target_field: _unset, ...data } = ordered.data as Record<string, unknown>;
+    ordered.data = data;
+  }
   if (JSON.stringify(config.generate) !== JSON.stringify(RunConfigSchema.parse({}).generate)) return ordered;
   const { generate: _atDefaults, ...rest } = ordered;
   return rest;

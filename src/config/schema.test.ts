@@ -25,6 +25,7 @@ describe("RunConfigSchema defaults", () => {
         test_path: null,
         text_fields: null,
         label_field: "Label",
+        target_field: null,
         id_field: "ID",
         labels: null,
         instruction: null,

@@ -22,12 +22,13 @@ export const DataSchema = z.strictObject({
   test_path: textOrNull().default(null), // file to predict/evaluate; null = the task's own test split, if any
   text_fields: textListOrNull().default(null), // input columns shown to the model; null = all but id and label
   label_field: text().default("Label"), // column holding the label (RAFT: "Label")
+  target_field: textOrNull().default(null), // generative task: the column of free-text targets; null = labels
   id_field: text().default("ID"), // column holding the row id (RAFT: "ID"), copied into predictions
   labels: textListOrNull().default(null), // answer choices in label-id order; null = read from the task
   instruction: textOrNull().default(null), // sentence put before each example; null = the task's own, if any
   template: textOrNull().default(null), // input template over the text fields; null = the src/data default
   max_seq_len: positiveInt().default(256), // input tokens, longer inputs truncated; memory grows with it
-  max_choice_len: positiveInt().default(32), // answer-choice (decoder) tokens, longer choices truncated
+  max_choice_len: positiveInt().default(32), // answer-choice / target (decoder) tokens, longer ones truncated
 });
 
 /** data.* keys a task entry may override (no defaults: an absent key takes the run's data.* value). */

@@ -27,6 +27,8 @@ export interface TabularOptions {
   testPath?: string;
   /** Integers in the label column: 0-based (default) or 1-based with 0 = unlabeled. */
   labelIndexBase?: LabelIndexBase;
+  /** A generative task's column of free-text targets (data.target_field): no labels are read then. */
+  targetField?: string;
 }
 
 interface Resolved {
@@ -35,6 +37,13 @@ interface Resolved {
   labels: string[];
   idField: string | undefined;
   base: LabelIndexBase;
+  targetField: string | undefined;
+}
+
+/** The config key that names a column, for messages. */
+function keyOf(column: string, spec: { labelField: string; targetField?: string }): string {
+  if (column === spec.targetField) return "data.target_field";
+  return column === spec.labelField ? "data.label_field" : "data.text_fields";
 }
 
 /** Distinct non-empty label values of the train table, sorted (numerically when all are integers). */
@@ -45,9 +54,9 @@ function inferLabels(table: Table, labelField: string): string[] {
 }
 
 /** Column checks a columnar file (Parquet, Arrow) can make once for all rows: present, and readable as text. */
-function checkColumns(table: Table, required: string[], spec: { labelField: string }): void {
+function checkColumns(table: Table, required: string[], spec: { labelField: string; targetField?: string }): void {
   for (const column of required) {
-    const key = column === spec.labelField ? "data.label_field" : "data.text_fields";
+    const key = keyOf(column, spec);
     const type = table.unsupported?.[column];
     if (type !== undefined) {
       throw new TfewError(`${table.file} column "${column}" is ${type}; tfew reads text, number and boolean columns, so leave it out of ${key} (or flatten it)`);
@@ -75,19 +84,24 @@ function idColumn(table: Table, idField: string | undefined): string | undefined
 function toExamples(table: Table, spec: Resolved, labeled: boolean): Example[] {
   if (table.rows.length === 0) throw new TfewError(`${table.file} has no rows; add examples`);
   const idField = idColumn(table, spec.idField);
-  const required = [...spec.textFields, ...(labeled ? [spec.labelField] : [])];
+  const answer = spec.targetField ?? spec.labelField;
+  const required = [...spec.textFields, ...(labeled ? [answer] : [])];
   if (table.format !== undefined) checkColumns(table, required, spec);
   const examples = table.rows.map((row): Example => {
     for (const column of required) {
       if (row.values[column] === undefined) {
         const has = table.columns.map((c) => `"${c}"`).join(", ");
-        const key = column === spec.labelField ? "data.label_field" : "data.text_fields";
+        const key = keyOf(column, spec);
         throw new TfewError(`${where(table.file, row)} has no column "${column}" (file columns: ${has}); fix the data or ${key}`);
       }
     }
     const id = idField === undefined ? String(row.row) : (row.values[idField] ?? "").trim();
     if (id === "") throw new TfewError(`${where(table.file, row)} has no value in ID column "${idField}"; give every row an ID`);
     const fields = Object.fromEntries(spec.textFields.map((f) => [f, row.values[f] ?? ""]));
+    if (spec.targetField !== undefined) {
+      const at = `${where(table.file, row)}, column "${spec.targetField}"`;
+      return withTarget({ id, fields }, row.values[spec.targetField], labeled, at);
+    }
     const raw = row.values[spec.labelField];
     const at = `${where(table.file, row)}, column "${spec.labelField}"`;
     const label = raw === undefined ? undefined : parseLabel(raw, spec.labels, spec.base, at);
@@ -98,6 +112,15 @@ function toExamples(table: Table, spec: Resolved, labeled: boolean): Example[] {
   });
   checkUniqueIds(examples.map((e, i) => ({ id: e.id, where: `row ${i + 1}` })), table.file);
   return examples;
+}
+
+/** A generative example with its target; a training row needs a non-empty one (named by data.target_field). */
+function withTarget(example: Example, raw: string | undefined, labeled: boolean, at: string): Example {
+  if (raw === undefined || raw.trim() === "") {
+    if (labeled) throw new TfewError(`${at} is empty; training rows of a generative task need a target text (data.target_field)`);
+    return example;
+  }
+  return { ...example, target: raw.trim() };
 }
 
 /** Loads train examples from `path` (any format of data/sources.ts) and test examples from `options.testPath`. */
@@ -131,18 +154,46 @@ export function taskFromTables(src: TaskTables, options: TabularOptions = {}): T
     if (test === undefined && unlabeled.length > 0) test = { ...train, rows: unlabeled };
     train = { ...train, rows: train.rows.filter((r) => (r.values[labelField] ?? "") !== "") };
   }
+  if (options.targetField !== undefined) return generativeTask({ ...src, train, test }, options, options.targetField);
   const textFields = options.textFields ?? train.columns.filter((c) => c !== labelField && c !== options.idField);
   if (textFields.length === 0) throw new TfewError(`no text columns in ${train.file}; set data.text_fields to the input columns`);
   if (train.format !== undefined) checkColumns(train, [...textFields, labelField], { labelField });
   const defaultLabels = train.classLabels?.[labelField] ?? inferLabels(train, labelField);
   const labelsFrom = options.labels ? "data.labels" : train.classLabels?.[labelField] ? `the ClassLabel feature "${labelField}" of ${train.file}` : `column "${labelField}" of ${train.file}`;
   const labels = checkLabelNames(options.labels ?? defaultLabels, labelsFrom);
-  const spec: Resolved = { textFields, labelField, labels, idField: options.idField, base: options.labelIndexBase ?? 0 };
+  const base = options.labelIndexBase ?? 0;
+  const spec: Resolved = { textFields, labelField, labels, idField: options.idField, base, targetField: undefined };
   return {
     name: src.name,
     labelNames: labels,
     textFields: [...textFields],
     instruction: options.instruction?.trim() || genericInstruction(labels),
+    train: toExamples(train, spec, true),
+    test: test === undefined ? [] : toExamples(test, spec, false),
+    files: src.files,
+  };
+}
+
+/**
+ * A generative task (data.target_field): the target column holds free text, so there are no labels; the prompt's
+ * columns default to every column but the ID and the target.
+ */
+function generativeTask(src: TaskTables, options: TabularOptions, targetField: string): TaskData {
+  const { train, test } = src;
+  if (options.labels !== undefined) {
+    throw new TfewError(`data.labels does not apply to a generative task (data.target_field "${targetField}" holds free text); remove data.labels`);
+  }
+  const textFields = options.textFields ?? train.columns.filter((c) => c !== targetField && c !== options.idField);
+  if (textFields.length === 0) throw new TfewError(`no text columns in ${train.file} besides the target; set data.text_fields to the input columns`);
+  const { idField } = options;
+  const spec: Resolved = { textFields, labelField: targetField, labels: [], idField, base: 0, targetField };
+  if (train.format !== undefined) checkColumns(train, [...textFields, targetField], spec);
+  return {
+    name: src.name,
+    labelNames: [],
+    targetField,
+    textFields: [...textFields],
+    instruction: options.instruction?.trim() ?? "",
     train: toExamples(train, spec, true),
     test: test === undefined ? [] : toExamples(test, spec, false),
     files: src.files,

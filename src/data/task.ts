@@ -30,6 +30,8 @@ export interface TaskSpec {
   idField?: string;
   /** A test file to use instead of the task's own test split (RAFT: test_unlabeled.csv); labels optional. */
   testPath?: string;
+  /** Files and hf: only: a generative task's column of free-text targets (data.target_field); no labels then. */
+  targetField?: string;
 }
 
 export interface TaskDeps {
@@ -44,12 +46,16 @@ const RAFT_PREFIX = "raft:";
 export async function loadTask(spec: TaskSpec, deps: TaskDeps = {}): Promise<TaskData> {
   const { path, labels, instruction, labelIndexBase, textFields, testPath } = spec;
   if (isRaft(path)) checkRaftIdField(spec.idField);
+  if (isRaft(path) && spec.targetField !== undefined)
+    throw new TfewError(
+      `data.target_field "${spec.targetField}" does not apply to a RAFT task (a classification task); remove data.target_field or give a task file`,
+    );
   if (path.startsWith(RAFT_PREFIX)) {
     const options = { labels, instruction, labelIndexBase, textFields, testPath };
     return loadRaftFromHub(path.slice(RAFT_PREFIX.length), deps.resolveDataset, options);
   }
-  const { labelField, idField } = spec;
-  const fileOptions = { textFields, labelField, labels, idField, instruction, testPath, labelIndexBase };
+  const { labelField, idField, targetField } = spec;
+  const fileOptions = { textFields, labelField, labels, idField, instruction, testPath, labelIndexBase, targetField };
   if (path.startsWith(HF_PREFIX)) {
     const find = deps.findParquet ?? ((repoId, config) => findCachedParquet(repoId, { config }));
     return loadHfTask(path.slice(HF_PREFIX.length), find, fileOptions);

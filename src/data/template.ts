@@ -51,6 +51,22 @@ function raftTemplate(task: TaskData): Render {
   };
 }
 
+/**
+ * The default prompt of a generative task (data.target_field): the instruction (when there is one), then
+ * `\n${field}: ${value}` per non-empty text field as in the RAFT template, then `\n${targetField}:`.
+ */
+function generativeTemplate(task: TaskData, targetField: string): Render {
+  const head = task.instruction.trim();
+  return (values) => {
+    let text = head;
+    for (const field of task.textFields) {
+      const value = values[field] ?? "";
+      if (value !== "") text += `${text === "" ? "" : "\n"}${field}: ${value}`;
+    }
+    return `${text}\n${targetField}:`;
+  };
+}
+
 function parseTemplate(template: string, task: TaskData): Part[] {
   const parts: Part[] = [];
   let literal = "";
@@ -115,7 +131,12 @@ export function renderPrompt(task: TaskData, example: Example, options: RenderOp
   if (!Number.isInteger(maxSeqLen) || maxSeqLen < 2) {
     throw new TfewError(`data.max_seq_len ${maxSeqLen} is not an integer >= 2; set data.max_seq_len (e.g. 256)`);
   }
-  const render = options.template === undefined ? raftTemplate(task) : customTemplate(options.template, task);
+  const render =
+    options.template !== undefined
+      ? customTemplate(options.template, task)
+      : task.targetField !== undefined
+        ? generativeTemplate(task, task.targetField)
+        : raftTemplate(task);
   const original: Values = Object.fromEntries(task.textFields.map((f) => [f, (example.fields[f] ?? "").trim()]));
   const values: Values = { ...original };
   let text = render(values);

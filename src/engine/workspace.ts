@@ -76,6 +76,7 @@ export async function prepareTask(config: RunConfig): Promise<TaskData> {
       labelField: d.label_field,
       idField: d.id_field,
       testPath: d.test_path ?? undefined,
+      targetField: d.target_field ?? undefined,
     },
     { resolveDataset: (repoId, files) => resolveDatasetFiles(repoId, files) },
   );
@@ -84,17 +85,25 @@ export async function prepareTask(config: RunConfig): Promise<TaskData> {
 export interface ExampleSet {
   examples: TfewExample[];
   truncated: number; // prompts whose text fields were cut to max_seq_len
+  truncatedTargets: number; // generative tasks: targets cut to max_choice_len tokens
 }
 
-/** Renders and tokenizes examples; choices are the label names (each cut to max_choice_len, keeping </s>). */
+/**
+ * Renders and tokenizes examples; choices are the label names (each cut to max_choice_len, keeping </s>). A
+ * generative task's example has one choice, its target's tokens (label 0: the LM loss trains it), or none (label
+ * −1) when the row has no target.
+ */
 export function buildExamples(
   task: TaskData,
   rows: readonly Example[],
   tokenizer: T5Tokenizer,
   config: RunConfig,
 ): ExampleSet {
-  const choiceIds = choiceTokenIds(answerChoices(task), tokenizer, config.data.max_choice_len);
+  const generative = task.targetField !== undefined;
+  const choiceIds = generative ? [] : choiceTokenIds(answerChoices(task), tokenizer, config.data.max_choice_len);
+  const maxTarget = config.data.max_choice_len;
   let truncated = 0;
+  let truncatedTargets = 0;
   const examples = rows.map((row) => {
     const prompt = renderPrompt(task, row, {
       tokenizer,
@@ -102,9 +111,14 @@ export function buildExamples(
       template: config.data.template ?? undefined,
     });
     if (prompt.truncatedFields.length > 0) truncated++;
-    return { inputIds: prompt.ids, choices: choiceIds, label: row.label ?? -1 };
+    if (!generative) return { inputIds: prompt.ids, choices: choiceIds, label: row.label ?? -1 };
+    if (row.target === undefined) return { inputIds: prompt.ids, choices: [], label: -1 };
+    const ids = tokenizer.encode(row.target);
+    if (ids.length > maxTarget) truncatedTargets++;
+    const target = ids.length <= maxTarget ? ids : [...ids.slice(0, maxTarget - 1), tokenizer.eosId];
+    return { inputIds: prompt.ids, choices: [target], label: 0 };
   });
-  return { examples, truncated };
+  return { examples, truncated, truncatedTargets };
 }
 
 /** Loads an adapter folder for eval/predict/score: a PEFT IA3 folder or a SMEAR adapter (null = zero-shot). */

@@ -43,6 +43,17 @@ export function generateSettings(config: RunConfig): GenerateSettings {
   };
 }
 
+/**
+ * Token ids → text, leaving out ids the tokenizer has no piece for: a model's vocab_size may be padded past the
+ * tokenizer's (T5: 32128 vs 32100; the demo model too), and those ids decode to nothing (as Hugging Face's decode).
+ */
+export function textDecoder(tokenizer: {
+  vocabSize: number;
+  decode(ids: number[]): string;
+}): (ids: number[]) => string {
+  return (ids) => tokenizer.decode(ids.filter((id) => id < tokenizer.vocabSize));
+}
+
 export interface OutputCandidate {
   text: string;
   ids: number[];

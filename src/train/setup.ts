@@ -22,6 +22,7 @@ import {
 import { TfewError } from "../errors.js";
 import { ensureRunDir, removeTempFiles, runPaths, sha256Text } from "../io/run-dir.js";
 import type { TrainState } from "./checkpoint.js";
+import { trainLossWeights } from "./loss-weights.js";
 import { readMetricsLog, readPreviousManifest, resumeCheckpoint, type PreviousManifest } from "./resume.js";
 import type { Optimizer } from "./optimizer.js";
 import { createSetOptimizer, type ParamGroup } from "./set-optimizers.js";
@@ -73,6 +74,7 @@ export interface Training {
   lastCheckpointStep: number | null; // the step of the checkpoint on disk (null: none yet)
   configSha: string;
   firstLoss: number | null; // the loss of the run's step 1 (null until it ran)
+  lossWeights: { ul: number; ln: number }; // train.ul_weight / ln_weight, 0 for a run of generative tasks
 }
 
 /** Stage 1: the run folder, the resolved config and (on --resume) the checkpoint to continue from. */
@@ -106,6 +108,8 @@ export async function setUp(options: TrainOptions, run: OpenedRun): Promise<Trai
   const multi = config.data.tasks === null ? null : await prepareTasks(config);
   const task = multi?.tasks[0] ?? options.task ?? (await prepareTask(config));
   if (task.train.length === 0) throw new TfewError(`data: ${config.data.path} has no labelled training examples`);
+  const named = multi ? multi.tasks.map((one, i) => ({ name: multi.names[i] as string, task: one })) : [];
+  const lossWeights = trainLossWeights(config, multi ? named : [{ name: task.name, task }], log);
   const ws = options.workspace ?? (await prepareModel(config, { log }));
   const { examples, sizes } = multi ? taskExamples(multi, ws, log) : singleTaskExamples(task, ws, config, log);
   const ia3Config = resolveIa3Config(ws.model.config.modelType, {
@@ -141,6 +145,7 @@ export async function setUp(options: TrainOptions, run: OpenedRun): Promise<Trai
     lastCheckpointStep: null,
     configSha: run.configSha,
     firstLoss: run.firstLoss,
+    lossWeights,
   };
   if (state !== null) {
     for (const [path, v] of state.vectors) params.set(path, v);
@@ -159,10 +164,14 @@ function singleTaskExamples(
   config: RunConfig,
   log: (line: string) => void,
 ): { examples: TfewExample[]; sizes: number[] } {
-  const { examples, truncated } = buildExamples(task, task.train, ws.tokenizer, config);
+  const { examples, truncated, truncatedTargets } = buildExamples(task, task.train, ws.tokenizer, config);
   if (truncated > 0)
     log(
       `warning: ${truncated} of ${examples.length} training prompts were longer than data.max_seq_len=${config.data.max_seq_len} tokens and had their text fields cut`,
+    );
+  if (truncatedTargets > 0)
+    log(
+      `warning: ${truncatedTargets} of ${examples.length} training targets were cut to data.max_choice_len=${config.data.max_choice_len} tokens`,
     );
   return { examples, sizes: [examples.length] };
 }
@@ -185,7 +194,7 @@ export async function startEngine(t: Training, log: (line: string) => void): Pro
     t.vectors.kind === "smear"
       ? 1 // SMEAR trains in this thread (workers hold plain vector sets)
       : resolveWorkerCount(t.config.workers, { backend, jobs: Math.ceil(train.batch_size / microBatchSize) });
-  const settings = { lengthNorm: train.length_norm, ulWeight: train.ul_weight, lnWeight: train.ln_weight };
+  const settings = { lengthNorm: train.length_norm, ulWeight: t.lossWeights.ul, lnWeight: t.lossWeights.ln };
   const engine =
     workers > 1
       ? createWorkerEngine(
@@ -203,7 +212,7 @@ export async function startEngine(t: Training, log: (line: string) => void): Pro
     ? `${t.multi.names.length} tasks (${t.multi.names.join(", ")}; routing: ${t.config.adapter.routing}), `
     : "";
   log(
-    `train: ${tasks}${t.examples.length} examples, ${t.task.labelNames.length} choices, ${describeVectors(t.vectors)}; batch ${train.batch_size} = micro-batches of ${microBatchSize} (${train.micro_batch_size === "auto" ? `auto: ${memoryBasis(sizing)}` : "train.micro_batch_size"}) on ${workers} worker${workers > 1 ? "s" : ""}`,
+    `train: ${tasks}${t.examples.length} examples, ${t.task.targetField !== undefined ? "free-text targets" : `${t.task.labelNames.length} choices`}, ${describeVectors(t.vectors)}; batch ${train.batch_size} = micro-batches of ${microBatchSize} (${train.micro_batch_size === "auto" ? `auto: ${memoryBasis(sizing)}` : "train.micro_batch_size"}) on ${workers} worker${workers > 1 ? "s" : ""}`,
   );
   return engine;
 }
