@@ -2,7 +2,7 @@
 // T5-small-shaped model (d_model 512, 6+6 layers, 8 heads, d_kv 64, d_ff 2048, relu, vocab 32128) with
 // HF-style init, and the demo tokenizer (ids stay far below vocab_size).
 import { copyFile, mkdir } from "node:fs/promises";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { open, rename } from "node:fs/promises";
 import { initParameter } from "../demo/tiny-t5.js";
@@ -39,7 +39,12 @@ export async function ensureRandomModel(
   dir: string,
   options: { shape: Record<string, unknown>; tokenizerDir: string; seed: number },
 ): Promise<string> {
-  if (existsSync(join(dir, "model.safetensors")) && existsSync(join(dir, "tokenizer.json"))) return dir;
+  if (existsSync(join(dir, "model.safetensors")) && existsSync(join(dir, "tokenizer.json"))) {
+    // a folder written by an older tfew may hold integer floats ("initializer_factor": 1) that transformers 5 refuses
+    const text = hfConfigJson(options.shape);
+    if (readFileSync(join(dir, "config.json"), "utf8") !== text) await writeFileAtomic(join(dir, "config.json"), text);
+    return dir;
+  }
   await mkdir(dir, { recursive: true });
   const config = parseT5Config(options.shape, `${dir}/config.json`);
   await writeRandomWeights(join(dir, "model.safetensors"), config, options.seed);
