@@ -13,6 +13,9 @@ export const SLOW_TESTS = [
   "tests/backends.test.ts",
   // 8 RAFT tasks and a 77-label one in one run, three routings: about a minute of training and eval
   "tests/multitask-raft.test.ts",
+  // its logprob-vs-rank check drifts 2.7e-4 (tolerance 1e-4) after some other file in a shared worker, and passes
+  // alone (difference 3e-6): a process of its own until that state is found
+  "tests/generate-sampling.test.ts",
   // the optional OpenBLAS matMul: its heap-growth cases size operands by the wasm heap, which a shared worker
   // has grown (48 s there, against seconds in a fresh process)
   "tests/native-matmul.test.ts",
