@@ -1,8 +1,8 @@
 // t-few tensors → PEFT vectors on a two-module toy model: what is converted, skipped and refused (one line each).
 import { describe, expect, it } from "vitest";
-import { TfewError } from "../errors.js";
 import type { TensorRecord } from "../io/tensor-record.js";
 import { convertTfewTensors } from "./t-few.js";
+import { tfewMessageOfSync } from "../../tests/helpers/errors.js";
 
 const MODULES = [
   { path: "encoder.block.0.layer.0.SelfAttention.k", inFeatures: 4, outFeatures: 2 },
@@ -24,16 +24,7 @@ const base = (): Map<string, TensorRecord> =>
     [`${FFN}.wi_1.multi_lora_b`, t([2, 3, 4], [3, 1])],
   ]);
 
-function oneLine(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(TfewError);
-    expect((error as Error).message).not.toContain("\n");
-    return (error as Error).message;
-  }
-  throw new Error("expected a TfewError");
-}
+const oneLine = tfewMessageOfSync;
 
 describe("convertTfewTensors", () => {
   it("k stays output scaling; wi_1 [3, 1] becomes wo [1, 3]; untrained multi_lora_a (ones) is skipped", () => {

@@ -12,6 +12,8 @@ import { mulberry32 } from "../engine/rng.js";
 import { generate, type GenerateSettings } from "../generate/generate.js";
 import { loadT5 } from "../model/load.js";
 import { findTorchSides } from "./torch-side.js";
+import { defaultConfig } from "../config/load.js";
+import { generateSettings } from "../generate/settings.js";
 
 export interface GenerateBenchOptions {
   root: string;
@@ -36,25 +38,15 @@ export interface GenerateBenchResult {
   transformers: (Record<"greedy" | "beam4", SideResult> & { label: string; greedy_ids_equal: boolean }) | null;
 }
 
+/** transformers' generate defaults (the config's generate: section) with exactly `newTokens` new tokens. */
 const settingsFor = (beams: number, newTokens: number, batch: number): GenerateSettings => ({
+  ...generateSettings(defaultConfig()),
   strategy: beams > 1 ? "beam" : "greedy",
   maxNewTokens: newTokens,
   minNewTokens: newTokens,
   numBeams: beams,
-  lengthPenalty: 1,
-  earlyStopping: false,
-  numReturnSequences: 1,
-  temperature: 1,
-  topK: 50,
-  topP: 1,
-  repetitionPenalty: 1,
-  noRepeatNgramSize: 0,
   seed: 0,
-  mbrCandidates: 8,
-  mbrCandidatesFrom: "sample",
-  mbrUtility: "chrf",
   batchSize: batch,
-  eosId: null,
 });
 
 /** Seeded prompts of `srcLen` ids (within the demo tokenizer's range), each ending in </s> (id 1). */

@@ -1,8 +1,8 @@
 // Merge math on small hand-made vectors (values worked out by hand in the comments) and every mismatch the
 // compatibility check must name.
 import { describe, expect, it } from "vitest";
-import { TfewError } from "../errors.js";
 import { FISHER_FLOOR, mergeAdapters, resolveWeights, type MergeSource } from "./merge.js";
+import { tfewMessageOfSync } from "../../tests/helpers/errors.js";
 
 const K = "encoder.block.0.layer.0.SelfAttention.k";
 const WO = "encoder.block.0.layer.1.DenseReluDense.wo";
@@ -26,16 +26,7 @@ function adapter(dir: string, k: number[], wo: number[], extra: Partial<MergeSou
 
 const values = (a: { values: Map<string, Float32Array> }, path: string) => Array.from(a.values.get(path) ?? []);
 
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(TfewError);
-    expect((error as Error).message).not.toContain("\n");
-    return (error as Error).message;
-  }
-  throw new Error("expected a TfewError");
-}
+const errorOf = tfewMessageOfSync;
 
 describe("average and weighted", () => {
   const a = adapter("a", [1, 2], [0.5, 1.5, -1]);

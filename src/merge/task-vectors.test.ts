@@ -7,10 +7,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readAdapter, writeAdapterFiles } from "../adapters/peft-adapter.js";
 import { mulberry32 } from "../engine/rng.js";
-import { TfewError } from "../errors.js";
 import { mergeAdapters, type MergeSource } from "./merge.js";
 import { mergeAdapterFolders } from "./merge-files.js";
 import { checkTaskVectorFlags, dropAndRescale, electAndMerge, trimTopK } from "./task-vectors.js";
+import { tfewMessageOfSync } from "../../tests/helpers/errors.js";
 
 const K = "encoder.block.0.layer.0.SelfAttention.k";
 const WO = "encoder.block.0.layer.1.DenseReluDense.wo";
@@ -123,16 +123,7 @@ describe("DARE: drop with p = 1 − density, rescale by 1/(1 − p), sum", () =>
   });
 });
 
-function oneLine(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(TfewError);
-    expect((error as Error).message).not.toContain("\n");
-    return (error as Error).message;
-  }
-  throw new Error("expected a TfewError");
-}
+const oneLine = tfewMessageOfSync;
 
 describe("flags: out of range or for another method, one line each", () => {
   it.each([

@@ -16,3 +16,15 @@ export async function tfewErrorOf(promise: Promise<unknown>): Promise<TfewError>
 export async function tfewMessageOf(promise: Promise<unknown>): Promise<string> {
   return (await tfewErrorOf(promise)).message;
 }
+
+/** The one-line TfewError message that `fn` throws (fails the test when it throws nothing or something else). */
+export function tfewMessageOfSync(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(TfewError);
+    expect((error as Error).message).not.toContain("\n");
+    return (error as Error).message;
+  }
+  throw new Error("expected a TfewError");
+}
